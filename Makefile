@@ -1,0 +1,57 @@
+# Two commands matter: `make run` (the site with demo data) and `make test` (every test).
+# Each creates .venv and installs what it needs when that is missing or out of date.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 5000
+STRIPE_PORT ?= 8420
+
+.PHONY: run test test-sqlite test-postgres lint bench frontend clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python -m marketplace.devserver --port $(PORT) --stripe-port $(STRIPE_PORT)
+
+# Every test: on SQLite, then on PostgreSQL when TEST_DATABASE_URL is set.
+test: $(STAMP) chromium
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(MAKE) --no-print-directory test-sqlite
+	@if [ -n "$$TEST_DATABASE_URL" ]; then $(MAKE) --no-print-directory test-postgres; \
+	else echo "TEST_DATABASE_URL not set: skipping the PostgreSQL run"; fi
+
+test-sqlite: $(STAMP)
+	env -u TEST_DATABASE_URL $(BIN)/pytest -p no:cacheprovider
+
+test-postgres: $(STAMP)
+	$(BIN)/pytest -p no:cacheprovider
+
+# Browser tests drive Debian's Chromium; install it when missing (needs root, as in CI).
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "Installing Chromium with apt"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f; done
+
+frontend:
+	bash scripts/build_frontend.sh
+
+clean:
+	rm -rf $(VENV) instance/marketplace.sqlite3 instance/search-index

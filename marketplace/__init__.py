@@ -1,0 +1,104 @@
+"""The marketplace web application."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+
+from marketplace import config as config_module
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: config, extensions, blueprints, error handlers, CLI."""
+    app = Flask(
+        __name__,
+        template_folder=str(config_module.PROJECT_ROOT / "templates"),
+        static_folder=str(config_module.PROJECT_ROOT / "static"),
+        instance_path=str(config_module.INSTANCE_DIR),
+    )
+    _configure(app, config)
+    _init_templates(app)
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_error_handlers(app)
+    _register_cli(app)
+    return app
+
+
+def _configure(app: Flask, overrides: dict[str, Any] | None) -> None:
+    app.config.update(config_module.from_environment())
+    if overrides:
+        app.config.update(overrides)
+    app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+
+
+def _init_templates(app: Flask) -> None:
+    from govuk_frontend_wtf.main import WTFormsHelpers
+
+    app.jinja_loader = ChoiceLoader(
+        [
+            FileSystemLoader(str(config_module.PROJECT_ROOT / "templates")),
+            PrefixLoader(
+                {
+                    "govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja"),
+                    "govuk_frontend_wtf": PackageLoader("govuk_frontend_wtf"),
+                }
+            ),
+        ]
+    )
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+    WTFormsHelpers(app)
+
+    from marketplace.web import template_globals
+
+    template_globals.init_app(app)
+
+
+def _init_extensions(app: Flask) -> None:
+    from marketplace.auth import sessions
+    from marketplace.extensions import csrf, db, limiter, login_manager
+    from marketplace.web import security_headers
+
+    db.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    sessions.init_login_manager(login_manager)
+    security_headers.init_app(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from marketplace.account.routes import bp as account_bp
+    from marketplace.admin.routes import bp as admin_bp
+    from marketplace.auth.routes import bp as auth_bp
+    from marketplace.carers.routes import bp as carers_bp
+    from marketplace.organisations.routes import bp as organisations_bp
+    from marketplace.pages.routes import bp as pages_bp
+    from marketplace.privacy.routes import bp as privacy_bp
+
+    for blueprint in (
+        pages_bp,
+        auth_bp,
+        account_bp,
+        carers_bp,
+        organisations_bp,
+        privacy_bp,
+        admin_bp,
+    ):
+        app.register_blueprint(blueprint)
+
+
+def _register_error_handlers(app: Flask) -> None:
+    from marketplace.web import error_pages
+
+    error_pages.init_app(app)
+
+
+def _register_cli(app: Flask) -> None:
+    from marketplace import cli
+
+    cli.init_app(app)

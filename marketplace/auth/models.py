@@ -1,0 +1,107 @@
+"""Accounts, their roles and password-reset tokens."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.db import Base, utcnow
+
+
+class Role(enum.StrEnum):
+    """Roles are rows, not subclasses: one person can hold several."""
+
+    HOLDER = "holder"
+    CARER = "carer"
+    PROVIDER_STAFF = "provider_staff"
+    ULO_STAFF = "ulo_staff"
+    ADMIN = "admin"
+
+
+class UsageIntent(enum.StrEnum):
+    """What a person told us, on registering, about how they will use the site."""
+
+    HOLDER = "holder"
+    CARER = "carer"
+    PROVIDER = "provider"
+    ULO = "ulo"
+
+
+class User(Base):
+    """A person with an account. Only display_name is ever shown to other people."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(60))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    usage_intent: Mapped[str] = mapped_column(String(20))
+    # Optional and private: never shown to anyone else; exported and erased with the account.
+    support_needs: Mapped[str | None] = mapped_column(Text)
+    # Bumped on sign-out and password change so that every earlier session cookie stops working.
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    roles: Mapped[list[UserRole]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    # Flask-Login protocol.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.erased_at is None
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        """Identify the session by user and session version, so old cookies die on sign-out."""
+        return f"{self.id}:{self.session_version}"
+
+    def has_role(self, role: Role | str) -> bool:
+        """True if this person holds the given role (templates may pass the plain string)."""
+        return any(r.role == str(role) for r in self.roles)
+
+    @property
+    def has_second_factor(self) -> bool:
+        """True once a time-based one-time code has been set up and confirmed."""
+        return self.totp_enabled_at is not None
+
+
+class UserRole(Base):
+    """One role held by one person."""
+
+    __tablename__ = "user_roles"
+    __table_args__ = (UniqueConstraint("user_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="roles")
+
+
+class PasswordResetToken(Base):
+    """A single-use reset link. Only a hash of the token is stored."""
+
+    __tablename__ = "password_reset_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,208 @@
+"""Account rules: registration, sign-in, password reset, details and second factor.
+
+Services never commit; the view commits once the whole request has succeeded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pyotp
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from marketplace.auth.models import PasswordResetToken, Role, UsageIntent, User, UserRole
+from marketplace.auth.passwords import hash_password, password_problem, verify_password
+from marketplace.db import as_utc, utcnow
+from marketplace.errors import DomainError
+from marketplace.tokens import hash_token, new_token
+
+ROLE_FOR_INTENT = {
+    UsageIntent.HOLDER: Role.HOLDER,
+    UsageIntent.CARER: Role.CARER,
+}
+
+TOTP_ISSUER = "Budget Marketplace"
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What a person gives us to open an account."""
+
+    display_name: str
+    email: str
+    password: str
+    usage_intent: UsageIntent
+
+
+def normalise_email(email: str) -> str:
+    """Email addresses are compared case-insensitively and without surrounding spaces."""
+    return email.strip().lower()
+
+
+def find_user_by_email(session: Session, email: str) -> User | None:
+    """The live (not erased) account with this email, if any."""
+    return session.scalars(
+        select(User).where(func.lower(User.email) == normalise_email(email))
+    ).first()
+
+
+def register(session: Session, data: Registration) -> User:
+    """Open an account; raises DomainError (with the field) if the details cannot be used."""
+    if problem := password_problem(data.password):
+        raise DomainError(problem, field="password")
+    email = normalise_email(data.email)
+    if find_user_by_email(session, email) is not None:
+        raise DomainError(
+            "An account already uses this email address. Sign in, or reset your password",
+            field="email",
+        )
+    user = User(
+        email=email,
+        display_name=data.display_name.strip(),
+        password_hash=hash_password(data.password),
+        usage_intent=data.usage_intent.value,
+    )
+    if role := ROLE_FOR_INTENT.get(data.usage_intent):
+        user.roles.append(UserRole(role=role.value))
+    session.add(user)
+    session.flush()  # the caller signs the new person in, which needs the id
+    return user
+
+
+def grant_role(session: Session, user: User, role: Role) -> None:
+    """Give a person a role if they do not hold it already."""
+    if not user.has_role(role):
+        user.roles.append(UserRole(role=role.value))
+        session.flush()  # later checks in the same request read user.roles
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    """The account for these credentials, or None. Never says which part was wrong."""
+    user = find_user_by_email(session, email)
+    ok = verify_password(user.password_hash if user else None, password)
+    if user is None or not ok or not user.is_active:
+        return None
+    return user
+
+
+def end_all_sessions(user: User) -> None:
+    """Make every existing session cookie for this person stop working."""
+    user.session_version += 1
+
+
+def change_password(user: User, current_password: str, new_password: str) -> None:
+    """Change the password after checking the current one; ends every other session."""
+    if not verify_password(user.password_hash, current_password):
+        raise DomainError("Your current password is not right", field="current_password")
+    if problem := password_problem(new_password):
+        raise DomainError(problem, field="new_password")
+    user.password_hash = hash_password(new_password)
+    end_all_sessions(user)
+
+
+def change_details(
+    session: Session, user: User, display_name: str, email: str, support_needs: str | None
+) -> None:
+    """Change the display name, email address and the private note about support needs."""
+    email = normalise_email(email)
+    if email != user.email:
+        other = find_user_by_email(session, email)
+        if other is not None and other.id != user.id:
+            raise DomainError("Another account already uses this email address", field="email")
+        user.email = email
+    user.display_name = display_name.strip()
+    user.support_needs = (support_needs or "").strip() or None
+
+
+def start_password_reset(session: Session, email: str, ttl_seconds: int) -> tuple[User, str] | None:
+    """Create a reset token for the account with this email, if there is one.
+
+    Returns (user, raw token) for the email, or None; the caller's reply must be the same
+    either way so that nobody can learn who has an account.
+    """
+    user = find_user_by_email(session, email)
+    if user is None or not user.is_active:
+        return None
+    raw, digest = new_token()
+    session.add(
+        PasswordResetToken(
+            user_id=user.id,
+            token_hash=digest,
+            expires_at=utcnow() + timedelta(seconds=ttl_seconds),
+        )
+    )
+    return user, raw
+
+
+def _usable_reset_token(session: Session, raw: str, now: datetime) -> PasswordResetToken | None:
+    token = session.scalars(
+        select(PasswordResetToken).where(PasswordResetToken.token_hash == hash_token(raw))
+    ).first()
+    if token is None or token.used_at is not None or as_utc(token.expires_at) <= now:
+        return None
+    return token
+
+
+def reset_token_is_valid(session: Session, raw: str) -> bool:
+    """True if this reset link can still be used."""
+    return _usable_reset_token(session, raw, utcnow()) is not None
+
+
+def complete_password_reset(session: Session, raw: str, new_password: str) -> User:
+    """Set a new password with a reset token; the token and every other open one are spent."""
+    now = utcnow()
+    token = _usable_reset_token(session, raw, now)
+    if token is None:
+        raise DomainError("This link has expired or has already been used. Ask for a new one")
+    if problem := password_problem(new_password):
+        raise DomainError(problem, field="password")
+    user = session.get(User, token.user_id)
+    assert user is not None  # noqa: S101 - the foreign key guarantees it
+    user.password_hash = hash_password(new_password)
+    end_all_sessions(user)
+    for other in session.scalars(
+        select(PasswordResetToken).where(
+            PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None)
+        )
+    ):
+        other.used_at = now
+    return user
+
+
+def new_totp_secret() -> str:
+    """A fresh base32 secret for an authenticator app."""
+    return pyotp.random_base32()
+
+
+def totp_uri(user: User, secret: str) -> str:
+    """The otpauth:// URI an authenticator app reads from a QR code."""
+    return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=TOTP_ISSUER)
+
+
+def verify_totp(secret: str | None, code: str) -> bool:
+    """True if the 6-digit code is right now (allowing one step of clock drift)."""
+    if not secret:
+        return False
+    code = "".join(ch for ch in code if ch.isdigit())
+    return len(code) == 6 and pyotp.TOTP(secret).verify(code, valid_window=1)
+
+
+def enable_second_factor(user: User, secret: str, code: str) -> None:
+    """Turn on the second factor once the person proves their app produces the right code."""
+    if not verify_totp(secret, code):
+        raise DomainError(
+            "That code is not right. Check the time on your phone and try the newest code",
+            field="code",
+        )
+    user.totp_secret = secret
+    user.totp_enabled_at = utcnow()
+
+
+def disable_second_factor(user: User, password: str) -> None:
+    """Turn off the second factor after checking the password."""
+    if not verify_password(user.password_hash, password):
+        raise DomainError("Your password is not right", field="password")
+    user.totp_secret = None
+    user.totp_enabled_at = None

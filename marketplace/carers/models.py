@@ -1,0 +1,85 @@
+"""Carer grants: a holder lets someone act for them within scopes they choose."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.auth.models import User
+from marketplace.db import Base, utcnow
+
+
+class CarerScope(enum.StrEnum):
+    VIEW = "view"
+    POOLS = "pools"
+    BUDDYING = "buddying"
+    MEMBERSHIPS = "memberships"
+
+
+SCOPE_LABELS = {
+    CarerScope.VIEW: "See my account and what I have joined",
+    CarerScope.POOLS: "Act for me on pools (join, leave, vote, pay)",
+    CarerScope.BUDDYING: "Act for me on budget buddying",
+    CarerScope.MEMBERSHIPS: "Act for me on memberships of user-led organisations",
+}
+
+
+class GrantStatus(enum.StrEnum):
+    INVITED = "invited"
+    ACTIVE = "active"
+    REVOKED = "revoked"
+
+
+class CarerGrant(Base):
+    """Permission from a holder to one carer. Revocable at any time by the holder."""
+
+    __tablename__ = "carer_grants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    holder_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    carer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    invited_email: Mapped[str] = mapped_column(String(254))
+    # Comma-separated CarerScope values: a small fixed set, read far more often than written.
+    scopes: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20), default=GrantStatus.INVITED.value)
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    invite_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    holder: Mapped[User] = relationship(foreign_keys=[holder_id])
+    carer: Mapped[User | None] = relationship(foreign_keys=[carer_id])
+
+    @property
+    def scope_set(self) -> frozenset[CarerScope]:
+        return frozenset(CarerScope(s) for s in self.scopes.split(",") if s)
+
+    def allows(self, scope: CarerScope) -> bool:
+        """True if the grant is live and covers this scope."""
+        return self.status == GrantStatus.ACTIVE.value and scope in self.scope_set
+
+
+class CarerAction(Base):
+    """One thing a carer did for a holder, shown to the holder as "by <carer> for you"."""
+
+    __tablename__ = "carer_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("carer_grants.id", ondelete="SET NULL"), index=True
+    )
+    carer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    holder_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    scope: Mapped[str] = mapped_column(String(20))
+    description: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    carer: Mapped[User | None] = relationship(foreign_keys=[carer_id])

@@ -1,0 +1,64 @@
+"""Configuration read from the environment, with embedded defaults for a fresh machine."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = Path(os.environ.get("INSTANCE_DIR", PROJECT_ROOT / "instance"))
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _secret_key() -> str:
+    """Use SECRET_KEY if set; otherwise keep a random key in the instance folder.
+
+    A key kept on disk survives restarts (people stay signed in) without anyone
+    having to invent one on a fresh machine.
+    """
+    if key := os.environ.get("SECRET_KEY"):
+        return key
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    path = INSTANCE_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def from_environment() -> dict[str, Any]:
+    """Build the configuration mapping from environment variables."""
+    debug = _bool("FLASK_DEBUG", False)
+    return {
+        "SECRET_KEY": _secret_key(),
+        "DATABASE_URL": os.environ.get(
+            "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'marketplace.sqlite3'}"
+        ),
+        "SEARCH_INDEX_DIR": os.environ.get("SEARCH_INDEX_DIR", str(INSTANCE_DIR / "search-index")),
+        "STRIPE_API_KEY": os.environ.get("STRIPE_API_KEY", "sk_test_localstripe"),
+        "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE", "http://127.0.0.1:8420"),
+        "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", "whsec_localstripe"),
+        "REDIS_URL": os.environ.get("REDIS_URL"),
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER"),
+        "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
+        "MAIL_FROM": os.environ.get(
+            "MAIL_FROM", "Budget Marketplace <no-reply@marketplace.invalid>"
+        ),
+        "SERVER_NAME": os.environ.get("SERVER_NAME"),
+        "PREFERRED_URL_SCHEME": os.environ.get("PREFERRED_URL_SCHEME", "http"),
+        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", not debug),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SIGN_IN_RATE_LIMIT": os.environ.get("SIGN_IN_RATE_LIMIT", "10 per 15 minutes"),
+        "RESET_RATE_LIMIT": os.environ.get("RESET_RATE_LIMIT", "5 per hour"),
+        "PASSWORD_RESET_TTL_SECONDS": 3600,
+        "CARER_INVITE_TTL_SECONDS": 14 * 24 * 3600,
+    }

@@ -1,0 +1,12 @@
+"""Imports every model module so that Base.metadata knows every table."""
+
+from __future__ import annotations
+
+
+def import_all_models() -> None:
+    """Import the model modules (for Alembic and for creating test schemas)."""
+    import marketplace.auth.models
+    import marketplace.carers.models
+    import marketplace.moderation.audit
+    import marketplace.organisations.models
+    import marketplace.places.models  # noqa: F401

@@ -1,0 +1,1 @@
+"""Moderation: the audit log now; the queue arrives with the directory."""

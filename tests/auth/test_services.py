@@ -1,0 +1,139 @@
+"""Account rules, without HTTP."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pyotp
+import pytest
+
+from marketplace.auth import services
+from marketplace.auth.models import Role, UsageIntent
+from marketplace.db import utcnow
+from marketplace.errors import DomainError
+from tests.factories import PASSWORD, UserFactory
+
+
+def registration(**overrides):
+    values = {
+        "display_name": "  Robin  ",
+        "email": " Robin@Example.org ",
+        "password": "a long enough password",
+        "usage_intent": UsageIntent.HOLDER,
+    }
+    return services.Registration(**{**values, **overrides})
+
+
+def test_register_stores_normalised_email_and_role(db_session):
+    user = services.register(db_session, registration())
+    assert user.email == "robin@example.org"
+    assert user.display_name == "Robin"
+    assert user.has_role(Role.HOLDER)
+    assert user.password_hash.startswith("$argon2id$")
+
+
+def test_register_carer_gets_carer_role_and_staff_get_no_role_until_approved(db_session):
+    carer = services.register(
+        db_session, registration(email="c@example.org", usage_intent=UsageIntent.CARER)
+    )
+    staff = services.register(
+        db_session, registration(email="p@example.org", usage_intent=UsageIntent.PROVIDER)
+    )
+    assert carer.has_role(Role.CARER)
+    assert staff.roles == []
+
+
+def test_register_refuses_an_email_already_used_whatever_its_case(db_session):
+    UserFactory(email="robin@example.org")
+    with pytest.raises(DomainError) as error:
+        services.register(db_session, registration(email="ROBIN@example.org"))
+    assert error.value.field == "email"
+
+
+@pytest.mark.parametrize("password", ["short", "aaaaaaaaaaaa"])
+def test_register_refuses_weak_passwords(db_session, password):
+    with pytest.raises(DomainError) as error:
+        services.register(db_session, registration(password=password))
+    assert error.value.field == "password"
+
+
+def test_authenticate_accepts_right_password_only(db_session):
+    user = UserFactory(email="a@example.org")
+    assert services.authenticate(db_session, "A@example.org", PASSWORD) == user
+    assert services.authenticate(db_session, "a@example.org", "wrong password!") is None
+    assert services.authenticate(db_session, "nobody@example.org", PASSWORD) is None
+
+
+def test_authenticate_refuses_erased_accounts(db_session):
+    user = UserFactory(email="a@example.org")
+    user.erased_at = utcnow()
+    assert services.authenticate(db_session, "a@example.org", PASSWORD) is None
+
+
+def test_reset_token_works_once_and_spends_other_tokens(db_session):
+    user = UserFactory(email="a@example.org")
+    _, first = services.start_password_reset(db_session, "a@example.org", 3600)
+    _, second = services.start_password_reset(db_session, "a@example.org", 3600)
+    version = user.session_version
+    services.complete_password_reset(db_session, second, "a brand new password")
+    assert services.authenticate(db_session, "a@example.org", "a brand new password") == user
+    assert user.session_version == version + 1
+    for token in (first, second):
+        assert not services.reset_token_is_valid(db_session, token)
+        with pytest.raises(DomainError):
+            services.complete_password_reset(db_session, token, "another new password")
+
+
+def test_reset_token_expires(db_session):
+    UserFactory(email="a@example.org")
+    _, token = services.start_password_reset(db_session, "a@example.org", 3600)
+    assert services.reset_token_is_valid(db_session, token)
+    from marketplace.auth.models import PasswordResetToken
+
+    row = db_session.query(PasswordResetToken).one()
+    row.expires_at = utcnow() - timedelta(seconds=1)
+    assert not services.reset_token_is_valid(db_session, token)
+
+
+def test_reset_for_unknown_email_creates_nothing(db_session):
+    assert services.start_password_reset(db_session, "nobody@example.org", 3600) is None
+
+
+def test_change_password_checks_current_and_ends_sessions(db_session):
+    user = UserFactory()
+    with pytest.raises(DomainError) as error:
+        services.change_password(user, "not it at all", "a brand new password")
+    assert error.value.field == "current_password"
+    version = user.session_version
+    services.change_password(user, PASSWORD, "a brand new password")
+    assert user.session_version == version + 1
+
+
+def test_change_details_refuses_someone_elses_email(db_session):
+    UserFactory(email="taken@example.org")
+    user = UserFactory(email="mine@example.org")
+    with pytest.raises(DomainError) as error:
+        services.change_details(db_session, user, "New name", "Taken@example.org", None)
+    assert error.value.field == "email"
+    services.change_details(db_session, user, " New name ", "new@example.org", "  ")
+    assert (user.display_name, user.email, user.support_needs) == (
+        "New name",
+        "new@example.org",
+        None,
+    )
+
+
+def test_second_factor_needs_a_right_code(db_session):
+    user = UserFactory()
+    secret = services.new_totp_secret()
+    with pytest.raises(DomainError):
+        services.enable_second_factor(
+            user, secret, "000000" if pyotp.TOTP(secret).now() != "000000" else "111111"
+        )
+    services.enable_second_factor(user, secret, pyotp.TOTP(secret).now())
+    assert user.has_second_factor
+    assert services.verify_totp(user.totp_secret, pyotp.TOTP(secret).now())
+    with pytest.raises(DomainError):
+        services.disable_second_factor(user, "wrong password!")
+    services.disable_second_factor(user, PASSWORD)
+    assert not user.has_second_factor

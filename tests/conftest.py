@@ -1,0 +1,132 @@
+"""Shared fixtures: one app per run, a database rolled back after each test, a real SMTP server."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from email import message_from_bytes
+from email.message import Message
+from pathlib import Path
+
+import pytest
+
+_TMP = Path(tempfile.mkdtemp(prefix="marketplace-tests-"))
+os.environ["INSTANCE_DIR"] = str(_TMP / "instance")
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
+
+from aiosmtpd.controller import Controller  # noqa: E402
+from flask import Flask  # noqa: E402
+from flask.testing import FlaskClient  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+from marketplace import create_app, migrations  # noqa: E402
+from marketplace.db import Base, make_engine  # noqa: E402
+from marketplace.extensions import db, limiter  # noqa: E402
+from marketplace.models import import_all_models  # noqa: E402
+from marketplace.payments.localstripe_server import free_port  # noqa: E402
+
+
+def database_url(suffix: str = "") -> str:
+    """The database the tests use: TEST_DATABASE_URL (PostgreSQL in CI) or a temp SQLite file."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url if not suffix else f"{url}{suffix}"
+    return f"sqlite:///{_TMP / f'test{suffix}.sqlite3'}"
+
+
+def reset_schema(url: str) -> None:
+    """Drop every table and migrate from scratch, so the migrations themselves are tested."""
+    import_all_models()
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        Base.metadata.drop_all(connection)
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    engine.dispose()
+    migrations.upgrade(url)
+
+
+class Mailbox:
+    """Collects every message our real SMTP server receives."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.messages: list[Message] = []
+
+    async def handle_DATA(self, _server, _session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        self.messages.append(message_from_bytes(envelope.original_content or envelope.content))
+        return "250 Message accepted for delivery"
+
+    def clear(self) -> None:
+        self.messages.clear()
+
+    def last_to(self, address: str) -> Message:
+        for message in reversed(self.messages):
+            if message["To"] == address:
+                return message
+        raise AssertionError(f"no email to {address}; got {[m['To'] for m in self.messages]}")
+
+
+@pytest.fixture(scope="session")
+def mailbox() -> Iterator[Mailbox]:
+    box = Mailbox(free_port())
+    controller = Controller(box, hostname="127.0.0.1", port=box.port)
+    controller.start()
+    yield box
+    controller.stop()
+
+
+def test_config(mailbox_port: int, url: str) -> dict[str, object]:
+    return {
+        "TESTING": True,
+        "DATABASE_URL": url,
+        "SESSION_COOKIE_SECURE": False,
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": mailbox_port,
+        "SIGN_IN_RATE_LIMIT": "5 per 15 minutes",
+        "SERVER_NAME": "localhost",
+    }
+
+
+@pytest.fixture(scope="session")
+def app(mailbox: Mailbox) -> Iterator[Flask]:
+    url = database_url()
+    reset_schema(url)
+    application = create_app(test_config(mailbox.port, url))
+    yield application
+    assert db.engine is not None
+    db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def db_session(request: pytest.FixtureRequest) -> Iterator[Session | None]:
+    """Each test runs inside a transaction that is rolled back afterwards.
+
+    The app's own commits become savepoint releases, so views behave as in production.
+    Browser tests run a separate live server and do not use this.
+    """
+    if request.node.get_closest_marker("browser"):
+        yield None
+        return
+    request.getfixturevalue("app")
+    box: Mailbox = request.getfixturevalue("mailbox")
+    assert db.engine is not None
+    connection = db.engine.connect()
+    transaction = connection.begin()
+    db.session.remove()
+    db.session.configure(bind=connection, join_transaction_mode="create_savepoint")
+    try:
+        yield db.session()
+    finally:
+        db.session.remove()
+        transaction.rollback()
+        connection.close()
+        db.session.configure(bind=db.engine)
+        limiter.reset()
+        box.clear()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
