@@ -9,7 +9,7 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovSubmitInput,
     GovTextInput,
 )
-from wtforms import EmailField, PasswordField, RadioField, StringField, SubmitField
+from wtforms import EmailField, PasswordField, RadioField, SelectChoice, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length
 
 from marketplace.auth.models import UsageIntent
@@ -18,10 +18,12 @@ EMAIL_REQUIRED = "Enter your email address"
 EMAIL_FORMAT = "Enter an email address in the correct format, like name@example.com"
 
 USAGE_CHOICES = [
-    (UsageIntent.HOLDER.value, "I have a personal budget or direct payment"),
-    (UsageIntent.CARER.value, "I help someone who has one (I am a carer or representative)"),
-    (UsageIntent.PROVIDER.value, "I work for a provider of support or services"),
-    (UsageIntent.ULO.value, "I work for a user-led organisation"),
+    SelectChoice(UsageIntent.HOLDER.value, "I have a personal budget or direct payment"),
+    SelectChoice(
+        UsageIntent.CARER.value, "I help someone who has one (I am a carer or representative)"
+    ),
+    SelectChoice(UsageIntent.PROVIDER.value, "I work for a provider of support or services"),
+    SelectChoice(UsageIntent.ULO.value, "I work for a user-led organisation"),
 ]
 
 

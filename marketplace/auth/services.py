@@ -48,8 +48,11 @@ def find_user_by_email(session: Session, email: str) -> User | None:
     ).first()
 
 
-def register(session: Session, data: Registration) -> User:
-    """Open an account; raises DomainError (with the field) if the details cannot be used."""
+def register(session: Session, data: Registration, *, password_hash: str | None = None) -> User:
+    """Open an account; raises DomainError (with the field) if the details cannot be used.
+
+    `password_hash` lets bulk creation (demo data) reuse a hash of the same password.
+    """
     if problem := password_problem(data.password):
         raise DomainError(problem, field="password")
     email = normalise_email(data.email)
@@ -61,7 +64,7 @@ def register(session: Session, data: Registration) -> User:
     user = User(
         email=email,
         display_name=data.display_name.strip(),
-        password_hash=hash_password(data.password),
+        password_hash=password_hash or hash_password(data.password),
         usage_intent=data.usage_intent.value,
     )
     if role := ROLE_FOR_INTENT.get(data.usage_intent):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovCheckboxesInput, GovSubmitInput
-from wtforms import SelectMultipleField, SubmitField
+from wtforms import SelectChoice, SelectMultipleField, SubmitField
 from wtforms.validators import DataRequired
 
 from marketplace.auth.forms import email_field
@@ -15,7 +15,7 @@ def scopes_field() -> SelectMultipleField:
     return SelectMultipleField(
         "What may they do for you?",
         widget=GovCheckboxesInput(),
-        choices=[(scope.value, label) for scope, label in SCOPE_LABELS.items()],
+        choices=[SelectChoice(scope.value, label) for scope, label in SCOPE_LABELS.items()],
         description="Select all that apply. You can change this or end their access at any time.",
         validators=[DataRequired(message="Select at least one thing they may do")],
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 from dataclasses import dataclass, field
 
@@ -9,9 +10,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from marketplace.auth.models import Role, UsageIntent, User
+from marketplace.auth.passwords import hash_password
 from marketplace.auth.services import Registration, grant_role, register
 from marketplace.carers.models import CarerScope
 from marketplace.carers.services import accept_invitation, invite_carer
+from marketplace.db import utcnow
 from marketplace.extensions import db
 from marketplace.organisations.models import Organisation, OrganisationKind
 from marketplace.organisations.services import (
@@ -22,6 +25,9 @@ from marketplace.organisations.services import (
 from marketplace.places.services import ensure_council
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - published demo credential, demo data only
+
+# Moderators need a second factor; the demo publishes one key so anyone can try moderation.
+DEMO_TOTP_SECRET = "MARKETPLACEDEMOSECRET234567ABCDE"  # noqa: S105 - published demo key
 
 COUNCILS = [("E08000035", "Leeds"), ("E08000003", "Manchester"), ("E06000023", "Bristol")]
 
@@ -75,7 +81,19 @@ def _user(session: Session, name: str, email: str, intent: UsageIntent) -> User:
     return register(
         session,
         Registration(display_name=name, email=email, password=DEMO_PASSWORD, usage_intent=intent),
+        password_hash=_demo_password_hash(),
     )
+
+
+def _demo_second_factor(user: User) -> None:
+    user.totp_secret = DEMO_TOTP_SECRET
+    user.totp_enabled_at = utcnow()
+
+
+@functools.cache
+def _demo_password_hash() -> str:
+    # argon2 is slow by design; dozens of demo accounts share one password, so hash it once.
+    return hash_password(DEMO_PASSWORD)
 
 
 def seed(session: Session, rng: random.Random | None = None) -> SeededWorld:
@@ -86,6 +104,7 @@ def seed(session: Session, rng: random.Random | None = None) -> SeededWorld:
 
     admin = _user(session, "Site admin", "admin@demo.invalid", UsageIntent.HOLDER)
     grant_role(session, admin, Role.ADMIN)
+    _demo_second_factor(admin)
     world.accounts["admin"] = admin.email
 
     for index, (name, council, description) in enumerate(ULOS):
@@ -109,6 +128,7 @@ def seed(session: Session, rng: random.Random | None = None) -> SeededWorld:
             ),
         )
         decide_organisation(session, admin, org, approve=True)
+        _demo_second_factor(staff)
         if index == 0:
             world.accounts["ULO staff"] = staff.email
 
@@ -171,5 +191,9 @@ def describe_accounts(world: SeededWorld) -> str:
     """The demo accounts, one per role, for the console."""
     lines = [f"Demo accounts (password for all: {DEMO_PASSWORD}):"]
     lines += [f"  {role:<15} {email}" for role, email in world.accounts.items()]
-    lines.append("  The admin must set up a second factor (any TOTP app) before approving.")
+    lines.append(
+        f"  The admin and ULO staff sign in with a second factor: add the key {DEMO_TOTP_SECRET}"
+        ' to any authenticator app (or run: python -c "import pyotp;'
+        f" print(pyotp.TOTP('{DEMO_TOTP_SECRET}').now())\")."
+    )
     return "\n".join(lines)

@@ -13,6 +13,7 @@ from govuk_frontend_wtf.wtforms_widgets import (
 from wtforms import (
     EmailField,
     RadioField,
+    SelectChoice,
     SelectMultipleField,
     StringField,
     SubmitField,
@@ -30,8 +31,8 @@ class OrganisationForm(FlaskForm):
         "What kind of organisation is it?",
         widget=GovRadioInput(),
         choices=[
-            (OrganisationKind.PROVIDER.value, "A provider of support or services"),
-            (
+            SelectChoice(OrganisationKind.PROVIDER.value, "A provider of support or services"),
+            SelectChoice(
                 OrganisationKind.ULO.value,
                 "A user-led organisation (run by people who use services)",
             ),
@@ -89,7 +90,7 @@ class DecisionForm(FlaskForm):
     decision = RadioField(
         "Decision",
         widget=GovRadioInput(),
-        choices=[("approve", "Approve"), ("reject", "Reject")],
+        choices=[SelectChoice("approve", "Approve"), SelectChoice("reject", "Reject")],
         validators=[InputRequired(message="Select approve or reject")],
     )
     reason = TextAreaField(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
+from wtforms import SelectChoice
 
 from marketplace.auth.models import Role
 from marketplace.carers.forms import ConfirmForm
@@ -66,7 +67,7 @@ def mine() -> str:
 @login_required
 def new() -> str | Response:
     form = OrganisationForm()
-    form.council_ids.choices = [(c.id, c.name) for c in all_councils(db.session)]
+    form.council_ids.choices = [SelectChoice(c.id, c.name) for c in all_councils(db.session)]
     if form.validate_on_submit():
         try:
             org = services.create_organisation(

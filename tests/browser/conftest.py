@@ -1,0 +1,236 @@
+"""Browser tests: the real app served on loopback, driven by Chromium, every page checked by axe.
+
+The live server is a second app with its own database. `marketplace.extensions.db` is a
+module-level singleton that `create_app` rebinds, so the live server's engine is bound to it
+only while a browser test runs (the `site` fixture) and the previous binding is put back
+afterwards. Browser tests are also moved to the end of the run. Together these keep the other
+tests, which use the main `app` fixture and its engine, working in any order.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from flask import Flask
+from playwright.sync_api import Browser, Page, sync_playwright
+from sqlalchemy import create_engine, make_url
+from sqlalchemy.engine import Engine
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from marketplace import create_app
+from marketplace.extensions import db, limiter
+from marketplace.payments.localstripe_server import free_port
+from tests.conftest import Mailbox, reset_schema
+
+BROWSER_DIR = Path(__file__).resolve().parent
+
+CHROMIUM = "/usr/bin/chromium"
+# The machine has no internet: without these Chromium stalls on its own background requests.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+AXE_OPTIONS = {
+    "runOnly": {
+        "type": "tag",
+        "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"],
+    }
+}
+
+PASSWORD = "correct horse battery staple"  # noqa: S105 - a test account's password
+
+
+# --- Ordering -------------------------------------------------------------------------------
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark everything under tests/browser as `browser` and run it after every other test."""
+    for item in items:
+        if BROWSER_DIR in Path(item.path).resolve().parents:
+            item.add_marker(pytest.mark.browser)
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)  # stable
+
+
+# --- The live server ------------------------------------------------------------------------
+
+
+@dataclass
+class LiveServer:
+    app: Flask
+    engine: Engine
+    url: str
+
+
+def _bind(engine: Engine | None) -> None:
+    """Point the shared `db` singleton (engine and session factory) at this engine."""
+    db.session.remove()
+    db.engine = engine
+    db.session.configure(bind=engine)
+
+
+def _browser_database() -> tuple[str, Callable[[], None]]:
+    """A database for the live server alone, and a function that removes it."""
+    main_url = os.environ.get("TEST_DATABASE_URL")
+    if not main_url:
+        directory = tempfile.mkdtemp(prefix="marketplace-browser-")
+        return f"sqlite:///{Path(directory) / 'browser.sqlite3'}", lambda: None
+
+    url = make_url(main_url)
+    url = url.set(database=f"{url.database}_browser")
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    name = admin.dialect.identifier_preparer.quote(url.database or "")
+
+    def drop() -> None:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    drop()
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"CREATE DATABASE {name}")
+
+    def drop_and_dispose() -> None:
+        drop()
+        admin.dispose()
+
+    return url.render_as_string(hide_password=False), drop_and_dispose
+
+
+@pytest.fixture(scope="session")
+def live_server(mailbox: Mailbox) -> Iterator[LiveServer]:
+    """The app on http://127.0.0.1:<port>, in a thread, with its own database."""
+    url, drop_database = _browser_database()
+    reset_schema(url)
+    previous_engine = db.engine
+    app = create_app(
+        {
+            "DATABASE_URL": url,
+            "SESSION_COOKIE_SECURE": False,
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": mailbox.port,
+            # No SERVER_NAME: the browser asks for 127.0.0.1:<port>.
+            "SERVER_NAME": None,
+        }
+    )
+    engine = db.engine
+    assert engine is not None
+    _bind(previous_engine)  # give the main app its engine back until a browser test runs
+
+    server: BaseWSGIServer = make_server("127.0.0.1", free_port(), app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(app=app, engine=engine, url=f"http://127.0.0.1:{server.server_port}")
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+        engine.dispose()
+        drop_database()
+
+
+@pytest.fixture
+def site(live_server: LiveServer) -> Iterator[str]:
+    """The live server's base URL, with `db` bound to its engine for the length of one test."""
+    previous_engine = db.engine
+    _bind(live_server.engine)
+    try:
+        yield live_server.url
+    finally:
+        _bind(previous_engine)
+        limiter.reset()
+
+
+# --- The browser ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def new_page(browser: Browser, site: str) -> Iterator[Callable[..., Page]]:
+    """Make a page in a fresh context (fresh cookies); extra keyword arguments go to the context."""
+    contexts = []
+
+    def make(**context_options: Any) -> Page:
+        context = browser.new_context(base_url=site, **context_options)
+        context.set_default_timeout(5_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page: Callable[..., Page]) -> Page:
+    """A page in a fresh browser context, with JavaScript on."""
+    return new_page()
+
+
+# --- Accessibility --------------------------------------------------------------------------
+
+_axe = Axe()
+
+
+def axe_check(page: Page) -> None:
+    """Fail with a readable list if axe finds any violation on the current page."""
+    results = _axe.run(page, options=AXE_OPTIONS)
+    violations = results.response["violations"]
+    if not violations:
+        return
+    lines = [f"{len(violations)} accessibility violation(s) on {page.url}:"]
+    for violation in violations:
+        lines.append(
+            f"- {violation['id']} ({violation['impact']}): {violation['help']}"
+            f" <{violation['helpUrl']}>"
+        )
+        for node in violation["nodes"]:
+            lines.append(f"    at {node['target']}: {node['html'][:200]}")
+    pytest.fail("\n".join(lines), pytrace=False)
+
+
+def check_current(page: Page) -> None:
+    """Check the page the browser is on now, once it has loaded, for axe violations."""
+    page.wait_for_load_state("load")
+    axe_check(page)
+
+
+def goto_and_check(page: Page, path: str, status: int = 200) -> None:
+    """Open a path on the live server, check the HTTP status, and run axe on the result."""
+    response = page.goto(path)
+    assert response is not None, f"no response for {path}"
+    assert response.status == status, f"{path}: expected {status}, got {response.status}"
+    check_current(page)
+
+
+def submit_and_check(page: Page, button: str, status: int = 200) -> None:
+    """Press a form's submit button, wait for the page it leads to, and run axe on it."""
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name=button, exact=True).click()
+    response = navigation.value
+    assert response is not None, f"no response after pressing {button!r}"
+    assert response.status == status, f"{button!r}: expected {status}, got {response.status}"
+    check_current(page)

@@ -1,0 +1,106 @@
+"""Someone creates an account, signs out and in, changes their name: in Chromium, checked by axe."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from uuid import uuid4
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import PASSWORD, check_current, goto_and_check, submit_and_check
+
+pytestmark = pytest.mark.browser
+
+HOLDER = "I have a personal budget or direct payment"
+
+
+def unique_email() -> str:
+    return f"browser-{uuid4().hex[:12]}@example.com"
+
+
+def register(page: Page, display_name: str, email: str) -> None:
+    """Fill in Create an account (already open) and submit it."""
+    page.get_by_label("Display name").fill(display_name)
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Create a password").fill(PASSWORD)
+    page.get_by_label("Type your password again").fill(PASSWORD)
+    page.get_by_label(HOLDER).check()
+    submit_and_check(page, "Create account")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
+
+
+def sign_out(page: Page) -> None:
+    submit_and_check(page, "Sign out")
+    expect(page.get_by_text("You have signed out")).to_be_visible()
+    expect(page.get_by_role("link", name="Sign in", exact=True)).to_be_visible()
+
+
+def display_name_row(page: Page):
+    return page.locator(".govuk-summary-list__row", has_text="Display name").locator(
+        ".govuk-summary-list__value"
+    )
+
+
+def test_create_account_sign_out_sign_in_and_change_name(page: Page) -> None:
+    email = unique_email()
+
+    goto_and_check(page, "/")
+    page.get_by_role("link", name="Create an account").first.click()
+    expect(page).to_have_url(re.compile(r"/register$"))
+    check_current(page)
+
+    # An empty form: an error summary, and each error next to its field.
+    submit_and_check(page, "Create account")
+    expect(page).to_have_title(re.compile(r"^Error: Create an account"))
+    summary = page.locator(".govuk-error-summary")
+    expect(summary).to_be_visible()
+    expect(summary.get_by_role("heading")).to_have_text("There is a problem")
+    for field_id, message in [
+        ("display_name", "Enter a display name"),
+        ("email", "Enter your email address"),
+        ("password", "Enter a password"),
+        ("confirm_password", "Type your password again"),
+        ("usage", "Select how you will use the site"),
+    ]:
+        expect(summary.get_by_role("link", name=message)).to_have_attribute("href", f"#{field_id}")
+        expect(page.locator(f"#{field_id}-error")).to_contain_text(message)
+    expect(page.locator("#display_name")).to_have_attribute(
+        "aria-describedby", re.compile(r"\bdisplay_name-error\b")
+    )
+
+    register(page, "Sam Browser", email)
+    expect(page.get_by_text("Your account has been created")).to_be_visible()
+    expect(display_name_row(page)).to_have_text("Sam Browser")
+
+    sign_out(page)
+
+    page.get_by_role("link", name="Sign in", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/sign-in$"))
+    check_current(page)
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    submit_and_check(page, "Sign in")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
+
+    page.get_by_role("link", name="Change display name").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your details")
+    check_current(page)
+    page.get_by_label("Display name").fill("Sam Renamed")
+    submit_and_check(page, "Save changes")
+    expect(page.get_by_text("Your details have been saved")).to_be_visible()
+    expect(display_name_row(page)).to_have_text("Sam Renamed")
+
+    sign_out(page)
+
+    goto_and_check(page, "/account")
+    expect(page).to_have_url(re.compile(r"/sign-in(\?|$)"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
+
+
+def test_create_account_without_javascript(new_page: Callable[..., Page]) -> None:
+    page = new_page(java_script_enabled=False)
+    goto_and_check(page, "/register")
+    register(page, "No Script", unique_email())
+    expect(display_name_row(page)).to_have_text("No Script")

@@ -1,0 +1,174 @@
+"""Every route, as every kind of person: who gets 200, who is sent to sign in, who gets 403/404."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyotp
+import pytest
+
+from marketplace.carers import services as carers
+from marketplace.carers.models import CarerScope
+from marketplace.db import utcnow
+from marketplace.organisations.models import ApprovalStatus, OrganisationKind, StaffRole
+from tests.factories import OrganisationFactory, StaffFactory, UserFactory
+from tests.helpers import csrf_token, sign_in
+
+ROLES = ("visitor", "holder", "carer", "provider_staff", "ulo_staff", "admin")
+SIGN_IN = 302
+
+
+@dataclass
+class World:
+    people: dict
+    approved_org: int
+    pending_org: int
+    holder_id: int
+    grant_id: int
+    staff_request_id: int
+
+
+@pytest.fixture
+def world(db_session) -> World:
+    holder = UserFactory(email="holder@example.org", roles=["holder"])
+    carer = UserFactory(email="carer@example.org", roles=["carer"])
+    provider = UserFactory(email="provider@example.org", roles=["provider_staff"])
+    ulo = UserFactory(
+        email="ulo@example.org",
+        roles=["ulo_staff"],
+        totp_secret=pyotp.random_base32(),
+        totp_enabled_at=utcnow(),
+    )
+    admin = UserFactory(
+        email="admin@example.org",
+        roles=["admin"],
+        totp_secret=pyotp.random_base32(),
+        totp_enabled_at=utcnow(),
+    )
+    approved = OrganisationFactory(kind=OrganisationKind.PROVIDER.value)
+    StaffFactory(organisation=approved, user=provider, role=StaffRole.OWNER.value)
+    pending = OrganisationFactory(
+        kind=OrganisationKind.ULO.value, status=ApprovalStatus.PENDING.value
+    )
+    StaffFactory(organisation=pending, user=ulo, role=StaffRole.OWNER.value)
+    request = StaffFactory(
+        organisation=approved, user=UserFactory(), status=ApprovalStatus.PENDING.value
+    )
+    grant, token = carers.invite_carer(db_session, holder, carer.email, [CarerScope.VIEW], 3600)
+    carers.accept_invitation(db_session, carer, token)
+    db_session.commit()
+    return World(
+        people={
+            "holder": holder,
+            "carer": carer,
+            "provider_staff": provider,
+            "ulo_staff": ulo,
+            "admin": admin,
+        },
+        approved_org=approved.id,
+        pending_org=pending.id,
+        holder_id=holder.id,
+        grant_id=grant.id,
+        staff_request_id=request.id,
+    )
+
+
+def everyone(code: int) -> dict[str, int]:
+    return dict.fromkeys(ROLES, code)
+
+
+def signed_in(code: int) -> dict[str, int]:
+    return {**everyone(code), "visitor": SIGN_IN}
+
+
+def only(code: int, *roles: str, others: int = 403) -> dict[str, int]:
+    return {**everyone(others), "visitor": SIGN_IN, **dict.fromkeys(roles, code)}
+
+
+GET_ROUTES = [
+    ("/", everyone(200)),
+    ("/guides", everyone(200)),
+    ("/guides/what-is-a-personal-budget", everyone(200)),
+    ("/guides/four-ways-to-hold-it", everyone(200)),
+    ("/guides/using-your-budget-with-others", everyone(200)),
+    ("/guides/no-such-guide", everyone(404)),
+    ("/accessibility", everyone(200)),
+    ("/privacy", everyone(200)),
+    ("/organisations", everyone(200)),
+    ("/organisations?kind=ulo", everyone(200)),
+    ("/organisations/{approved_org}", everyone(200)),
+    ("/organisations/{pending_org}", {**everyone(404), "ulo_staff": 200, "admin": 200}),
+    ("/register", {**everyone(302), "visitor": 200}),
+    ("/sign-in", {**everyone(302), "visitor": 200}),
+    ("/forgotten-password", everyone(200)),
+    ("/account", signed_in(200)),
+    ("/account/details", signed_in(200)),
+    ("/account/password", signed_in(200)),
+    ("/account/two-factor", signed_in(200)),
+    ("/account/carers", signed_in(200)),
+    ("/account/carers/{grant_id}", only(200, "holder", others=404)),
+    ("/account/your-data", signed_in(200)),
+    ("/account/your-data/download", signed_in(200)),
+    ("/account/delete", signed_in(200)),
+    ("/carer/people", signed_in(200)),
+    ("/carer/people/{holder_id}", only(200, "carer")),
+    ("/organisations/mine", signed_in(200)),
+    ("/organisations/new", signed_in(200)),
+    ("/organisations/join", signed_in(200)),
+    ("/organisations/{approved_org}/staff", only(200, "provider_staff")),
+    ("/admin/organisations", only(200, "admin")),
+    ("/admin/organisations/{pending_org}", only(200, "admin")),
+    ("/admin/audit", only(200, "admin")),
+]
+
+POST_ROUTES = [
+    # Someone else's carer grant is invisible: 404 rather than a hint that it exists.
+    ("/account/carers/{grant_id}/revoke", only(302, "holder", others=404)),
+    (
+        "/organisations/{approved_org}/staff/{staff_request_id}/approve",
+        only(302, "provider_staff"),
+    ),
+    ("/admin/organisations/{pending_org}", only(200, "admin")),
+]
+
+
+def client_for(app, world: World, role: str):
+    client = app.test_client()
+    if role != "visitor":
+        sign_in(client, world.people[role])
+    return client
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_get_routes(app, world, role):
+    client = client_for(app, world, role)
+    failures = []
+    for template, expected in GET_ROUTES:
+        path = template.format(**vars(world))
+        got = client.get(path).status_code
+        if got != expected[role]:
+            failures.append(f"GET {path}: expected {expected[role]}, got {got}")
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_post_routes(app, world, role):
+    failures = []
+    for template, expected in POST_ROUTES:
+        client = client_for(app, world, role)  # fresh each time: a POST may change state
+        token = csrf_token(client, "/sign-in" if role == "visitor" else "/account")
+        path = template.format(**vars(world))
+        got = client.post(path, data={"csrf_token": token}).status_code
+        if got != expected[role]:
+            failures.append(f"POST {path}: expected {expected[role]}, got {got}")
+    assert not failures, "\n".join(failures)
+
+
+def test_sign_in_redirect_keeps_where_you_were_going(app, world):
+    client = app.test_client()
+    response = client.get("/account/details")
+    assert response.status_code == 302
+    assert "/sign-in" in response.headers["Location"]
+    client.get(response.headers["Location"])
+    response = sign_in(client, world.people["holder"])
+    assert response.headers["Location"].endswith("/account/details")

@@ -1,0 +1,157 @@
+"""Session, rate-limit, CSRF, header and second-factor guarantees, through HTTP."""
+
+from __future__ import annotations
+
+import pyotp
+
+from marketplace.auth.models import User
+from tests.factories import PASSWORD, UserFactory
+from tests.helpers import csrf_token, post, sign_in
+
+
+def _session_cookie(client) -> str:
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    return cookie.value
+
+
+def test_cookie_replayed_after_sign_out_is_refused(app, client):
+    user = UserFactory()
+    sign_in(client, user)
+    assert client.get("/account").status_code == 200
+    stolen = _session_cookie(client)
+    post(client, "/sign-out", token_from="/account")
+    assert client.get("/account").status_code == 302
+
+    attacker = app.test_client()
+    attacker.set_cookie("session", stolen, domain="localhost")
+    response = attacker.get("/account")
+    assert response.status_code == 302
+    assert "/sign-in" in response.headers["Location"]
+
+
+def test_cookie_replayed_after_password_change_is_refused(app, client):
+    user = UserFactory()
+    sign_in(client, user)
+    old = _session_cookie(client)
+    response = post(
+        client,
+        "/account/password",
+        {
+            "current_password": PASSWORD,
+            "new_password": "a different long password",
+            "confirm_password": "a different long password",
+        },
+    )
+    assert response.status_code == 302
+    assert client.get("/account").status_code == 200  # this browser stays signed in
+    other = app.test_client()
+    other.set_cookie("session", old, domain="localhost")
+    assert other.get("/account").status_code == 302
+
+
+def test_session_identifier_changes_at_sign_in(client):
+    user = UserFactory()
+    csrf_token(client)
+    before = _session_cookie(client)
+    with client.session_transaction() as session:
+        session["sid"] = "planted-by-attacker"
+    sign_in(client, user)
+    with client.session_transaction() as session:
+        assert session["sid"] != "planted-by-attacker"
+        assert "csrf_token" not in session  # nothing carried over from before sign-in
+    assert _session_cookie(client) != before
+
+
+def test_failed_sign_ins_are_limited(client):
+    user = UserFactory(email="limited@example.org")
+    # The test app allows 5 failed attempts per 15 minutes.
+    for _ in range(5):
+        response = post(client, "/sign-in", {"email": user.email, "password": "not the password"})
+        assert response.status_code == 200
+        assert "The email address or password is not right" in response.get_data(as_text=True)
+    response = post(client, "/sign-in", {"email": user.email, "password": "not the password"})
+    assert response.status_code == 429
+    assert "Too many attempts" in response.get_data(as_text=True)
+
+
+def test_successful_sign_ins_do_not_count_towards_the_limit(client):
+    user = UserFactory()
+    for _ in range(7):
+        sign_in(client, user)
+        post(client, "/sign-out", token_from="/account")
+
+
+def test_post_without_csrf_token_is_rejected(client):
+    response = client.post(
+        "/register",
+        data={
+            "display_name": "Robin",
+            "email": "robin@example.org",
+            "password": "a long enough password",
+            "confirm_password": "a long enough password",
+            "usage": "holder",
+        },
+    )
+    assert response.status_code == 400
+    assert "This form had expired" in response.get_data(as_text=True)
+    assert User is not None
+
+
+def test_sign_out_needs_csrf_token(client):
+    sign_in(client, UserFactory())
+    assert client.post("/sign-out").status_code == 400
+    assert client.get("/account").status_code == 200
+
+
+def test_security_headers_and_cookie_flags(client):
+    response = client.get("/")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    html = response.get_data(as_text=True)
+    assert "<script>" not in html  # no inline script anywhere on the page
+
+
+def test_session_cookie_is_httponly_and_lax(client):
+    user = UserFactory()
+    response = sign_in(client, user)
+    header = next(v for k, v in response.headers.items() if k == "Set-Cookie" and "session=" in v)
+    assert "HttpOnly" in header
+    assert "SameSite=Lax" in header
+
+
+def test_moderator_without_second_factor_cannot_reach_moderation(client):
+    admin = UserFactory(roles=["admin"])
+    sign_in(client, admin)
+    response = client.get("/admin/organisations")
+    assert response.status_code == 302
+    assert "/account/two-factor" in response.headers["Location"]
+
+
+def test_moderator_with_second_factor_reaches_moderation(client, db_session):
+    secret = pyotp.random_base32()
+    admin = UserFactory(roles=["admin"], totp_secret=secret)
+    from marketplace.db import utcnow
+
+    admin.totp_enabled_at = utcnow()
+    db_session.commit()
+    sign_in(client, admin)
+    assert client.get("/admin/organisations").status_code == 200
+
+
+def test_second_factor_code_is_asked_for_at_sign_in(client, db_session):
+    secret = pyotp.random_base32()
+    from marketplace.db import utcnow
+
+    user = UserFactory(totp_secret=secret, totp_enabled_at=utcnow())
+    response = post(client, "/sign-in", {"email": user.email, "password": PASSWORD})
+    assert response.headers["Location"].endswith("/sign-in/code")
+    assert client.get("/account").status_code == 302  # not signed in yet
+    response = post(client, "/sign-in/code", {"code": "12345x"})
+    assert "That code is not right" in response.get_data(as_text=True)
+    response = post(client, "/sign-in/code", {"code": pyotp.TOTP(secret).now()})
+    assert response.status_code == 302
+    assert client.get("/account").status_code == 200
