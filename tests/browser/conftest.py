@@ -10,8 +10,8 @@ tests, which use the main `app` fixture and its engine, working in any order.
 from __future__ import annotations
 
 import os
-import tempfile
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, Route, sync_playwright
 from sqlalchemy import create_engine, make_url
 from sqlalchemy.engine import Engine
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -83,12 +83,14 @@ def _bind(engine: Engine | None) -> None:
     db.session.configure(bind=engine)
 
 
-def _browser_database() -> tuple[str, Callable[[], None]]:
-    """A database for the live server alone, and a function that removes it."""
+def _browser_database(directory: Path) -> tuple[str, Callable[[], None]]:
+    """A database for the live server alone, and a function that removes it.
+
+    PostgreSQL: `<TEST_DATABASE_URL's database>_browser`, created afresh. Otherwise SQLite.
+    """
     main_url = os.environ.get("TEST_DATABASE_URL")
     if not main_url:
-        directory = tempfile.mkdtemp(prefix="marketplace-browser-")
-        return f"sqlite:///{Path(directory) / 'browser.sqlite3'}", lambda: None
+        return f"sqlite:///{directory / 'browser.sqlite3'}", lambda: None
 
     url = make_url(main_url)
     url = url.set(database=f"{url.database}_browser")
@@ -111,24 +113,26 @@ def _browser_database() -> tuple[str, Callable[[], None]]:
 
 
 @pytest.fixture(scope="session")
-def live_server(mailbox: Mailbox) -> Iterator[LiveServer]:
+def live_server(mailbox: Mailbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The app on http://127.0.0.1:<port>, in a thread, with its own database."""
-    url, drop_database = _browser_database()
+    url, drop_database = _browser_database(tmp_path_factory.mktemp("browser"))
     reset_schema(url)
     previous_engine = db.engine
-    app = create_app(
-        {
-            "DATABASE_URL": url,
-            "SESSION_COOKIE_SECURE": False,
-            "MAIL_SERVER": "127.0.0.1",
-            "MAIL_PORT": mailbox.port,
-            # No SERVER_NAME: the browser asks for 127.0.0.1:<port>.
-            "SERVER_NAME": None,
-        }
-    )
-    engine = db.engine
+    try:
+        app = create_app(
+            {
+                "DATABASE_URL": url,
+                "SESSION_COOKIE_SECURE": False,
+                "MAIL_SERVER": "127.0.0.1",
+                "MAIL_PORT": mailbox.port,
+                # Not set, even if the environment sets it: the browser asks for 127.0.0.1:<port>.
+                "SERVER_NAME": None,
+            }
+        )
+        engine = db.engine
+    finally:
+        _bind(previous_engine)  # the main app keeps its engine until a browser test runs
     assert engine is not None
-    _bind(previous_engine)  # give the main app its engine back until a browser test runs
 
     server: BaseWSGIServer = make_server("127.0.0.1", free_port(), app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
@@ -177,7 +181,10 @@ def new_page(browser: Browser, site: str) -> Iterator[Callable[..., Page]]:
         context = browser.new_context(base_url=site, **context_options)
         context.set_default_timeout(5_000)
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        if context_options.get("java_script_enabled") is False:
+            _SCRIPTLESS_PAGES.add(page)
+        return page
 
     yield make
     for context in contexts:
@@ -193,12 +200,41 @@ def page(new_page: Callable[..., Page]) -> Page:
 # --- Accessibility --------------------------------------------------------------------------
 
 _axe = Axe()
+# Pages whose context has JavaScript off. axe cannot run in them: with scripting disabled,
+# Chromium never fires timers, and axe.run waits on setTimeout, so it would hang for ever.
+_SCRIPTLESS_PAGES: weakref.WeakSet[Page] = weakref.WeakSet()
+
+
+def _axe_violations(page: Page) -> list[dict[str, Any]]:
+    if page not in _SCRIPTLESS_PAGES:
+        return _axe.run(page, options=AXE_OPTIONS).response["violations"]
+    # Check a copy instead: the same DOM, at the same address, in a context with JavaScript on
+    # but every script request refused, so the page still looks as it does without JavaScript.
+    html = page.content()
+    browser = page.context.browser
+    assert browser is not None
+    context = browser.new_context()
+    try:
+
+        def serve(route: Route) -> None:
+            if route.request.resource_type == "document":
+                route.fulfill(status=200, content_type="text/html; charset=utf-8", body=html)
+            elif route.request.resource_type == "script":
+                route.abort()
+            else:
+                route.continue_()
+
+        context.route("**/*", serve)
+        copy = context.new_page()
+        copy.goto(page.url)
+        return _axe.run(copy, options=AXE_OPTIONS).response["violations"]
+    finally:
+        context.close()
 
 
 def axe_check(page: Page) -> None:
     """Fail with a readable list if axe finds any violation on the current page."""
-    results = _axe.run(page, options=AXE_OPTIONS)
-    violations = results.response["violations"]
+    violations = _axe_violations(page)
     if not violations:
         return
     lines = [f"{len(violations)} accessibility violation(s) on {page.url}:"]

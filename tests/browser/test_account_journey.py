@@ -7,7 +7,7 @@ from collections.abc import Callable
 from uuid import uuid4
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.conftest import PASSWORD, check_current, goto_and_check, submit_and_check
 
@@ -37,7 +37,7 @@ def sign_out(page: Page) -> None:
     expect(page.get_by_role("link", name="Sign in", exact=True)).to_be_visible()
 
 
-def display_name_row(page: Page):
+def display_name_row(page: Page) -> Locator:
     return page.locator(".govuk-summary-list__row", has_text="Display name").locator(
         ".govuk-summary-list__value"
     )
@@ -80,7 +80,7 @@ def test_create_account_sign_out_sign_in_and_change_name(page: Page) -> None:
     expect(page).to_have_url(re.compile(r"/sign-in$"))
     check_current(page)
     page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
     submit_and_check(page, "Sign in")
     expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
 
