@@ -61,6 +61,7 @@ def _init_templates(app: Flask) -> None:
 def _init_extensions(app: Flask) -> None:
     from marketplace.auth import sessions
     from marketplace.extensions import csrf, db, limiter, login_manager
+    from marketplace.providers import indexing
     from marketplace.web import security_headers
 
     db.init_app(app)
@@ -69,6 +70,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     sessions.init_login_manager(login_manager)
     security_headers.init_app(app)
+    indexing.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -76,9 +78,14 @@ def _register_blueprints(app: Flask) -> None:
     from marketplace.admin.routes import bp as admin_bp
     from marketplace.auth.routes import bp as auth_bp
     from marketplace.carers.routes import bp as carers_bp
+    from marketplace.engagement.routes import bp as engagement_bp
+    from marketplace.moderation.routes import bp as moderation_bp
     from marketplace.organisations.routes import bp as organisations_bp
     from marketplace.pages.routes import bp as pages_bp
     from marketplace.privacy.routes import bp as privacy_bp
+    from marketplace.providers.api import bp as api_bp
+    from marketplace.providers.manage_routes import bp as provider_bp
+    from marketplace.providers.routes import bp as directory_bp
 
     for blueprint in (
         pages_bp,
@@ -88,6 +95,11 @@ def _register_blueprints(app: Flask) -> None:
         organisations_bp,
         privacy_bp,
         admin_bp,
+        directory_bp,
+        provider_bp,
+        engagement_bp,
+        moderation_bp,
+        api_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -7,6 +7,9 @@ def import_all_models() -> None:
     """Import the model modules (for Alembic and for creating test schemas)."""
     import marketplace.auth.models
     import marketplace.carers.models
+    import marketplace.engagement.models
     import marketplace.moderation.audit
+    import marketplace.moderation.models
     import marketplace.organisations.models
-    import marketplace.places.models  # noqa: F401
+    import marketplace.places.models
+    import marketplace.providers.models  # noqa: F401

@@ -15,6 +15,7 @@ from marketplace.auth.services import Registration, grant_role, register
 from marketplace.carers.models import CarerScope
 from marketplace.carers.services import accept_invitation, invite_carer
 from marketplace.db import utcnow
+from marketplace.demo.listings import seed_listings
 from marketplace.extensions import db
 from marketplace.organisations.models import Organisation, OrganisationKind
 from marketplace.organisations.services import (
@@ -75,6 +76,7 @@ class SeededWorld:
     """What was created, for printing the demo accounts."""
 
     accounts: dict[str, str] = field(default_factory=dict)  # role label -> email
+    listings: int = 0
 
 
 def _user(session: Session, name: str, email: str, intent: UsageIntent) -> User:
@@ -132,6 +134,7 @@ def seed(session: Session, rng: random.Random | None = None) -> SeededWorld:
         if index == 0:
             world.accounts["ULO staff"] = staff.email
 
+    providers: list[tuple[Organisation, User]] = []
     for index in range(40):
         kind_name, description = PROVIDER_KINDS[index % len(PROVIDER_KINDS)]
         word = PROVIDER_WORDS[index % len(PROVIDER_WORDS)]
@@ -149,16 +152,23 @@ def seed(session: Session, rng: random.Random | None = None) -> SeededWorld:
                 website=None,
                 public_email=f"contact@provider{index + 1}.demo.invalid",
                 public_phone=None,
-                council_ids=tuple(
-                    c.id for c in rng.sample(list(councils.values()), k=rng.randint(1, 2))
+                # The named council first: listings are placed in an organisation's first area.
+                council_ids=(councils[council].id,)
+                + tuple(
+                    c.id
+                    for c in rng.sample(list(councils.values()), k=rng.randint(0, 1))
+                    if c.name != council
                 ),
             ),
         )
         # A few stay pending so the admin has something to approve.
         if index < 37:
             decide_organisation(session, admin, org, approve=True)
+        providers.append((org, staff))
         if index == 0:
             world.accounts["provider staff"] = staff.email
+
+    world.listings = seed_listings(session, rng, providers, moderator=admin)
 
     holders = [
         _user(session, name, f"holder{i + 1}@demo.invalid", UsageIntent.HOLDER)

@@ -9,14 +9,16 @@ from flask import Flask, request, url_for
 from flask_login import current_user
 
 from marketplace.db import as_utc
+from marketplace.money import format_pence
 
 SERVICE_NAME = "Budget Marketplace"
 
 
 def _navigation() -> list[dict[str, Any]]:
     items = [
-        ("Guides", "pages.guides"),
+        ("Find services", "directory.search"),
         ("Organisations", "organisations.directory"),
+        ("Guides", "pages.guides"),
     ]
     return [
         {"text": text, "href": url_for(endpoint), "active": request.endpoint == endpoint}
@@ -41,10 +43,17 @@ def format_datetime(value: datetime | None) -> str:
     return f"{format_date(value)} at {hour}:{value:%M}{'am' if value.hour < 12 else 'pm'}"
 
 
+def labels(values: list[str], mapping: dict[Any, str]) -> list[str]:
+    """Stored codes to their plain-English labels (unknown codes shown as they are)."""
+    return [mapping.get(value, value) for value in values]
+
+
 def init_app(app: Flask) -> None:
     """Register globals and filters."""
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["datetime"] = format_datetime
+    app.jinja_env.filters["money"] = format_pence
+    app.jinja_env.filters["labels"] = labels
 
     @app.context_processor
     def _globals() -> dict[str, Any]:

@@ -11,8 +11,11 @@ from marketplace.carers import services as carers
 from marketplace.carers.models import CarerScope
 from marketplace.db import utcnow
 from marketplace.organisations.models import ApprovalStatus, OrganisationKind, StaffRole
-from tests.factories import OrganisationFactory, StaffFactory, UserFactory
+from marketplace.providers import services
+from marketplace.providers.models import ListingStatus
+from tests.factories import CouncilFactory, OrganisationFactory, StaffFactory, UserFactory
 from tests.helpers import csrf_token, sign_in
+from tests.listing_helpers import listing_data
 
 ROLES = ("visitor", "holder", "carer", "provider_staff", "ulo_staff", "admin")
 SIGN_IN = 302
@@ -26,6 +29,8 @@ class World:
     holder_id: int
     grant_id: int
     staff_request_id: int
+    published_listing: int
+    draft_listing: int
 
 
 @pytest.fixture
@@ -54,6 +59,15 @@ def world(db_session) -> World:
     request = StaffFactory(
         organisation=approved, user=UserFactory(), status=ApprovalStatus.PENDING.value
     )
+    council = CouncilFactory()
+    approved.councils.append(council)
+    published = services.create_listing(
+        db_session, provider, approved, listing_data(db_session, council)
+    )
+    published.status = ListingStatus.PUBLISHED.value
+    draft = services.create_listing(
+        db_session, provider, approved, listing_data(db_session, council, name="Draft")
+    )
     grant, token = carers.invite_carer(db_session, holder, carer.email, [CarerScope.VIEW], 3600)
     carers.accept_invitation(db_session, carer, token)
     db_session.commit()
@@ -70,6 +84,8 @@ def world(db_session) -> World:
         holder_id=holder.id,
         grant_id=grant.id,
         staff_request_id=request.id,
+        published_listing=published.id,
+        draft_listing=draft.id,
     )
 
 
@@ -119,6 +135,18 @@ GET_ROUTES = [
     ("/admin/organisations", only(200, "admin")),
     ("/admin/organisations/{pending_org}", only(200, "admin")),
     ("/admin/audit", only(200, "admin")),
+    ("/services", everyone(200)),
+    ("/services?q=peer&category=peer-support&page=2", everyone(200)),
+    ("/services/{published_listing}", everyone(200)),
+    ("/services/{draft_listing}", everyone(404)),
+    ("/provider/listings", signed_in(200)),
+    (
+        "/provider/organisations/{approved_org}/listings/new",
+        only(200, "provider_staff", others=404),
+    ),
+    ("/provider/listings/{draft_listing}", only(200, "provider_staff", others=404)),
+    ("/provider/listings/{published_listing}/edit", only(200, "provider_staff", others=404)),
+    ("/moderation", only(200, "ulo_staff", "admin")),
 ]
 
 POST_ROUTES = [
@@ -129,6 +157,11 @@ POST_ROUTES = [
         only(302, "provider_staff"),
     ),
     ("/admin/organisations/{pending_org}", only(200, "admin")),
+    ("/provider/listings/{draft_listing}/submit", only(302, "provider_staff", others=404)),
+    (
+        "/provider/listings/{published_listing}/discard-changes",
+        only(302, "provider_staff", others=404),
+    ),
 ]
 
 

@@ -1,0 +1,206 @@
+"""Demo directory listings: about three per demo provider, published, across the taxonomy."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from marketplace.auth.models import User
+from marketplace.moderation import services as moderation
+from marketplace.moderation.models import Decision
+from marketplace.organisations.models import Organisation
+from marketplace.places import postcodes
+from marketplace.providers import services
+from marketplace.providers.models import Category, Community, DeliveryMode, Specialism
+from marketplace.providers.services import ListingData, PriceOption
+
+# (category slug, name pattern, summary, description, price options)
+TEMPLATES: list[tuple[str, str, str, str, list[tuple[int, str, str]]]] = [
+    (
+        "personal-assistants",
+        "Personal assistants in {town}",
+        "Friendly personal assistants for everyday support at home and out and about.",
+        "Our PAs help with shopping, appointments, cooking and getting out. We match you with someone who shares your interests, and you choose who supports you.",
+        [(1650, "hour", "weekdays"), (1850, "hour", "evenings and weekends")],
+    ),
+    (
+        "peer-support",
+        "{town} hearing voices peer group",
+        "A weekly peer-led group for people who hear voices or see visions.",
+        "Run by people with lived experience. Come as you are; there is no pressure to talk. Tea, biscuits and a calm room.",
+        [(500, "session", "per person"), (0, "free", "first visit")],
+    ),
+    (
+        "peer-support",
+        "Wellbeing walking group",
+        "Easy-paced walks in green spaces with people who understand.",
+        "We walk for about an hour, then have a drink together. Walking side by side makes talking easier. Good for low mood and anxiety.",
+        [(300, "session", "")],
+    ),
+    (
+        "advocacy",
+        "Independent mental health advocacy",
+        "Help to have your say in assessments, reviews and care planning.",
+        "An independent advocate can come to meetings with you, help you prepare, and make sure your views are heard.",
+        [(0, "free", "funded by the council")],
+    ),
+    (
+        "direct-payment-support",
+        "Direct payment payroll and support",
+        "Payroll for your personal assistants and help with the paperwork.",
+        "We run payroll, pension and tax for your PAs, keep records the council asks for, and explain everything in plain English.",
+        [(2500, "month", "payroll"), (4500, "one_off", "setting up")],
+    ),
+    (
+        "sleep-in-support",
+        "Night-time sleep-in support",
+        "A support worker who stays overnight when nights are hard.",
+        "Sleep-in workers stay at your home and are there if you need them in the night. Waking-night support is also available.",
+        [(9500, "session", "one night")],
+    ),
+    (
+        "fitness-and-sport",
+        "Quiet hours gym membership",
+        "A gym with quiet, low-music hours and a supported induction.",
+        "Our quiet hours are less busy, with no loud music. A trainer shows you around at your own pace. Swimming pool included.",
+        [(2800, "month", "membership")],
+    ),
+    (
+        "arts-and-creativity",
+        "Open art studio",
+        "Drop-in art sessions with materials provided, in a small friendly group.",
+        "Painting, drawing, printmaking and clay. No experience needed. Artists with lived experience run every session.",
+        [(600, "session", "")],
+    ),
+    (
+        "learning-and-skills",
+        "Computer and phone help",
+        "Patient one-to-one help with computers, tablets and phones.",
+        "We help with email, video calls, online banking, and staying safe online. At home or in our centre.",
+        [(2000, "hour", "")],
+    ),
+    (
+        "work-and-volunteering",
+        "Work and volunteering coaching",
+        "Support to find and keep paid work or volunteering that suits you.",
+        "A coach helps you think about what you want, talk to employers, and ask for reasonable adjustments.",
+        [(3500, "session", "90 minutes")],
+    ),
+    (
+        "talking-therapies",
+        "Low-cost counselling",
+        "Counselling with qualified counsellors, without a long wait.",
+        "Weekly 50-minute sessions in person, online or by phone. Counsellors who speak several languages.",
+        [(3000, "session", "")],
+    ),
+    (
+        "social-and-community",
+        "Friday social club",
+        "A relaxed social evening: games, films and food together.",
+        "Every Friday evening. A good way to meet people if you have been on your own for a while.",
+        [(400, "session", "includes food")],
+    ),
+    (
+        "culturally-specific",
+        "South Asian women's wellbeing group",
+        "A group for South Asian women, in Urdu, Punjabi and English.",
+        "Run by and for South Asian women. Talk, cook, and support each other in a private, women-only space.",
+        [(0, "free", "")],
+    ),
+    (
+        "practical-help",
+        "Help at home",
+        "Cleaning, shopping and cooking support when you need a hand.",
+        "Reliable, friendly help around the home. Regular visits or one-off help after a stay in hospital.",
+        [(1800, "hour", "")],
+    ),
+    (
+        "travel-and-transport",
+        "Travel buddy service",
+        "Someone to travel with you until you feel confident on your own.",
+        "We help you plan journeys and travel alongside you on buses and trains.",
+        [(1500, "hour", "")],
+    ),
+]
+
+LANGUAGE_SETS = [
+    ("English",),
+    ("English", "Urdu", "Punjabi"),
+    ("English", "Polish"),
+    ("English", "British Sign Language"),
+    ("English", "Somali", "Arabic"),
+]
+
+
+def seed_listings(
+    session: Session,
+    rng: random.Random,
+    providers: Sequence[tuple[Organisation, User]],
+    moderator: User,
+    per_provider: int = 3,
+) -> int:
+    """Create and publish demo listings for approved providers; returns how many."""
+    categories = {c.slug: c for c in session.scalars(select(Category))}
+    places = postcodes.demo_places()
+    count = 0
+    for index, (org, staff) in enumerate(providers):
+        if not org.is_approved:
+            continue
+        council = next((c for c in org.councils if c.name in org.name), org.councils[0])
+        local = [p for p in places if p.council_code == council.code] or places
+        town = council.name
+        for offset in range(per_provider):
+            category, name, summary, description, prices = TEMPLATES[
+                (index * per_provider + offset) % len(TEMPLATES)
+            ]
+            modes = [DeliveryMode.IN_PERSON.value]
+            if rng.random() < 0.4:
+                modes.append(DeliveryMode.ONLINE.value)
+            if rng.random() < 0.3:
+                modes.append(DeliveryMode.PHONE.value)
+            if category in ("personal-assistants", "practical-help", "sleep-in-support"):
+                modes = [DeliveryMode.AT_HOME.value]
+            community = ()
+            if category == "culturally-specific":
+                community = (Community.BME.value, Community.WOMEN.value)
+            elif rng.random() < 0.1:
+                community = (rng.choice(list(Community)).value,)
+            place = rng.choice(local)
+            data = ListingData(
+                name=name.format(town=town) + ("" if offset == 0 else f" ({org.name.split()[0]})"),
+                summary=summary,
+                description=description,
+                category_ids=(categories[category].id,),
+                delivery_modes=tuple(modes),
+                prices=tuple(PriceOption(amount, unit, label) for amount, unit, label in prices),
+                council_ids=tuple(c.id for c in org.councils),
+                postcode=place.postcode,
+                radius_miles=rng.choice([None, 3, 5, 10]),
+                languages=rng.choice(LANGUAGE_SETS)
+                if category != "culturally-specific"
+                else ("English", "Urdu", "Punjabi"),
+                communities=community,
+                takes_direct_payments=True,
+                takes_managed_accounts=rng.random() < 0.6,
+                specialism=Specialism.MENTAL_HEALTH.value
+                if category in ("peer-support", "advocacy", "talking-therapies")
+                else Specialism.MAINSTREAM.value,
+                contact_phone=f"0{rng.randint(1130000000, 1179999999)}",
+                contact_email=f"hello{index + 1}@provider.demo.invalid",
+                times=rng.choice(
+                    [
+                        "Monday to Friday, 9am to 5pm",
+                        "Tuesday evenings, 6pm to 8pm",
+                        "Weekends",
+                        "By arrangement",
+                    ]
+                ),
+            )
+            listing = services.create_listing(session, staff, org, data)
+            item = services.submit_listing(session, staff, listing)
+            moderation.decide(session, moderator, item, Decision.APPROVE, "")
+            count += 1
+    return count

@@ -1,0 +1,1 @@
+"""Engagement with the directory: shortlists, enquiries to providers, and reviews."""

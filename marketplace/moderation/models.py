@@ -1,0 +1,48 @@
+"""The moderation queue: one row per thing waiting for (or given) a moderator's decision."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from marketplace.db import Base, utcnow
+
+
+class QueueState(enum.StrEnum):
+    OPEN = "open"
+    DECIDED = "decided"
+    WITHDRAWN = "withdrawn"
+
+
+class Decision(enum.StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+
+
+class ModerationItem(Base):
+    """Something submitted for moderation: a listing, an edit, later reviews, pools, buddies."""
+
+    __tablename__ = "moderation_items"
+    __table_args__ = (Index("ix_moderation_items_subject", "item_type", "item_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_type: Mapped[str] = mapped_column(String(40))
+    item_id: Mapped[int] = mapped_column(Integer)
+    # Comma-separated ONS council codes, so ULO staff see only their areas' items.
+    council_codes: Mapped[str] = mapped_column(String(500), default="")
+    summary: Mapped[str] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(20), default=QueueState.OPEN.value, index=True)
+    decision: Mapped[str | None] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(Text)
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    @property
+    def councils(self) -> list[str]:
+        return [c for c in self.council_codes.split(",") if c]

@@ -1,0 +1,222 @@
+"""Forms for listing a service and for searching the directory."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovCharacterCount,
+    GovCheckboxesInput,
+    GovCheckboxInput,
+    GovRadioInput,
+    GovSelect,
+    GovSubmitInput,
+    GovTextArea,
+    GovTextInput,
+)
+from wtforms import (
+    BooleanField,
+    EmailField,
+    Field,
+    IntegerField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    URLField,
+)
+from wtforms.validators import (
+    URL,
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
+
+from marketplace.auth.forms import EMAIL_FORMAT
+from marketplace.money import NotMoney, parse_pounds
+from marketplace.providers.models import (
+    COMMUNITY_LABELS,
+    DELIVERY_LABELS,
+    LANGUAGES,
+    PRICE_UNIT_LABELS,
+    Specialism,
+)
+
+PRICE_ROWS = 3
+
+UNIT_CHOICES = [SelectChoice("", "Choose")] + [
+    SelectChoice(unit.value, label) for unit, label in PRICE_UNIT_LABELS.items()
+]
+
+
+def _money(form: FlaskForm, field: Field) -> None:
+    if field.data and field.data.strip():
+        try:
+            parse_pounds(field.data)
+        except NotMoney as error:
+            raise ValidationError("Enter an amount in pounds, like 12.50") from error
+
+
+def checkboxes(
+    label: str, choices: list[SelectChoice], hint: str = "", **kw: object
+) -> SelectMultipleField:
+    """A set of GOV.UK checkboxes."""
+    return SelectMultipleField(  # type: ignore[misc]  # kw are WTForms field options
+        label, widget=GovCheckboxesInput(), choices=choices, description=hint, **kw
+    )
+
+
+class ListingForm(FlaskForm):
+    name = StringField(
+        "Name of the service",
+        widget=GovTextInput(),
+        validators=[
+            DataRequired(message="Enter the name of the service"),
+            Length(max=120, message="Name must be 120 characters or fewer"),
+        ],
+    )
+    summary = TextAreaField(
+        "Summary",
+        widget=GovCharacterCount(),
+        description="One or two sentences that appear in search results.",
+        validators=[
+            DataRequired(message="Enter a short summary"),
+            Length(max=160, message="Summary must be 160 characters or fewer"),
+        ],
+    )
+    description = TextAreaField(
+        "Full description",
+        widget=GovTextArea(),
+        description="What happens, who it is for, what it costs and how to start.",
+        validators=[Length(max=5000, message="Description must be 5000 characters or fewer")],
+    )
+    category_ids = checkboxes(
+        "Categories",
+        [],
+        coerce=int,
+        validators=[DataRequired(message="Select at least one category")],
+    )
+    tags = StringField(
+        "Other words people might search for (optional)",
+        widget=GovTextInput(),
+        description="Separate them with commas, like: swimming, women only sessions",
+        validators=[Length(max=500, message="Keep tags to 500 characters")],
+    )
+    delivery_modes = checkboxes(
+        "How is it delivered?",
+        [SelectChoice(mode.value, label) for mode, label in DELIVERY_LABELS.items()],
+        validators=[DataRequired(message="Select at least one way the service is delivered")],
+    )
+    council_ids = checkboxes("Council areas you serve", [], coerce=int)
+    postcode = StringField(
+        "Postcode where it happens (optional)",
+        widget=GovTextInput(),
+        description="For services people come to. Leave blank for online or phone services.",
+        validators=[Optional(), Length(max=10, message="Enter a real UK postcode, like LS1 1UR")],
+    )
+    radius_miles = IntegerField(
+        "How far from the postcode do you travel or serve? (miles, optional)",
+        widget=GovTextInput(),
+        validators=[
+            Optional(),
+            NumberRange(min=1, max=200, message="Distance must be between 1 and 200 miles"),
+        ],
+    )
+    languages = checkboxes(
+        "Languages the service is offered in",
+        [SelectChoice(language, language) for language in LANGUAGES],
+        validators=[DataRequired(message="Select at least one language")],
+    )
+    communities = checkboxes(
+        "Is it for a particular community? (optional)",
+        [SelectChoice(c.value, label) for c, label in COMMUNITY_LABELS.items()],
+    )
+    specialism = RadioField(
+        "Is it a mental health service?",
+        widget=GovRadioInput(),
+        choices=[
+            SelectChoice(Specialism.MENTAL_HEALTH.value, "Yes, it specialises in mental health"),
+            SelectChoice(Specialism.MAINSTREAM.value, "No, it is a mainstream service"),
+        ],
+        validators=[InputRequired(message="Say whether it is a mental health service")],
+    )
+    takes_direct_payments = BooleanField(
+        "We accept direct payments", widget=GovCheckboxInput(), default=True
+    )
+    takes_managed_accounts = BooleanField(
+        "We accept payment from managed accounts", widget=GovCheckboxInput()
+    )
+    accessibility = TextAreaField(
+        "Accessibility (optional)",
+        widget=GovTextArea(),
+        description="Step-free access, quiet spaces, hearing loops, BSL, and so on.",
+        validators=[Length(max=2000, message="Keep this to 2000 characters")],
+    )
+    times = TextAreaField(
+        "When is it available? (optional)",
+        widget=GovTextArea(),
+        validators=[Length(max=1000, message="Keep this to 1000 characters")],
+    )
+    contact_email = EmailField(
+        "Contact email (optional)",
+        widget=GovTextInput(),
+        validators=[Optional(), Email(message=EMAIL_FORMAT, check_deliverability=False)],
+    )
+    contact_phone = StringField(
+        "Contact phone (optional)",
+        widget=GovTextInput(),
+        validators=[Optional(), Length(max=40, message="Phone number is too long")],
+    )
+    website = URLField(
+        "Website (optional)",
+        widget=GovTextInput(),
+        validators=[
+            Optional(),
+            URL(message="Enter a web address like https://www.example.org"),
+            Length(max=255, message="Web address is too long"),
+        ],
+    )
+    submit = SubmitField("Save", widget=GovSubmitInput())
+
+
+for _row in range(1, PRICE_ROWS + 1):
+    setattr(
+        ListingForm,
+        f"price{_row}_amount",
+        StringField(
+            f"Price {_row}: amount in pounds",
+            widget=GovTextInput(),
+            validators=[Optional(), _money],
+        ),
+    )
+    setattr(
+        ListingForm,
+        f"price{_row}_unit",
+        SelectField(f"Price {_row}: what it is for", widget=GovSelect(), choices=UNIT_CHOICES),
+    )
+    setattr(
+        ListingForm,
+        f"price{_row}_label",
+        StringField(
+            f"Price {_row}: description (optional)",
+            widget=GovTextInput(),
+            validators=[Length(max=120, message="Keep the description to 120 characters")],
+        ),
+    )
+
+
+class ReasonForm(FlaskForm):
+    """A decision reason, e.g. when hiding a listing."""
+
+    reason = TextAreaField(
+        "Reason",
+        widget=GovTextArea(),
+        validators=[Length(max=2000, message="Keep the reason to 2000 characters")],
+    )
+    submit = SubmitField("Confirm", widget=GovSubmitInput())

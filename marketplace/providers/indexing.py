@@ -1,0 +1,220 @@
+"""Keeps the search index in step with the database, and the `flask search` commands.
+
+Listings are (re)indexed when the transaction that changed them commits, never before: a rolled
+back change must not reach the index, and an unpublished listing must never be found. During a
+transaction we only note which listings were touched; after the commit we load each one afresh
+and index it if it is published, or remove it if it is not (or no longer exists).
+
+The hooks sit on the sessionmaker behind ``marketplace.extensions.db.session``, once per process,
+and find the index through ``current_app``; so several apps in one process (as in tests) each
+keep their own index.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from itertools import islice
+from typing import Any
+
+import click
+from flask import Flask, current_app, has_app_context
+from flask.cli import AppGroup
+from sqlalchemy import event, select
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
+
+from marketplace.extensions import db
+from marketplace.organisations.models import Organisation
+from marketplace.providers.models import (
+    Category,
+    Listing,
+    ListingPrice,
+    ListingStatus,
+    listing_categories,
+)
+from marketplace.providers.search import ListingDocument, SearchIndex, document_from_listing
+
+log = logging.getLogger(__name__)
+
+EXTENSION_KEY = "search_index"
+_PENDING = "search_index_pending_listing_ids"  # key in Session.info
+BATCH = 500
+
+search_cli = AppGroup("search", help="The directory's full-text search index.")
+
+
+def init_app(app: Flask) -> None:
+    """Open the app's index, hook index updates onto commits, and add `flask search`."""
+    app.extensions[EXTENSION_KEY] = SearchIndex(app.config["SEARCH_INDEX_DIR"])
+    listen(db.session.session_factory)
+    register_cli(app)
+
+
+def register_cli(app: Flask) -> None:
+    """Add the `flask search` command group."""
+    app.cli.add_command(search_cli)
+
+
+def get_index() -> SearchIndex:
+    """The current app's search index."""
+    return current_app.extensions[EXTENSION_KEY]
+
+
+# ---------------------------------------------------------------------------------------------
+# Session hooks
+
+
+def listen(target: Any) -> None:
+    """Hook the index updates onto a sessionmaker (or Session class); repeated calls do nothing."""
+    for name, function in _HOOKS:
+        if not event.contains(target, name, function):
+            event.listen(target, name, function)
+
+
+def _pending(session: Session) -> set[int]:
+    return session.info.setdefault(_PENDING, set())
+
+
+def _before_flush(session: Session, _flush_context: Any, _instances: Any) -> None:
+    # An organisation's name is in its listings' documents, and a category's slug is a facet
+    # value. Their listings are found now, while the rows still exist: deleting an organisation
+    # deletes its listings by ON DELETE CASCADE, which the session never sees.
+    organisations = [
+        obj.id
+        for obj in (*session.dirty, *session.deleted)
+        if isinstance(obj, Organisation) and obj.id is not None
+    ]
+    categories = [
+        obj.id
+        for obj in (*session.dirty, *session.deleted)
+        if isinstance(obj, Category) and obj.id is not None
+    ]
+    if not organisations and not categories:
+        return
+    with session.no_autoflush:
+        if organisations:
+            _pending(session).update(
+                session.scalars(
+                    select(Listing.id).where(Listing.organisation_id.in_(organisations))
+                )
+            )
+        if categories:
+            _pending(session).update(
+                session.scalars(
+                    select(listing_categories.c.listing_id).where(
+                        listing_categories.c.category_id.in_(categories)
+                    )
+                )
+            )
+
+
+def _after_flush(session: Session, _flush_context: Any) -> None:
+    # After the flush new listings have their ids; the collections still list what changed.
+    pending = None
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, Listing):
+            listing_id = obj.id
+        elif isinstance(obj, ListingPrice):
+            listing_id = obj.listing_id
+        else:
+            continue
+        if listing_id is not None:
+            pending = _pending(session) if pending is None else pending
+            pending.add(listing_id)
+
+
+def _after_commit(session: Session) -> None:
+    listing_ids = session.info.pop(_PENDING, None)
+    if not listing_ids:
+        return
+    if not has_app_context():
+        log.warning(
+            "Search index not updated for listings %s: no app context; run `flask search rebuild`",
+            sorted(listing_ids),
+        )
+        return
+    index = current_app.extensions.get(EXTENSION_KEY)
+    if index is None:
+        return
+    try:
+        # The committed session cannot run SQL any more; a new one on the same connection or
+        # engine sees what was just committed (in tests, inside the outer test transaction).
+        sync_listings(index, session.get_bind(), listing_ids)
+    except Exception:
+        # The data is committed whatever happens here; failing the request would not undo it.
+        current_app.logger.exception(
+            "Search index not updated for listings %s; run `flask search rebuild`",
+            sorted(listing_ids),
+        )
+
+
+def _after_soft_rollback(session: Session, previous_transaction: Any) -> None:
+    # Only the outermost rollback discards the record. A rolled-back SAVEPOINT (which also fires
+    # after_rollback) leaves the outer transaction's changes on course to commit.
+    if previous_transaction.parent is None:
+        session.info.pop(_PENDING, None)
+
+
+_HOOKS = (
+    ("before_flush", _before_flush),
+    ("after_flush", _after_flush),
+    ("after_commit", _after_commit),
+    ("after_soft_rollback", _after_soft_rollback),
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading listings
+
+
+def _batches(values: Iterable[int], size: int = BATCH) -> Iterator[list[int]]:
+    iterator = iter(values)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def sync_listings(
+    index: SearchIndex, bind: Engine | Connection, listing_ids: Iterable[int]
+) -> None:
+    """Index these listings as the database now has them: published in, everything else out."""
+    wanted = sorted(set(listing_ids))
+    documents: list[ListingDocument] = []
+    with Session(bind=bind) as session:
+        for batch in _batches(wanted):
+            for listing in session.scalars(select(Listing).where(Listing.id.in_(batch))):
+                if listing.is_published:
+                    documents.append(document_from_listing(listing))
+    published = {document.id for document in documents}
+    index.remove(listing_id for listing_id in wanted if listing_id not in published)
+    index.upsert(documents)
+
+
+def published_documents(bind: Engine | Connection) -> Iterator[ListingDocument]:
+    """Every published listing as a document, loaded a batch at a time."""
+    with Session(bind=bind) as session:
+        ids = session.scalars(
+            select(Listing.id)
+            .where(Listing.status == ListingStatus.PUBLISHED.value)
+            .order_by(Listing.id)
+        ).all()
+        for batch in _batches(ids):
+            listings = session.scalars(
+                select(Listing).where(Listing.id.in_(batch)).order_by(Listing.id)
+            ).all()
+            for listing in listings:
+                yield document_from_listing(listing)
+            session.expunge_all()  # keep memory flat however many listings there are
+
+
+def rebuild_from_database(index: SearchIndex | None = None) -> int:
+    """Replace the index with every published listing; returns how many were indexed."""
+    index = index or get_index()
+    return index.rebuild(published_documents(db.session.get_bind()))
+
+
+@search_cli.command("rebuild")
+def rebuild_command() -> None:
+    """Rebuild the search index from all published listings."""
+    count = rebuild_from_database()
+    click.echo(f"Indexed {count} published listings.")

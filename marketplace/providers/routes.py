@@ -1,0 +1,138 @@
+"""The public directory: search with filters and facets, and a page per service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, abort, render_template, request
+from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
+
+from marketplace.extensions import db
+from marketplace.money import parse_pounds
+from marketplace.places import postcodes
+from marketplace.places.services import all_councils
+from marketplace.providers import services
+from marketplace.providers.indexing import get_index
+from marketplace.providers.models import (
+    COMMUNITY_LABELS,
+    DELIVERY_LABELS,
+    PRICE_UNIT_LABELS,
+    Listing,
+)
+from marketplace.providers.search import SearchQuery, SearchResult
+from marketplace.providers.search_form import SearchForm
+
+bp = Blueprint("directory", __name__)
+
+PER_PAGE = 20
+
+
+@bp.app_context_processor
+def _labels() -> dict[str, Any]:
+    """Plain-English labels for stored codes, for every page that shows a listing."""
+    return {
+        "unit_labels": PRICE_UNIT_LABELS,
+        "delivery_labels": DELIVERY_LABELS,
+        "community_labels": COMMUNITY_LABELS,
+    }
+
+
+@dataclass(frozen=True)
+class FacetOption:
+    value: str
+    label: str
+    count: int
+    checked: bool
+
+
+def _query_from(form: SearchForm) -> SearchQuery | None:
+    """A SearchQuery from a validated form; None if the form has errors."""
+    if not form.validate():
+        return None
+    near = None
+    if form.postcode.data and form.postcode.data.strip():
+        place = postcodes.lookup(form.postcode.data)
+        near = (place.easting, place.northing)
+    sort = form.sort.data or "relevance"
+    if sort == "distance" and near is None:
+        sort = "relevance"
+    return SearchQuery(
+        text=(form.q.data or "").strip(),
+        categories=tuple(form.category.data or ()),
+        delivery_modes=tuple(form.delivery.data or ()),
+        languages=tuple(form.language.data or ()),
+        communities=tuple(form.community.data or ()),
+        councils=tuple(form.council.data or ()),
+        takes_direct_payments=bool(form.dp.data),
+        max_price_pence=parse_pounds(form.max_price.data) if form.max_price.data else None,
+        near=near,
+        within_miles=int(form.within.data or 10) if near else None,
+        sort=sort,
+        page=form.page.data or 1,
+        per_page=PER_PAGE,
+    )
+
+
+def _facets(result: SearchResult, query: SearchQuery) -> dict[str, list[FacetOption]]:
+    labels: dict[str, dict[str, str]] = {
+        "categories": {c.slug: c.name for c in services.all_categories(db.session)},
+        "delivery_modes": {m.value: label for m, label in DELIVERY_LABELS.items()},
+        "communities": {c.value: label for c, label in COMMUNITY_LABELS.items()},
+        "councils": {c.code: c.name for c in all_councils(db.session)},
+    }
+    chosen = {
+        "categories": query.categories,
+        "delivery_modes": query.delivery_modes,
+        "communities": query.communities,
+        "councils": query.councils,
+        "languages": query.languages,
+    }
+    facets: dict[str, list[FacetOption]] = {}
+    for name, selected in chosen.items():
+        counts = result.facets.get(name, {})
+        names = labels.get(name) or {value: value for value in counts}
+        options = [
+            FacetOption(value, label, counts.get(value, 0), value in selected)
+            for value, label in names.items()
+            if counts.get(value, 0) or value in selected
+        ]
+        facets[name] = options
+    return facets
+
+
+def _page_url(page: int) -> str:
+    args = MultiDict(request.args)
+    args.setlist("page", [str(page)])
+    return f"{request.path}?{urlencode(list(args.items(multi=True)))}"
+
+
+@bp.route("/services")
+def search() -> str:
+    form = SearchForm(request.args)
+    query = _query_from(form) if request.args else SearchQuery(per_page=PER_PAGE)
+    result = get_index().search(query) if query is not None else None
+    listings: dict[int, Listing] = {}
+    if result is not None and result.hits:
+        ids = [hit.listing_id for hit in result.hits]
+        found = db.session.scalars(select(Listing).where(Listing.id.in_(ids)))
+        listings = {listing.id: listing for listing in found if listing.is_published}
+    return render_template(
+        "providers/search.html",
+        form=form,
+        query=query,
+        result=result,
+        listings=listings,
+        facets=_facets(result, query) if result is not None and query is not None else {},
+        page_url=_page_url,
+    )
+
+
+@bp.route("/services/<int:listing_id>")
+def service(listing_id: int) -> str:
+    listing = services.published_listing(db.session, listing_id)
+    if listing is None:
+        abort(404)
+    return render_template("providers/service.html", listing=listing)

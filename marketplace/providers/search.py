@@ -1,0 +1,1082 @@
+"""Full-text search over published listings, on Whoosh. The only module that imports whoosh.
+
+Whoosh stores the index (one directory, shared by every worker process) and does the text work:
+analysis with stemming, postings, BM25F scoring with field boosts, and the vocabulary that spelling
+suggestions and typo tolerance draw on.
+
+Counting is done here, not by Whoosh. A directory search always needs the total and six facets'
+counts over every matching listing, and walking Whoosh's posting lists in Python for each query
+costs several microseconds per listing (a second for a common word at 100,000 listings). So each
+term's set of documents is turned once into a bitset (a Python int, one bit per document number)
+and kept; filters, totals and facet counts are then a few ANDs and ``int.bit_count()`` calls.
+Whoosh segments never change apart from their deletions, so these bitsets are cached per segment
+and survive the new index generations that other workers' writes create.
+
+Ranking by relevance is Whoosh's own top-N search (with its block-quality shortcuts) when no filter
+narrows the matches much; when filters leave only a few matches, those few are scored directly
+with Whoosh's matchers instead of scoring every text match.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import math
+import random
+import re
+import threading
+import time
+from array import array
+from collections import OrderedDict, deque
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from operator import itemgetter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from whoosh import index as whoosh_index
+from whoosh import writing
+from whoosh.analysis import LowercaseFilter, RegexTokenizer, StandardAnalyzer, StemmingAnalyzer
+from whoosh.columns import VarBytesColumn
+from whoosh.fields import COLUMN, ID, KEYWORD, NUMERIC, TEXT, Schema
+from whoosh.filedb.filestore import FileStorage
+
+if TYPE_CHECKING:
+    from whoosh.reading import IndexReader
+    from whoosh.searching import Searcher
+
+    from marketplace.providers.models import Listing
+
+__all__ = [
+    "Hit",
+    "ListingDocument",
+    "SearchIndex",
+    "SearchIndexLocked",
+    "SearchQuery",
+    "SearchResult",
+    "document_from_listing",
+]
+
+log = logging.getLogger(__name__)
+
+METRES_PER_MILE = 1609.344
+MAX_QUERY_CHARS = 500  # longer input is cut: nobody types more, and every word costs work
+MAX_QUERY_WORDS = 16
+MAX_PER_PAGE = 100
+MAX_WITHIN_MILES = 1000  # further than Land's End to John o' Groats
+FEW_RESULTS = 5  # fewer plain matches than this and we also try words one typo away
+FUZZY_MIN_LETTERS = 4  # shorter words have too many neighbours one edit away
+FUZZY_MAX_LETTERS = 30  # no real word is longer, and edit automata grow with the word
+FUZZY_VARIANT_BOOST = 0.7  # a word we guessed counts for less than the word that was typed
+GRID_CELL_METRES = 10_000
+PRICE_UNKNOWN = 2**31 - 1  # sentinel for "no price given": sorts after every real price
+NO_POINT = -1
+LOCK_TIMEOUT_SECONDS = 10.0
+
+# Query-time boosts, applied as multipliers on each field's BM25F score. (Index-time boosts would
+# be swallowed by BM25's term-frequency saturation, and changing these needs no reindex.)
+TEXT_BOOSTS: dict[str, float] = {
+    "name": 3.0,
+    "summary": 2.0,
+    "tags": 2.0,
+    "organisation": 1.5,
+    "description": 1.0,
+}
+FACET_FIELDS = ("categories", "delivery_modes", "languages", "communities", "councils")
+DIRECT_PAYMENTS = "takes_direct_payments"
+FACETS = (*FACET_FIELDS, DIRECT_PAYMENTS)
+SORTS = ("relevance", "distance", "price")
+
+# Below this many selected documents, sort them outright rather than walk a presorted order.
+SMALL_RESULT = 2000
+# Rank filtered text searches by adding up word scores for the selected documents alone when
+# they are fewer than this fraction of the documents the words match.
+WALK_SELECTED_BELOW = 0.25
+# Caches: a term's postings per segment; per index generation, terms' bitsets composed across
+# segments, words' scores, and price and distance filters.
+SEGMENT_TERM_CACHE = 4096
+VIEW_CACHE = 512
+VIEW_WORD_CACHE = 128
+
+
+# ---------------------------------------------------------------------------------------------
+# Plain data in and out
+
+
+@dataclass(frozen=True)
+class ListingDocument:
+    """What the index knows about one published listing (built by ``document_from_listing``)."""
+
+    id: int
+    name: str
+    summary: str
+    description: str
+    organisation: str
+    tags: tuple[str, ...]
+    categories: tuple[str, ...]  # category slugs
+    delivery_modes: tuple[str, ...]
+    languages: tuple[str, ...]
+    communities: tuple[str, ...]
+    councils: tuple[str, ...]  # ONS council codes
+    takes_direct_payments: bool
+    min_price_pence: int | None
+    easting: int | None
+    northing: int | None
+
+
+def document_from_listing(listing: Listing) -> ListingDocument:
+    """Copy what search needs out of a Listing (with its organisation, categories, councils)."""
+    price = listing.min_price_pence
+    if price is None and listing.prices:
+        price = min(option.amount_pence for option in listing.prices)
+    has_point = listing.easting is not None and listing.northing is not None
+    return ListingDocument(
+        id=listing.id,
+        name=listing.name or "",
+        summary=listing.summary or "",
+        description=listing.description or "",
+        organisation=listing.organisation.name if listing.organisation is not None else "",
+        tags=tuple(listing.tag_list),
+        categories=tuple(category.slug for category in listing.categories),
+        delivery_modes=tuple(listing.delivery_mode_list),
+        languages=tuple(listing.language_list),
+        communities=tuple(listing.community_list),
+        councils=tuple(council.code for council in listing.councils),
+        takes_direct_payments=bool(listing.takes_direct_payments),
+        min_price_pence=price,
+        easting=listing.easting if has_point else None,
+        northing=listing.northing if has_point else None,
+    )
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """One search: free text, filters (OR within a facet, AND across facets), place, sort, page."""
+
+    text: str = ""
+    categories: tuple[str, ...] = ()
+    delivery_modes: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    communities: tuple[str, ...] = ()
+    councils: tuple[str, ...] = ()
+    takes_direct_payments: bool = False
+    max_price_pence: int | None = None  # free (0) included; listings without a price excluded
+    near: tuple[int, int] | None = None  # (easting, northing) in metres on the OS grid
+    within_miles: int | None = None  # only with near
+    sort: str = "relevance"  # "relevance" | "distance" (needs near) | "price" (cheapest first)
+    page: int = 1
+    per_page: int = 20
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One listing in the results; score is 0.0 unless ranked by relevance to some text."""
+
+    listing_id: int
+    score: float
+    distance_miles: float | None
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """A page of hits, the total, facet counts and a "Did you mean" suggestion."""
+
+    hits: list[Hit]
+    total: int
+    page: int
+    pages: int  # at least 1, so that page 1 of an empty result is still a page
+    facets: dict[str, dict[str, int]]
+    suggestion: str | None
+
+
+class SearchIndexLocked(RuntimeError):
+    """Another process held the index's write lock for longer than we were willing to wait."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Schema and documents
+
+_STEMMING = StemmingAnalyzer()
+_WORDS = RegexTokenizer() | LowercaseFilter()
+
+
+def build_schema() -> Schema:
+    """The index's fields. Text is stemmed; facets are exact comma-separated keywords."""
+
+    def text() -> TEXT:
+        # No positions: user input has no phrase syntax, and positions cost a third of the index.
+        return TEXT(analyzer=_STEMMING, phrase=False)
+
+    def facet() -> KEYWORD:
+        return KEYWORD(commas=True)
+
+    return Schema(
+        id=ID(unique=True, stored=True, sortable=True),
+        name=text(),
+        summary=text(),
+        description=text(),
+        organisation=text(),
+        tags=text(),
+        # The unstemmed words of all the text fields: the vocabulary for "Did you mean" and for
+        # typo tolerance (stems such as "advocaci" are not words to suggest).
+        spelling=TEXT(analyzer=StandardAnalyzer(), phrase=False),
+        categories=facet(),
+        delivery_modes=facet(),
+        languages=facet(),
+        communities=facet(),
+        councils=facet(),
+        takes_direct_payments=ID(),  # "true" or "false"
+        grid_cell=ID(),  # 10 km square of the OS grid, for listings with a point
+        min_price=NUMERIC(bits=32, stored=True, sortable=True, shift_step=0),
+        easting=NUMERIC(bits=32, stored=True, sortable=True, shift_step=0),
+        northing=NUMERIC(bits=32, stored=True, sortable=True, shift_step=0),
+        name_key=COLUMN(VarBytesColumn()),  # casefolded name, for A-Z order
+    )
+
+
+def _keywords(values: Iterable[str]) -> str:
+    # A comma inside a value would split it into two keywords.
+    return ",".join(value.replace(",", " ").strip() for value in values if value.strip())
+
+
+def _grid_cell(easting: int, northing: int) -> str:
+    return f"{easting // GRID_CELL_METRES}:{northing // GRID_CELL_METRES}"
+
+
+def _fields(document: ListingDocument) -> dict[str, Any]:
+    tags = " ".join(document.tags)
+    fields: dict[str, Any] = {
+        "id": str(document.id),
+        "name": document.name,
+        "summary": document.summary,
+        "description": document.description,
+        "organisation": document.organisation,
+        "tags": tags,
+        "spelling": " ".join(
+            (document.name, document.summary, document.description, document.organisation, tags)
+        ),
+        "takes_direct_payments": "true" if document.takes_direct_payments else "false",
+        "min_price": (
+            PRICE_UNKNOWN if document.min_price_pence is None else document.min_price_pence
+        ),
+        "easting": NO_POINT,
+        "northing": NO_POINT,
+        "name_key": document.name.casefold().encode(),
+    }
+    for name in FACET_FIELDS:
+        value = _keywords(getattr(document, name))
+        if value:
+            fields[name] = value
+    if document.easting is not None and document.northing is not None:
+        fields["easting"] = document.easting
+        fields["northing"] = document.northing
+        fields["grid_cell"] = _grid_cell(document.easting, document.northing)
+    return fields
+
+
+# ---------------------------------------------------------------------------------------------
+# Bitsets: a Python int with bit n set when document number n is in the set
+
+
+def _bitset(docnums: Iterable[int], size: int) -> int:
+    # One ASCII digit per document, written by a C-level loop, then read as a base-2 number
+    # (int() of a power-of-two base is linear): several times faster than setting bits in Python.
+    digits = bytearray(b"0") * size
+    deque(map(digits.__setitem__, docnums, itertools.repeat(ord("1"))), maxlen=0)
+    digits.reverse()  # document 0 is the lowest bit, the last digit
+    return int(digits, 2) if size else 0
+
+
+_ONE = re.compile("1")
+
+
+def _members(bitset: int) -> list[int]:
+    """The document numbers in a bitset, in increasing order."""
+    digits = bin(bitset)[:1:-1]  # lowest bit first, without the "0b"
+    return [match.start() for match in _ONE.finditer(digits)]
+
+
+class _Membership:
+    """Constant-time "is document n in this bitset?" for loops over many documents."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, bitset: int) -> None:
+        self.data = bitset.to_bytes((bitset.bit_length() >> 3) + 1, "little")
+
+    def __contains__(self, docnum: int) -> bool:
+        index = docnum >> 3
+        return index < len(self.data) and bool(self.data[index] >> (docnum & 7) & 1)
+
+
+class _LRU(OrderedDict):
+    def __init__(self, capacity: int) -> None:
+        super().__init__()
+        self.capacity = capacity
+
+    def remember(self, key: Any, value: Any) -> Any:
+        self[key] = value
+        if len(self) > self.capacity:
+            self.popitem(last=False)
+        return value
+
+    def recall(self, key: Any) -> Any:
+        value = self.get(key)
+        if value is not None:
+            self.move_to_end(key)
+        return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Per-segment and per-generation caches
+
+
+def _posting_blocks(
+    matcher: Any, frequencies: bool = True
+) -> Iterator[tuple[Sequence[int], Sequence[float]]]:
+    """A term's postings a block at a time: (document numbers, frequencies).
+
+    Whoosh's public API hands out one posting per call (about 2.5 microseconds each: seconds
+    for the facet postings of 100,000 listings). Its on-disk matcher decodes a whole block of
+    128 at once; when the matcher is that one (whoosh.codec.whoosh3.W3LeafMatcher, whose private
+    attributes this relies on) we take each block's arrays whole. Anything else, such as the
+    wrapper Whoosh puts around a segment with deletions, goes through the public API.
+    """
+    if type(matcher).__name__ == "W3LeafMatcher" and all(
+        hasattr(matcher, name) for name in ("_read_ids", "_read_weights", "_next_block")
+    ):
+        while matcher.is_active():
+            matcher._read_ids()
+            if frequencies:
+                matcher._read_weights()
+            yield matcher._ids, matcher._weights if frequencies else ()
+            matcher._next_block()
+        return
+    docnums: list[int] = []
+    weights: list[float] = []
+    while matcher.is_active():
+        docnums.append(matcher.id())
+        if frequencies:
+            weights.append(matcher.weight())
+        matcher.next()
+    yield docnums, weights
+
+
+class _Postings:
+    """One term's postings in one segment, copied out of Whoosh into compact arrays."""
+
+    __slots__ = ("bits", "docnums", "frequencies", "lengths")
+
+    def __init__(self) -> None:
+        self.bits = 0
+        self.docnums = array("I")
+        self.frequencies = array("f")
+        self.lengths = array("I")
+
+
+class _Segment:
+    """Data derived from one Whoosh segment, in the segment's own document numbers.
+
+    A segment's documents never change (only deletions are added, and the view masks those out),
+    so this stays valid for as long as the segment exists, across index generations.
+    """
+
+    def __init__(self) -> None:
+        self.postings: _LRU = _LRU(SEGMENT_TERM_CACHE)
+        self.keywords: dict[tuple[str, str], int] = {}
+        self.columns: dict[str, list[Any]] = {}
+        self.orders: dict[str, list[int]] = {}
+
+    def keyword(self, reader: IndexReader, fieldname: str, text: str) -> int:
+        """The documents with this facet value (or grid cell). There are few: never evicted."""
+        key = (fieldname, text)
+        bits = self.keywords.get(key)
+        if bits is None:
+            if key in reader:
+                blocks = _posting_blocks(reader.postings(fieldname, text), frequencies=False)
+                docnums = (docnum for block, _ in blocks for docnum in block)
+                bits = _bitset(docnums, reader.doc_count_all())
+            else:
+                bits = 0
+            self.keywords[key] = bits
+        return bits
+
+    def text_postings(self, reader: IndexReader, fieldname: str, text: str) -> _Postings:
+        """A text term's documents, with what BM25F needs: frequency and field length."""
+        key = (fieldname, text)
+        postings = self.postings.recall(key)
+        if postings is None:
+            postings = _Postings()
+            if key in reader:
+                for docnums, frequencies in _posting_blocks(reader.postings(fieldname, text)):
+                    postings.docnums.extend(docnums)
+                    postings.frequencies.extend(frequencies)
+                length = reader.doc_field_length
+                postings.lengths.extend(length(docnum, fieldname) for docnum in postings.docnums)
+                postings.bits = _bitset(postings.docnums, reader.doc_count_all())
+            self.postings.remember(key, postings)
+        return postings
+
+    def column(self, reader: IndexReader, name: str) -> list[Any]:
+        values = self.columns.get(name)
+        if values is None:
+            values = self.columns[name] = list(reader.column_reader(name))
+        return values
+
+    def order(self, reader: IndexReader, kind: str) -> list[int]:
+        """Local document numbers sorted A-Z by name ("name") or cheapest first ("price")."""
+        ordered = self.orders.get(kind)
+        if ordered is None:
+            names = self.column(reader, "name_key")
+            if kind == "price":
+                prices = self.column(reader, "min_price")
+                ordered = sorted(range(len(names)), key=lambda d: (prices[d], names[d]))
+            else:
+                ordered = sorted(range(len(names)), key=names.__getitem__)
+            self.orders[kind] = ordered
+        return ordered
+
+
+class _View:
+    """One generation of the index: a Whoosh searcher plus bitsets over its document numbers."""
+
+    def __init__(self, searcher: Searcher, segments: dict[str, _Segment]) -> None:
+        self.searcher = searcher
+        self.reader = searcher.reader()
+        self.size = self.reader.doc_count_all()
+        self.leaves: list[tuple[IndexReader, int, _Segment]] = []
+        live = 0
+        self.has_deletions = False
+        for leaf, offset in self.reader.leaf_readers():
+            segment = leaf.segment()
+            if segment is None:  # an empty index has a reader without segments
+                continue
+            self.leaves.append((leaf, offset, segments[segment.segment_id()]))
+            count = leaf.doc_count_all()
+            leaf_live = (1 << count) - 1
+            if segment.has_deletions():
+                leaf_live &= ~_bitset(segment.deleted_docs(), count)
+                self.has_deletions = True
+            live |= leaf_live << offset
+        self.live = live
+        self._terms: _LRU = _LRU(VIEW_CACHE)
+        self._words: _LRU = _LRU(VIEW_WORD_CACHE)
+        self._facets: dict[str, dict[str, int]] = {}
+        self._columns: dict[str, list[Any]] = {}
+        self._derived: _LRU = _LRU(VIEW_CACHE)
+
+    def term(self, fieldname: str, text: str) -> int:
+        """Live documents whose text field holds this (already analysed) term."""
+        key = (fieldname, text)
+        bits = self._terms.recall(key)
+        if bits is None:
+            bits = 0
+            for leaf, offset, segment in self.leaves:
+                bits |= segment.text_postings(leaf, fieldname, text).bits << offset
+            bits = self._terms.remember(key, bits & self.live)
+        return bits
+
+    def word_scores(self, variants: dict[str, float]) -> dict[int, float]:
+        """Each live document's score for one word: its best field's boosted BM25F score.
+
+        `variants` maps stems to a weight (the typed word 1.0, typo guesses less). This is what
+        Whoosh's Or of DisjunctionMax(Term(field, stem, boost)...) computes per document, using
+        Whoosh's own BM25F statistics, but from cached arrays: Whoosh's matcher tree costs tens
+        of microseconds per matching document, which is seconds for a common word at 100,000.
+        """
+        key = tuple(sorted(variants.items()))
+        scores = self._words.recall(key)
+        if scores is not None:
+            return scores
+        scores = {}
+        best = scores.get
+        for stem, weight in variants.items():
+            for fieldname, boost in TEXT_BOOSTS.items():
+                found = [
+                    (offset, segment.text_postings(leaf, fieldname, stem))
+                    for leaf, offset, segment in self.leaves
+                ]
+                if not any(postings.bits for _offset, postings in found):
+                    continue  # (Whoosh's scorer raises for a term it does not have)
+                # BM25F as whoosh.scoring.bm25 computes it, with the constants hoisted:
+                # idf * tf * (K1 + 1) / (tf + K1 * ((1 - B) + B * length / average length))
+                scorer = self.searcher.weighting.scorer(self.searcher, fieldname, stem)
+                factor = weight * boost * scorer.idf * (scorer.K1 + 1)
+                fixed = scorer.K1 * (1 - scorer.B)
+                per_length = scorer.K1 * scorer.B / scorer.avgfl
+                for offset, postings in found:
+                    for docnum, tf, length in zip(
+                        postings.docnums, postings.frequencies, postings.lengths, strict=True
+                    ):
+                        score = factor * tf / (tf + fixed + per_length * length)
+                        docnum += offset
+                        if score > best(docnum, 0.0):
+                            scores[docnum] = score
+        if self.has_deletions:
+            live = _Membership(self.live)
+            scores = {docnum: score for docnum, score in scores.items() if docnum in live}
+        return self._words.remember(key, scores)
+
+    def facet(self, fieldname: str) -> dict[str, int]:
+        """Every value of a keyword field with the live documents that have it."""
+        values = self._facets.get(fieldname)
+        if values is None:
+            values = {}
+            for btext in self.reader.lexicon(fieldname):
+                text = btext.decode("utf-8")
+                bits = 0
+                for leaf, offset, segment in self.leaves:
+                    bits |= segment.keyword(leaf, fieldname, text) << offset
+                if bits & self.live:
+                    values[text] = bits & self.live
+            self._facets[fieldname] = values
+        return values
+
+    def column(self, name: str) -> list[Any]:
+        values = self._columns.get(name)
+        if values is None:
+            values = []
+            for leaf, _offset, segment in self.leaves:
+                values.extend(segment.column(leaf, name))
+            self._columns[name] = values
+        return values
+
+    def in_order(self, kind: str) -> Iterator[int]:
+        """All document numbers (deleted ones too) A-Z by name, or by price then name."""
+        names = self.column("name_key")
+        if len(self.leaves) == 1:
+            leaf, _offset, segment = self.leaves[0]
+            return iter(segment.order(leaf, kind))
+        prices = self.column("min_price")
+
+        def keyed(leaf: IndexReader, offset: int, segment: _Segment) -> Iterator[Any]:
+            for local in segment.order(leaf, kind):
+                docnum = local + offset
+                if kind == "price":
+                    yield prices[docnum], names[docnum], docnum
+                else:
+                    yield names[docnum], docnum
+
+        merged = heapq.merge(*(keyed(*leaf) for leaf in self.leaves))
+        return (entry[-1] for entry in merged)
+
+    def cached(self, key: Any, compute: Callable[[], Any]) -> Any:
+        value = self._derived.recall(key)
+        if value is None:
+            value = self._derived.remember(key, compute())
+        return value
+
+    def listing_id(self, docnum: int) -> int:
+        return int(self.searcher.stored_fields(docnum)["id"])
+
+
+# ---------------------------------------------------------------------------------------------
+# The index
+
+
+class SearchIndex:
+    """The listings' search index in one directory; safe to share between processes."""
+
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._ix = self._open_or_create()
+        # One searcher per process, and Whoosh's readers are not safe to share between threads.
+        self._lock = threading.RLock()
+        self._searcher: Searcher | None = None
+        self._view: _View | None = None
+        self._segments: dict[str, _Segment] = {}
+
+    def _open_or_create(self) -> Any:
+        # create_in deletes whatever index files are there, so two workers starting at once
+        # must not both decide to create: decide under a lock.
+        lock = FileStorage(str(self.directory)).lock("_create_lock")
+        lock.acquire(blocking=True)
+        try:
+            return self._open_or_create_locked()
+        finally:
+            lock.release()
+
+    def _open_or_create_locked(self) -> Any:
+        schema = build_schema()
+        if whoosh_index.exists_in(str(self.directory)):
+            try:
+                ix = whoosh_index.open_dir(str(self.directory))
+            except whoosh_index.IndexError:
+                log.warning("Search index at %s is unreadable; starting a new one", self.directory)
+            else:
+                if set(ix.schema.names()) == set(schema.names()):
+                    return ix
+                # An index from an older version of this module: its documents lack fields we
+                # rely on. Start empty; `flask search rebuild` fills it again.
+                log.warning(
+                    "Search index at %s has an old schema; starting a new one", self.directory
+                )
+        return whoosh_index.create_in(str(self.directory), schema)
+
+    # Writing ---------------------------------------------------------------------------------
+
+    def _writer(self) -> Any:
+        """A writer, waiting for other processes' writers with a short, growing backoff."""
+        deadline = time.monotonic() + LOCK_TIMEOUT_SECONDS
+        delay = 0.01
+        while True:
+            try:
+                return self._ix.writer()
+            except whoosh_index.LockError:
+                if time.monotonic() >= deadline:
+                    raise SearchIndexLocked(
+                        f"search index {self.directory} stayed locked for "
+                        f"{LOCK_TIMEOUT_SECONDS:.0f}s"
+                    ) from None
+                # Jitter, so that workers that collided do not collide again in step.
+                time.sleep(delay * (0.5 + random.random()))  # noqa: S311 - not for security
+                delay = min(delay * 2, 0.5)
+
+    def upsert(self, documents: Iterable[ListingDocument]) -> None:
+        """Add these listings, replacing any earlier version of each."""
+        batch = list(documents)
+        if not batch:
+            return
+        writer = self._writer()
+        try:
+            for document in batch:
+                writer.update_document(**_fields(document))
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit()
+
+    def remove(self, listing_ids: Iterable[int]) -> None:
+        """Take these listings out of the index (ids not in it are ignored)."""
+        ids = [str(listing_id) for listing_id in listing_ids]
+        if not ids:
+            return
+        writer = self._writer()
+        try:
+            for listing_id in ids:
+                writer.delete_by_term("id", listing_id)
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit()
+
+    def rebuild(self, documents: Iterable[ListingDocument]) -> int:
+        """Replace the whole index with these listings; returns how many were indexed."""
+        writer = self._writer()
+        count = 0
+        try:
+            for document in documents:
+                writer.add_document(**_fields(document))
+                count += 1
+        except BaseException:
+            writer.cancel()
+            raise
+        # CLEAR drops every existing segment: the new segment is the whole index.
+        writer.commit(mergetype=writing.CLEAR)
+        return count
+
+    # Reading ---------------------------------------------------------------------------------
+
+    def doc_count(self) -> int:
+        """How many listings the index holds (as of the latest commit by any process)."""
+        with self._lock:
+            return self._current_view().reader.doc_count()
+
+    def close(self) -> None:
+        """Release the open searcher (the index stays on disk)."""
+        with self._lock:
+            if self._searcher is not None:
+                self._searcher.close()
+            self._searcher = None
+            self._view = None
+            self._segments = {}
+
+    def _current_view(self) -> _View:
+        # Other processes commit new generations. A new searcher for each one, not refresh():
+        # Whoosh 2.7.5's reader reuse keys segments by id alone, so a refreshed reader misses
+        # deletions made since, and it adds back segments that a merge or rebuild removed.
+        # Opening is cheap; what is expensive (the bitsets) is kept per segment anyway.
+        if self._searcher is None or not self._searcher.up_to_date():
+            previous = self._searcher
+            self._searcher = self._ix.searcher()
+            self._view = None
+            if previous is not None:
+                previous.close()
+        if self._view is None:
+            reader = self._searcher.reader()
+            present = {
+                leaf.segment().segment_id()
+                for leaf, _offset in reader.leaf_readers()
+                if leaf.segment() is not None
+            }
+            self._segments = {
+                segment_id: self._segments.get(segment_id) or _Segment() for segment_id in present
+            }
+            self._view = _View(self._searcher, self._segments)
+        return self._view
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        """Run one search; never raises for anything a user can type or put in a URL."""
+        query = _normalised(query)
+        with self._lock:
+            return _Search(self._current_view(), query).run()
+
+
+# ---------------------------------------------------------------------------------------------
+# One search
+
+
+def _int(value: Any, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        return default
+
+
+def _normalised(query: SearchQuery) -> SearchQuery:
+    """The query with every number in range and the sort one we can do."""
+    near = query.near
+    within = query.within_miles
+    if near is not None:
+        try:
+            near = (int(near[0]), int(near[1]))
+        except (TypeError, ValueError, IndexError, OverflowError):
+            near = None
+    if near is None:
+        within = None
+    elif within is not None:
+        within = max(0, min(_int(within, 0), MAX_WITHIN_MILES))
+    sort = query.sort if query.sort in SORTS else "relevance"
+    if sort == "distance" and near is None:
+        sort = "relevance"
+    max_price = query.max_price_pence
+    return replace(
+        query,
+        text=(query.text or "")[:MAX_QUERY_CHARS],
+        near=near,
+        within_miles=within,
+        sort=sort,
+        max_price_pence=None if max_price is None else max(0, _int(max_price, 0)),
+        page=max(1, _int(query.page, 1)),
+        per_page=max(1, min(_int(query.per_page, 20), MAX_PER_PAGE)),
+    )
+
+
+@dataclass
+class _Word:
+    typed: str  # lowercased, as typed
+    stems: tuple[str, ...]  # what the stemming analyser makes of it (empty for a stop word)
+
+
+@dataclass
+class _TextMatch:
+    variants: list[dict[str, float]]  # per word: stem -> weight
+    bits: int  # live documents matching any of the words
+
+
+class _Search:
+    def __init__(self, view: _View, query: SearchQuery) -> None:
+        self.view = view
+        self.query = query
+
+    def run(self) -> SearchResult:
+        query = self.query
+        view = self.view
+
+        # Restrictions that are not facets: they narrow the counts of every facet.
+        base = view.live
+        if query.max_price_pence is not None:
+            base &= self._price_at_most(query.max_price_pence)
+        if query.near is not None and query.within_miles is not None:
+            base &= self._within(query.near, query.within_miles)
+
+        filters = self._facet_filters()
+        selected = base
+        for bits in filters.values():
+            selected &= bits
+
+        text_match: _TextMatch | None = None
+        suggestion: str | None = None
+        words = _words(query.text)
+        if words:
+            text_match = self._text_match(words, fuzzy=False)
+            if (selected & text_match.bits).bit_count() < FEW_RESULTS:
+                fuzzy = self._text_match(words, fuzzy=True)
+                if (selected & fuzzy.bits).bit_count() > (selected & text_match.bits).bit_count():
+                    text_match = fuzzy
+            suggestion = self._suggestion(words)
+            base &= text_match.bits
+            selected &= text_match.bits
+
+        total = selected.bit_count()
+        pages = max(1, math.ceil(total / query.per_page))
+        start = (query.page - 1) * query.per_page
+        hits: list[Hit] = []
+        if start < total:
+            ranked = self._rank(selected, total, start + query.per_page, text_match)
+            hits = [self._hit(docnum, score) for docnum, score in ranked[start:]]
+        return SearchResult(
+            hits=hits,
+            total=total,
+            page=query.page,
+            pages=pages,
+            facets=self._facet_counts(base, filters),
+            suggestion=suggestion,
+        )
+
+    # Filters ---------------------------------------------------------------------------------
+
+    def _facet_filters(self) -> dict[str, int]:
+        filters: dict[str, int] = {}
+        for name in FACET_FIELDS:
+            chosen = getattr(self.query, name)
+            if chosen:
+                values = self.view.facet(name)
+                bits = 0
+                for value in chosen:
+                    bits |= values.get(value, 0)
+                filters[name] = bits
+        if self.query.takes_direct_payments:
+            filters[DIRECT_PAYMENTS] = self.view.facet(DIRECT_PAYMENTS).get("true", 0)
+        return filters
+
+    def _price_at_most(self, pence: int) -> int:
+        def compute() -> int:
+            prices = self.view.column("min_price")
+            return _bitset((d for d, price in enumerate(prices) if price <= pence), len(prices))
+
+        return self.view.cached(("price", pence), compute) & self.view.live
+
+    def _within(self, near: tuple[int, int], miles: int) -> int:
+        """Live documents whose point is within this many miles of near (exactly, not by cell)."""
+
+        def compute() -> int:
+            east, north = near
+            radius = miles * METRES_PER_MILE
+            inside = boundary = 0
+            for cell, bits in self.view.facet("grid_cell").items():
+                x, y = (int(part) * GRID_CELL_METRES for part in cell.split(":"))
+                # Nearest and farthest points of the square from the centre of the circle.
+                dx_near = max(x - east, 0, east - (x + GRID_CELL_METRES))
+                dy_near = max(y - north, 0, north - (y + GRID_CELL_METRES))
+                if math.hypot(dx_near, dy_near) > radius:
+                    continue
+                dx_far = max(abs(east - x), abs(east - x - GRID_CELL_METRES))
+                dy_far = max(abs(north - y), abs(north - y - GRID_CELL_METRES))
+                if math.hypot(dx_far, dy_far) <= radius:
+                    inside |= bits
+                else:
+                    boundary |= bits
+            if not boundary:
+                return inside
+            eastings = self.view.column("easting")
+            northings = self.view.column("northing")
+            limit = radius * radius
+            near_enough = (
+                d
+                for d in _members(boundary)
+                if (eastings[d] - east) ** 2 + (northings[d] - north) ** 2 <= limit
+            )
+            return inside | _bitset(near_enough, self.view.size)
+
+        return self.view.cached(("within", near, miles), compute)
+
+    # Text ------------------------------------------------------------------------------------
+
+    def _text_match(self, words: list[_Word], fuzzy: bool) -> _TextMatch:
+        """Documents matching any of the words (OR), in any text field.
+
+        Built from the words rather than with MultifieldParser: user input has no operators to
+        parse, so none can raise or change the meaning. Ranking (see word_scores) gives each word
+        its best field's score and adds the words up, so listings with more of the words rank
+        higher. There is no OrGroup.factory(0.9) coordination bonus: Whoosh 2.7.5's CoordMatcher
+        scores a document differently depending on how many results are asked for, so page 2
+        could repeat or skip listings from page 1.
+        """
+        variants: list[dict[str, float]] = []
+        bits = 0
+        for word in words:
+            stems = self._variants(word) if fuzzy else dict.fromkeys(word.stems, 1.0)
+            word_bits = 0
+            for stem in stems:
+                for fieldname in TEXT_BOOSTS:
+                    word_bits |= self.view.term(fieldname, stem)
+            if word_bits:
+                variants.append(stems)
+                bits |= word_bits
+        return _TextMatch(variants, bits)
+
+    def _variants(self, word: _Word) -> dict[str, float]:
+        """The word's stems, plus stems of indexed words one edit away (first letter kept)."""
+        variants = dict.fromkeys(word.stems, 1.0)
+        if FUZZY_MIN_LETTERS <= len(word.typed) <= FUZZY_MAX_LETTERS and word.stems:
+            for near_word in sorted(self._vocabulary_within(word.typed, 1)):
+                for stem in _stems(near_word):
+                    variants.setdefault(stem, FUZZY_VARIANT_BOOST)
+        return variants
+
+    def _vocabulary_within(self, word: str, distance: int) -> set[str]:
+        found: set[str] = set()
+        for leaf, _offset, _segment in self.view.leaves:
+            found.update(leaf.terms_within("spelling", word, distance, prefix=1))
+        found.discard(word)
+        return found
+
+    def _suggestion(self, words: list[_Word]) -> str | None:
+        """The text with each word that matches nothing replaced by the closest indexed word."""
+        reader = self.view.reader
+        changed = False
+        corrected = []
+        for word in words:
+            known = not word.stems or any(
+                self.view.term(fieldname, stem) for stem in word.stems for fieldname in TEXT_BOOSTS
+            )
+            replacement = None
+            if not known and 1 < len(word.typed) <= FUZZY_MAX_LETTERS:
+                for distance in (1, 2):  # the closest words first, then the most frequent
+                    candidates = self._vocabulary_within(word.typed, distance)
+                    if candidates:
+                        replacement = max(
+                            sorted(candidates),
+                            key=lambda c: reader.doc_frequency("spelling", c),
+                        )
+                        break
+            corrected.append(replacement or word.typed)
+            changed = changed or replacement is not None
+        return " ".join(corrected) if changed else None
+
+    # Ranking ---------------------------------------------------------------------------------
+
+    def _rank(
+        self, selected: int, total: int, needed: int, text_match: _TextMatch | None
+    ) -> list[tuple[int, float]]:
+        """The first `needed` (docnum, score) pairs of the selected documents in sort order."""
+        sort = self.query.sort
+        if sort == "distance":
+            return self._by_distance(selected, needed)
+        if sort == "price" or text_match is None:
+            return self._in_order(selected, total, needed, "price" if sort == "price" else "name")
+        return self._by_relevance(selected, total, needed, text_match)
+
+    def _in_order(
+        self, selected: int, total: int, needed: int, kind: str
+    ) -> list[tuple[int, float]]:
+        view = self.view
+        if total <= SMALL_RESULT:
+            # Few enough to sort outright rather than walk the whole presorted order.
+            names = view.column("name_key")
+            if kind == "price":
+                prices = view.column("min_price")
+                key: Callable[[int], Any] = lambda d: (prices[d], names[d], d)  # noqa: E731
+            else:
+                key = lambda d: (names[d], d)  # noqa: E731
+            return [(d, 0.0) for d in heapq.nsmallest(needed, _members(selected), key=key)]
+        wanted = _Membership(selected)
+        chosen = itertools.islice((d for d in view.in_order(kind) if d in wanted), needed)
+        return [(d, 0.0) for d in chosen]
+
+    def _by_distance(self, selected: int, needed: int) -> list[tuple[int, float]]:
+        assert self.query.near is not None  # noqa: S101 - _normalised guarantees it
+        east, north = self.query.near
+        eastings = self.view.column("easting")
+        northings = self.view.column("northing")
+        names = self.view.column("name_key")
+
+        def key(d: int) -> tuple[float, bytes, int]:
+            if eastings[d] == NO_POINT:
+                return (math.inf, names[d], d)  # no place: after every listing with one
+            return ((eastings[d] - east) ** 2 + (northings[d] - north) ** 2, names[d], d)
+
+        return [(d, 0.0) for d in heapq.nsmallest(needed, _members(selected), key=key)]
+
+    def _by_relevance(
+        self, selected: int, total: int, needed: int, text_match: _TextMatch
+    ) -> list[tuple[int, float]]:
+        per_word = [self.view.word_scores(variants) for variants in text_match.variants]
+        if total * len(per_word) < WALK_SELECTED_BELOW * sum(len(scores) for scores in per_word):
+            # Filters keep few of the matches: add up the words for those documents only.
+            return _best(
+                [(d, sum(scores.get(d, 0.0) for scores in per_word)) for d in _members(selected)],
+                needed,
+            )
+        totals = per_word[0]
+        if len(per_word) > 1:
+            totals = dict(totals)
+            for scores in per_word[1:]:
+                for d, score in scores.items():
+                    totals[d] = totals.get(d, 0.0) + score
+        if total == len(totals):  # nothing filtered out
+            return _best(totals.items(), needed)
+        wanted = _Membership(selected)
+        return _best([(d, score) for d, score in totals.items() if d in wanted], needed)
+
+    def _hit(self, docnum: int, score: float) -> Hit:
+        distance = None
+        if self.query.near is not None:
+            east = self.view.column("easting")[docnum]
+            north = self.view.column("northing")[docnum]
+            if east != NO_POINT:
+                metres = math.hypot(east - self.query.near[0], north - self.query.near[1])
+                distance = metres / METRES_PER_MILE
+        return Hit(listing_id=self.view.listing_id(docnum), score=score, distance_miles=distance)
+
+    # Facets ----------------------------------------------------------------------------------
+
+    def _facet_counts(self, base: int, filters: dict[str, int]) -> dict[str, dict[str, int]]:
+        """Counts per value, each facet counted under every filter except its own.
+
+        So choosing "advocacy" still shows how many listings each other category would give.
+        """
+        counts: dict[str, dict[str, int]] = {}
+        for name in FACETS:
+            scope = base
+            for other, bits in filters.items():
+                if other != name:
+                    scope &= bits
+            facet: dict[str, int] = {}
+            if scope:
+                for value, bits in self.view.facet(name).items():
+                    count = (scope & bits).bit_count()
+                    if count:
+                        facet[value] = count
+            for value in self._chosen(name):
+                facet.setdefault(value, 0)  # a chosen value stays visible even at zero
+            counts[name] = dict(sorted(facet.items(), key=lambda item: (-item[1], item[0])))
+        return counts
+
+    def _chosen(self, name: str) -> tuple[str, ...]:
+        if name == DIRECT_PAYMENTS:
+            return ("true",) if self.query.takes_direct_payments else ()
+        return tuple(getattr(self.query, name))
+
+
+def _best(scored: Collection[tuple[int, float]], needed: int) -> list[tuple[int, float]]:
+    """The top `needed` (docnum, score) pairs: highest score first, ties in index order.
+
+    Ties are broken the same way on every page, so pages never overlap or leave gaps.
+    """
+    top = heapq.nlargest(needed, scored, key=itemgetter(1))  # a C-level key: fast on 100k
+    if len(top) == needed:
+        cut = top[-1][1]
+        top = [pair for pair in scored if pair[1] >= cut]  # every pair tied at the cut
+    top.sort(key=lambda pair: (-pair[1], pair[0]))
+    return top[:needed]
+
+
+def _stems(word: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(token.text for token in _STEMMING(word, mode="query")))
+
+
+def _words(text: str) -> list[_Word]:
+    """The distinct words of user input. Operators and punctuation are just separators here."""
+    words: dict[str, _Word] = {}
+    for token in _WORDS(text, mode="query"):
+        typed = token.text
+        if typed not in words:
+            words[typed] = _Word(typed=typed, stems=_stems(typed))
+            if len(words) >= MAX_QUERY_WORDS:
+                break
+    # Stop words ("the", "and", "or") carry nothing to search for.
+    return [word for word in words.values() if word.stems]

@@ -1,0 +1,385 @@
+"""Listing rules: create, edit, submit, and what moderation decisions do to a listing.
+
+Lifecycle: draft -> submitted -> published | rejected(reason); published -> hidden -> published.
+An edit to a published listing is kept in `pending_changes` while the old version stays live.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from marketplace.auth.models import User
+from marketplace.db import utcnow
+from marketplace.errors import DomainError, NotAllowed
+from marketplace.moderation import audit
+from marketplace.moderation import services as moderation
+from marketplace.moderation.models import Decision, ModerationItem
+from marketplace.organisations import services as organisations
+from marketplace.organisations.models import Organisation, OrganisationKind
+from marketplace.places import postcodes
+from marketplace.places.models import Council
+from marketplace.providers.models import (
+    LANGUAGES,
+    Category,
+    Community,
+    DeliveryMode,
+    Listing,
+    ListingPrice,
+    ListingStatus,
+    PriceUnit,
+    Specialism,
+)
+
+ITEM_LISTING = "listing"
+ITEM_LISTING_EDIT = "listing_edit"
+MAX_RADIUS_MILES = 200
+
+
+@dataclass(frozen=True)
+class PriceOption:
+    """An amount in pence and what it buys (FREE has amount 0)."""
+
+    amount_pence: int
+    unit: str
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class ListingData:
+    """Everything a provider says about a service, already parsed from the form."""
+
+    name: str
+    summary: str
+    description: str = ""
+    category_ids: tuple[int, ...] = ()
+    tags: tuple[str, ...] = ()
+    delivery_modes: tuple[str, ...] = ()
+    prices: tuple[PriceOption, ...] = ()
+    council_ids: tuple[int, ...] = ()
+    postcode: str | None = None
+    radius_miles: int | None = None
+    languages: tuple[str, ...] = ("English",)
+    communities: tuple[str, ...] = ()
+    accessibility: str = ""
+    takes_direct_payments: bool = True
+    takes_managed_accounts: bool = False
+    specialism: str = Specialism.MAINSTREAM.value
+    contact_email: str | None = None
+    contact_phone: str | None = None
+    website: str | None = None
+    times: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-safe copy, for keeping an edit until it is approved."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ListingData:
+        """Rebuild from to_json()'s output."""
+        values = dict(data)
+        values["prices"] = tuple(PriceOption(**p) for p in values.get("prices", ()))
+        for key in (
+            "category_ids",
+            "tags",
+            "delivery_modes",
+            "council_ids",
+            "languages",
+            "communities",
+        ):
+            values[key] = tuple(values.get(key, ()))
+        return cls(**values)
+
+
+def data_from_listing(listing: Listing) -> ListingData:
+    """The listing's current content as ListingData (to prefill an edit form)."""
+    return ListingData(
+        name=listing.name,
+        summary=listing.summary,
+        description=listing.description,
+        category_ids=tuple(c.id for c in listing.categories),
+        tags=tuple(listing.tag_list),
+        delivery_modes=tuple(listing.delivery_mode_list),
+        prices=tuple(PriceOption(p.amount_pence, p.unit, p.label) for p in listing.prices),
+        council_ids=tuple(c.id for c in listing.councils),
+        postcode=listing.postcode,
+        radius_miles=listing.radius_miles,
+        languages=tuple(listing.language_list),
+        communities=tuple(listing.community_list),
+        accessibility=listing.accessibility,
+        takes_direct_payments=listing.takes_direct_payments,
+        takes_managed_accounts=listing.takes_managed_accounts,
+        specialism=listing.specialism,
+        contact_email=listing.contact_email,
+        contact_phone=listing.contact_phone,
+        website=listing.website,
+        times=listing.times,
+    )
+
+
+def _validate(session: Session, data: ListingData) -> None:
+    if not data.name.strip():
+        raise DomainError("Enter the name of the service", field="name")
+    if len(data.name) > 120:
+        raise DomainError("Name must be 120 characters or fewer", field="name")
+    if not data.summary.strip():
+        raise DomainError("Enter a short summary", field="summary")
+    if len(data.summary) > 160:
+        raise DomainError("Summary must be 160 characters or fewer", field="summary")
+    if not data.category_ids:
+        raise DomainError("Select at least one category", field="category_ids")
+    if unknown := set(data.delivery_modes) - {m.value for m in DeliveryMode}:
+        raise DomainError(
+            f"Unknown way of delivering: {sorted(unknown)[0]}", field="delivery_modes"
+        )
+    if not data.delivery_modes:
+        raise DomainError(
+            "Select at least one way the service is delivered", field="delivery_modes"
+        )
+    if unknown := set(data.communities) - {c.value for c in Community}:
+        raise DomainError(f"Unknown community: {sorted(unknown)[0]}", field="communities")
+    if unknown := set(data.languages) - set(LANGUAGES):
+        raise DomainError(
+            f"Choose languages from the list, not {sorted(unknown)[0]}", field="languages"
+        )
+    if data.specialism not in {s.value for s in Specialism}:
+        raise DomainError("Choose mental health specialist or mainstream", field="specialism")
+    for price in data.prices:
+        if price.unit not in {u.value for u in PriceUnit}:
+            raise DomainError("Choose what the price is for", field="prices")
+        if price.amount_pence < 0:
+            raise DomainError("A price cannot be negative", field="prices")
+        if price.unit == PriceUnit.FREE.value and price.amount_pence != 0:
+            raise DomainError("A free option cannot have a price", field="prices")
+    if not data.prices:
+        raise DomainError("Give at least one price, or say it is free", field="prices")
+    if data.radius_miles is not None and not 0 < data.radius_miles <= MAX_RADIUS_MILES:
+        raise DomainError(
+            f"Distance must be between 1 and {MAX_RADIUS_MILES} miles", field="radius_miles"
+        )
+    if not data.council_ids and not data.postcode:
+        raise DomainError(
+            "Say where the service is offered: choose council areas or give a postcode",
+            field="council_ids",
+        )
+    known = set(session.scalars(select(Category.id).where(Category.id.in_(data.category_ids))))
+    if known != set(data.category_ids):
+        raise DomainError("Choose categories from the list", field="category_ids")
+
+
+def _apply(session: Session, listing: Listing, data: ListingData) -> None:
+    """Write validated data onto the listing (postcode looked up here)."""
+    place = None
+    if data.postcode:
+        try:
+            place = postcodes.lookup(data.postcode)
+        except postcodes.UnknownPostcode as error:
+            raise DomainError(str(error), field="postcode") from error
+    councils = list(session.scalars(select(Council).where(Council.id.in_(data.council_ids))))
+    if len(councils) != len(set(data.council_ids)):
+        raise DomainError("Choose council areas from the list", field="council_ids")
+    listing.name = data.name.strip()
+    listing.summary = data.summary.strip()
+    listing.description = data.description.strip()
+    listing.categories = list(
+        session.scalars(select(Category).where(Category.id.in_(data.category_ids)))
+    )
+    listing.tags = ", ".join(t.strip() for t in data.tags if t.strip())
+    listing.delivery_modes = ",".join(sorted(set(data.delivery_modes)))
+    listing.languages = ", ".join(data.languages) or "English"
+    listing.communities = ",".join(sorted(set(data.communities)))
+    listing.accessibility = data.accessibility.strip()
+    listing.takes_direct_payments = data.takes_direct_payments
+    listing.takes_managed_accounts = data.takes_managed_accounts
+    listing.specialism = data.specialism
+    listing.contact_email = data.contact_email or None
+    listing.contact_phone = data.contact_phone or None
+    listing.website = data.website or None
+    listing.times = data.times.strip()
+    listing.councils = councils
+    listing.postcode = place.postcode if place else None
+    listing.easting = place.easting if place else None
+    listing.northing = place.northing if place else None
+    listing.radius_miles = data.radius_miles if place else None
+    listing.prices = [
+        ListingPrice(amount_pence=p.amount_pence, unit=p.unit, label=p.label.strip(), position=i)
+        for i, p in enumerate(data.prices)
+    ]
+    listing.min_price_pence = min(p.amount_pence for p in data.prices)
+
+
+def _require_staff(session: Session, user: User, org: Organisation) -> None:
+    if org.kind != OrganisationKind.PROVIDER.value:
+        raise NotAllowed("Only provider organisations list services")
+    if not organisations.is_staff(session, user, org):
+        raise NotAllowed("You do not work for this organisation")
+
+
+def can_manage(session: Session, user: User, listing: Listing) -> bool:
+    """True if this person is approved staff of the listing's organisation."""
+    return organisations.is_staff(session, user, listing.organisation)
+
+
+def create_listing(session: Session, user: User, org: Organisation, data: ListingData) -> Listing:
+    """A new draft listing for the organisation."""
+    _require_staff(session, user, org)
+    _validate(session, data)
+    listing = Listing(organisation=org, status=ListingStatus.DRAFT.value)
+    _apply(session, listing, data)
+    session.add(listing)
+    session.flush()  # the view redirects to the new listing's preview
+    return listing
+
+
+def update_listing(session: Session, user: User, listing: Listing, data: ListingData) -> None:
+    """Change a listing. A published one keeps its live version until the edit is approved."""
+    _require_staff(session, user, listing.organisation)
+    _validate(session, data)
+    if listing.status in (ListingStatus.PUBLISHED.value, ListingStatus.HIDDEN.value):
+        _apply(session, Listing(), data)  # check the postcode and councils now, not at approval
+        listing.pending_changes = data.to_json()
+        moderation.withdraw(session, ITEM_LISTING_EDIT, listing.id)
+        return
+    _apply(session, listing, data)
+    if listing.status in (ListingStatus.SUBMITTED.value, ListingStatus.REJECTED.value):
+        moderation.withdraw(session, ITEM_LISTING, listing.id)
+        listing.status = ListingStatus.DRAFT.value
+
+
+def listing_council_codes(listing: Listing) -> set[str]:
+    """The council areas a listing serves (its councils and its postcode's council).
+
+    Moderation uses these so that local ULO staff see the listing and everything about it.
+    """
+    codes = {c.code for c in listing.councils}
+    if listing.postcode:
+        codes |= _postcode_council(listing.postcode)
+    return codes
+
+
+def _postcode_council(postcode: str) -> set[str]:
+    try:
+        return {postcodes.lookup(postcode).council_code}
+    except postcodes.UnknownPostcode:
+        return set()  # checked when saved; a retired postcode must not block moderation
+
+
+def _proposed_council_codes(session: Session, listing: Listing, data: ListingData) -> set[str]:
+    codes = listing_council_codes(listing)
+    codes |= set(session.scalars(select(Council.code).where(Council.id.in_(data.council_ids))))
+    if data.postcode:
+        codes |= _postcode_council(data.postcode)
+    return codes
+
+
+def submit_listing(session: Session, user: User, listing: Listing) -> ModerationItem:
+    """Send a draft (or a pending edit) to the moderators."""
+    _require_staff(session, user, listing.organisation)
+    if listing.pending_changes is not None:
+        data = ListingData.from_json(listing.pending_changes)
+        return moderation.submit(
+            session,
+            ITEM_LISTING_EDIT,
+            listing.id,
+            f"Changes to {listing.name}",
+            user,
+            _proposed_council_codes(session, listing, data),
+        )
+    if listing.status not in (ListingStatus.DRAFT.value, ListingStatus.REJECTED.value):
+        raise DomainError("This listing has already been sent for checking")
+    listing.status = ListingStatus.SUBMITTED.value
+    listing.rejection_reason = None
+    return moderation.submit(
+        session,
+        ITEM_LISTING,
+        listing.id,
+        listing.name,
+        user,
+        listing_council_codes(listing),
+    )
+
+
+def discard_changes(session: Session, user: User, listing: Listing) -> None:
+    """Drop an unapproved edit; the live version is untouched."""
+    _require_staff(session, user, listing.organisation)
+    listing.pending_changes = None
+    moderation.withdraw(session, ITEM_LISTING_EDIT, listing.id)
+
+
+def _decide_listing(
+    session: Session, item: ModerationItem, decision: Decision, reason: str
+) -> None:
+    listing = session.get(Listing, item.item_id)
+    if listing is None:
+        raise DomainError("This listing no longer exists")
+    if decision is Decision.APPROVE:
+        listing.status = ListingStatus.PUBLISHED.value
+        listing.published_at = utcnow()
+        listing.rejection_reason = None
+    else:
+        listing.status = ListingStatus.REJECTED.value
+        listing.rejection_reason = reason
+
+
+def _decide_edit(session: Session, item: ModerationItem, decision: Decision, reason: str) -> None:
+    listing = session.get(Listing, item.item_id)
+    if listing is None or listing.pending_changes is None:
+        raise DomainError("These changes have been withdrawn")
+    if decision is Decision.APPROVE:
+        _apply(session, listing, ListingData.from_json(listing.pending_changes))
+        listing.pending_changes = None
+        listing.rejection_reason = None
+    else:
+        listing.rejection_reason = reason
+
+
+moderation.register_kind(ITEM_LISTING, "New listing", _decide_listing)
+moderation.register_kind(ITEM_LISTING_EDIT, "Changes to a listing", _decide_edit)
+
+
+def set_hidden(
+    session: Session, moderator: User, listing: Listing, hidden: bool, reason: str
+) -> None:
+    """A moderator hides a published listing (or shows it again). Audited."""
+    codes = listing_council_codes(listing)
+    areas = moderation.moderated_council_codes(session, moderator)
+    if areas is not None and not areas.intersection(codes):
+        raise NotAllowed("You cannot moderate this listing")
+    if hidden:
+        if listing.status != ListingStatus.PUBLISHED.value:
+            raise DomainError("Only a published listing can be hidden")
+        if not reason.strip():
+            raise DomainError("Say why the listing is hidden", field="reason")
+        listing.status = ListingStatus.HIDDEN.value
+    else:
+        if listing.status != ListingStatus.HIDDEN.value:
+            raise DomainError("This listing is not hidden")
+        listing.status = ListingStatus.PUBLISHED.value
+    action = "listing.hidden" if hidden else "listing.shown"
+    audit.record(session, moderator.id, action, ITEM_LISTING, listing.id, reason.strip())
+
+
+def listings_of(session: Session, org: Organisation) -> list[Listing]:
+    """An organisation's listings, newest first."""
+    return list(
+        session.scalars(
+            select(Listing)
+            .where(Listing.organisation_id == org.id)
+            .order_by(Listing.updated_at.desc(), Listing.id.desc())
+        )
+    )
+
+
+def all_categories(session: Session) -> list[Category]:
+    """The taxonomy, in display order."""
+    return list(session.scalars(select(Category).order_by(Category.position, Category.name)))
+
+
+def published_listing(session: Session, listing_id: int) -> Listing | None:
+    """A listing anyone may see."""
+    listing = session.get(Listing, listing_id)
+    return listing if listing is not None and listing.is_published else None

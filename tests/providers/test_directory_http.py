@@ -1,0 +1,168 @@
+"""The directory through HTTP: listing a service, moderating it, finding it, and bad input."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from marketplace.moderation.models import ModerationItem
+from marketplace.providers.models import Listing, ListingStatus
+from tests.helpers import post, sign_in
+from tests.listing_helpers import category_ids, provider_with_staff, ulo_moderator
+
+LEEDS = "E08000035"
+
+
+@pytest.fixture
+def leeds(db_session):
+    from tests.factories import CouncilFactory
+
+    return CouncilFactory(code=LEEDS, name="Leeds")
+
+
+def listing_form(db_session, council, **overrides):
+    form = {
+        "name": "Hearing voices peer group",
+        "summary": "A weekly group for people who hear voices.",
+        "description": "Tea, biscuits and understanding.",
+        "category_ids": [str(i) for i in category_ids(db_session, "peer-support")],
+        "delivery_modes": ["in_person"],
+        "council_ids": [str(council.id)],
+        "postcode": "ls1 1ur",
+        "radius_miles": "5",
+        "languages": ["English"],
+        "specialism": "mental_health",
+        "takes_direct_payments": "y",
+        "price1_amount": "4.50",
+        "price1_unit": "session",
+        "price1_label": "",
+        "price2_amount": "",
+        "price2_unit": "",
+        "price3_amount": "",
+        "price3_unit": "",
+    }
+    form.update(overrides)
+    return form
+
+
+def test_provider_lists_moderator_publishes_holder_finds(app, client, db_session, leeds):
+    org, staff, _ = provider_with_staff(leeds)
+    moderator = ulo_moderator(leeds)
+    db_session.commit()
+    sign_in(client, staff)
+    response = post(
+        client, f"/provider/organisations/{org.id}/listings/new", listing_form(db_session, leeds)
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:3000]
+    listing = db_session.scalars(select(Listing)).one()
+    assert listing.min_price_pence == 450
+    assert listing.postcode == "LS1 1UR"
+    assert app.test_client().get(f"/services/{listing.id}").status_code == 404
+    post(
+        client,
+        f"/provider/listings/{listing.id}/submit",
+        token_from=f"/provider/listings/{listing.id}",
+    )
+
+    mod = app.test_client()
+    sign_in(mod, moderator)
+    item = db_session.scalars(select(ModerationItem)).one()
+    assert "Hearing voices peer group" in mod.get("/moderation").get_data(as_text=True)
+    response = post(mod, f"/moderation/items/{item.id}", {"decision": "approve"})
+    assert response.status_code == 302
+    db_session.expire_all()
+    assert db_session.get(Listing, listing.id).status == ListingStatus.PUBLISHED.value
+
+    visitor = app.test_client()
+    html = visitor.get("/services?q=voices&postcode=LS1+3AD&within=5&sort=distance").get_data(
+        as_text=True
+    )
+    assert "Hearing voices peer group" in html
+    assert "miles away" in html
+    page = visitor.get(f"/services/{listing.id}").get_data(as_text=True)
+    assert "£4.50 per session" in page
+
+
+def test_form_errors_are_shown_beside_fields_and_input_kept(client, db_session, leeds):
+    org, staff, _ = provider_with_staff(leeds)
+    db_session.commit()
+    sign_in(client, staff)
+    bad = listing_form(
+        db_session,
+        leeds,
+        summary="x" * 200,
+        price1_amount="twelve quid",
+        postcode="ZZ99 9ZZ",
+        radius_miles="-4",
+        name="<script>alert(1)</script>",
+    )
+    html = post(client, f"/provider/organisations/{org.id}/listings/new", bad).get_data(
+        as_text=True
+    )
+    assert "Summary must be 160 characters or fewer" in html
+    assert "Enter an amount in pounds, like 12.50" in html
+    assert "Distance must be between 1 and 200 miles" in html
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert db_session.scalars(select(Listing)).all() == []
+    good_but_unknown_postcode = listing_form(db_session, leeds, postcode="ZZ99 9ZZ")
+    html = post(
+        client, f"/provider/organisations/{org.id}/listings/new", good_but_unknown_postcode
+    ).get_data(as_text=True)
+    assert re.search(r"postcode", html, re.I)
+    assert 'href="#postcode"' in html
+
+
+def test_staff_of_provider_a_cannot_touch_provider_b(app, client, db_session, leeds):
+    org_a, staff_a, _ = provider_with_staff(leeds)
+    org_b, staff_b, _ = provider_with_staff(leeds)
+    db_session.commit()
+    sign_in(client, staff_a)
+    post(
+        client, f"/provider/organisations/{org_a.id}/listings/new", listing_form(db_session, leeds)
+    )
+    listing = db_session.scalars(select(Listing)).one()
+    other = app.test_client()
+    sign_in(other, staff_b)
+    assert other.get(f"/provider/listings/{listing.id}").status_code == 404
+    assert other.get(f"/provider/listings/{listing.id}/edit").status_code == 404
+    response = post(
+        other,
+        f"/provider/listings/{listing.id}/edit",
+        listing_form(db_session, leeds, name="Hijacked"),
+        token_from="/provider/listings",
+    )
+    assert response.status_code == 404
+    assert other.get(f"/provider/organisations/{org_a.id}/listings/new").status_code == 404
+    db_session.expire_all()
+    assert db_session.get(Listing, listing.id).name == "Hearing voices peer group"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "q=" + "a" * 10_000,
+        "page=-1",
+        "page=1000000000",
+        "max_price=lots",
+        "postcode=ZZ99+9ZZ",
+        "postcode=not+a+postcode",
+        "within=-5&postcode=LS1+1UR",
+        "sort=nonsense",
+        "q=%22((+AND+OR+name:*+~~",
+        "category=no-such-category&council=XYZ",
+    ],
+)
+def test_bad_search_input_never_errors(client, query):
+    response = client.get(f"/services?{query}")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "There is a problem" in html or "service" in html
+
+
+def test_unknown_postcode_is_reported_beside_the_field(client):
+    html = client.get("/services?postcode=ZZ99+9ZZ").get_data(as_text=True)
+    assert "There is a problem" in html
+    assert 'href="#postcode"' in html
