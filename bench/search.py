@@ -1,29 +1,74 @@
-"""Benchmark the directory search: Whoosh (our SearchIndex) against SQLite FTS5 on the same data.
+"""Benchmark the directory search: Whoosh direct, the /services page over HTTP, and SQLite FTS5.
 
-    python bench/search.py --services 100000
+    python bench/search.py --services 100000 --processes 2
 
 Generates N realistic listings (a Zipf-distributed vocabulary of pseudo-words plus real domain
-words, facets, prices and points clustered around English towns), builds the Whoosh index, runs a
-fixed mix of queries through ``SearchIndex.search`` and prints latency percentiles; then loads the
-same listings into an SQLite FTS5 table and runs the equivalent queries there.
+words, facets, prices and points clustered around English towns) and measures, on the same data
+and the same fixed mix of 200 queries:
 
-Every query runner goes through ``run_queries(run_one, queries)``, so another front end (the
-HTTP stack, say) only needs a function that takes a ``SearchQuery``.
+1. Whoosh direct: ``SearchIndex.search``;
+2. through HTTP (``--http``, on by default; ``--no-http`` to skip it): the listings are
+   bulk-inserted into a temporary SQLite database (migrated with ``migrations.upgrade``), the
+   index is built from it with ``indexing.rebuild_from_database`` (and used for 1 as well, so it
+   is built once), and the app from ``create_app`` is served by werkzeug on a free loopback port;
+   each query goes as a GET to ``/services?...`` from one client thread, so the time includes
+   the form, the search, loading the page's listings from the database and rendering (and a
+   loopback connect: werkzeug closes every connection);
+3. SQLite FTS5: the same listings in an FTS5 table and the equivalent SQL.
+
+Every query runner goes through ``run_queries(run_one, queries)``: each front end is a function
+that takes a ``SearchQuery``. Each is run twice; the first pass starts with cold caches.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import http.client
 import itertools
+import math
+import os
 import random
+import re
 import sqlite3
 import statistics
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
 
+from flask import Flask, request
+from sqlalchemy import insert, select
+from sqlalchemy.engine import Connection
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from marketplace import create_app, migrations
+from marketplace.db import make_engine
+from marketplace.extensions import db
+from marketplace.organisations.models import ApprovalStatus, Organisation, OrganisationKind
+from marketplace.places.models import Council
+from marketplace.places.postcodes import Place, demo_places
+from marketplace.providers import indexing
+from marketplace.providers.models import (
+    Category,
+    Listing,
+    ListingPrice,
+    ListingStatus,
+    PriceUnit,
+    Specialism,
+    listing_categories,
+    listing_councils,
+)
+from marketplace.providers.routes import _query_from
 from marketplace.providers.search import ListingDocument, SearchIndex, SearchQuery
+from marketplace.providers.search_form import SearchForm
+from marketplace.providers.taxonomy import CATEGORIES
 
 SEED = 20261124
 METRES_PER_MILE = 1609.344
@@ -199,6 +244,87 @@ def generate_documents(count: int, seed: int = SEED) -> tuple[list[ListingDocume
 
 
 # ---------------------------------------------------------------------------------------------
+# The listings as the database holds them
+
+LISTINGS_PER_ORGANISATION = 50
+# The council areas of the bundled demo postcodes, the only ones the HTTP database has.
+DEMO_COUNCILS = [("E08000035", "Leeds"), ("E08000003", "Manchester"), ("E06000023", "Bristol")]
+SNAP_METRES = 1000  # a listing this close to a demo postcode gets that postcode (and its point)
+CATEGORY_POSITION = {slug: position for position, (slug, _, _) in enumerate(CATEGORIES)}
+
+
+class _PostcodeGrid:
+    """The demo postcodes by 1 km square, to find the nearest one to a point quickly."""
+
+    def __init__(self, places: Sequence[Place]) -> None:
+        self.cells: dict[tuple[int, int], list[Place]] = {}
+        for place in places:
+            cell = (place.easting // SNAP_METRES, place.northing // SNAP_METRES)
+            self.cells.setdefault(cell, []).append(place)
+
+    def nearest(self, easting: int, northing: int) -> Place | None:
+        """The nearest demo postcode within SNAP_METRES, or None."""
+        column, row = easting // SNAP_METRES, northing // SNAP_METRES
+        best, best_distance = None, float(SNAP_METRES)
+        for dx, dy in itertools.product((-1, 0, 1), repeat=2):
+            for place in self.cells.get((column + dx, row + dy), ()):
+                distance = math.hypot(place.easting - easting, place.northing - northing)
+                if distance <= best_distance:
+                    best, best_distance = place, distance
+        return best
+
+
+def stored_documents(
+    documents: Sequence[ListingDocument],
+) -> tuple[list[ListingDocument], list[str | None]]:
+    """The listings as they come back from the database, and each listing's postcode.
+
+    One organisation per LISTINGS_PER_ORGANISATION listings (named after its first listing's),
+    the demo council area nearest the listing's town, categories in taxonomy order, and points
+    within SNAP_METRES of a demo postcode moved onto it. Every mode indexes these documents, so
+    the direct, HTTP and FTS5 figures are for the same data.
+    """
+    places = demo_places()
+    grid = _PostcodeGrid(places)
+    centres = {}
+    for code, _name in DEMO_COUNCILS:
+        mine = [place for place in places if place.council_code == code]
+        centres[code] = (
+            sum(place.easting for place in mine) / len(mine),
+            sum(place.northing for place in mine) / len(mine),
+        )
+    council_of_town = [
+        min(centres, key=lambda code: math.dist(centres[code], (east, north)))
+        for _, east, north in TOWNS
+    ]
+    organisations = [
+        documents[start].organisation
+        for start in range(0, len(documents), LISTINGS_PER_ORGANISATION)
+    ]
+    stored: list[ListingDocument] = []
+    codes: list[str | None] = []
+    for position, document in enumerate(documents):
+        town = int(document.councils[0][1:3])  # generate_documents' codes: E<town><n>
+        easting, northing, postcode = document.easting, document.northing, None
+        if easting is not None and northing is not None:
+            place = grid.nearest(easting, northing)
+            if place is not None:
+                easting, northing, postcode = place.easting, place.northing, place.postcode
+        stored.append(
+            dataclasses.replace(
+                document,
+                organisation=organisations[position // LISTINGS_PER_ORGANISATION],
+                categories=tuple(sorted(document.categories, key=CATEGORY_POSITION.__getitem__)),
+                councils=(council_of_town[town],),
+                easting=easting,
+                northing=northing,
+            )
+        )
+        codes.append(postcode)
+    return stored, codes
+
+
+# ---------------------------------------------------------------------------------------------
 # The query mix
 
 
@@ -209,10 +335,15 @@ def _typo(rng: random.Random, word: str) -> str:
     return word[:cut] + word[cut + 1 :]
 
 
-def generate_queries(corpus: Corpus, seed: int = SEED) -> list[SearchQuery]:
-    """About 200 queries: text, text with a category, filters only, near a town, by price."""
+def generate_queries(corpus: Corpus, seed: int = SEED) -> list[tuple[str, SearchQuery]]:
+    """200 (kind, query): text, text with a category, filters only, near a place, by price.
+
+    "Near" queries are at real demo postcodes (Leeds, Manchester, Bristol), so that the page,
+    which takes a postcode rather than a point, can be asked exactly the same thing.
+    """
     rng = random.Random(seed + 1)
     pseudo = corpus.ranking[:3000]
+    places = demo_places()
 
     def text() -> str:
         words = [
@@ -224,44 +355,41 @@ def generate_queries(corpus: Corpus, seed: int = SEED) -> list[SearchQuery]:
         return " ".join(words)
 
     def near() -> tuple[int, int]:
-        _, east, north = rng.choice(TOWNS)
-        return east + rng.randint(-3000, 3000), north + rng.randint(-3000, 3000)
+        return rng.choice(places).point
 
-    queries: list[SearchQuery] = []
+    queries: list[tuple[str, SearchQuery]] = []
     for _ in range(60):
-        queries.append(SearchQuery(text=text()))
+        queries.append(("text", SearchQuery(text=text())))
     for _ in range(40):
-        queries.append(SearchQuery(text=text(), categories=(rng.choice(CATEGORY_SLUGS),)))
+        category = (rng.choice(CATEGORY_SLUGS),)
+        queries.append(("text + category", SearchQuery(text=text(), categories=category)))
     for _ in range(30):
-        queries.append(
-            SearchQuery(
-                categories=tuple(rng.sample(CATEGORY_SLUGS, rng.choice((1, 1, 2)))),
-                delivery_modes=(rng.choice(DELIVERY_MODES),) if rng.random() < 0.5 else (),
-                languages=(rng.choice(OTHER_LANGUAGES),) if rng.random() < 0.3 else (),
-                takes_direct_payments=rng.random() < 0.5,
-                max_price_pence=rng.choice((None, 0, 1000, 2500)),
-                page=rng.choice((1, 1, 1, 2, 5)),
-            )
+        query = SearchQuery(
+            categories=tuple(rng.sample(CATEGORY_SLUGS, rng.choice((1, 1, 2)))),
+            delivery_modes=(rng.choice(DELIVERY_MODES),) if rng.random() < 0.5 else (),
+            languages=(rng.choice(OTHER_LANGUAGES),) if rng.random() < 0.3 else (),
+            takes_direct_payments=rng.random() < 0.5,
+            max_price_pence=rng.choice((None, 0, 1000, 2500)),
+            page=rng.choice((1, 1, 1, 2, 5)),
         )
+        queries.append(("filters only", query))
     for index in range(40):
-        queries.append(
-            SearchQuery(
-                text=text() if index % 2 else "",
-                categories=(rng.choice(CATEGORY_SLUGS),) if index % 4 == 0 else (),
-                near=near(),
-                within_miles=rng.choice((3, 5, 10, 25)),
-                sort="distance",
-            )
+        query = SearchQuery(
+            text=text() if index % 2 else "",
+            categories=(rng.choice(CATEGORY_SLUGS),) if index % 4 == 0 else (),
+            near=near(),
+            within_miles=rng.choice((3, 5, 10, 25)),
+            sort="distance",
         )
+        queries.append(("near, by distance", query))
     for index in range(30):
-        queries.append(
-            SearchQuery(
-                text=text() if index % 2 else "",
-                categories=(rng.choice(CATEGORY_SLUGS),) if index % 2 == 0 else (),
-                max_price_pence=rng.choice((None, 2000)),
-                sort="price",
-            )
+        query = SearchQuery(
+            text=text() if index % 2 else "",
+            categories=(rng.choice(CATEGORY_SLUGS),) if index % 2 == 0 else (),
+            max_price_pence=rng.choice((None, 2000)),
+            sort="price",
         )
+        queries.append(("by price", query))
     return queries
 
 
@@ -295,10 +423,19 @@ def report(label: str, timings: Sequence[float]) -> tuple[float, float, float]:
     return p50, p95, p99
 
 
+def report_kinds(kinds: Sequence[str], timings: Sequence[float]) -> None:
+    for kind in dict.fromkeys(kinds):
+        mine = sorted(t for k, t in zip(kinds, timings, strict=True) if k == kind)
+        print(
+            f"    {kind:<32} p50 {statistics.median(mine):7.1f} ms"
+            f"   max {mine[-1]:7.1f} ms   ({len(mine)} queries)"
+        )
+
+
 # ---------------------------------------------------------------------------------------------
 # SQLite FTS5, for comparison
 
-FTS_WEIGHTS = "3.0, 2.0, 1.0, 1.5, 2.0"  # name, summary, description, organisation, tags
+FTS_WEIGHTS = "3.0, 2.0, 1.0, 1.5, 2.0"  # name, summary, description, organisation, tags, as ours
 
 
 def build_fts(documents: Sequence[ListingDocument], path: str) -> sqlite3.Connection:
@@ -347,9 +484,12 @@ def build_fts(documents: Sequence[ListingDocument], path: str) -> sqlite3.Connec
         ),
     )
     connection.executescript(
-        """
-        CREATE INDEX ix_price ON listings (min_price_pence);
+        f"""
+        INSERT INTO listings_fts (listings_fts, rank) VALUES ('rank', 'bm25({FTS_WEIGHTS})');
+        CREATE INDEX ix_name ON listings (name);
+        CREATE INDEX ix_price ON listings (min_price_pence, name);
         CREATE INDEX ix_easting ON listings (easting, northing);
+        ANALYZE;
         """
     )
     connection.commit()
@@ -394,7 +534,7 @@ def fts_runner(connection: sqlite3.Connection) -> Callable[[SearchQuery], object
         elif query.sort == "price":
             order = "l.min_price_pence IS NULL, l.min_price_pence, l.name"
         elif words:
-            order = f"bm25(listings_fts, {FTS_WEIGHTS})"
+            order = "listings_fts.rank"  # bm25 with FTS_WEIGHTS, configured at build
         else:
             order = "l.name"
         source = (
@@ -414,6 +554,369 @@ def fts_runner(connection: sqlite3.Connection) -> Callable[[SearchQuery], object
 
 
 # ---------------------------------------------------------------------------------------------
+# The app, its database and the /services page over HTTP
+
+INSERT_BATCH = 5000
+REQUEST_TIMEOUT = 120  # seconds; a slower request counts as an error, so a run cannot hang
+PAGE_TOTAL = re.compile(rb"<strong>(\d+)</strong> services? found")
+
+
+def _insert_batches(connection: Connection, table: Any, rows: Iterator[dict[str, Any]]) -> int:
+    """executemany INSERT of rows, INSERT_BATCH at a time; returns how many."""
+    count = 0
+    while batch := list(itertools.islice(rows, INSERT_BATCH)):
+        connection.execute(insert(table), batch)
+        count += len(batch)
+    return count
+
+
+def load_database(
+    url: str, documents: Sequence[ListingDocument], postcodes: Sequence[str | None]
+) -> tuple[int, int]:
+    """Migrate a new database and insert the listings, published, with their organisations.
+
+    Returns (organisations, price rows). Uses Core executemany, not the ORM: the ORM's
+    session hooks would index every listing one commit at a time.
+    """
+    migrations.upgrade(url)
+    now = datetime.now(UTC)
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                insert(Council.__table__),
+                [{"code": code, "name": name} for code, name in DEMO_COUNCILS],
+            )
+            council_ids = dict(connection.execute(select(Council.code, Council.id)).all())
+            category_ids = dict(connection.execute(select(Category.slug, Category.id)).all())
+            organisations = _insert_batches(
+                connection,
+                Organisation.__table__,
+                (
+                    {
+                        "id": number,
+                        "name": documents[start].organisation,
+                        "kind": OrganisationKind.PROVIDER.value,
+                        "status": ApprovalStatus.APPROVED.value,
+                        "description": "",
+                        "created_at": now,
+                        "decided_at": now,
+                    }
+                    for number, start in enumerate(
+                        range(0, len(documents), LISTINGS_PER_ORGANISATION), start=1
+                    )
+                ),
+            )
+            _insert_batches(
+                connection,
+                Listing.__table__,
+                (
+                    {
+                        "id": d.id,
+                        "uuid": str(uuid.UUID(int=d.id)),
+                        "organisation_id": position // LISTINGS_PER_ORGANISATION + 1,
+                        "status": ListingStatus.PUBLISHED.value,
+                        "name": d.name,
+                        "summary": d.summary,
+                        "description": d.description,
+                        "tags": ", ".join(d.tags),
+                        "delivery_modes": ",".join(d.delivery_modes),
+                        "languages": ",".join(d.languages),
+                        "communities": ",".join(d.communities),
+                        "accessibility": "",
+                        "takes_direct_payments": d.takes_direct_payments,
+                        "takes_managed_accounts": False,
+                        "specialism": Specialism.MAINSTREAM.value,
+                        "times": "",
+                        "postcode": postcodes[position],
+                        "easting": d.easting,
+                        "northing": d.northing,
+                        "min_price_pence": d.min_price_pence,
+                        "created_at": now,
+                        "updated_at": now,
+                        "published_at": now,
+                    }
+                    for position, d in enumerate(documents)
+                ),
+            )
+            _insert_batches(
+                connection,
+                listing_categories,
+                (
+                    {"listing_id": d.id, "category_id": category_ids[slug]}
+                    for d in documents
+                    for slug in d.categories
+                ),
+            )
+            _insert_batches(
+                connection,
+                listing_councils,
+                (
+                    {"listing_id": d.id, "council_id": council_ids[code]}
+                    for d in documents
+                    for code in d.councils
+                ),
+            )
+            prices = _insert_batches(
+                connection,
+                ListingPrice.__table__,
+                (
+                    {
+                        "listing_id": d.id,
+                        "amount_pence": d.min_price_pence,
+                        "unit": (
+                            PriceUnit.FREE.value
+                            if d.min_price_pence == 0
+                            else (PriceUnit.HOUR.value if d.id % 2 else PriceUnit.SESSION.value)
+                        ),
+                        "label": "",
+                        "position": 0,
+                    }
+                    for d in documents
+                    if d.min_price_pence is not None
+                ),
+            )
+    finally:
+        engine.dispose()
+    return organisations, prices
+
+
+def bench_app(url: str, index_dir: Path) -> Flask:
+    return create_app(
+        {
+            "DATABASE_URL": url,
+            "SEARCH_INDEX_DIR": str(index_dir),
+            "SECRET_KEY": "bench",
+            "SESSION_COOKIE_SECURE": False,
+            "TESTING": False,
+        }
+    )
+
+
+def page_path(query: SearchQuery, postcode_at: dict[tuple[int, int], str]) -> str:
+    """The /services URL a person would use for this query (the page's own parameters)."""
+    params: list[tuple[str, str]] = []
+    if query.text:
+        params.append(("q", query.text))
+    for name, values in (
+        ("category", query.categories),
+        ("delivery", query.delivery_modes),
+        ("language", query.languages),
+        ("community", query.communities),
+        ("council", query.councils),
+    ):
+        params += [(name, value) for value in values]
+    if query.takes_direct_payments:
+        params.append(("dp", "y"))
+    if query.max_price_pence is not None:
+        pounds, pence = divmod(query.max_price_pence, 100)
+        params.append(("max_price", f"{pounds}.{pence:02d}" if pence else str(pounds)))
+    if query.near is not None:
+        params.append(("postcode", postcode_at[query.near]))
+        params.append(("within", str(query.within_miles or 10)))
+    if query.sort != "relevance":
+        params.append(("sort", query.sort))
+    if query.page != 1:
+        params.append(("page", str(query.page)))
+    return "/services?" + urlencode(params)
+
+
+def differing_paths(app: Flask, paths: dict[SearchQuery, str]) -> list[tuple[str, object]]:
+    """(path, what the page makes of it) for each URL the page reads as a different query."""
+    differing = []
+    for query, path in paths.items():
+        with app.test_request_context(path):
+            built = _query_from(SearchForm(request.args))
+        if built != query:
+            differing.append((path, built))
+    return differing
+
+
+class _QuietRequestHandler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass  # no access log line per request
+
+
+@contextmanager
+def serve(app: Flask) -> Iterator[int]:
+    """Serve the app on a free loopback port in a thread (threaded); yield the port."""
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, name="bench-http", daemon=True)
+    thread.start()
+    try:
+        yield server.socket.getsockname()[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+class PageClient:
+    """A run_one for run_queries: GET the query's /services URL.
+
+    One HTTPConnection, kept alive if the server allows it. Werkzeug's server does not (since
+    2.1 it sends "Connection: close" on every response), so http.client reconnects each time:
+    a loopback connect, a fraction of a millisecond, is then part of every timing.
+    """
+
+    def __init__(self, port: int, paths: dict[SearchQuery, str]) -> None:
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
+        self.paths = paths
+        self.connections = 0
+        self.errors = 0
+        self.responses: list[tuple[int, bytes]] = []  # (status, body), 0 for a failed request
+
+    def __call__(self, query: SearchQuery) -> bytes:
+        try:
+            if self.connection.sock is None:
+                self.connections += 1
+            self.connection.request("GET", self.paths[query])
+            response = self.connection.getresponse()
+            body = response.read()
+        except (OSError, http.client.HTTPException):
+            self.connection.close()  # the next request opens a new connection
+            self.errors += 1
+            self.responses.append((0, b""))
+            return b""
+        if response.status != 200:
+            self.errors += 1
+        self.responses.append((response.status, body))
+        return body
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def page_totals(responses: Sequence[tuple[int, bytes]]) -> list[int | None]:
+    """The "N services found" of each page (None if the page has none)."""
+    totals: list[int | None] = []
+    for _status, body in responses:
+        match = PAGE_TOTAL.search(body)
+        totals.append(int(match.group(1)) if match else None)
+    return totals
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+Percentiles = tuple[float, float, float]
+
+
+def build_index(
+    documents: Sequence[ListingDocument],
+    index_dir: Path,
+    app: Flask | None,
+    processes: int,
+    reuse: bool,
+) -> None:
+    """Build the Whoosh index: from the database through the app if there is one."""
+    if app is None:
+        index = SearchIndex(index_dir)
+        try:
+            if reuse and index.doc_count() == len(documents):
+                print(f"Whoosh: reusing the index in {index_dir}")
+                return
+            started = time.perf_counter()
+            count = index.rebuild(documents, processes=processes)
+            source = "documents"
+        finally:
+            index.close()
+    else:
+        with app.app_context():
+            index = indexing.get_index()
+            try:
+                if reuse and index.doc_count() == len(documents):
+                    print(f"Whoosh: reusing the index in {index_dir}")
+                    return
+                started = time.perf_counter()
+                count = indexing.rebuild_from_database(processes=processes)
+                source = "the database (indexing.rebuild_from_database)"
+            finally:
+                index.close()  # the HTTP passes, too, start with nothing cached
+    elapsed = time.perf_counter() - started
+    print(
+        f"Whoosh: built {count:,} documents from {source} in {elapsed:.1f} s"
+        f" ({count / elapsed:,.0f}/s) with {processes} process(es)"
+    )
+
+
+def run_direct(
+    index_dir: Path, kinds: Sequence[str], queries: Sequence[SearchQuery]
+) -> tuple[Percentiles, Percentiles, list[float], list[int]]:
+    """Both passes through SearchIndex.search; the second pass's timings and totals."""
+    index = SearchIndex(index_dir)  # a fresh instance: the first pass starts cold
+    totals: list[int] = []
+
+    def search(query: SearchQuery) -> object:
+        result = index.search(query)
+        totals.append(result.total)
+        return result
+
+    try:
+        print("Whoosh direct, SearchIndex.search (text, totals, six facets, page of 20):")
+        cold = report("first pass (cold caches)", run_queries(search, queries))
+        totals.clear()
+        timings = run_queries(search, queries)
+        warm = report("second pass", timings)
+        report_kinds(kinds, timings)
+    finally:
+        index.close()
+    return cold, warm, timings, totals
+
+
+def run_http(
+    app: Flask,
+    kinds: Sequence[str],
+    queries: Sequence[SearchQuery],
+    direct_totals: Sequence[int],
+) -> tuple[Percentiles, Percentiles, list[float]]:
+    """Both passes as GET /services?... over HTTP; checks statuses and totals."""
+    postcode_at = {place.point: place.postcode for place in reversed(demo_places())}
+    paths = {query: page_path(query, postcode_at) for query in queries}
+    differing = differing_paths(app, paths)
+    print(
+        "HTTP, GET /services?... on 127.0.0.1 (werkzeug make_server, threaded; one client;"
+        " form, search, listings from the database, rendering):"
+    )
+    print(
+        f"  {len(paths) - len(differing)} of {len(paths)} distinct URLs parse to exactly the"
+        " query the direct mode runs"
+    )
+    for path, built in differing[:3]:
+        print(f"    differs: {path} -> {built}")
+    with serve(app) as port:
+        client = PageClient(port, paths)
+        try:
+            cold = report("first pass (cold caches)", run_queries(client, queries))
+            first_errors = client.errors
+            client.responses.clear()
+            timings = run_queries(client, queries)
+            warm = report("second pass", timings)
+            report_kinds(kinds, timings)
+        finally:
+            client.close()
+    statuses = sorted({status for status, _ in client.responses})
+    sizes = [len(body) for _, body in client.responses]
+    totals = page_totals(client.responses)
+    wrong = sum(1 for ours, theirs in zip(totals, direct_totals, strict=True) if ours != theirs)
+    print(
+        f"  errors (not 200, or failed): {first_errors} in the first pass,"
+        f" {client.errors - first_errors} in the second; statuses {statuses};"
+        f" {client.connections} connection(s) opened for {2 * len(queries)} requests"
+        + (" (werkzeug closes each one: no keep-alive)" if client.connections > 1 else "")
+    )
+    print(
+        f"  pages {statistics.mean(sizes) / 1024:.0f} KB on average;"
+        f" {wrong} of {len(totals)} pages show a total different from the direct search's"
+    )
+    return cold, warm, timings
+
+
+def print_ratios(title: str, rows: Sequence[tuple[str, Percentiles, Percentiles]]) -> None:
+    print(f"Ratio {title} (p50, p95, p99):")
+    for label, ours, theirs in rows:
+        ratios = "  ".join(f"{a / b:7.2f}x" for a, b in zip(ours, theirs, strict=True))
+        print(f"  {label:<34} {ratios}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -426,35 +929,66 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--reuse-index",
         action="store_true",
-        help="use the index already in --index-dir instead of building it",
+        help="use the index already in --index-dir instead of building it (it must have been"
+        " built by this bench with the same --services and --seed)",
+    )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=min(4, os.cpu_count() or 1),
+        help="processes for building the Whoosh index (SearchIndex.rebuild)",
+    )
+    parser.add_argument(
+        "--http",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also measure the /services page over HTTP, with the index built from a database"
+        " (default: on)",
     )
     args = parser.parse_args(argv)
 
-    started = time.perf_counter()
-    documents, corpus = generate_documents(args.services, args.seed)
-    queries = generate_queries(corpus, args.seed)
+    load = os.getloadavg()
     print(
-        f"Generated {len(documents):,} listings ({len(corpus.ranking):,} distinct words)"
+        f"{args.services:,} listings; {os.cpu_count()} cores"
+        f" ({len(os.sched_getaffinity(0))} usable); load average"
+        f" {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+    )
+    started = time.perf_counter()
+    generated, corpus = generate_documents(args.services, args.seed)
+    documents, postcodes = stored_documents(generated)
+    del generated
+    kinds, queries = zip(*generate_queries(corpus, args.seed), strict=True)
+    print(
+        f"Generated {len(documents):,} listings ({len(corpus.ranking):,} distinct words,"
+        f" {sum(1 for p in postcodes if p):,} at a demo postcode)"
         f" and {len(queries)} queries in {time.perf_counter() - started:.1f} s"
     )
 
+    http_result = None
     with tempfile.TemporaryDirectory(prefix="bench-search-") as scratch:
         index_dir = Path(args.index_dir or Path(scratch) / "whoosh")
-        index = SearchIndex(index_dir)
-        if args.reuse_index and index.doc_count() == len(documents):
-            print(f"Whoosh: reusing the index in {index_dir}")
-        else:
+        app = None
+        if args.http:
+            url = f"sqlite:///{Path(scratch) / 'marketplace.sqlite3'}"
             started = time.perf_counter()
-            count = index.rebuild(documents)
-            elapsed = time.perf_counter() - started
-            rate = count / elapsed
-            print(f"Whoosh: built {count:,} documents in {elapsed:.1f} s ({rate:,.0f}/s)")
-        index.close()  # the first pass below starts with nothing cached, as after a restart
-        index = SearchIndex(index_dir)
-        print("Whoosh, SearchIndex.search (text, totals, six facets, page of 20):")
-        whoosh_cold = report("first pass (cold caches)", run_queries(index.search, queries))
-        whoosh = report("second pass", run_queries(index.search, queries))
-        index.close()
+            organisations, prices = load_database(url, documents, postcodes)
+            print(
+                f"Database: migrated, then inserted {len(documents):,} published listings,"
+                f" {organisations:,} organisations and {prices:,} prices"
+                f" in {time.perf_counter() - started:.1f} s"
+            )
+            app = bench_app(url, index_dir)
+        try:
+            build_index(documents, index_dir, app, args.processes, args.reuse_index)
+            whoosh_cold, whoosh, whoosh_timings, totals = run_direct(index_dir, kinds, queries)
+            if app is not None:
+                http_result = run_http(app, kinds, queries, totals)
+        finally:
+            if app is not None:
+                app.extensions[indexing.EXTENSION_KEY].close()
+                db.scoped.remove()
+                if db.engine is not None:
+                    db.engine.dispose()
 
         started = time.perf_counter()
         connection = build_fts(documents, str(Path(scratch) / "fts.sqlite3"))
@@ -463,16 +997,30 @@ def main(argv: Sequence[str] | None = None) -> None:
         print("SQLite FTS5 (page and total; no facets, no typo tolerance):")
         run = fts_runner(connection)
         fts_cold = report("first pass", run_queries(run, queries))
-        fts = report("second pass", run_queries(run, queries))
+        timings = run_queries(run, queries)
+        fts = report("second pass", timings)
+        report_kinds(kinds, timings)
         connection.close()
 
-    print("Ratio Whoosh / FTS5 (p50, p95, p99):")
-    for label, ours, theirs in (
-        ("first pass", whoosh_cold, fts_cold),
-        ("second pass", whoosh, fts),
-    ):
-        ratios = "  ".join(f"{a / b:6.1f}x" for a, b in zip(ours, theirs, strict=True))
-        print(f"  {label:<34} {ratios}")
+    print_ratios(
+        "Whoosh direct / FTS5",
+        [("first pass", whoosh_cold, fts_cold), ("second pass", whoosh, fts)],
+    )
+    if http_result is not None:
+        http_cold, http_warm, http_timings = http_result
+        print_ratios(
+            "HTTP / Whoosh direct",
+            [("first pass", http_cold, whoosh_cold), ("second pass", http_warm, whoosh)],
+        )
+        print_ratios(
+            "HTTP / FTS5", [("first pass", http_cold, fts_cold), ("second pass", http_warm, fts)]
+        )
+        extra = [h - d for h, d in zip(http_timings, whoosh_timings, strict=True)]
+        p50, p95, p99 = percentiles(extra)
+        print(
+            f"HTTP minus direct, query by query (second pass): p50 {p50:.1f} ms,"
+            f" p95 {p95:.1f} ms, p99 {p99:.1f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
@@ -67,15 +67,21 @@ class Database:
     def __init__(self) -> None:
         self.engine: Engine | None = None
         # expire_on_commit=False: a committed request is over, and objects stay readable after it.
-        self.session: scoped_session[Session] = scoped_session(sessionmaker(expire_on_commit=False))
+        self.scoped: scoped_session[Session] = scoped_session(sessionmaker(expire_on_commit=False))
+
+    @property
+    def session(self) -> Session:
+        """This thread's session. The scoped_session proxies every Session method, so callers
+        (and services typed to take a Session) use it as one; lifecycle calls go to `scoped`."""
+        return cast(Session, self.scoped)
 
     def init_app(self, app: Flask) -> None:
         """Create the engine from DATABASE_URL and close the session after each request."""
         self.engine = make_engine(app.config["DATABASE_URL"])
-        self.session.remove()
-        self.session.configure(bind=self.engine)
+        self.scoped.remove()
+        self.scoped.configure(bind=self.engine)
         app.extensions["database"] = self
 
         @app.teardown_appcontext
         def _remove_session(_exc: BaseException | None) -> None:
-            self.session.remove()
+            self.scoped.remove()

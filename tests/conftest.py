@@ -114,17 +114,25 @@ def db_session(request: pytest.FixtureRequest) -> Iterator[Session | None]:
     assert db.engine is not None
     connection = db.engine.connect()
     transaction = connection.begin()
-    db.session.remove()
-    db.session.configure(bind=connection, join_transaction_mode="create_savepoint")
+    db.scoped.remove()
+    db.scoped.configure(bind=connection, join_transaction_mode="create_savepoint")
     try:
-        yield db.session()
+        yield db.scoped()
     finally:
-        db.session.remove()
+        db.scoped.remove()
         transaction.rollback()
         connection.close()
-        db.session.configure(bind=db.engine)
+        db.scoped.configure(bind=db.engine)
         limiter.reset()
         box.clear()
+        _empty_search_index(request.getfixturevalue("app"))
+
+
+def _empty_search_index(application: Flask) -> None:
+    """The rolled-back test's listings must not linger in the index (SQLite reuses their ids)."""
+    index = application.extensions["search_index"]
+    if index.doc_count():
+        index.rebuild([])
 
 
 @pytest.fixture

@@ -41,7 +41,9 @@ def provider_with_staff(council=None, name=None):
         kind=OrganisationKind.PROVIDER.value, **({"name": name} if name else {})
     )
     org.councils.append(council)
-    staff = StaffFactory(organisation=org, role=StaffRole.OWNER.value).user
+    staff = StaffFactory(
+        organisation=org, role=StaffRole.OWNER.value, user=UserFactory(roles=["provider_staff"])
+    ).user
     return org, staff, council
 
 

@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from marketplace.admin.forms import CategoryForm
 from marketplace.auth.access import admin_required
 from marketplace.errors import DomainError
 from marketplace.extensions import db
@@ -14,6 +15,9 @@ from marketplace.moderation.audit import AuditEntry
 from marketplace.organisations import services as organisations
 from marketplace.organisations.forms import DecisionForm
 from marketplace.organisations.models import Organisation
+from marketplace.providers.categories import add_category, update_category
+from marketplace.providers.models import Category
+from marketplace.providers.services import all_categories
 from marketplace.web.forms import add_error
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -58,3 +62,55 @@ def decide_organisation(org_id: int) -> str | Response:
 def audit_log() -> str:
     entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(200))
     return render_template("admin/audit.html", entries=list(entries))
+
+
+@bp.route("/categories", methods=["GET", "POST"])
+@admin_required
+def categories() -> str | Response:
+    form = CategoryForm(position=len(all_categories(db.session)))
+    if form.validate_on_submit():
+        try:
+            add_category(
+                db.session,
+                current_user,
+                form.name.data or "",
+                form.description.data or "",
+                form.position.data or 0,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            add_error(form, error)
+        else:
+            db.session.commit()
+            flash("Category added", "success")
+            return redirect(url_for("admin.categories"))
+    return render_template(
+        "admin/categories.html", categories=all_categories(db.session), form=form
+    )
+
+
+@bp.route("/categories/<int:category_id>", methods=["GET", "POST"])
+@admin_required
+def edit_category(category_id: int) -> str | Response:
+    category = db.session.get(Category, category_id)
+    if category is None:
+        abort(404)
+    form = CategoryForm(obj=category)
+    if form.validate_on_submit():
+        try:
+            update_category(
+                db.session,
+                current_user,
+                category,
+                form.name.data or "",
+                form.description.data or "",
+                form.position.data or 0,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            add_error(form, error)
+        else:
+            db.session.commit()
+            flash("Category saved", "success")
+            return redirect(url_for("admin.categories"))
+    return render_template("admin/category_edit.html", form=form, category=category)

@@ -163,7 +163,7 @@ def seed_listings(
                 modes.append(DeliveryMode.PHONE.value)
             if category in ("personal-assistants", "practical-help", "sleep-in-support"):
                 modes = [DeliveryMode.AT_HOME.value]
-            community = ()
+            community: tuple[str, ...] = ()
             if category == "culturally-specific":
                 community = (Community.BME.value, Community.WOMEN.value)
             elif rng.random() < 0.1:

@@ -6,6 +6,7 @@ import json
 
 from flask import Blueprint, Response, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required, logout_user
+from werkzeug.wrappers import Response as BaseResponse
 
 from marketplace.errors import DomainError
 from marketplace.extensions import db
@@ -35,7 +36,7 @@ def download() -> Response:
 
 @bp.route("/delete", methods=["GET", "POST"])
 @login_required
-def delete() -> str | Response:
+def delete() -> str | BaseResponse:
     form = DeleteAccountForm()
     if form.validate_on_submit():
         try:

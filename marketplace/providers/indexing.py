@@ -5,7 +5,7 @@ back change must not reach the index, and an unpublished listing must never be f
 transaction we only note which listings were touched; after the commit we load each one afresh
 and index it if it is published, or remove it if it is not (or no longer exists).
 
-The hooks sit on the sessionmaker behind ``marketplace.extensions.db.session``, once per process,
+The hooks sit on the sessionmaker behind ``marketplace.extensions.db.scoped``, once per process,
 and find the index through ``current_app``; so several apps in one process (as in tests) each
 keep their own index.
 """
@@ -47,7 +47,7 @@ search_cli = AppGroup("search", help="The directory's full-text search index.")
 def init_app(app: Flask) -> None:
     """Open the app's index, hook index updates onto commits, and add `flask search`."""
     app.extensions[EXTENSION_KEY] = SearchIndex(app.config["SEARCH_INDEX_DIR"])
-    listen(db.session.session_factory)
+    listen(db.scoped.session_factory)
     register_cli(app)
 
 
@@ -207,14 +207,21 @@ def published_documents(bind: Engine | Connection) -> Iterator[ListingDocument]:
             session.expunge_all()  # keep memory flat however many listings there are
 
 
-def rebuild_from_database(index: SearchIndex | None = None) -> int:
+def rebuild_from_database(index: SearchIndex | None = None, processes: int = 1) -> int:
     """Replace the index with every published listing; returns how many were indexed."""
     index = index or get_index()
-    return index.rebuild(published_documents(db.session.get_bind()))
+    return index.rebuild(published_documents(db.session.get_bind()), processes=processes)
 
 
 @search_cli.command("rebuild")
-def rebuild_command() -> None:
+@click.option(
+    "--processes",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Analyse listings in this many processes (for very large directories).",
+)
+def rebuild_command(processes: int) -> None:
     """Rebuild the search index from all published listings."""
-    count = rebuild_from_database()
+    count = rebuild_from_database(processes=processes)
     click.echo(f"Indexed {count} published listings.")

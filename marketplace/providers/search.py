@@ -1,20 +1,18 @@
 """Full-text search over published listings, on Whoosh. The only module that imports whoosh.
 
-Whoosh stores the index (one directory, shared by every worker process) and does the text work:
-analysis with stemming, postings, BM25F scoring with field boosts, and the vocabulary that spelling
-suggestions and typo tolerance draw on.
+Whoosh keeps the index (one directory, shared by every worker process, with its file lock for
+writers) and does the text work: stemming analysis, postings, the BM25F statistics, and the word
+list that spelling suggestions and typo tolerance draw on.
 
-Counting is done here, not by Whoosh. A directory search always needs the total and six facets'
-counts over every matching listing, and walking Whoosh's posting lists in Python for each query
-costs several microseconds per listing (a second for a common word at 100,000 listings). So each
-term's set of documents is turned once into a bitset (a Python int, one bit per document number)
-and kept; filters, totals and facet counts are then a few ANDs and ``int.bit_count()`` calls.
-Whoosh segments never change apart from their deletions, so these bitsets are cached per segment
-and survive the new index generations that other workers' writes create.
-
-Ranking by relevance is Whoosh's own top-N search (with its block-quality shortcuts) when no filter
-narrows the matches much; when filters leave only a few matches, those few are scored directly
-with Whoosh's matchers instead of scoring every text match.
+Queries are answered here from what Whoosh stores, not by Whoosh's searcher. A directory search
+needs the total and six facets' counts over every matching listing as well as one ranked page,
+and Whoosh's matchers cost several microseconds per posting in Python (tens per matching
+listing for a query over five boosted fields): seconds for a common word at 100,000 listings.
+So each term's postings are copied out once into compact arrays and a bitset (a Python int with
+one bit per document number); filters, totals and facet counts are then a few ANDs and
+``int.bit_count()`` calls, and relevance is Whoosh's BM25F formula summed over those arrays.
+Segments never change apart from their deletions, so the copies are kept per segment and
+survive the new index generations that other workers' writes create.
 """
 
 from __future__ import annotations
@@ -93,11 +91,12 @@ SMALL_RESULT = 2000
 # Rank filtered text searches by adding up word scores for the selected documents alone when
 # they are fewer than this fraction of the documents the words match.
 WALK_SELECTED_BELOW = 0.25
-# Caches: a term's postings per segment; per index generation, terms' bitsets composed across
-# segments, words' scores, and price and distance filters.
-SEGMENT_TERM_CACHE = 4096
-VIEW_CACHE = 512
-VIEW_WORD_CACHE = 128
+# Caches, per worker process: terms' postings per segment; per index generation, terms' bitsets
+# across segments, words' scores, and other filters' bitsets. Sizes are rough bytes.
+SEGMENT_POSTINGS_BYTES = 64 << 20
+VIEW_BITSETS_BYTES = 16 << 20
+VIEW_SCORES_BYTES = 64 << 20
+VIEW_DERIVED_ENTRIES = 256
 
 
 # ---------------------------------------------------------------------------------------------
@@ -311,14 +310,21 @@ class _Membership:
 
 
 class _LRU(OrderedDict):
-    def __init__(self, capacity: int) -> None:
+    """Least recently used entries go first once their total size passes the capacity."""
+
+    def __init__(self, capacity: int, size: Callable[[Any], int] = lambda _value: 1) -> None:
         super().__init__()
         self.capacity = capacity
+        self.size = size
+        self.used = 0
 
     def remember(self, key: Any, value: Any) -> Any:
+        if key in self:
+            self.used -= self.size(self.pop(key))
         self[key] = value
-        if len(self) > self.capacity:
-            self.popitem(last=False)
+        self.used += self.size(value)
+        while self.used > self.capacity and len(self) > 1:
+            self.used -= self.size(self.popitem(last=False)[1])
         return value
 
     def recall(self, key: Any) -> Any:
@@ -374,6 +380,17 @@ class _Postings:
         self.frequencies = array("f")
         self.lengths = array("I")
 
+    def nbytes(self) -> int:
+        return 12 * len(self.docnums) + _bitset_bytes(self.bits)
+
+
+def _bitset_bytes(bits: int) -> int:
+    return bits.bit_length() // 8 + 64
+
+
+def _scores_bytes(scores: dict[int, float]) -> int:
+    return 100 * len(scores) + 64  # an int key, a float and a hash table slot
+
 
 class _Segment:
     """Data derived from one Whoosh segment, in the segment's own document numbers.
@@ -383,7 +400,7 @@ class _Segment:
     """
 
     def __init__(self) -> None:
-        self.postings: _LRU = _LRU(SEGMENT_TERM_CACHE)
+        self.postings: _LRU = _LRU(SEGMENT_POSTINGS_BYTES, _Postings.nbytes)
         self.keywords: dict[tuple[str, str], int] = {}
         self.columns: dict[str, list[Any]] = {}
         self.orders: dict[str, list[int]] = {}
@@ -460,11 +477,11 @@ class _View:
                 self.has_deletions = True
             live |= leaf_live << offset
         self.live = live
-        self._terms: _LRU = _LRU(VIEW_CACHE)
-        self._words: _LRU = _LRU(VIEW_WORD_CACHE)
+        self._terms: _LRU = _LRU(VIEW_BITSETS_BYTES, _bitset_bytes)
+        self._words: _LRU = _LRU(VIEW_SCORES_BYTES, _scores_bytes)
         self._facets: dict[str, dict[str, int]] = {}
         self._columns: dict[str, list[Any]] = {}
-        self._derived: _LRU = _LRU(VIEW_CACHE)
+        self._derived: _LRU = _LRU(VIEW_DERIVED_ENTRIES)
 
     def term(self, fieldname: str, text: str) -> int:
         """Live documents whose text field holds this (already analysed) term."""
@@ -617,13 +634,13 @@ class SearchIndex:
 
     # Writing ---------------------------------------------------------------------------------
 
-    def _writer(self) -> Any:
+    def _writer(self, **options: Any) -> Any:
         """A writer, waiting for other processes' writers with a short, growing backoff."""
         deadline = time.monotonic() + LOCK_TIMEOUT_SECONDS
         delay = 0.01
         while True:
             try:
-                return self._ix.writer()
+                return self._ix.writer(**options)
             except whoosh_index.LockError:
                 if time.monotonic() >= deadline:
                     raise SearchIndexLocked(
@@ -636,12 +653,13 @@ class SearchIndex:
 
     def upsert(self, documents: Iterable[ListingDocument]) -> None:
         """Add these listings, replacing any earlier version of each."""
-        batch = list(documents)
+        # The last version of each: a second update of one id in one writer would leave both.
+        batch = {document.id: document for document in documents}
         if not batch:
             return
         writer = self._writer()
         try:
-            for document in batch:
+            for document in batch.values():
                 writer.update_document(**_fields(document))
         except BaseException:
             writer.cancel()
@@ -662,9 +680,16 @@ class SearchIndex:
             raise
         writer.commit()
 
-    def rebuild(self, documents: Iterable[ListingDocument]) -> int:
-        """Replace the whole index with these listings; returns how many were indexed."""
-        writer = self._writer()
+    def rebuild(self, documents: Iterable[ListingDocument], processes: int = 1) -> int:
+        """Replace the whole index with these listings; returns how many were indexed.
+
+        With processes > 1, Whoosh's multiprocessing writer analyses documents in that many
+        worker processes (1.7 times faster with two); each leaves its own segment.
+        """
+        if processes > 1:
+            writer = self._writer(procs=processes, multisegment=True, limitmb=256)
+        else:
+            writer = self._writer(limitmb=256)
         count = 0
         try:
             for document in documents:
@@ -917,12 +942,18 @@ class _Search:
                     variants.setdefault(stem, FUZZY_VARIANT_BOOST)
         return variants
 
-    def _vocabulary_within(self, word: str, distance: int) -> set[str]:
-        found: set[str] = set()
-        for leaf, _offset, _segment in self.view.leaves:
-            found.update(leaf.terms_within("spelling", word, distance, prefix=1))
-        found.discard(word)
-        return found
+    def _vocabulary_within(self, word: str, distance: int) -> frozenset[str]:
+        """Indexed words this many edits from the word, with the same first letter."""
+
+        def compute() -> frozenset[str]:
+            # Whoosh walks each segment's word list with a Levenshtein automaton: a few ms.
+            found: set[str] = set()
+            for leaf, _offset, _segment in self.view.leaves:
+                found.update(leaf.terms_within("spelling", word, distance, prefix=1))
+            found.discard(word)
+            return frozenset(found)
+
+        return self.view.cached(("vocabulary", word, distance), compute)
 
     def _suggestion(self, words: list[_Word]) -> str | None:
         """The text with each word that matches nothing replaced by the closest indexed word."""

@@ -10,6 +10,7 @@ tests, which use the main `app` fixture and its engine, working in any order.
 from __future__ import annotations
 
 import os
+import tempfile
 import threading
 import weakref
 from collections.abc import Callable, Iterator
@@ -78,9 +79,9 @@ class LiveServer:
 
 def _bind(engine: Engine | None) -> None:
     """Point the shared `db` singleton (engine and session factory) at this engine."""
-    db.session.remove()
+    db.scoped.remove()
     db.engine = engine
-    db.session.configure(bind=engine)
+    db.scoped.configure(bind=engine)
 
 
 def _browser_database(directory: Path) -> tuple[str, Callable[[], None]]:
@@ -127,6 +128,8 @@ def live_server(mailbox: Mailbox, tmp_path_factory: pytest.TempPathFactory) -> I
                 "MAIL_PORT": mailbox.port,
                 # Not set, even if the environment sets it: the browser asks for 127.0.0.1:<port>.
                 "SERVER_NAME": None,
+                # Its own index: the main test app's index holds ids from rolled-back tests.
+                "SEARCH_INDEX_DIR": str(Path(tempfile.mkdtemp(prefix="browser-index-"))),
             }
         )
         engine = db.engine

@@ -184,7 +184,7 @@ def test_very_long_query_is_cut_short(index: SearchIndex) -> None:
     assert find(index, text="x" * 10_000).total == 0
     assert find(index, text="peer " * 2_000).total == 1
     assert find(index, text=" ".join(f"word{n}" for n in range(2_000))).total == 0
-    assert time.perf_counter() - started < 2
+    assert time.perf_counter() - started < 10  # generous: it is about not hanging
 
 
 def test_only_stop_words_or_punctuation_browses_everything(index: SearchIndex) -> None:
@@ -481,6 +481,17 @@ def test_rebuild_replaces_everything_and_counts(index: SearchIndex) -> None:
     assert index.rebuild([doc(3, "New")]) == 1
     assert index.doc_count() == 1
     assert ids(find(index)) == [3]
+
+
+# Whoosh's multiprocessing writer forks; Python 3.12+ warns about forking a process with
+# threads (the test mail server runs in one), which does not concern these short-lived workers.
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_rebuild_in_several_processes(index: SearchIndex) -> None:
+    index.rebuild([doc(n, f"Old {n}") for n in range(1, 50)])
+    assert index.rebuild([doc(n, f"New {n}") for n in range(100, 160)], processes=2) == 60
+    assert index.doc_count() == 60
+    assert find(index, text="new").total == 60
+    assert find(index, text="old").total == 0
 
 
 def test_upsert_replaces_and_remove_removes(index: SearchIndex) -> None:

@@ -1,0 +1,285 @@
+"""The directory end to end in Chromium, every page checked by axe.
+
+A provider lists a service, a local user-led organisation's moderator approves it, and a budget
+holder finds it near a postcode and sends the provider an enquiry. Then the search again with
+JavaScript off: the filters are a plain GET form, so ticking a box and pressing the button works.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from uuid import uuid4
+
+import pyotp
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from marketplace.db import utcnow
+from marketplace.extensions import db
+from marketplace.organisations.models import ApprovalStatus, OrganisationKind, StaffRole
+from marketplace.places.models import Council
+from marketplace.providers.indexing import rebuild_from_database
+from tests.browser.conftest import LiveServer, check_current, goto_and_check, submit_and_check
+from tests.factories import PASSWORD, CouncilFactory, OrganisationFactory, StaffFactory, UserFactory
+
+pytestmark = pytest.mark.browser
+
+LEEDS = "E08000035"
+SERVICE = "Leeds hearing voices group"
+SUMMARY = "A friendly weekly group for people who hear voices, run by people who do too."
+
+
+@dataclass(frozen=True)
+class Cast:
+    provider_name: str
+    provider_email: str
+    moderator_email: str
+    moderator_secret: str
+    holder_email: str
+
+
+def set_the_scene(live_server: LiveServer) -> Cast:
+    """Leeds, a provider with an owner, a ULO with a moderator, and a budget holder.
+
+    Written straight into the live server's database (the `site` fixture has bound `db` to it).
+    """
+    suffix = uuid4().hex[:8]
+    cast = Cast(
+        provider_name=f"Voices Together {suffix}",
+        provider_email=f"provider-{suffix}@example.org",
+        moderator_email=f"moderator-{suffix}@example.org",
+        moderator_secret=pyotp.random_base32(),
+        holder_email=f"holder-{suffix}@example.org",
+    )
+    with live_server.app.app_context():
+        council = db.session.scalar(select(Council).where(Council.code == LEEDS))
+        if council is None:
+            council = CouncilFactory(code=LEEDS, name="Leeds")
+
+        provider = OrganisationFactory(
+            name=cast.provider_name,
+            kind=OrganisationKind.PROVIDER.value,
+            status=ApprovalStatus.APPROVED.value,
+        )
+        provider.councils.append(council)
+        owner = UserFactory(
+            email=cast.provider_email, display_name="Pat Provider", roles=["provider_staff"]
+        )
+        StaffFactory(organisation=provider, user=owner, role=StaffRole.OWNER.value)
+
+        ulo = OrganisationFactory(
+            name=f"Leeds User Voice {suffix}",
+            kind=OrganisationKind.ULO.value,
+            status=ApprovalStatus.APPROVED.value,
+        )
+        ulo.councils.append(council)
+        moderator = UserFactory(
+            email=cast.moderator_email,
+            display_name="Mo Moderator",
+            roles=["ulo_staff"],
+            totp_secret=cast.moderator_secret,
+            totp_enabled_at=utcnow(),
+        )
+        StaffFactory(organisation=ulo, user=moderator)
+
+        UserFactory(email=cast.holder_email, display_name="Hana Holder")
+        db.session.commit()
+        # The live server shares its index directory with the app the other tests use, which
+        # has indexed their (rolled back) listings. Start from this database's listings alone.
+        rebuild_from_database()
+        db.scoped.remove()
+    return cast
+
+
+# --- Steps shared by the people in the journey ---------------------------------------------
+
+
+def sign_in(page: Page, email: str) -> None:
+    """Sign in from the navigation, with email and password (the first step for a moderator)."""
+    page.get_by_role("link", name="Sign in", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/sign-in$"))
+    check_current(page)
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    submit_and_check(page, "Sign in")
+
+
+def sign_out(page: Page) -> None:
+    """Sign out; the browser is left on the home page, ready for the next person."""
+    submit_and_check(page, "Sign out")
+    expect(page.get_by_text("You have signed out")).to_be_visible()
+    expect(page.get_by_role("link", name="Sign in", exact=True)).to_be_visible()
+
+
+def open_find_services(page: Page) -> None:
+    page.get_by_role("navigation", name="Menu").get_by_role("link", name="Find services").click()
+    expect(page).to_have_url(re.compile(r"/services$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Find services")
+    check_current(page)
+
+
+def fill_in_the_search(page: Page) -> None:
+    """On Find services: "voices" within 5 miles of LS1 3AD, nearest first."""
+    page.get_by_label("Search for a service").fill("voices")
+    page.get_by_label("Near a postcode (optional)").fill("LS1 3AD")
+    page.get_by_label("Within").select_option(label="5 miles")
+    page.get_by_label("Sort by").select_option(label="Nearest first")
+
+
+def expect_the_service_near_by(page: Page) -> None:
+    """The search is in the URL, and the service is in the results with its distance."""
+    for parameter in ("q=voices", r"postcode=LS1\+3AD", "within=5", "sort=distance"):
+        expect(page).to_have_url(re.compile(rf"[?&]{parameter}(&|$)"))
+    result = page.get_by_role("listitem").filter(
+        has=page.get_by_role("link", name=SERVICE, exact=True)
+    )
+    expect(result).to_contain_text(re.compile(r"\d+\.\d miles away"))
+
+
+# --- The journey ----------------------------------------------------------------------------
+
+
+def provider_lists_the_service(page: Page, cast: Cast) -> None:
+    sign_in(page, cast.provider_email)
+    page.get_by_role("link", name="Your organisation's listings").click()
+    expect(page).to_have_url(re.compile(r"/provider/listings$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your listings")
+    check_current(page)
+
+    page.get_by_role("link", name=f"List a new service for {cast.provider_name}").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("List a new service")
+    check_current(page)
+
+    # Nothing filled in: an error summary whose every link leads to its field.
+    submit_and_check(page, "Save and preview")
+    expect(page).to_have_title(re.compile(r"^Error: List a new service"))
+    summary = page.locator(".govuk-error-summary")
+    expect(summary.get_by_role("heading")).to_have_text("There is a problem")
+    for message in [
+        "Enter the name of the service",
+        "Enter a short summary",
+        "Select at least one category",
+        "Select at least one way the service is delivered",
+        "Select at least one language",
+        "Say whether it is a mental health service",
+    ]:
+        link = summary.get_by_role("link", name=message)
+        expect(link).to_be_visible()
+        target = link.get_attribute("href") or ""
+        assert target.startswith("#"), f"{message!r} links to {target!r}"
+        expect(page.locator(target)).to_have_count(1)
+    expect(page.locator("#name")).to_have_attribute(
+        "aria-describedby", re.compile(r"\bname-error\b")
+    )
+
+    page.get_by_label("Name of the service").fill(SERVICE)
+    page.get_by_label("Summary", exact=True).fill(SUMMARY)
+    page.get_by_role("group", name="Categories").get_by_label("Peer support", exact=True).check()
+    page.get_by_role("group", name="How is it delivered?").get_by_label("In person").check()
+    page.get_by_role("group", name="Council areas you serve").get_by_label("Leeds").check()
+    page.get_by_label("Postcode where it happens (optional)").fill("LS1 1UR")
+    languages = page.get_by_role("group", name="Languages the service is offered in")
+    languages.get_by_label("English", exact=True).check()
+    page.get_by_label("Yes, it specialises in mental health").check()
+    price = page.get_by_role("group", name="Price 1", exact=True)
+    price.get_by_label("Amount in pounds").fill("4.50")
+    price.get_by_label("What the price is for").select_option(label="per session")
+    submit_and_check(page, "Save and preview")
+
+    expect(page.get_by_role("heading", level=1)).to_have_text(SERVICE)
+    expect(page.get_by_text("Draft saved. Check it, then send it for approval")).to_be_visible()
+    expect(page.get_by_role("heading", name="Preview")).to_be_visible()
+    expect(page.get_by_text("£4.50 per session")).to_be_visible()
+
+    submit_and_check(page, "Send for approval")
+    expect(page.get_by_text("Sent for checking")).to_be_visible()
+    expect(page.get_by_text("Waiting for approval")).to_be_visible()
+    expect(page.get_by_role("button", name="Send for approval")).to_have_count(0)
+    sign_out(page)
+
+
+def moderator_approves_it(page: Page, cast: Cast) -> None:
+    sign_in(page, cast.moderator_email)
+    expect(page).to_have_url(re.compile(r"/sign-in/code$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Enter the code from your app")
+    page.get_by_label("Code from your authenticator app").fill(
+        pyotp.TOTP(cast.moderator_secret).now()
+    )
+    submit_and_check(page, "Continue")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
+
+    page.get_by_role("link", name="Moderation queue").click()
+    expect(page).to_have_url(re.compile(r"/moderation$"))
+    check_current(page)
+
+    page.get_by_role("link", name=SERVICE, exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(SERVICE)
+    check_current(page)
+
+    submit_and_check(page, "I will deal with this")
+    expect(page.get_by_text("You are dealing with this now")).to_be_visible()
+    page.get_by_label("Approve and publish").check()
+    submit_and_check(page, "Save decision")
+    expect(page).to_have_url(re.compile(r"/moderation$"))
+    expect(page.get_by_text("Decision saved")).to_be_visible()
+    expect(page.get_by_role("link", name=SERVICE, exact=True)).to_have_count(0)
+    sign_out(page)
+
+
+def holder_finds_it_and_enquires(page: Page, cast: Cast) -> None:
+    sign_in(page, cast.holder_email)
+    open_find_services(page)
+    fill_in_the_search(page)
+    submit_and_check(page, "Apply filters")
+    expect_the_service_near_by(page)
+
+    page.get_by_role("link", name=SERVICE, exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(SERVICE)
+    expect(page.get_by_text("£4.50 per session")).to_be_visible()
+    check_current(page)
+
+    page.get_by_role("link", name=f"Send {cast.provider_name} an enquiry").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Ask about {SERVICE}")
+    check_current(page)
+    page.get_by_label("Subject").fill("Places on Tuesdays?")
+    message = "Hello, is there room in the Tuesday group? I would like to come along."
+    page.get_by_label("Your message").fill(message)
+    submit_and_check(page, "Send enquiry")
+
+    expect(page.get_by_text("Your enquiry has been sent")).to_be_visible()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Places on Tuesdays?")
+    expect(page.get_by_text(message)).to_be_visible()
+    sign_out(page)
+
+
+def test_provider_lists_moderator_approves_holder_finds_and_enquires(
+    live_server: LiveServer, new_page: Callable[..., Page]
+) -> None:
+    cast = set_the_scene(live_server)
+    # One browser, one person after another, as on a shared computer: signing out clears the
+    # session and leaves the home page, where the next person signs in.
+    page = new_page()
+    goto_and_check(page, "/")
+    provider_lists_the_service(page, cast)
+    moderator_approves_it(page, cast)
+    holder_finds_it_and_enquires(page, cast)
+
+    # The same search without JavaScript, with a category ticked too: a plain GET form, so the
+    # whole search is in the URL and comes back filled in on the results page.
+    page = new_page(java_script_enabled=False)
+    goto_and_check(page, "/services")
+    fill_in_the_search(page)
+    peer_support = page.get_by_role("group", name="Category", exact=True).get_by_label(
+        re.compile(r"^Peer support\b")
+    )
+    peer_support.check()
+    submit_and_check(page, "Apply filters")
+    expect(page).to_have_url(re.compile(r"[?&]category=peer-support(&|$)"))
+    expect_the_service_near_by(page)
+    expect(peer_support).to_be_checked()
+    expect(page.get_by_label("Search for a service")).to_have_value("voices")
+    expect(page.get_by_label("Near a postcode (optional)")).to_have_value("LS1 3AD")
+    expect(page.get_by_label("Sort by")).to_have_value("distance")
