@@ -56,7 +56,10 @@ from marketplace.places.models import Council
 from marketplace.places.postcodes import Place, demo_places
 from marketplace.providers import indexing
 from marketplace.providers.models import (
+    LANGUAGES,
     Category,
+    Community,
+    DeliveryMode,
     Listing,
     ListingPrice,
     ListingStatus,
@@ -97,44 +100,11 @@ network charity trust local city town village centre hub library space kitchen g
 
 SYLLABLES = [c + v for c in "bcdfghjklmnprstvwyz" for v in ("a", "e", "i", "o", "u", "ai", "ou")]
 
-CATEGORY_SLUGS = [
-    "personal-assistants",
-    "peer-support",
-    "advocacy",
-    "direct-payment-support",
-    "sleep-in-support",
-    "fitness-and-sport",
-    "arts-and-creativity",
-    "learning-and-skills",
-    "work-and-volunteering",
-    "talking-therapies",
-    "social-and-community",
-    "culturally-specific",
-    "practical-help",
-    "travel-and-transport",
-]
-DELIVERY_MODES = ["in_person", "at_home", "online", "phone"]
-OTHER_LANGUAGES = [
-    "British Sign Language",
-    "Arabic",
-    "Bengali",
-    "Cantonese",
-    "Gujarati",
-    "Hindi",
-    "Kurdish",
-    "Mandarin",
-    "Polish",
-    "Portuguese",
-    "Punjabi",
-    "Romanian",
-    "Somali",
-    "Spanish",
-    "Tigrinya",
-    "Turkish",
-    "Urdu",
-    "Welsh",
-]
-COMMUNITIES = ["bme", "lgbtq", "women", "men", "young_adults", "older_people", "deaf", "faith"]
+# The real taxonomy and vocabularies, so generated listings look like the directory's own.
+CATEGORY_SLUGS = [slug for slug, _name, _description in CATEGORIES]
+DELIVERY_MODES = [mode.value for mode in DeliveryMode]
+OTHER_LANGUAGES = [language for language in LANGUAGES if language != "English"]
+COMMUNITIES = [community.value for community in Community]
 
 # Approximate OS grid positions (metres) of twenty English towns and cities.
 TOWNS: list[tuple[str, int, int]] = [

@@ -84,6 +84,7 @@ def _register_blueprints(app: Flask) -> None:
     from marketplace.pages.routes import bp as pages_bp
     from marketplace.privacy.routes import bp as privacy_bp
     from marketplace.providers.api import bp as api_bp
+    from marketplace.providers.csv_routes import bp as listing_csv_bp
     from marketplace.providers.manage_routes import bp as provider_bp
     from marketplace.providers.routes import bp as directory_bp
 
@@ -97,6 +98,7 @@ def _register_blueprints(app: Flask) -> None:
         admin_bp,
         directory_bp,
         provider_bp,
+        listing_csv_bp,
         engagement_bp,
         moderation_bp,
         api_bp,
