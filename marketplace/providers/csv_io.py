@@ -48,7 +48,6 @@ from marketplace.providers.models import (
     PRICE_UNIT_LABELS,
     Listing,
     ListingPrice,
-    ListingStatus,
     PriceUnit,
     Specialism,
 )
@@ -582,19 +581,8 @@ def _may_import(session: Session, user: User, org: Organisation) -> bool:
 def _create_draft(
     session: Session, user: User, org: Organisation, data: services.ListingData
 ) -> Listing:
-    """A draft listing, made as the listing form makes one."""
-    if organisations.is_staff(session, user, org) or not user.has_role(Role.ADMIN):
-        return services.create_listing(session, user, org, data)
-    # Admins may import for any provider organisation without being its staff, which
-    # create_listing insists on; these are the same checks and writes it makes.
-    if org.kind != OrganisationKind.PROVIDER.value or not org.is_approved:
-        raise NotAllowed("Only approved provider organisations list services")
-    services._validate(session, data)
-    listing = Listing(organisation=org, status=ListingStatus.DRAFT.value)
-    services._apply(session, listing, data)
-    session.add(listing)
-    session.flush()  # the caller reports the new listings
-    return listing
+    """A draft listing, made exactly as the listing form makes one."""
+    return services.create_listing(session, user, org, data)
 
 
 def _service_error(
