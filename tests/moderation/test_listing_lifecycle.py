@@ -17,6 +17,14 @@ from tests.factories import CouncilFactory, UserFactory
 from tests.listing_helpers import listing_data, provider_with_staff, ulo_moderator
 
 
+def published_listing(db_session, org, staff, council, moderator):
+    """A listing taken through draft, submission and approval."""
+    listing = services.create_listing(db_session, staff, org, listing_data(db_session, council))
+    item = services.submit_listing(db_session, staff, listing)
+    moderation.decide(db_session, moderator, item, Decision.APPROVE, "")
+    return listing
+
+
 @pytest.fixture
 def setup(db_session):
     org, staff, council = provider_with_staff()
@@ -63,14 +71,7 @@ def test_rejection_needs_a_reason_that_the_provider_sees(db_session, setup):
 
 def test_edit_of_published_listing_keeps_old_version_live(db_session, setup):
     org, staff, council, moderator = setup
-    listing = services.create_listing(db_session, staff, org, listing_data(db_session, council))
-    moderation.decide(
-        db_session,
-        moderator,
-        services.submit_listing(db_session, staff, listing),
-        Decision.APPROVE,
-        "",
-    )
+    listing = published_listing(db_session, org, staff, council, moderator)
     services.update_listing(
         db_session, staff, listing, listing_data(db_session, council, name="New name")
     )
@@ -85,14 +86,7 @@ def test_edit_of_published_listing_keeps_old_version_live(db_session, setup):
 
 def test_rejected_edit_leaves_live_version_and_reason(db_session, setup):
     org, staff, council, moderator = setup
-    listing = services.create_listing(db_session, staff, org, listing_data(db_session, council))
-    moderation.decide(
-        db_session,
-        moderator,
-        services.submit_listing(db_session, staff, listing),
-        Decision.APPROVE,
-        "",
-    )
+    listing = published_listing(db_session, org, staff, council, moderator)
     services.update_listing(
         db_session, staff, listing, listing_data(db_session, council, name="Shouty NAME!!!")
     )
@@ -147,14 +141,7 @@ def test_an_item_claimed_by_one_moderator_cannot_be_decided_by_another(db_sessio
 
 def test_hide_and_show_a_published_listing(db_session, setup):
     org, staff, council, moderator = setup
-    listing = services.create_listing(db_session, staff, org, listing_data(db_session, council))
-    moderation.decide(
-        db_session,
-        moderator,
-        services.submit_listing(db_session, staff, listing),
-        Decision.APPROVE,
-        "",
-    )
+    listing = published_listing(db_session, org, staff, council, moderator)
     with pytest.raises(DomainError):
         services.set_hidden(db_session, moderator, listing, True, "")
     services.set_hidden(db_session, moderator, listing, True, "Reported as closed")
