@@ -22,6 +22,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _init_templates(app)
     _init_extensions(app)
     _register_blueprints(app)
+    _register_services()
     _register_error_handlers(app)
     _register_cli(app)
     return app
@@ -104,6 +105,12 @@ def _register_blueprints(app: Flask) -> None:
         api_bp,
     ):
         app.register_blueprint(blueprint)
+
+
+def _register_services() -> None:
+    """Import service modules that have no pages yet, so their moderation kinds and
+    privacy exporters/erasers are registered in the running app."""
+    import marketplace.buddies.services  # noqa: F401
 
 
 def _register_error_handlers(app: Flask) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 def import_all_models() -> None:
     """Import the model modules (for Alembic and for creating test schemas)."""
     import marketplace.auth.models
+    import marketplace.buddies.models
     import marketplace.carers.models
     import marketplace.engagement.models
     import marketplace.moderation.audit

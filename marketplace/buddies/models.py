@@ -1,0 +1,267 @@
+"""Budget buddies: offers to be a buddy, requests for one, pairings and blocks.
+
+Small fixed sets (languages, ways of talking, times, help topics) are stored comma-separated,
+as listings store their delivery modes; the `*_set` properties read them back.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.auth.models import User
+from marketplace.db import Base, utcnow
+from marketplace.places.models import Council
+
+MIN_MONTHS_HOLDING = 6
+MAX_CAPACITY = 3
+
+
+class Holding(enum.StrEnum):
+    """How a personal budget is held."""
+
+    DIRECT_PAYMENT = "direct_payment"
+    MANAGED_ACCOUNT = "managed_account"
+    COUNCIL_ARRANGED = "council_arranged"
+    MIXED = "mixed"
+
+
+class Topic(enum.StrEnum):
+    """What a buddy can help with, and what a seeker wants help with."""
+
+    ASSESSMENT = "assessment"
+    CHOOSING_HOW_TO_HOLD = "choosing_how_to_hold"
+    EMPLOYING_A_PA = "employing_a_pa"
+    PAPERWORK_MONITORING = "paperwork_monitoring"
+    IDEAS = "ideas"
+    JOINING_A_POOL = "joining_a_pool"
+
+
+class Way(enum.StrEnum):
+    """How two people talk."""
+
+    MESSAGES = "messages"
+    PHONE = "phone"
+    VIDEO = "video"
+    IN_PERSON = "in_person"
+
+
+class Time(enum.StrEnum):
+    """When someone is free to talk."""
+
+    WEEKDAY_DAYTIME = "weekday_daytime"
+    EVENINGS = "evenings"
+    WEEKENDS = "weekends"
+
+
+class ProfileStatus(enum.StrEnum):
+    PENDING = "pending"  # waiting for the local ULO's induction and confirmation
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+    PAUSED = "paused"  # not suggested to anyone; existing pairings carry on
+    WITHDRAWN = "withdrawn"
+
+
+class RequestStatus(enum.StrEnum):
+    WAITING = "waiting"
+    MATCHED = "matched"
+    WITHDRAWN = "withdrawn"
+
+
+class MatchStatus(enum.StrEnum):
+    PROPOSED = "proposed"
+    ACTIVE = "active"
+    PAUSED = "paused"
+    ENDED = "ended"
+    DECLINED = "declined"
+
+
+# Pairings that take one of a buddy's places.
+LIVE_MATCH_STATUSES = (
+    MatchStatus.PROPOSED.value,
+    MatchStatus.ACTIVE.value,
+    MatchStatus.PAUSED.value,
+)
+
+
+def split(text: str | None) -> frozenset[str]:
+    """A comma-separated column as a set."""
+    return frozenset(part.strip() for part in (text or "").split(",") if part.strip())
+
+
+def join(values: Iterable[str]) -> str:
+    """A set of values as a sorted comma-separated column."""
+    return ",".join(sorted({str(v) for v in values}))
+
+
+class BuddyProfile(Base):
+    """An experienced holder's offer to be a budget buddy. One per person."""
+
+    __tablename__ = "buddy_profiles"
+    __table_args__ = (
+        CheckConstraint("capacity BETWEEN 1 AND 3", name="capacity_range"),
+        CheckConstraint("months_holding >= 0", name="months_holding_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    council_id: Mapped[int] = mapped_column(
+        ForeignKey("councils.id", ondelete="RESTRICT"), index=True
+    )
+    months_holding: Mapped[int] = mapped_column(Integer)
+    holds: Mapped[str] = mapped_column(String(20))  # a Holding value
+    experience: Mapped[str] = mapped_column(String(200), default="")  # Topic values
+    languages: Mapped[str] = mapped_column(String(500), default="English")
+    ways: Mapped[str] = mapped_column(String(100), default="")  # Way values
+    times: Mapped[str] = mapped_column(String(100), default="")  # Time values
+    capacity: Mapped[int] = mapped_column(Integer, default=1)
+    # Only be paired with people of this gender (self-described); None means anyone.
+    only_gender: Mapped[str | None] = mapped_column(String(60))
+    # Private and optional: used only for only_gender preferences, never shown to others.
+    gender: Mapped[str | None] = mapped_column(String(60))
+    # Private and optional: never shown to anyone, not even a match.
+    lived_experience_topics: Mapped[str | None] = mapped_column(Text)
+    share_lived_experience: Mapped[bool] = mapped_column(Boolean, default=False)
+    postcode: Mapped[str | None] = mapped_column(String(8))
+    easting: Mapped[int | None] = mapped_column(Integer)
+    northing: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default=ProfileStatus.PENDING.value, index=True)
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[User] = relationship()
+    council: Mapped[Council] = relationship()
+
+    @property
+    def experience_set(self) -> frozenset[str]:
+        return split(self.experience)
+
+    @property
+    def language_set(self) -> frozenset[str]:
+        return split(self.languages)
+
+    @property
+    def way_set(self) -> frozenset[str]:
+        return split(self.ways)
+
+    @property
+    def time_set(self) -> frozenset[str]:
+        return split(self.times)
+
+    @property
+    def point(self) -> tuple[int, int] | None:
+        if self.easting is None or self.northing is None:
+            return None
+        return (self.easting, self.northing)
+
+
+class BuddyRequest(Base):
+    """Someone asking for a buddy. Waiting time counts from created_at and is never reset."""
+
+    __tablename__ = "buddy_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seeker_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    council_id: Mapped[int] = mapped_column(
+        ForeignKey("councils.id", ondelete="RESTRICT"), index=True
+    )
+    wants: Mapped[str] = mapped_column(String(200), default="")  # Topic values
+    holds: Mapped[str | None] = mapped_column(String(20))  # a Holding value, if they have one
+    languages: Mapped[str] = mapped_column(String(500), default="English")
+    ways: Mapped[str] = mapped_column(String(100), default="")
+    times: Mapped[str] = mapped_column(String(100), default="")
+    only_gender: Mapped[str | None] = mapped_column(String(60))
+    gender: Mapped[str | None] = mapped_column(String(60))
+    postcode: Mapped[str | None] = mapped_column(String(8))
+    easting: Mapped[int | None] = mapped_column(Integer)
+    northing: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default=RequestStatus.WAITING.value, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    seeker: Mapped[User] = relationship()
+    council: Mapped[Council] = relationship()
+
+    @property
+    def want_set(self) -> frozenset[str]:
+        return split(self.wants)
+
+    @property
+    def language_set(self) -> frozenset[str]:
+        return split(self.languages)
+
+    @property
+    def way_set(self) -> frozenset[str]:
+        return split(self.ways)
+
+    @property
+    def time_set(self) -> frozenset[str]:
+        return split(self.times)
+
+    @property
+    def point(self) -> tuple[int, int] | None:
+        if self.easting is None or self.northing is None:
+            return None
+        return (self.easting, self.northing)
+
+
+class BuddyMatch(Base):
+    """A pairing of a seeker with a buddy: proposed -> active <-> paused -> ended, or declined.
+
+    The request and profile links go to NULL if either is erased; the two people stay recorded.
+    """
+
+    __tablename__ = "buddy_matches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("buddy_requests.id", ondelete="SET NULL"), index=True
+    )
+    buddy_profile_id: Mapped[int | None] = mapped_column(
+        ForeignKey("buddy_profiles.id", ondelete="SET NULL"), index=True
+    )
+    seeker_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    buddy_user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(20), default=MatchStatus.PROPOSED.value, index=True)
+    proposed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    paused_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    end_reason: Mapped[str | None] = mapped_column(Text)
+    ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    request: Mapped[BuddyRequest | None] = relationship()
+    profile: Mapped[BuddyProfile | None] = relationship()
+    seeker: Mapped[User] = relationship(foreign_keys=[seeker_id])
+    buddy_user: Mapped[User] = relationship(foreign_keys=[buddy_user_id])
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_MATCH_STATUSES
+
+
+class BuddyBlock(Base):
+    """One person never wants to be paired with another again."""
+
+    __tablename__ = "buddy_blocks"
+    __table_args__ = (UniqueConstraint("blocker_id", "blocked_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    blocker_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    blocked_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
