@@ -107,7 +107,36 @@ def join(values: Iterable[str]) -> str:
     return ",".join(sorted({str(v) for v in values}))
 
 
-class BuddyProfile(Base):
+class _TalkingPreferences:
+    """Columns an offer and a request share: languages, ways and times to talk, and a place."""
+
+    languages: Mapped[str] = mapped_column(String(500), default="English")
+    ways: Mapped[str] = mapped_column(String(100), default="")  # Way values
+    times: Mapped[str] = mapped_column(String(100), default="")  # Time values
+    postcode: Mapped[str | None] = mapped_column(String(8))
+    easting: Mapped[int | None] = mapped_column(Integer)
+    northing: Mapped[int | None] = mapped_column(Integer)
+
+    @property
+    def language_set(self) -> frozenset[str]:
+        return split(self.languages)
+
+    @property
+    def way_set(self) -> frozenset[str]:
+        return split(self.ways)
+
+    @property
+    def time_set(self) -> frozenset[str]:
+        return split(self.times)
+
+    @property
+    def point(self) -> tuple[int, int] | None:
+        if self.easting is None or self.northing is None:
+            return None
+        return (self.easting, self.northing)
+
+
+class BuddyProfile(_TalkingPreferences, Base):
     """An experienced holder's offer to be a budget buddy. One per person."""
 
     __tablename__ = "buddy_profiles"
@@ -124,9 +153,6 @@ class BuddyProfile(Base):
     months_holding: Mapped[int] = mapped_column(Integer)
     holds: Mapped[str] = mapped_column(String(20))  # a Holding value
     experience: Mapped[str] = mapped_column(String(200), default="")  # Topic values
-    languages: Mapped[str] = mapped_column(String(500), default="English")
-    ways: Mapped[str] = mapped_column(String(100), default="")  # Way values
-    times: Mapped[str] = mapped_column(String(100), default="")  # Time values
     capacity: Mapped[int] = mapped_column(Integer, default=1)
     # Only be paired with people of this gender (self-described); None means anyone.
     only_gender: Mapped[str | None] = mapped_column(String(60))
@@ -135,9 +161,6 @@ class BuddyProfile(Base):
     # Private and optional: never shown to anyone, not even a match.
     lived_experience_topics: Mapped[str | None] = mapped_column(Text)
     share_lived_experience: Mapped[bool] = mapped_column(Boolean, default=False)
-    postcode: Mapped[str | None] = mapped_column(String(8))
-    easting: Mapped[int | None] = mapped_column(Integer)
-    northing: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20), default=ProfileStatus.PENDING.value, index=True)
     rejection_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -150,26 +173,8 @@ class BuddyProfile(Base):
     def experience_set(self) -> frozenset[str]:
         return split(self.experience)
 
-    @property
-    def language_set(self) -> frozenset[str]:
-        return split(self.languages)
 
-    @property
-    def way_set(self) -> frozenset[str]:
-        return split(self.ways)
-
-    @property
-    def time_set(self) -> frozenset[str]:
-        return split(self.times)
-
-    @property
-    def point(self) -> tuple[int, int] | None:
-        if self.easting is None or self.northing is None:
-            return None
-        return (self.easting, self.northing)
-
-
-class BuddyRequest(Base):
+class BuddyRequest(_TalkingPreferences, Base):
     """Someone asking for a buddy. Waiting time counts from created_at and is never reset."""
 
     __tablename__ = "buddy_requests"
@@ -181,14 +186,8 @@ class BuddyRequest(Base):
     )
     wants: Mapped[str] = mapped_column(String(200), default="")  # Topic values
     holds: Mapped[str | None] = mapped_column(String(20))  # a Holding value, if they have one
-    languages: Mapped[str] = mapped_column(String(500), default="English")
-    ways: Mapped[str] = mapped_column(String(100), default="")
-    times: Mapped[str] = mapped_column(String(100), default="")
     only_gender: Mapped[str | None] = mapped_column(String(60))
     gender: Mapped[str | None] = mapped_column(String(60))
-    postcode: Mapped[str | None] = mapped_column(String(8))
-    easting: Mapped[int | None] = mapped_column(Integer)
-    northing: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20), default=RequestStatus.WAITING.value, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -198,24 +197,6 @@ class BuddyRequest(Base):
     @property
     def want_set(self) -> frozenset[str]:
         return split(self.wants)
-
-    @property
-    def language_set(self) -> frozenset[str]:
-        return split(self.languages)
-
-    @property
-    def way_set(self) -> frozenset[str]:
-        return split(self.ways)
-
-    @property
-    def time_set(self) -> frozenset[str]:
-        return split(self.times)
-
-    @property
-    def point(self) -> tuple[int, int] | None:
-        if self.easting is None or self.northing is None:
-            return None
-        return (self.easting, self.northing)
 
 
 class BuddyMatch(Base):

@@ -46,6 +46,7 @@ from marketplace.moderation import services as moderation
 from marketplace.moderation.models import Decision, ModerationItem
 from marketplace.places import postcodes
 from marketplace.places.models import Council
+from marketplace.places.services import place_for_postcode
 from marketplace.privacy import services as privacy
 from marketplace.providers.models import LANGUAGES
 
@@ -119,15 +120,6 @@ def _council(session: Session, council_id: int) -> Council:
     return council
 
 
-def _place(postcode: str | None) -> postcodes.Place | None:
-    if not postcode or not postcode.strip():
-        return None
-    try:
-        return postcodes.lookup(postcode)
-    except postcodes.UnknownPostcode as error:
-        raise DomainError(str(error), field="postcode") from error
-
-
 def _gender(value: str | None) -> str | None:
     value = (value or "").strip()
     if len(value) > 60:
@@ -156,7 +148,7 @@ def _validate_offer(session: Session, data: OfferData) -> postcodes.Place | None
     _check_talking(data.languages, data.ways, data.times)
     _gender(data.gender)
     _gender(data.only_gender)
-    return _place(data.postcode)
+    return place_for_postcode(data.postcode)
 
 
 def _apply_offer(profile: BuddyProfile, data: OfferData, place: postcodes.Place | None) -> None:
@@ -307,7 +299,7 @@ def ask_for_buddy(
         raise DomainError("Choose at least one thing you would like help with", field="wants")
     _check_known(data.wants, (t.value for t in Topic), "wants", "topics")
     _check_talking(data.languages, data.ways, data.times)
-    place = _place(data.postcode)
+    place = place_for_postcode(data.postcode)
     request = BuddyRequest(
         seeker_id=seeker.id,
         council_id=data.council_id,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from marketplace.errors import DomainError
+from marketplace.places import postcodes
 from marketplace.places.models import Council
 
 
@@ -21,3 +23,13 @@ def ensure_council(session: Session, code: str, name: str) -> Council:
         session.add(council)
         session.flush()  # callers link organisations to it by id
     return council
+
+
+def place_for_postcode(postcode: str | None) -> postcodes.Place | None:
+    """The place for a typed postcode (None if blank); an unknown one is a postcode field error."""
+    if not postcode or not postcode.strip():
+        return None
+    try:
+        return postcodes.lookup(postcode)
+    except postcodes.UnknownPostcode as error:
+        raise DomainError(str(error), field="postcode") from error

@@ -22,6 +22,7 @@ from marketplace.organisations import services as organisations
 from marketplace.organisations.models import Organisation, OrganisationKind
 from marketplace.places import postcodes
 from marketplace.places.models import Council
+from marketplace.places.services import place_for_postcode
 from marketplace.providers.models import (
     LANGUAGES,
     Category,
@@ -173,12 +174,7 @@ def _validate(session: Session, data: ListingData) -> None:
 
 def _apply(session: Session, listing: Listing, data: ListingData) -> None:
     """Write validated data onto the listing (postcode looked up here)."""
-    place = None
-    if data.postcode:
-        try:
-            place = postcodes.lookup(data.postcode)
-        except postcodes.UnknownPostcode as error:
-            raise DomainError(str(error), field="postcode") from error
+    place = place_for_postcode(data.postcode)
     councils = list(session.scalars(select(Council).where(Council.id.in_(data.council_ids))))
     if len(councils) != len(set(data.council_ids)):
         raise DomainError("Choose council areas from the list", field="council_ids")
