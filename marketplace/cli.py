@@ -7,6 +7,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from marketplace import migrations
+from marketplace.payments.cli import payments_cli
 
 db_cli = AppGroup("db", help="Database schema migrations.")
 
@@ -43,3 +44,4 @@ def init_app(app: Flask) -> None:
     """Register the commands."""
     app.cli.add_command(db_cli)
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(payments_cli)

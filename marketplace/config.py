@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = Path(os.environ.get("INSTANCE_DIR", PROJECT_ROOT / "instance"))
@@ -34,9 +36,21 @@ def _secret_key() -> str:
     return path.read_text().strip()
 
 
+def is_loopback_url(url: str) -> bool:
+    """True for http(s)://localhost or a loopback address (localstripe, never real Stripe)."""
+    host = urlparse(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def from_environment() -> dict[str, Any]:
     """Build the configuration mapping from environment variables."""
     debug = _bool("FLASK_DEBUG", False)
+    stripe_api_base = os.environ.get("STRIPE_API_BASE", "http://127.0.0.1:8420")
     return {
         "SECRET_KEY": _secret_key(),
         "DATABASE_URL": os.environ.get(
@@ -44,8 +58,13 @@ def from_environment() -> dict[str, Any]:
         ),
         "SEARCH_INDEX_DIR": os.environ.get("SEARCH_INDEX_DIR", str(INSTANCE_DIR / "search-index")),
         "STRIPE_API_KEY": os.environ.get("STRIPE_API_KEY", "sk_test_localstripe"),
-        "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE", "http://127.0.0.1:8420"),
+        "STRIPE_API_BASE": stripe_api_base,
         "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", "whsec_localstripe"),
+        # Raw card numbers reach our server only in tests and development against localstripe;
+        # production takes cards through Stripe.js Elements (PCI DSS). See payments/gateway.py.
+        "STRIPE_ACCEPT_RAW_CARDS": _bool(
+            "STRIPE_ACCEPT_RAW_CARDS", is_loopback_url(stripe_api_base)
+        ),
         "REDIS_URL": os.environ.get("REDIS_URL"),
         "POSTCODE_DATA": os.environ.get("POSTCODE_DATA"),
         "MAIL_SERVER": os.environ.get("MAIL_SERVER"),

@@ -12,5 +12,6 @@ def import_all_models() -> None:
     import marketplace.moderation.audit
     import marketplace.moderation.models
     import marketplace.organisations.models
+    import marketplace.payments.models
     import marketplace.places.models
     import marketplace.providers.models  # noqa: F401

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import urllib.request
 from collections.abc import Iterator
 from email import message_from_bytes
 from email.message import Message
@@ -25,7 +26,7 @@ from marketplace import create_app, migrations  # noqa: E402
 from marketplace.db import Base, make_engine  # noqa: E402
 from marketplace.extensions import db, limiter  # noqa: E402
 from marketplace.models import import_all_models  # noqa: E402
-from marketplace.payments.localstripe_server import free_port  # noqa: E402
+from marketplace.payments.localstripe_server import free_port, start_process  # noqa: E402
 
 
 def database_url(suffix: str = "") -> str:
@@ -138,3 +139,26 @@ def _empty_search_index(application: Flask) -> None:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def localstripe(app: Flask) -> Iterator[str]:
+    """A real localstripe on a free loopback port for the whole run; yields its base URL."""
+    port = free_port()
+    process = start_process(port)
+    base = f"http://127.0.0.1:{port}"
+    previous = app.config["STRIPE_API_BASE"]
+    app.config["STRIPE_API_BASE"] = base
+    yield base
+    app.config["STRIPE_API_BASE"] = previous
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def stripe_clean(localstripe: str) -> str:
+    """Empty localstripe before the test (registered webhooks are kept: see tests/payments)."""
+    request = urllib.request.Request(f"{localstripe}/_config/data", method="DELETE")
+    with urllib.request.urlopen(request, timeout=10) as response:  # loopback, our own server
+        response.read()
+    return localstripe

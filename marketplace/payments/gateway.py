@@ -1,0 +1,489 @@
+"""The Stripe gateway: the one place in the project that imports `stripe`.
+
+`StripeGateway` wraps the official SDK behind a few methods that take and return plain values
+(int pence, "gbp", small frozen dataclasses), so the rest of the project never sees a Stripe
+object. It reads `STRIPE_API_KEY`, `STRIPE_API_BASE` and `STRIPE_WEBHOOK_SECRET` from
+`current_app.config` on every call, so a test (or a reconfigured app) can point it elsewhere.
+
+`PaymentGateway` is the interface; `get_gateway()` returns the app's one, so another feature's
+tests may put a stand-in in `app.extensions["payment_gateway"]`. The tests of this package use
+the real SDK against a real localstripe.
+
+localstripe (development and tests) differs from Stripe in ways this module absorbs: it ignores
+`Idempotency-Key` (exactly-once comes from our database, see `services.charge_once`), has no
+Price (we use Plan), lists oldest first, returns `latest_charge` as an object, and reports an
+off-session card that needs authentication as a `requires_action` intent rather than a
+`CardError` with code `authentication_required` (real Stripe). Both forms are handled.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import stripe
+from flask import Flask, current_app
+from stripe.params import PaymentIntentListParams
+
+from marketplace.config import is_loopback_url
+
+CURRENCY = "gbp"
+EXTENSION_KEY = "payment_gateway"
+# Charges that need the holder present: Stripe's code for an off-session decline of this kind.
+_AUTHENTICATION_CODES = {"authentication_required"}
+
+
+class PaymentError(Exception):
+    """Something went wrong talking to the payment provider; `message` is plain English."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class CardDeclined(PaymentError):
+    """The card was declined; `message` can be shown to the card holder."""
+
+
+class RawCardsRefused(PaymentError):
+    """Raw card numbers were sent while `STRIPE_ACCEPT_RAW_CARDS` is off (production)."""
+
+
+class InvalidWebhook(PaymentError):
+    """A webhook's payload or signature did not verify."""
+
+
+@dataclass(frozen=True)
+class SetupIntentResult:
+    """A SetupIntent ready for a card: its id, status and the client secret for Stripe.js."""
+
+    id: str
+    status: str
+    client_secret: str | None
+
+
+@dataclass(frozen=True)
+class SavedCard:
+    """A card saved for later off-session charges (never the number: brand and last four)."""
+
+    payment_method_id: str
+    brand: str
+    last4: str
+    # "succeeded", or "requires_action" when the bank wants the holder to authenticate on
+    # session (Stripe.js); later off-session charges on such a card may need them present too.
+    setup_status: str = "succeeded"
+
+
+@dataclass(frozen=True)
+class ChargeResult:
+    """The outcome of an off-session charge: succeeded | requires_action | failed."""
+
+    status: str
+    payment_intent_id: str | None
+    message: str | None = None
+    charge_id: str | None = None
+
+
+@dataclass(frozen=True)
+class SubscriptionResult:
+    """A subscription's id, Stripe status and the end of the period already paid for."""
+
+    id: str
+    status: str
+    current_period_end: datetime | None
+    cancel_at_period_end: bool = False
+
+
+@dataclass(frozen=True)
+class RemotePayment:
+    """A PaymentIntent as Stripe holds it, for reconciliation."""
+
+    id: str
+    amount_pence: int
+    status: str
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+class PaymentGateway(Protocol):
+    """What the rest of the project may ask of a payment provider."""
+
+    def create_customer(self, email: str, name: str, metadata: dict[str, str]) -> str: ...
+
+    def create_setup_intent(
+        self, customer_id: str, metadata: dict[str, str]
+    ) -> SetupIntentResult: ...
+
+    def save_test_card(
+        self,
+        setup_intent_id: str,
+        customer_id: str,
+        number: str,
+        exp_month: int,
+        exp_year: int,
+        cvc: str,
+    ) -> SavedCard: ...
+
+    def charge_off_session(
+        self,
+        customer_id: str,
+        payment_method_id: str,
+        amount_pence: int,
+        idempotency_key: str,
+        metadata: dict[str, str],
+    ) -> ChargeResult: ...
+
+    def refund(self, payment_intent_id: str, amount_pence: int, idempotency_key: str) -> str: ...
+
+    def create_plan(self, product_name: str, amount_pence: int, interval: str = "month") -> str: ...
+
+    def create_subscription(
+        self, customer_id: str, plan_id: str, metadata: dict[str, str], idempotency_key: str
+    ) -> SubscriptionResult: ...
+
+    def cancel_subscription(
+        self, subscription_id: str, at_period_end: bool
+    ) -> SubscriptionResult: ...
+
+    def recent_payment_intents(self, limit: int = 100) -> list[RemotePayment]: ...
+
+    def get_payment_intent(self, payment_intent_id: str) -> RemotePayment | None: ...
+
+    def construct_event(self, payload: bytes, signature_header: str) -> dict[str, Any]: ...
+
+
+def _to_dict(obj: Any) -> dict[str, Any]:
+    """A Stripe object as a plain dict (stripe 16 objects are not dicts)."""
+    if obj is None:
+        return {}
+    if isinstance(obj, dict):
+        return obj
+    result: dict[str, Any] = obj.to_dict()
+    return result
+
+
+def _timestamp(value: Any) -> datetime | None:
+    return datetime.fromtimestamp(int(value), UTC) if value else None
+
+
+class StripeGateway:
+    """PaymentGateway over the official Stripe SDK, configured from `current_app.config`."""
+
+    def __init__(self) -> None:
+        # One client per (key, endpoint): each keeps a pooled HTTP session, and a fresh one per
+        # call would leak sockets. Keyed by config so a changed STRIPE_API_BASE takes effect.
+        self._clients: dict[tuple[str, str], stripe.StripeClient] = {}
+
+    # --- configuration ------------------------------------------------------------------
+
+    def _client(self) -> stripe.StripeClient:
+        config = current_app.config
+        api_key, api_base = config["STRIPE_API_KEY"], config["STRIPE_API_BASE"]
+        client = self._clients.get((api_key, api_base))
+        if client is None:
+            client = stripe.StripeClient(
+                api_key,
+                base_addresses={"api": api_base},
+                # localstripe ignores Idempotency-Key, so an automatic retry of a slow POST
+                # could charge twice there; real Stripe deduplicates retries by the key.
+                max_network_retries=0 if is_loopback_url(api_base) else 2,
+            )
+            self._clients[(api_key, api_base)] = client
+        return client
+
+    # --- customers and cards ------------------------------------------------------------
+
+    def create_customer(self, email: str, name: str, metadata: dict[str, str]) -> str:
+        """Create a Stripe customer; returns its id."""
+        customer = self._client().v1.customers.create(
+            params={"email": email, "name": name, "metadata": metadata}
+        )
+        return str(customer.id)
+
+    def create_setup_intent(self, customer_id: str, metadata: dict[str, str]) -> SetupIntentResult:
+        """Start saving a card for off-session use (no payment method yet: Stripe.js adds it)."""
+        intent = self._client().v1.setup_intents.create(
+            params={"customer": customer_id, "usage": "off_session", "metadata": metadata}
+        )
+        return SetupIntentResult(
+            id=str(intent.id), status=str(intent.status), client_secret=intent.client_secret
+        )
+
+    def save_test_card(
+        self,
+        setup_intent_id: str,
+        customer_id: str,
+        number: str,
+        exp_month: int,
+        exp_year: int,
+        cvc: str,
+    ) -> SavedCard:
+        """Save a test card on a SetupIntent and make it the customer's default.
+
+        TEST MODE ONLY. Raw card numbers may only ever be sent to localstripe or to Stripe in
+        test mode: a server that handles real card numbers falls under the full PCI DSS. In
+        production the browser confirms the SetupIntent with Stripe.js Elements (using the
+        client secret from `create_setup_intent`) and we only ever see the payment method id.
+        So this refuses unless `STRIPE_ACCEPT_RAW_CARDS` is on, which by default it is only
+        when `STRIPE_API_BASE` is on loopback.
+
+        Steps: create a PaymentMethod, attach it to the customer (localstripe declines
+        4000000000000002 here), confirm the SetupIntent with it, set it as the customer's
+        `invoice_settings.default_payment_method` (what subscriptions charge). Raises
+        `CardDeclined` with a plain-English message when the card is declined.
+        """
+        config = current_app.config
+        # A live key never takes raw numbers, whatever the flag says.
+        if not config.get("STRIPE_ACCEPT_RAW_CARDS") or config["STRIPE_API_KEY"].startswith(
+            ("sk_live_", "rk_live_")
+        ):
+            raise RawCardsRefused("Card numbers can only be entered through the secure card form.")
+        client = self._client()
+        try:
+            method = client.v1.payment_methods.create(
+                params={
+                    "type": "card",
+                    "card": {
+                        "number": number,
+                        "exp_month": exp_month,
+                        "exp_year": exp_year,
+                        "cvc": cvc,
+                    },
+                }
+            )
+            client.v1.payment_methods.attach(method.id, params={"customer": customer_id})
+            intent = client.v1.setup_intents.confirm(
+                setup_intent_id, params={"payment_method": method.id}
+            )
+            client.v1.customers.update(
+                customer_id, params={"invoice_settings": {"default_payment_method": method.id}}
+            )
+        except stripe.CardError as error:
+            raise CardDeclined(_decline_message(error)) from error
+        except stripe.InvalidRequestError as error:
+            raise CardDeclined(
+                "Those card details were not accepted. Check the number, expiry date and "
+                "security code."
+            ) from error
+        card = _to_dict(method).get("card") or {}
+        return SavedCard(
+            payment_method_id=str(method.id),
+            brand=str(card.get("brand", "card")),
+            last4=str(card.get("last4", "")),
+            setup_status=str(intent.status),
+        )
+
+    # --- money movements ----------------------------------------------------------------
+
+    def charge_off_session(
+        self,
+        customer_id: str,
+        payment_method_id: str,
+        amount_pence: int,
+        idempotency_key: str,
+        metadata: dict[str, str],
+    ) -> ChargeResult:
+        """Charge a saved card with the holder absent; card problems are results, not errors."""
+        if amount_pence <= 0:
+            raise ValueError("amount_pence must be positive")
+        try:
+            intent = self._client().v1.payment_intents.create(
+                params={
+                    "amount": amount_pence,
+                    "currency": CURRENCY,
+                    "customer": customer_id,
+                    "payment_method": payment_method_id,
+                    "off_session": True,
+                    "confirm": True,
+                    "metadata": metadata,
+                },
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.CardError as error:
+            body = error.error
+            intent_id = body.payment_intent.id if body and body.payment_intent else None
+            status = "requires_action" if error.code in _AUTHENTICATION_CODES else "failed"
+            return ChargeResult(status, intent_id, _decline_message(error))
+        except stripe.StripeError as error:
+            # Not a card problem (network, outage, bad request): whether Stripe took the money
+            # is unknown, so the caller must not record a failure; see services.charge_once.
+            raise PaymentError("The payment provider could not be reached.") from error
+        return _charge_result(_to_dict(intent))
+
+    def refund(self, payment_intent_id: str, amount_pence: int, idempotency_key: str) -> str:
+        """Refund part or all of a succeeded PaymentIntent; returns the refund id."""
+        if amount_pence <= 0:
+            raise ValueError("amount_pence must be positive")
+        try:
+            refund = self._client().v1.refunds.create(
+                params={"payment_intent": payment_intent_id, "amount": amount_pence},
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.StripeError as error:
+            raise PaymentError(
+                f"The refund was not made: {error.user_message or 'the payment provider said no'}"
+            ) from error
+        return str(refund.id)
+
+    # --- subscriptions ------------------------------------------------------------------
+
+    def create_plan(self, product_name: str, amount_pence: int, interval: str = "month") -> str:
+        """Create a Product and a recurring Plan for it (localstripe has no Price); returns the
+        plan id."""
+        client = self._client()
+        product = client.v1.products.create(params={"name": product_name})
+        plan = client.v1.plans.create(
+            params={
+                "product": product.id,
+                "amount": amount_pence,
+                "currency": CURRENCY,
+                "interval": interval,
+            }
+        )
+        return str(plan.id)
+
+    def create_subscription(
+        self, customer_id: str, plan_id: str, metadata: dict[str, str], idempotency_key: str
+    ) -> SubscriptionResult:
+        """Subscribe a customer (charged on their default payment method) to a plan."""
+        try:
+            subscription = self._client().v1.subscriptions.create(
+                params={
+                    "customer": customer_id,
+                    "items": [{"plan": plan_id}],
+                    "metadata": metadata,
+                },
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.CardError as error:
+            raise CardDeclined(_decline_message(error)) from error
+        return _subscription_result(_to_dict(subscription))
+
+    def cancel_subscription(self, subscription_id: str, at_period_end: bool) -> SubscriptionResult:
+        """Cancel now, or at the end of the period already paid for."""
+        client = self._client()
+        if at_period_end:
+            subscription = client.v1.subscriptions.update(
+                subscription_id, params={"cancel_at_period_end": True}
+            )
+        else:
+            subscription = client.v1.subscriptions.cancel(subscription_id)
+        return _subscription_result(_to_dict(subscription))
+
+    # --- reading back -------------------------------------------------------------------
+
+    def recent_payment_intents(self, limit: int = 100) -> list[RemotePayment]:
+        """Up to `limit` PaymentIntents, paging as needed (no customer filter: localstripe
+        has none). Stripe lists newest first; localstripe lists oldest first."""
+        client = self._client()
+        found: list[RemotePayment] = []
+        starting_after: str | None = None
+        while len(found) < limit:
+            params: PaymentIntentListParams = {"limit": min(100, limit - len(found))}
+            if starting_after:
+                params["starting_after"] = starting_after
+            page = client.v1.payment_intents.list(params=params)
+            found.extend(_remote_payment(_to_dict(item)) for item in page.data)
+            if not page.has_more or not page.data:
+                break
+            starting_after = str(page.data[-1].id)
+        return found
+
+    def get_payment_intent(self, payment_intent_id: str) -> RemotePayment | None:
+        """One PaymentIntent, or None if Stripe has no such intent."""
+        try:
+            intent = self._client().v1.payment_intents.retrieve(payment_intent_id)
+        except stripe.InvalidRequestError as error:
+            if error.http_status == 404:
+                return None
+            raise
+        return _remote_payment(_to_dict(intent))
+
+    # --- webhooks -----------------------------------------------------------------------
+
+    def construct_event(self, payload: bytes, signature_header: str) -> dict[str, Any]:
+        """Verify a webhook with STRIPE_WEBHOOK_SECRET; returns the event as a dict."""
+        secret = current_app.config["STRIPE_WEBHOOK_SECRET"]
+        try:
+            stripe.WebhookSignature.verify_header(
+                payload, signature_header, secret, stripe.Webhook.DEFAULT_TOLERANCE
+            )
+            event = json.loads(payload)
+        except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError) as error:
+            raise InvalidWebhook("The webhook's signature or payload is not valid.") from error
+        if not isinstance(event, dict) or not event.get("id") or not event.get("type"):
+            raise InvalidWebhook("The webhook's payload is not a Stripe event.")
+        return event
+
+
+def _decline_message(error: stripe.StripeError) -> str:
+    """A message a card holder can act on, whatever the provider's wording."""
+    code = getattr(error, "code", None)
+    if code in _AUTHENTICATION_CODES:
+        return "Your bank needs you to confirm this payment. Sign in to approve it."
+    if code == "expired_card":
+        return "Your card has expired. Please add a different card."
+    if code == "insufficient_funds":
+        return "Your card was declined because there was not enough money in the account."
+    return "Your card was declined. Please try a different card or contact your bank."
+
+
+def _charge_result(intent: dict[str, Any]) -> ChargeResult:
+    status = intent.get("status")
+    latest = intent.get("latest_charge")
+    # Real Stripe sends the charge id; localstripe sends the whole charge object.
+    charge_id = latest.get("id") if isinstance(latest, dict) else latest
+    if status == "succeeded":
+        return ChargeResult("succeeded", intent["id"], None, charge_id)
+    if status == "requires_action":
+        return ChargeResult(
+            "requires_action",
+            intent["id"],
+            "Your bank needs you to confirm this payment. Sign in to approve it.",
+            charge_id,
+        )
+    if status == "processing":
+        # Accepted but not yet settled (bank debits); a webhook will settle it.
+        return ChargeResult("processing", intent["id"], None, charge_id)
+    error = intent.get("last_payment_error") or {}
+    return ChargeResult(
+        "failed",
+        intent["id"],
+        error.get("message") or "Your card was declined. Please try a different card.",
+        charge_id,
+    )
+
+
+def _subscription_result(subscription: dict[str, Any]) -> SubscriptionResult:
+    period_end = subscription.get("current_period_end")
+    if period_end is None:
+        # Since API version 2025-03-31 the period lives on each subscription item.
+        items = (subscription.get("items") or {}).get("data") or []
+        period_end = items[0].get("current_period_end") if items else None
+    return SubscriptionResult(
+        id=subscription["id"],
+        status=subscription["status"],
+        current_period_end=_timestamp(period_end),
+        cancel_at_period_end=bool(subscription.get("cancel_at_period_end")),
+    )
+
+
+def _remote_payment(intent: dict[str, Any]) -> RemotePayment:
+    return RemotePayment(
+        id=intent["id"],
+        amount_pence=int(intent["amount"]),
+        status=str(intent["status"]),
+        metadata={str(k): str(v) for k, v in (intent.get("metadata") or {}).items()},
+    )
+
+
+def init_app(app: Flask) -> None:
+    """Give the app its gateway (unless a test put a stand-in there first)."""
+    app.extensions.setdefault(EXTENSION_KEY, StripeGateway())
+
+
+def get_gateway() -> PaymentGateway:
+    """The current app's payment gateway."""
+    gateway: PaymentGateway = current_app.extensions[EXTENSION_KEY]
+    return gateway

@@ -1,0 +1,536 @@
+"""Payment rules: customers, exactly-once charges, refunds, payouts owed, reconciliation, webhooks.
+
+Services never commit, with ONE documented exception (DESIGN §5a): `charge_once` and
+`refund_charge` commit their row before calling Stripe and again after recording the answer.
+A crash between "Stripe took the money" and "we wrote it down" must not be able to lose a
+charge or make us charge twice, so the intent to charge is durable before the call, and the
+answer is durable before anything else can happen. Everything else here only adds and flushes;
+the caller commits.
+
+Exactly once comes from our database, not from Stripe's Idempotency-Key (which we send too, for
+real Stripe, but localstripe ignores): a `Charge` row with a UNIQUE key is written before the
+call, and a key that already has a succeeded (or in-flight) charge is never sent again. If a
+worker died after calling Stripe but before recording the answer, the next call looks for the
+intent by the metadata we attached before asking again.
+
+On PostgreSQL the charge row is locked (SELECT ... FOR UPDATE) for the length of the Stripe call,
+so two workers charging the same key wait for each other. SQLite has no row locks; it is for
+development, with one worker.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from marketplace.auth.models import User
+from marketplace.db import utcnow
+from marketplace.errors import DomainError
+from marketplace.payments.gateway import ChargeResult, PaymentGateway, get_gateway
+from marketplace.payments.models import (
+    Charge,
+    ChargeStatus,
+    LedgerEntry,
+    LedgerKind,
+    PaymentCustomer,
+    WebhookEvent,
+)
+from marketplace.privacy import services as privacy
+
+log = logging.getLogger(__name__)
+
+# Metadata keys we put on every PaymentIntent, so reconciliation can match it to a Charge.
+META_KEY = "charge_key"
+META_ATTEMPT = "charge_attempt"
+
+WebhookHandler = Callable[[Session, dict[str, Any]], None]
+_handlers: dict[str, list[WebhookHandler]] = {}
+
+
+class ChargeKeyConflict(DomainError):
+    """The idempotency key already belongs to a different charge (another person or amount)."""
+
+
+# --- Customers ----------------------------------------------------------------------------
+
+
+def customer_for(session: Session, user: User, gateway: PaymentGateway | None = None) -> str:
+    """This person's Stripe customer id, created at Stripe the first time and then reused."""
+    existing = session.scalar(
+        select(PaymentCustomer.stripe_customer_id).where(PaymentCustomer.user_id == user.id)
+    )
+    if existing is not None:
+        return existing
+    gateway = gateway or get_gateway()
+    # Only what Stripe needs to show a receipt; the user id lets Stripe's dashboard find us.
+    customer_id = gateway.create_customer(user.email, user.display_name, {"user_id": str(user.id)})
+    session.add(PaymentCustomer(user_id=user.id, stripe_customer_id=customer_id))
+    session.flush()  # so a second call in this transaction finds it
+    return customer_id
+
+
+# --- Charges ------------------------------------------------------------------------------
+
+
+def _locked_charge(session: Session, **where: Any) -> Charge | None:
+    """The charge, freshly read and row-locked on PostgreSQL until the next commit."""
+    query = select(Charge).filter_by(**where).with_for_update()
+    return session.scalars(query.execution_options(populate_existing=True)).one_or_none()
+
+
+def _relock(session: Session, **where: Any) -> Charge:
+    """After a commit: the same charge again, locked again (it was committed, so it exists)."""
+    query = select(Charge).filter_by(**where).with_for_update()
+    return session.scalars(query.execution_options(populate_existing=True)).one()
+
+
+def _stripe_key(charge: Charge) -> str:
+    """Stripe replays a declined answer for a reused key, so each attempt gets its own."""
+    return f"{charge.idempotency_key}:attempt:{charge.attempts}"
+
+
+def charge_once(
+    session: Session,
+    *,
+    user: User,
+    idempotency_key: str,
+    amount_pence: int,
+    payment_method_id: str,
+    purpose: str,
+    reference: str,
+    metadata: dict[str, str] | None = None,
+    gateway: PaymentGateway | None = None,
+) -> Charge:
+    """Charge a saved card off-session at most once per key; COMMITS (see module docstring).
+
+    A key that already succeeded, or whose payment is still processing, is returned as it is,
+    without calling Stripe. A failed or requires_action charge is tried again (a new attempt),
+    e.g. after the holder changed their card. The result is on the returned Charge's status.
+    """
+    if amount_pence <= 0:
+        raise DomainError("The amount must be more than nothing.")
+    gateway = gateway or get_gateway()
+    charge = _locked_charge(session, idempotency_key=idempotency_key)
+    if charge is None:
+        customer_id = customer_for(session, user, gateway)
+        charge = Charge(
+            idempotency_key=idempotency_key,
+            purpose=purpose,
+            reference=reference,
+            user_id=user.id,
+            amount_pence=amount_pence,
+            status=ChargeStatus.PENDING.value,
+            attempts=1,
+        )
+        fresh = True  # we wrote the row, so nobody has asked Stripe yet
+        try:
+            with session.begin_nested():
+                session.add(charge)
+        except IntegrityError:
+            fresh = False  # another worker wrote this key first; its row is the one that counts
+        # The documented exception: the intent to charge is durable before Stripe hears of it.
+        session.commit()
+        charge = _relock(session, idempotency_key=idempotency_key)  # ours or the other's
+    else:
+        customer_id = customer_for(session, user, gateway)
+        fresh = False
+    if charge.user_id != user.id or charge.amount_pence != amount_pence:
+        raise ChargeKeyConflict("This payment key is already used for a different payment.")
+
+    status = ChargeStatus(charge.status)
+    if status in (ChargeStatus.SUCCEEDED, ChargeStatus.REFUNDED):
+        return charge
+    if status is ChargeStatus.PENDING and charge.stripe_payment_intent_id:
+        return charge  # Stripe has it and is still processing; a webhook will settle it
+    if status is ChargeStatus.PENDING and not fresh:
+        # An earlier call may have reached Stripe before the answer was recorded (a crash or a
+        # lost connection). Adopt that intent if Stripe has it; localstripe would otherwise
+        # charge again, since it ignores the idempotency key we resend below.
+        found = _find_remote_intent(gateway, charge)
+        if found is not None:
+            _record_result(session, charge, found)
+            session.commit()
+            return charge
+    elif status in (ChargeStatus.FAILED, ChargeStatus.REQUIRES_ACTION):
+        charge.attempts += 1
+        charge.status = ChargeStatus.PENDING.value
+        # Forget the last attempt's intent: a pending row with an intent means "processing".
+        charge.stripe_payment_intent_id = None
+        charge.failure_message = None
+        session.commit()  # the new attempt is durable before the call, like the first
+        charge = _relock(session, id=charge.id)
+
+    intent_metadata = {
+        **(metadata or {}),
+        META_KEY: charge.idempotency_key,
+        META_ATTEMPT: str(charge.attempts),
+        "purpose": charge.purpose,
+        "reference": charge.reference,
+    }
+    result = gateway.charge_off_session(
+        customer_id, payment_method_id, amount_pence, _stripe_key(charge), intent_metadata
+    )
+    _record_result(session, charge, result)
+    session.commit()  # the answer is durable before anything else can go wrong
+    return charge
+
+
+def _find_remote_intent(gateway: PaymentGateway, charge: Charge) -> ChargeResult | None:
+    for remote in gateway.recent_payment_intents(limit=1000):
+        if remote.metadata.get(META_KEY) == charge.idempotency_key and remote.metadata.get(
+            META_ATTEMPT
+        ) == str(charge.attempts):
+            status = {
+                "succeeded": "succeeded",
+                "requires_action": "requires_action",
+                "processing": "processing",
+            }.get(remote.status, "failed")
+            return ChargeResult(status, remote.id, None)
+    return None
+
+
+def _record_result(session: Session, charge: Charge, result: ChargeResult) -> None:
+    charge.stripe_payment_intent_id = result.payment_intent_id
+    if result.status == "succeeded":
+        _mark_succeeded(session, charge)
+    elif result.status == "processing":
+        charge.status = ChargeStatus.PENDING.value
+    elif result.status == "requires_action":
+        charge.status = ChargeStatus.REQUIRES_ACTION.value
+        charge.failure_message = result.message
+    else:
+        charge.status = ChargeStatus.FAILED.value
+        charge.failure_message = result.message
+
+
+def _mark_succeeded(session: Session, charge: Charge) -> None:
+    charge.status = ChargeStatus.SUCCEEDED.value
+    charge.failure_message = None
+    session.add(
+        LedgerEntry(
+            kind=LedgerKind.CHARGE.value,
+            amount_pence=charge.amount_pence,
+            charge=charge,
+            user_id=charge.user_id,
+            reference=f"{charge.purpose}:{charge.reference}",
+            stripe_id=charge.stripe_payment_intent_id,
+        )
+    )
+
+
+def refund_charge(
+    session: Session,
+    charge: Charge,
+    amount_pence: int | None = None,
+    gateway: PaymentGateway | None = None,
+) -> Charge:
+    """Refund a succeeded charge (all of it, or `amount_pence`) exactly once; COMMITS like
+    `charge_once`. A charge already refunded is returned unchanged."""
+    gateway = gateway or get_gateway()
+    locked = _locked_charge(session, id=charge.id)
+    if locked is None:
+        raise DomainError("There is no such payment.")
+    charge = locked
+    if charge.status == ChargeStatus.REFUNDED:
+        return charge
+    intent_id = charge.stripe_payment_intent_id
+    if charge.status != ChargeStatus.SUCCEEDED or not intent_id:
+        raise DomainError("Only a payment that went through can be refunded.")
+    amount = charge.amount_pence if amount_pence is None else amount_pence
+    if not 0 < amount <= charge.amount_pence:
+        raise DomainError("A refund must be more than nothing and no more than was paid.")
+    if charge.refund_requested_at is None:
+        charge.refund_requested_at = utcnow()
+        session.commit()  # the refund request is durable before Stripe hears of it
+        charge = _relock(session, id=charge.id)
+    # A request left over from a crash is sent again with the same key: real Stripe answers
+    # with the refund it already made.
+    refund_id = gateway.refund(intent_id, amount, f"refund:{charge.idempotency_key}")
+    charge.status = ChargeStatus.REFUNDED.value
+    charge.refunded_pence = amount
+    charge.stripe_refund_id = refund_id
+    session.add(
+        LedgerEntry(
+            kind=LedgerKind.REFUND.value,
+            amount_pence=-amount,
+            charge=charge,
+            user_id=charge.user_id,
+            reference=f"{charge.purpose}:{charge.reference}",
+            stripe_id=refund_id,
+        )
+    )
+    session.commit()
+    return charge
+
+
+def record_payout_owed(
+    session: Session, provider: int | str, amount_pence: int, reference: str
+) -> LedgerEntry:
+    """Record money owed to a provider (a negative ledger entry: it will leave us).
+
+    Stripe Connect transfers would pay the provider directly, but localstripe has no Connect
+    (no Account, no Transfer), so nothing is sent anywhere: the payout is written down as
+    owed, for a person (or a later Connect integration) to pay, and not faked. Does not commit.
+    """
+    if amount_pence <= 0:
+        raise DomainError("A payout must be more than nothing.")
+    entry = LedgerEntry(
+        kind=LedgerKind.PAYOUT_OWED.value,
+        amount_pence=-amount_pence,
+        reference=f"provider:{provider}:{reference}"[:200],
+    )
+    session.add(entry)
+    return entry
+
+
+def ledger_balance(session: Session) -> int:
+    """The sum of every ledger entry in pence (money in, less refunds and payouts owed)."""
+    entries = session.scalars(select(LedgerEntry.amount_pence)).all()
+    return sum(entries)
+
+
+# --- Reconciliation -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Gap:
+    """One difference between our records and Stripe's."""
+
+    charge_key: str | None
+    payment_intent_id: str | None
+    local_pence: int | None
+    remote_pence: int | None
+    detail: str
+
+
+@dataclass(frozen=True)
+class ReconciliationReport:
+    """What reconciliation found: succeeded charges Stripe lacks, Stripe payments we lack,
+    and amounts that differ."""
+
+    charges_checked: int
+    remote_checked: int
+    missing_remote: tuple[Gap, ...]
+    missing_local: tuple[Gap, ...]
+    amount_mismatches: tuple[Gap, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing differs."""
+        return not (self.missing_remote or self.missing_local or self.amount_mismatches)
+
+    def lines(self) -> list[str]:
+        """The report as plain text lines."""
+        lines = [
+            f"Checked {self.charges_checked} charges against {self.remote_checked} Stripe payments."
+        ]
+        for title, gaps in (
+            ("Succeeded here, missing at Stripe", self.missing_remote),
+            ("Taken at Stripe, not recorded as succeeded here", self.missing_local),
+            ("Amounts differ", self.amount_mismatches),
+        ):
+            lines.append(f"{title}: {len(gaps)}")
+            lines.extend(
+                f"  {g.charge_key or '-'} {g.payment_intent_id or '-'} "
+                f"ours={g.local_pence} stripe={g.remote_pence}: {g.detail}"
+                for g in gaps
+            )
+        lines.append("No gaps." if self.ok else "Gaps found.")
+        return lines
+
+
+def reconcile(
+    session: Session,
+    gateway: PaymentGateway | None = None,
+    *,
+    since: datetime | None = None,
+    remote_limit: int = 1000,
+) -> ReconciliationReport:
+    """Compare our succeeded charges with Stripe's PaymentIntents, matched by intent id and by
+    the charge key in their metadata; Stripe intents without our metadata are not ours."""
+    gateway = gateway or get_gateway()
+    remote = gateway.recent_payment_intents(limit=remote_limit)
+    remote_by_id = {r.id: r for r in remote}
+    query = select(Charge).where(
+        Charge.status.in_([ChargeStatus.SUCCEEDED.value, ChargeStatus.REFUNDED.value])
+    )
+    if since is not None:
+        query = query.where(Charge.created_at >= since)
+    settled = list(session.scalars(query.order_by(Charge.id)))
+
+    missing_remote: list[Gap] = []
+    mismatches: list[Gap] = []
+    for charge in settled:
+        intent_id = charge.stripe_payment_intent_id
+        found = remote_by_id.get(intent_id) if intent_id else None
+        if found is None and intent_id:
+            # Older than the page we listed: ask for it by id.
+            found = gateway.get_payment_intent(intent_id)
+        gap = Gap(charge.idempotency_key, intent_id, charge.amount_pence, None, "")
+        if found is None:
+            missing_remote.append(_with(gap, detail="no such payment at Stripe"))
+        elif found.status != "succeeded":
+            missing_remote.append(
+                _with(gap, remote_pence=found.amount_pence, detail=f"Stripe says {found.status}")
+            )
+        elif found.amount_pence != charge.amount_pence:
+            mismatches.append(_with(gap, remote_pence=found.amount_pence, detail="amount"))
+
+    ours = [r for r in remote if META_KEY in r.metadata and r.status == "succeeded"]
+    keys = {r.metadata[META_KEY] for r in ours}
+    local_by_key = {
+        c.idempotency_key: c
+        for c in session.scalars(select(Charge).where(Charge.idempotency_key.in_(keys)))
+    }
+    missing_local: list[Gap] = []
+    for remote_payment in ours:
+        key = remote_payment.metadata[META_KEY]
+        local = local_by_key.get(key)
+        gap = Gap(key, remote_payment.id, None, remote_payment.amount_pence, "")
+        if local is None:
+            missing_local.append(_with(gap, detail="no charge here with this key"))
+        elif local.status not in (ChargeStatus.SUCCEEDED, ChargeStatus.REFUNDED):
+            missing_local.append(
+                _with(gap, local_pence=local.amount_pence, detail=f"ours is {local.status}")
+            )
+        elif local.stripe_payment_intent_id != remote_payment.id:
+            # The same key taken twice at Stripe: a double charge to refund.
+            missing_local.append(
+                _with(gap, local_pence=local.amount_pence, detail="a second payment, same key")
+            )
+    return ReconciliationReport(
+        charges_checked=len(settled),
+        remote_checked=len(remote),
+        missing_remote=tuple(missing_remote),
+        missing_local=tuple(missing_local),
+        amount_mismatches=tuple(mismatches),
+    )
+
+
+def _with(gap: Gap, **changes: Any) -> Gap:
+    return Gap(**{**gap.__dict__, **changes})
+
+
+# --- Webhooks -----------------------------------------------------------------------------
+
+
+def register_handler(event_type: str, fn: WebhookHandler) -> None:
+    """Run `fn(session, event)` the first time an event of this type arrives."""
+    handlers = _handlers.setdefault(event_type, [])
+    if fn not in handlers:
+        handlers.append(fn)
+
+
+def handle_event(session: Session, event: dict[str, Any]) -> bool:
+    """Store a verified event by its id and run its handlers, once: False for a duplicate.
+
+    Does not commit; the webhook view does, so a handler that fails leaves nothing stored and
+    Stripe sends the event again.
+    """
+    event_id, event_type = str(event["id"]), str(event["type"])
+    seen = select(WebhookEvent.id).where(WebhookEvent.stripe_event_id == event_id)
+    if session.scalar(seen) is not None:
+        return False
+    stored = WebhookEvent(stripe_event_id=event_id, type=event_type, payload=json.dumps(event))
+    try:
+        with session.begin_nested():
+            session.add(stored)
+    except IntegrityError:
+        return False  # the same event, delivered twice at once, stored by the other request
+    for handler in _handlers.get(event_type, []):
+        handler(session, event)
+    stored.processed_at = utcnow()
+    return True
+
+
+def _event_object(event: dict[str, Any]) -> dict[str, Any]:
+    obj: dict[str, Any] = (event.get("data") or {}).get("object") or {}
+    return obj
+
+
+def _on_intent_succeeded(session: Session, event: dict[str, Any]) -> None:
+    """A charge that was processing, or that the holder approved later, has now gone through."""
+    intent = _event_object(event)
+    key = (intent.get("metadata") or {}).get(META_KEY)
+    if not key:
+        return
+    charge = _locked_charge(session, idempotency_key=key)
+    if charge is None or charge.status in (ChargeStatus.SUCCEEDED, ChargeStatus.REFUNDED):
+        return
+    if charge.stripe_payment_intent_id not in (None, intent.get("id")):
+        return  # an older attempt's intent; reconciliation reports it
+    charge.stripe_payment_intent_id = intent.get("id")
+    _mark_succeeded(session, charge)
+
+
+def _on_intent_failed(session: Session, event: dict[str, Any]) -> None:
+    """A charge we thought was still processing has failed."""
+    intent = _event_object(event)
+    key = (intent.get("metadata") or {}).get(META_KEY)
+    charge = _locked_charge(session, idempotency_key=key) if key else None
+    if charge is None or charge.status != ChargeStatus.PENDING:
+        return
+    if charge.stripe_payment_intent_id == intent.get("id"):
+        charge.status = ChargeStatus.FAILED.value
+        error = intent.get("last_payment_error") or {}
+        charge.failure_message = error.get("message") or "The payment failed."
+
+
+def _on_invoice_paid(session: Session, event: dict[str, Any]) -> None:
+    """A subscription payment (a membership fee) went through: one ledger entry per invoice."""
+    invoice = _event_object(event)
+    amount = invoice.get("amount_paid") or invoice.get("total") or 0
+    if not amount or not invoice.get("id"):
+        return
+    already = select(LedgerEntry.id).where(LedgerEntry.stripe_id == invoice["id"])
+    if session.scalar(already) is not None:
+        return
+    user_id = session.scalar(
+        select(PaymentCustomer.user_id).where(
+            PaymentCustomer.stripe_customer_id == invoice.get("customer")
+        )
+    )
+    session.add(
+        LedgerEntry(
+            kind=LedgerKind.SUBSCRIPTION_PAYMENT.value,
+            amount_pence=int(amount),
+            user_id=user_id,
+            reference=f"subscription:{invoice.get('subscription') or '-'}"[:200],
+            stripe_id=invoice["id"],
+        )
+    )
+
+
+register_handler("payment_intent.succeeded", _on_intent_succeeded)
+register_handler("payment_intent.payment_failed", _on_intent_failed)
+register_handler("invoice.payment_succeeded", _on_invoice_paid)
+
+
+# --- Privacy ------------------------------------------------------------------------------
+
+
+def _export(session: Session, user: User) -> list[dict[str, Any]]:
+    charges = session.scalars(select(Charge).where(Charge.user_id == user.id).order_by(Charge.id))
+    return [
+        {
+            "purpose": c.purpose,
+            "reference": c.reference,
+            "amount_pence": c.amount_pence,
+            "refunded_pence": c.refunded_pence,
+            "status": c.status,
+            "created_at": c.created_at.isoformat(),
+        }
+        for c in charges
+    ]
+
+
+# Financial records are kept on erasure (the user row stays, anonymised), so no eraser.
+privacy.register_exporter("payments", _export)
