@@ -62,6 +62,7 @@ def _init_templates(app: Flask) -> None:
 def _init_extensions(app: Flask) -> None:
     from marketplace.auth import sessions
     from marketplace.extensions import csrf, db, limiter, login_manager
+    from marketplace.payments import gateway
     from marketplace.providers import indexing
     from marketplace.web import security_headers
 
@@ -72,17 +73,20 @@ def _init_extensions(app: Flask) -> None:
     sessions.init_login_manager(login_manager)
     security_headers.init_app(app)
     indexing.init_app(app)
+    gateway.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:
     from marketplace.account.routes import bp as account_bp
     from marketplace.admin.routes import bp as admin_bp
     from marketplace.auth.routes import bp as auth_bp
+    from marketplace.buddies.routes import bp as buddies_bp
     from marketplace.carers.routes import bp as carers_bp
     from marketplace.engagement.routes import bp as engagement_bp
     from marketplace.moderation.routes import bp as moderation_bp
     from marketplace.organisations.routes import bp as organisations_bp
     from marketplace.pages.routes import bp as pages_bp
+    from marketplace.payments.routes import bp as payments_bp
     from marketplace.privacy.routes import bp as privacy_bp
     from marketplace.providers.api import bp as api_bp
     from marketplace.providers.csv_routes import bp as listing_csv_bp
@@ -101,8 +105,10 @@ def _register_blueprints(app: Flask) -> None:
         provider_bp,
         listing_csv_bp,
         engagement_bp,
+        buddies_bp,
         moderation_bp,
         api_bp,
+        payments_bp,
     ):
         app.register_blueprint(blueprint)
 

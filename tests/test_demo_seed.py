@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from marketplace.auth.models import Role, User
 from marketplace.auth.services import authenticate
+from marketplace.buddies.models import BuddyMatch, BuddyProfile, BuddyRequest
 from marketplace.demo import seed
 from marketplace.organisations.models import ApprovalStatus, Organisation, OrganisationKind
 from marketplace.places.models import Council
@@ -36,3 +37,11 @@ def test_demo_world(db_session):
         user = authenticate(db_session, world.accounts[label], seed.DEMO_PASSWORD)
         assert user is not None and user.has_role(role), label
     assert "demo-password" in seed.describe_accounts(world)
+
+    # Budget buddies: confirmed buddies, people waiting, and the demo holder already paired.
+    assert world.buddies == 10
+    assert count(BuddyProfile, BuddyProfile.status == "confirmed") == 10
+    assert count(BuddyRequest, BuddyRequest.status == "waiting") == 6
+    holder = authenticate(db_session, world.accounts["budget holder"], seed.DEMO_PASSWORD)
+    (match,) = db_session.scalars(select(BuddyMatch).where(BuddyMatch.seeker_id == holder.id))
+    assert match.status == "active" and len(match.messages) == 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import (
     Boolean,
@@ -28,6 +28,10 @@ from marketplace.places.models import Council
 
 MIN_MONTHS_HOLDING = 6
 MAX_CAPACITY = 3
+MAX_MESSAGE = 5000
+MAX_CONTACT = 300
+# Each person is asked how the pairing is going once it has been active this long.
+FEEDBACK_AFTER = timedelta(weeks=4)
 
 
 class Holding(enum.StrEnum):
@@ -87,6 +91,19 @@ class MatchStatus(enum.StrEnum):
     PAUSED = "paused"
     ENDED = "ended"
     DECLINED = "declined"
+
+
+class Helpfulness(enum.StrEnum):
+    """The one question asked after four weeks: how helpful has this been?"""
+
+    VERY = "very"
+    SOMEWHAT = "somewhat"
+    NOT_REALLY = "not_really"
+
+
+class ConcernStatus(enum.StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
 
 
 # Pairings that take one of a buddy's places.
@@ -158,6 +175,8 @@ class BuddyProfile(_TalkingPreferences, Base):
     only_gender: Mapped[str | None] = mapped_column(String(60))
     # Private and optional: used only for only_gender preferences, never shown to others.
     gender: Mapped[str | None] = mapped_column(String(60))
+    # Directory category slugs the buddy has used their own budget for (shown once paired).
+    used_for: Mapped[str] = mapped_column(String(500), default="")
     # Private and optional: never shown to anyone, not even a match.
     lived_experience_topics: Mapped[str | None] = mapped_column(Text)
     share_lived_experience: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -172,6 +191,10 @@ class BuddyProfile(_TalkingPreferences, Base):
     @property
     def experience_set(self) -> frozenset[str]:
         return split(self.experience)
+
+    @property
+    def used_for_set(self) -> frozenset[str]:
+        return split(self.used_for)
 
 
 class BuddyRequest(_TalkingPreferences, Base):
@@ -225,15 +248,84 @@ class BuddyMatch(Base):
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     end_reason: Mapped[str | None] = mapped_column(Text)
     ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # What each person chose to share with the other (a phone number, an email), if anything.
+    seeker_contact: Mapped[str | None] = mapped_column(String(MAX_CONTACT))
+    buddy_contact: Mapped[str | None] = mapped_column(String(MAX_CONTACT))
+    # When each person last opened the conversation: one email per batch of unread messages.
+    seeker_read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    buddy_read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     request: Mapped[BuddyRequest | None] = relationship()
     profile: Mapped[BuddyProfile | None] = relationship()
     seeker: Mapped[User] = relationship(foreign_keys=[seeker_id])
     buddy_user: Mapped[User] = relationship(foreign_keys=[buddy_user_id])
 
+    messages: Mapped[list[BuddyMessage]] = relationship(
+        back_populates="match", order_by="BuddyMessage.id", cascade="all, delete-orphan"
+    )
+
     @property
     def is_live(self) -> bool:
         return self.status in LIVE_MATCH_STATUSES
+
+    def other_id(self, user_id: int) -> int:
+        """The other person in the pairing."""
+        return self.buddy_user_id if user_id == self.seeker_id else self.seeker_id
+
+
+class BuddyMessage(Base):
+    """One message in a pairing's private conversation."""
+
+    __tablename__ = "buddy_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    match_id: Mapped[int] = mapped_column(
+        ForeignKey("buddy_matches.id", ondelete="CASCADE"), index=True
+    )
+    sender_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    match: Mapped[BuddyMatch] = relationship(back_populates="messages")
+    sender: Mapped[User | None] = relationship()
+
+
+class BuddyFeedback(Base):
+    """One person's answer, four weeks in. Staff only ever see totals per council area."""
+
+    __tablename__ = "buddy_feedback"
+    __table_args__ = (UniqueConstraint("match_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    match_id: Mapped[int | None] = mapped_column(
+        ForeignKey("buddy_matches.id", ondelete="SET NULL"), index=True
+    )
+    # Kept (unlinked) when the person erases their account, so the area's totals stay right.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    role: Mapped[str] = mapped_column(String(10))  # "seeker" | "buddy"
+    council_code: Mapped[str] = mapped_column(String(12), index=True)  # the seeker's council
+    helpfulness: Mapped[str] = mapped_column(String(20))  # a Helpfulness value
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class BuddyConcern(Base):
+    """A concern one person reported about a pairing: a safeguarding item for the local ULO."""
+
+    __tablename__ = "buddy_concerns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    match_id: Mapped[int | None] = mapped_column(
+        ForeignKey("buddy_matches.id", ondelete="SET NULL"), index=True
+    )
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default=ConcernStatus.OPEN.value)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    match: Mapped[BuddyMatch | None] = relationship()
 
 
 class BuddyBlock(Base):

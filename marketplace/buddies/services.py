@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.orm import Session, joinedload
 
 from marketplace.auth.models import User
 from marketplace.buddies.models import (
@@ -26,7 +26,9 @@ from marketplace.buddies.models import (
     MAX_CAPACITY,
     MIN_MONTHS_HOLDING,
     BuddyBlock,
+    BuddyFeedback,
     BuddyMatch,
+    BuddyMessage,
     BuddyProfile,
     BuddyRequest,
     Holding,
@@ -48,7 +50,7 @@ from marketplace.places import postcodes
 from marketplace.places.models import Council
 from marketplace.places.services import place_for_postcode
 from marketplace.privacy import services as privacy
-from marketplace.providers.models import LANGUAGES
+from marketplace.providers.models import LANGUAGES, Category
 
 if TYPE_CHECKING:
     from marketplace.buddies import matching
@@ -69,6 +71,7 @@ class OfferData:
     ways: tuple[str, ...] = ()
     times: tuple[str, ...] = ()
     capacity: int = 1
+    used_for: tuple[str, ...] = ()  # directory category slugs
     only_gender: str | None = None
     gender: str | None = None
     lived_experience_topics: str | None = None
@@ -146,6 +149,9 @@ def _validate_offer(session: Session, data: OfferData) -> postcodes.Place | None
         raise DomainError("Choose at least one thing you can help with", field="experience")
     _check_known(data.experience, (t.value for t in Topic), "experience", "topics")
     _check_talking(data.languages, data.ways, data.times)
+    if data.used_for:
+        slugs = session.scalars(select(Category.slug).where(Category.slug.in_(data.used_for)))
+        _check_known(data.used_for, slugs, "used_for", "what you used your budget for")
     _gender(data.gender)
     _gender(data.only_gender)
     return place_for_postcode(data.postcode)
@@ -156,6 +162,7 @@ def _apply_offer(profile: BuddyProfile, data: OfferData, place: postcodes.Place 
     profile.months_holding = data.months_holding
     profile.holds = data.holds
     profile.experience = join(data.experience)
+    profile.used_for = join(data.used_for)
     profile.languages = ", ".join(dict.fromkeys(data.languages))
     profile.ways = join(data.ways)
     profile.times = join(data.times)
@@ -263,13 +270,19 @@ def _decide_offer(session: Session, item: ModerationItem, decision: Decision, re
         profile.rejection_reason = reason
 
 
-moderation.register_kind(ITEM_BUDDY_OFFER, "Offer to be a budget buddy", _decide_offer)
+moderation.register_kind(
+    ITEM_BUDDY_OFFER,
+    "Offer to be a budget buddy",
+    _decide_offer,
+    approve_label="Confirm: they have done our buddy induction",
+    reject_label="Do not confirm, with a reason they will see",
+)
 
 
 # --- asking for a buddy -----------------------------------------------------------------------
 
 
-def _act(session: Session, carer: User | None, holder_id: int, description: str) -> None:
+def act_as(session: Session, carer: User | None, holder_id: int, description: str) -> None:
     """When a carer acts for the holder, check their grant and record it first."""
     if carer is not None:
         carers.act_for(session, carer, holder_id, CarerScope.BUDDYING, description)
@@ -289,7 +302,7 @@ def ask_for_buddy(
     session: Session, seeker: User, data: RequestData, acting_carer: User | None = None
 ) -> BuddyRequest:
     """Ask for a buddy. One waiting request per person."""
-    _act(session, acting_carer, seeker.id, "Asked for a budget buddy")
+    act_as(session, acting_carer, seeker.id, "Asked for a budget buddy")
     if waiting_request_of(session, seeker.id) is not None:
         raise DomainError("You have already asked for a buddy. We are looking for one")
     _council(session, data.council_id)
@@ -326,7 +339,7 @@ def withdraw_request(
     """Stop waiting for a buddy; any proposal not yet accepted is withdrawn too."""
     if request.seeker_id != seeker.id:
         raise NotAllowed("This is not your request")
-    _act(session, acting_carer, seeker.id, "Stopped looking for a budget buddy")
+    act_as(session, acting_carer, seeker.id, "Stopped looking for a budget buddy")
     if request.status != RequestStatus.WAITING.value:
         raise DomainError("This request is not waiting for a buddy")
     request.status = RequestStatus.WITHDRAWN.value
@@ -361,7 +374,8 @@ def free_capacity(session: Session, profile: BuddyProfile) -> int:
 
 
 def excluded_user_ids(session: Session, seeker_id: int) -> set[int]:
-    """People never to suggest to this seeker: blocked either way, or a pairing ended before."""
+    """People never to suggest to this seeker: blocked either way, a pairing ended before, or a
+    buddy who already said no to them."""
     blocked = session.scalars(
         select(BuddyBlock.blocked_id).where(BuddyBlock.blocker_id == seeker_id)
     )
@@ -373,7 +387,15 @@ def excluded_user_ids(session: Session, seeker_id: int) -> set[int]:
             BuddyMatch.seeker_id == seeker_id, BuddyMatch.status == MatchStatus.ENDED.value
         )
     )
-    return {*blocked, *blockers, *ended, seeker_id}
+    # A buddy who said no to this person is not asked about them again.
+    declined = session.scalars(
+        select(BuddyMatch.buddy_user_id).where(
+            BuddyMatch.seeker_id == seeker_id,
+            BuddyMatch.status == MatchStatus.DECLINED.value,
+            BuddyMatch.ended_by_id == BuddyMatch.buddy_user_id,
+        )
+    )
+    return {*blocked, *blockers, *ended, *declined, seeker_id}
 
 
 def to_matching_buddy(profile: BuddyProfile, free_capacity: int) -> matching.BuddyProfile:
@@ -422,22 +444,40 @@ def to_matching_seeker(
     )
 
 
-def candidates(session: Session, request: BuddyRequest) -> list[matching.BuddyProfile]:
-    """Confirmed, unpaused buddies with a free place, other than the seeker and people excluded."""
-    excluded = excluded_user_ids(session, request.seeker_id)
+def buddies_with_places(session: Session) -> list[tuple[BuddyProfile, int]]:
+    """Every confirmed buddy with at least one free place, and how many, in two queries."""
+    taken: dict[int | None, int] = dict(
+        session.execute(
+            select(BuddyMatch.buddy_profile_id, func.count(BuddyMatch.id))
+            .where(
+                BuddyMatch.buddy_profile_id.is_not(None),
+                BuddyMatch.status.in_(LIVE_MATCH_STATUSES),
+            )
+            .group_by(BuddyMatch.buddy_profile_id)
+        ).all()
+    )
     profiles = session.scalars(
         select(BuddyProfile)
         .where(BuddyProfile.status == ProfileStatus.CONFIRMED.value)
+        .options(joinedload(BuddyProfile.council))
         .order_by(BuddyProfile.id)
     )
     found = []
     for profile in profiles:
-        if profile.user_id in excluded:
-            continue
-        free = free_capacity(session, profile)
+        free = profile.capacity - taken.get(profile.id, 0)
         if free > 0:
-            found.append(to_matching_buddy(profile, free))
+            found.append((profile, free))
     return found
+
+
+def candidates(session: Session, request: BuddyRequest) -> list[matching.BuddyProfile]:
+    """Confirmed, unpaused buddies with a free place, other than the seeker and people excluded."""
+    excluded = excluded_user_ids(session, request.seeker_id)
+    return [
+        to_matching_buddy(profile, free)
+        for profile, free in buddies_with_places(session)
+        if profile.user_id not in excluded
+    ]
 
 
 # --- pairings ---------------------------------------------------------------------------------
@@ -510,7 +550,7 @@ def accept(
 ) -> BuddyMatch:
     """The buddy agrees to the pairing; it becomes active."""
     _require_buddy(buddy_user, match)
-    _act(session, acting_carer, buddy_user.id, "Accepted a budget buddy pairing")
+    act_as(session, acting_carer, buddy_user.id, "Accepted a budget buddy pairing")
     if match.status != MatchStatus.PROPOSED.value:
         raise DomainError("This suggestion has already been answered")
     match.status = MatchStatus.ACTIVE.value
@@ -525,7 +565,7 @@ def decline(
 ) -> BuddyMatch:
     """The buddy says no; the seeker keeps waiting, with their place in the queue kept."""
     _require_buddy(buddy_user, match)
-    _act(session, acting_carer, buddy_user.id, "Declined a budget buddy pairing")
+    act_as(session, acting_carer, buddy_user.id, "Declined a budget buddy pairing")
     if match.status != MatchStatus.PROPOSED.value:
         raise DomainError("This suggestion has already been answered")
     _finish(match, buddy_user.id, MatchStatus.DECLINED, None)
@@ -543,7 +583,7 @@ def pause(
 ) -> BuddyMatch:
     """Either person pauses an active pairing, no reason needed; `until` is a hint, not a rule."""
     _require_party(user, match)
-    _act(session, acting_carer, user.id, "Paused a budget buddy pairing")
+    act_as(session, acting_carer, user.id, "Paused a budget buddy pairing")
     if match.status != MatchStatus.ACTIVE.value:
         raise DomainError("Only an active pairing can be paused")
     if until is not None and as_utc(until) <= utcnow():
@@ -558,7 +598,7 @@ def resume(
 ) -> BuddyMatch:
     """Either person picks a paused pairing up again."""
     _require_party(user, match)
-    _act(session, acting_carer, user.id, "Resumed a budget buddy pairing")
+    act_as(session, acting_carer, user.id, "Resumed a budget buddy pairing")
     if match.status != MatchStatus.PAUSED.value:
         raise DomainError("This pairing is not paused")
     match.status = MatchStatus.ACTIVE.value
@@ -583,7 +623,7 @@ def end(
 ) -> BuddyMatch:
     """Either person ends a pairing at any time; the buddy's place is freed."""
     _require_party(user, match)
-    _act(session, acting_carer, user.id, "Ended a budget buddy pairing")
+    act_as(session, acting_carer, user.id, "Ended a budget buddy pairing")
     if match.status not in LIVE_MATCH_STATUSES:
         raise DomainError("This pairing has already ended")
     was_proposed = match.status == MatchStatus.PROPOSED.value
@@ -654,6 +694,7 @@ def _export(session: Session, user: User) -> dict[str, Any]:
             "months_holding": profile.months_holding,
             "holds": profile.holds,
             "experience": sorted(profile.experience_set),
+            "used_for": sorted(profile.used_for_set),
             "languages": sorted(profile.language_set),
             "ways": sorted(profile.way_set),
             "times": sorted(profile.time_set),
@@ -696,6 +737,22 @@ def _export(session: Session, user: User) -> dict[str, Any]:
             }
             for m in matches_of(session, user)
         ],
+        "buddy_messages_you_sent": [
+            {"pairing": m.match_id, "sent_at": _iso(m.created_at), "text": m.body}
+            for m in session.scalars(
+                select(BuddyMessage)
+                .where(BuddyMessage.sender_id == user.id)
+                .order_by(BuddyMessage.id)
+            )
+        ],
+        "buddy_feedback_you_gave": [
+            {"given_at": _iso(f.created_at), "helpfulness": f.helpfulness}
+            for f in session.scalars(
+                select(BuddyFeedback)
+                .where(BuddyFeedback.user_id == user.id)
+                .order_by(BuddyFeedback.id)
+            )
+        ],
         "people_you_blocked": len(
             list(session.scalars(select(BuddyBlock.id).where(BuddyBlock.blocker_id == user.id)))
         ),
@@ -703,7 +760,8 @@ def _export(session: Session, user: User) -> dict[str, Any]:
 
 
 def _erase(session: Session, user: User) -> None:
-    """End live pairings ("account closed"), then delete the offer, requests and blocks made.
+    """End live pairings ("account closed"), then delete the offer, requests, blocks made and
+    messages written. A concern they reported stays with the ULO (a safeguarding record).
 
     Blocks made by others against this person stay, so the erased account is never proposed.
     """
@@ -724,10 +782,54 @@ def _erase(session: Session, user: User) -> None:
     session.execute(delete(BuddyProfile).where(BuddyProfile.user_id == user.id))
     session.execute(delete(BuddyRequest).where(BuddyRequest.seeker_id == user.id))
     session.execute(delete(BuddyBlock).where(BuddyBlock.blocker_id == user.id))
+    session.execute(delete(BuddyMessage).where(BuddyMessage.sender_id == user.id))
+    # Answers stay in the area's totals, no longer linked to anyone.
+    session.execute(
+        update(BuddyFeedback).where(BuddyFeedback.user_id == user.id).values(user_id=None)
+    )
     for obj in list(session.identity_map.values()):
         if isinstance(obj, BuddyMatch):
             session.expire(obj)  # the database set their request and profile links to NULL
+        elif isinstance(obj, BuddyMessage) and obj.sender_id == user.id:
+            session.expunge(obj)  # deleted above; nothing may write it back
 
 
 privacy.register_exporter("budget_buddies", _export)
 privacy.register_eraser(_erase)
+
+
+# --- who may see what -------------------------------------------------------------------------
+
+
+def people_i_ask_for(session: Session, user: User) -> list[User]:
+    """Holders who let this person look for a buddy for them (carer grant, "buddying" scope)."""
+    return [
+        g.holder
+        for g in carers.grants_held(session, user)
+        if g.allows(CarerScope.BUDDYING) and g.holder.erased_at is None
+    ]
+
+
+def get_request_for(session: Session, user: User, request_id: int) -> tuple[BuddyRequest, bool]:
+    """A request this person may see: their own, or one of a holder they help with buddying.
+
+    Returns the request and whether the person is acting as a carer. NotAllowed otherwise.
+    """
+    request = session.get(BuddyRequest, request_id)
+    if request is None:
+        raise NotAllowed("There is no such request")
+    if request.seeker_id == user.id:
+        return request, False
+    carers.authorise(session, user, request.seeker_id, CarerScope.BUDDYING)
+    return request, True
+
+
+def requests_of(session: Session, seeker_id: int) -> list[BuddyRequest]:
+    """This person's requests for a buddy, newest first."""
+    return list(
+        session.scalars(
+            select(BuddyRequest)
+            .where(BuddyRequest.seeker_id == seeker_id)
+            .order_by(BuddyRequest.created_at.desc(), BuddyRequest.id.desc())
+        )
+    )

@@ -15,6 +15,7 @@ from marketplace.auth.services import Registration, grant_role, register
 from marketplace.carers.models import CarerScope
 from marketplace.carers.services import accept_invitation, invite_carer
 from marketplace.db import utcnow
+from marketplace.demo.buddies import seed_buddies
 from marketplace.demo.listings import seed_listings
 from marketplace.extensions import db
 from marketplace.organisations.models import Organisation, OrganisationKind
@@ -77,6 +78,7 @@ class SeededWorld:
 
     accounts: dict[str, str] = field(default_factory=dict)  # role label -> email
     listings: int = 0
+    buddies: int = 0
 
 
 def _user(session: Session, name: str, email: str, intent: UsageIntent) -> User:
@@ -175,6 +177,7 @@ def seed(session: Session, rng: random.Random | None = None) -> SeededWorld:
         for i, name in enumerate(HOLDER_NAMES)
     ]
     world.accounts["budget holder"] = holders[0].email
+    world.buddies = seed_buddies(session, rng, holders, list(councils.values()), admin)
 
     carer = _user(session, "Pat (carer)", "carer@demo.invalid", UsageIntent.CARER)
     _grant, token = invite_carer(

@@ -5,8 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
+from wtforms import SelectChoice
 
 from marketplace.auth.access import moderator_required
+from marketplace.buddies import moderation_subject as buddies
 from marketplace.carers.forms import ConfirmForm
 from marketplace.engagement import services as engagement
 from marketplace.errors import DomainError, NotAllowed
@@ -51,7 +53,7 @@ def _subject(item: ModerationItem) -> dict[str, object]:
         return {"listing": listing, "proposed": proposed}
     if item.item_type in (engagement.ITEM_REVIEW, engagement.ITEM_REVIEW_REPLY):
         return engagement.moderation_subject(db.session, item)
-    return {}
+    return buddies.moderation_subject(db.session, item)
 
 
 @bp.route("/items/<int:item_id>", methods=["GET", "POST"])
@@ -59,6 +61,11 @@ def _subject(item: ModerationItem) -> dict[str, object]:
 def item(item_id: int) -> str | Response:
     entry = _item_or_404(item_id)
     form = DecideForm()
+    approve, reject = services.decision_labels(entry.item_type)
+    form.decision.choices = [
+        SelectChoice(Decision.APPROVE.value, approve),
+        SelectChoice(Decision.REJECT.value, reject),
+    ]
     if form.validate_on_submit():
         try:
             services.decide(

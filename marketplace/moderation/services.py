@@ -33,14 +33,33 @@ class ItemKind:
 
     label: str
     apply: DecisionHandler
+    approve_label: str = "Approve and publish"
+    reject_label: str = "Send back with a reason"
 
 
 _kinds: dict[str, ItemKind] = {}
 
 
-def register_kind(item_type: str, label: str, apply: DecisionHandler) -> None:
-    """Teach the queue about a kind of item (called once per kind at import time)."""
-    _kinds[item_type] = ItemKind(label=label, apply=apply)
+def register_kind(
+    item_type: str,
+    label: str,
+    apply: DecisionHandler,
+    approve_label: str = "Approve and publish",
+    reject_label: str = "Send back with a reason",
+) -> None:
+    """Teach the queue about a kind of item (called once per kind at import time).
+
+    The labels are the moderator's two choices: "publish" fits a listing, not a concern.
+    """
+    _kinds[item_type] = ItemKind(label, apply, approve_label, reject_label)
+
+
+def decision_labels(item_type: str) -> tuple[str, str]:
+    """The approve and reject wording for this kind of item."""
+    kind = _kinds.get(item_type)
+    if kind is None:
+        return ("Approve and publish", "Send back with a reason")
+    return (kind.approve_label, kind.reject_label)
 
 
 def kind_label(item_type: str) -> str:

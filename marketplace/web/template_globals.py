@@ -17,6 +17,7 @@ SERVICE_NAME = "Budget Marketplace"
 def _navigation() -> list[dict[str, Any]]:
     items = [
         ("Find services", "directory.search"),
+        ("Budget buddies", "buddies.index"),
         ("Organisations", "organisations.directory"),
         ("Guides", "pages.guides"),
     ]

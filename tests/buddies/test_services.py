@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
 from marketplace.buddies import services
 from marketplace.buddies.models import MatchStatus, ProfileStatus, RequestStatus
-from marketplace.buddies.services import OfferData, RequestData
 from marketplace.carers import services as carers
 from marketplace.carers.models import CarerScope
 from marketplace.db import as_utc, utcnow
@@ -17,62 +15,9 @@ from marketplace.errors import DomainError, NotAllowed
 from marketplace.moderation import services as moderation
 from marketplace.moderation.models import Decision
 from marketplace.privacy import services as privacy
+from tests.buddies.builders import ask, confirmed_buddy, offer, seeker_request
 from tests.factories import PASSWORD, CouncilFactory, UserFactory
 from tests.listing_helpers import ulo_moderator
-
-
-def offer(council, **overrides) -> OfferData:
-    data = OfferData(
-        council_id=council.id,
-        months_holding=18,
-        holds="direct_payment",
-        experience=("assessment", "employing_a_pa"),
-        languages=("English",),
-        ways=("phone", "messages"),
-        times=("evenings",),
-        capacity=2,
-    )
-    return replace(data, **overrides)
-
-
-def ask(council, **overrides) -> RequestData:
-    data = RequestData(
-        council_id=council.id,
-        wants=("employing_a_pa",),
-        holds="direct_payment",
-        languages=("English",),
-        ways=("phone",),
-        times=("evenings",),
-    )
-    return replace(data, **overrides)
-
-
-@pytest.fixture
-def council(db_session):
-    council = CouncilFactory()
-    db_session.commit()
-    return council
-
-
-@pytest.fixture
-def moderator(db_session, council):
-    user = ulo_moderator(council)
-    db_session.commit()
-    return user
-
-
-def confirmed_buddy(db_session, council, moderator, **overrides):
-    """A person whose offer to be a buddy the local ULO has confirmed."""
-    user = UserFactory()
-    profile = services.offer_to_be_buddy(db_session, user, offer(council, **overrides))
-    (item,) = moderation.open_entries_for(db_session, services.ITEM_BUDDY_OFFER, profile.id)
-    moderation.decide(db_session, moderator, item, Decision.APPROVE, "")
-    return user, profile
-
-
-def seeker_request(db_session, council, **overrides):
-    seeker = UserFactory()
-    return seeker, services.ask_for_buddy(db_session, seeker, ask(council, **overrides))
 
 
 def test_offer_goes_to_the_local_ulo_who_confirms_it(db_session, council, moderator):

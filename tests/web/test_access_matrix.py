@@ -7,15 +7,17 @@ from dataclasses import dataclass
 import pyotp
 import pytest
 
+from marketplace.buddies import services as buddies
 from marketplace.carers import services as carers
 from marketplace.carers.models import CarerScope
 from marketplace.db import utcnow
 from marketplace.organisations.models import ApprovalStatus, OrganisationKind, StaffRole
 from marketplace.providers import services
 from marketplace.providers.models import ListingStatus
+from tests.buddies.builders import ask, confirmed_buddy
 from tests.factories import CouncilFactory, OrganisationFactory, StaffFactory, UserFactory
 from tests.helpers import csrf_token, sign_in
-from tests.listing_helpers import listing_data
+from tests.listing_helpers import listing_data, ulo_moderator
 
 ROLES = ("visitor", "holder", "carer", "provider_staff", "ulo_staff", "admin")
 SIGN_IN = 302
@@ -31,6 +33,8 @@ class World:
     staff_request_id: int
     published_listing: int
     draft_listing: int
+    buddy_request: int
+    buddy_match: int
 
 
 @pytest.fixture
@@ -70,6 +74,12 @@ def world(db_session) -> World:
     )
     grant, token = carers.invite_carer(db_session, holder, carer.email, [CarerScope.VIEW], 3600)
     carers.accept_invitation(db_session, carer, token)
+    # The holder has a budget buddy (someone outside the roles under test).
+    buddy_ulo = ulo_moderator(council)
+    buddy, profile = confirmed_buddy(db_session, council, buddy_ulo)
+    buddy_request = buddies.ask_for_buddy(db_session, holder, ask(council))
+    match = buddies.propose(db_session, buddy_request, profile)
+    buddies.accept(db_session, buddy, match)
     db_session.commit()
     return World(
         people={
@@ -86,6 +96,8 @@ def world(db_session) -> World:
         staff_request_id=request.id,
         published_listing=published.id,
         draft_listing=draft.id,
+        buddy_request=buddy_request.id,
+        buddy_match=match.id,
     )
 
 
@@ -147,6 +159,19 @@ GET_ROUTES = [
     ("/provider/listings/{draft_listing}", only(200, "provider_staff", others=404)),
     ("/provider/listings/{published_listing}/edit", only(200, "provider_staff", others=404)),
     ("/moderation", only(200, "ulo_staff", "admin")),
+    ("/buddies", signed_in(200)),
+    ("/buddies/offer", signed_in(200)),
+    ("/buddies/ask", signed_in(200)),
+    # The carer's grant covers "view" only, not "buddying".
+    ("/buddies/requests/{buddy_request}", only(200, "holder", others=404)),
+    ("/buddies/pairings/{buddy_match}", only(200, "holder", others=404)),
+    ("/buddies/pairings/{buddy_match}/pause", only(200, "holder", others=404)),
+    ("/buddies/pairings/{buddy_match}/end", only(200, "holder", others=404)),
+    ("/buddies/pairings/{buddy_match}/report", only(200, "holder", others=404)),
+    ("/buddies/pairings/{buddy_match}/block", only(200, "holder", others=404)),
+    ("/buddies/pairings/{buddy_match}/feedback", only(200, "holder", others=404)),
+    ("/buddies/round", only(200, "ulo_staff", "admin")),
+    ("/buddies/concerns/999999/conversation", only(404, "ulo_staff", "admin")),
 ]
 
 POST_ROUTES = [
@@ -158,6 +183,11 @@ POST_ROUTES = [
     ),
     ("/admin/organisations/{pending_org}", only(200, "admin")),
     ("/provider/listings/{draft_listing}/submit", only(302, "provider_staff", others=404)),
+    ("/buddies/pairings/{buddy_match}/resume", only(302, "holder", others=404)),
+    # Posted empty: the holder gets the form back with an error.
+    ("/buddies/pairings/{buddy_match}/messages", only(200, "holder", others=404)),
+    ("/buddies/requests/{buddy_request}/withdraw", only(302, "holder", others=404)),
+    ("/buddies/round", only(200, "ulo_staff", "admin")),
     (
         "/provider/listings/{published_listing}/discard-changes",
         only(302, "provider_staff", others=404),

@@ -1,0 +1,411 @@
+"""Being buddies: the private conversation, shared contact details, concerns and feedback.
+
+Nobody outside the pair reads a conversation, except ULO staff who have taken on a concern
+reported about it; each time they open it, the audit log records who and why.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app, url_for
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from marketplace.auth.models import User
+from marketplace.buddies.models import (
+    FEEDBACK_AFTER,
+    MAX_CONTACT,
+    MAX_MESSAGE,
+    BuddyConcern,
+    BuddyFeedback,
+    BuddyMatch,
+    BuddyMessage,
+    ConcernStatus,
+    Helpfulness,
+    MatchStatus,
+)
+from marketplace.db import as_utc, utcnow
+from marketplace.email import send_email
+from marketplace.errors import DomainError, NotAllowed
+from marketplace.moderation import audit
+from marketplace.moderation import services as moderation
+from marketplace.moderation.models import Decision, ModerationItem, QueueState
+from marketplace.places.models import Council
+
+ITEM_BUDDY_CONCERN = "buddy_concern"
+# Enough for a real conversation; stops a flood (or a script) filling someone's inbox.
+MESSAGES_PER_HOUR = 30
+SEEKER = "seeker"
+BUDDY = "buddy"
+
+
+def get_match_for(session: Session, user: User, match_id: int) -> BuddyMatch:
+    """A pairing this person is in; NotAllowed for anyone else (the view answers 404)."""
+    match = session.get(BuddyMatch, match_id)
+    if match is None or user.id not in (match.seeker_id, match.buddy_user_id):
+        raise NotAllowed("You are not in this pairing")
+    return match
+
+
+def role_in(match: BuddyMatch, user: User) -> str:
+    """Whether this person is the seeker or the buddy of the pairing."""
+    if user.id == match.seeker_id:
+        return SEEKER
+    if user.id == match.buddy_user_id:
+        return BUDDY
+    raise NotAllowed("You are not in this pairing")
+
+
+def resume_if_due(match: BuddyMatch, now: datetime | None = None) -> bool:
+    """A pause with an end date is over once the date has passed."""
+    now = now or utcnow()
+    if (
+        match.status == MatchStatus.PAUSED.value
+        and match.paused_until is not None
+        and as_utc(match.paused_until) <= as_utc(now)
+    ):
+        match.status = MatchStatus.ACTIVE.value
+        match.paused_until = None
+        return True
+    return False
+
+
+def resume_due(session: Session, now: datetime | None = None) -> int:
+    """Resume every pairing whose pause has run out (the `flask buddies resume-due` job)."""
+    now = now or utcnow()
+    paused = session.scalars(
+        select(BuddyMatch).where(
+            BuddyMatch.status == MatchStatus.PAUSED.value,
+            BuddyMatch.paused_until.is_not(None),
+            BuddyMatch.paused_until <= now,
+        )
+    )
+    return sum(resume_if_due(match, now) for match in paused)
+
+
+# --- messages -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Notice:
+    """An email to send after the commit, pointing at the pairing page. It never quotes a
+    message: emails are often read by others in a household."""
+
+    to: str
+    name: str
+    match_id: int
+    subject: str
+    lead: str
+
+
+def notice_to(user: User | None, match: BuddyMatch, subject: str, lead: str) -> Notice | None:
+    """A notice for this person, unless their account is gone."""
+    if user is None or user.erased_at is not None:
+        return None
+    return Notice(user.email, user.display_name, match.id, subject, lead)
+
+
+def send_notice(notice: Notice | None) -> None:
+    """Email a notice. Call after the commit; a mail failure loses nothing already saved."""
+    if notice is None:
+        return
+    link = url_for("buddies.pairing", match_id=notice.match_id, _external=True)
+    body = (
+        f"Hello {notice.name},\n\n{notice.lead}\n\n"
+        f"Sign in and open:\n\n{link}\n\n"
+        "We never put messages in emails, to keep them private.\n"
+    )
+    try:
+        send_email(notice.to, notice.subject, body)
+    except (OSError, smtplib.SMTPException):
+        current_app.logger.exception("Could not send the buddy notice for %s", link)
+
+
+def _read_at(match: BuddyMatch, user_id: int) -> datetime | None:
+    return match.seeker_read_at if user_id == match.seeker_id else match.buddy_read_at
+
+
+def _set_read_at(match: BuddyMatch, user_id: int, when: datetime) -> None:
+    if user_id == match.seeker_id:
+        match.seeker_read_at = when
+    else:
+        match.buddy_read_at = when
+
+
+def unread_count(session: Session, match: BuddyMatch, user: User) -> int:
+    """Messages from the other person this one has not opened yet."""
+    query = select(func.count(BuddyMessage.id)).where(
+        BuddyMessage.match_id == match.id, BuddyMessage.sender_id != user.id
+    )
+    read_at = _read_at(match, user.id)
+    if read_at is not None:
+        query = query.where(BuddyMessage.created_at > read_at)
+    return session.scalar(query) or 0
+
+
+def mark_read(match: BuddyMatch, user: User, now: datetime | None = None) -> None:
+    """Note that this person has opened the conversation (so new messages email them again)."""
+    _set_read_at(match, user.id, now or utcnow())
+
+
+def _check_message(body: str) -> str:
+    body = (body or "").strip()
+    if not body:
+        raise DomainError("Enter your message", field="body")
+    if len(body) > MAX_MESSAGE:
+        raise DomainError(f"Your message must be {MAX_MESSAGE:,} characters or fewer", field="body")
+    return body
+
+
+def _check_can_talk(match: BuddyMatch) -> None:
+    if match.status == MatchStatus.PROPOSED.value:
+        raise DomainError("You can send messages once the buddy has said yes", field="body")
+    if match.status == MatchStatus.PAUSED.value:
+        raise DomainError("This pairing is paused. Resume it to send messages", field="body")
+    if match.status != MatchStatus.ACTIVE.value:
+        raise DomainError("This pairing has ended, so no more messages can be sent", field="body")
+
+
+def send_message(
+    session: Session, sender: User, match: BuddyMatch, body: str, now: datetime | None = None
+) -> tuple[BuddyMessage, Notice | None]:
+    """Write to the other person; they get one email per batch of unread messages."""
+    role_in(match, sender)
+    now = now or utcnow()
+    resume_if_due(match, now)
+    _check_can_talk(match)
+    body = _check_message(body)
+    sent_lately = (
+        session.scalar(
+            select(func.count(BuddyMessage.id)).where(
+                BuddyMessage.sender_id == sender.id,
+                BuddyMessage.created_at > now - timedelta(hours=1),
+            )
+        )
+        or 0
+    )
+    if sent_lately >= MESSAGES_PER_HOUR:
+        raise DomainError(
+            f"You have sent {MESSAGES_PER_HOUR} messages in the last hour. "
+            "Please wait a little before sending more",
+            field="body",
+        )
+    other = session.get(User, match.other_id(sender.id))
+    already_waiting = other is not None and unread_count(session, match, other) > 0
+    message = BuddyMessage(match=match, sender_id=sender.id, body=body, created_at=now)
+    session.add(message)
+    _set_read_at(match, sender.id, now)
+    notice = None
+    if not already_waiting:
+        notice = notice_to(
+            other,
+            match,
+            "You have a new message from your budget buddy",
+            "There is a new message for you in your budget buddy conversation.",
+        )
+    return message, notice
+
+
+# --- contact details --------------------------------------------------------------------------
+
+
+def share_contact(session: Session, user: User, match: BuddyMatch, contact: str) -> None:
+    """Show the other person how to reach you outside the site; blank stops sharing."""
+    role = role_in(match, user)
+    if match.status not in (MatchStatus.ACTIVE.value, MatchStatus.PAUSED.value):
+        raise DomainError("You can share contact details once you are buddies", field="contact")
+    contact = (contact or "").strip()
+    if len(contact) > MAX_CONTACT:
+        raise DomainError(f"Keep your contact details to {MAX_CONTACT} characters", field="contact")
+    if role == SEEKER:
+        match.seeker_contact = contact or None
+    else:
+        match.buddy_contact = contact or None
+
+
+def contact_from_other(match: BuddyMatch, viewer: User) -> str | None:
+    """What the other person chose to share with this one, if anything."""
+    if match.status not in (MatchStatus.ACTIVE.value, MatchStatus.PAUSED.value):
+        return None
+    return match.buddy_contact if role_in(match, viewer) == SEEKER else match.seeker_contact
+
+
+def own_contact(match: BuddyMatch, viewer: User) -> str | None:
+    """What this person has shared with the other."""
+    return match.seeker_contact if role_in(match, viewer) == SEEKER else match.buddy_contact
+
+
+# --- concerns ---------------------------------------------------------------------------------
+
+
+def _areas(match: BuddyMatch) -> set[str]:
+    """The council areas whose ULO looks after this pairing: the seeker's and the buddy's."""
+    areas = set()
+    if match.request is not None:
+        areas.add(match.request.council.code)
+    if match.profile is not None:
+        areas.add(match.profile.council.code)
+    return areas
+
+
+def report_concern(session: Session, reporter: User, match: BuddyMatch, body: str) -> BuddyConcern:
+    """Tell the local ULO about a worry; it becomes a safeguarding item in their queue."""
+    role_in(match, reporter)
+    body = (body or "").strip()
+    if not body:
+        raise DomainError("Tell us what worries you", field="body")
+    if len(body) > MAX_MESSAGE:
+        raise DomainError(f"Keep it to {MAX_MESSAGE:,} characters", field="body")
+    concern = BuddyConcern(match_id=match.id, reporter_id=reporter.id, body=body)
+    session.add(concern)
+    session.flush()  # the queue item names the concern
+    moderation.submit(
+        session,
+        ITEM_BUDDY_CONCERN,
+        concern.id,
+        "Concern about a budget buddy pairing",
+        reporter,
+        _areas(match),
+    )
+    return concern
+
+
+def _decide_concern(
+    session: Session, item: ModerationItem, decision: Decision, reason: str
+) -> None:
+    concern = session.get(BuddyConcern, item.item_id)
+    if concern is None:
+        raise DomainError("This concern no longer exists")
+    concern.status = ConcernStatus.CLOSED.value
+    concern.outcome = reason or (
+        "Dealt with" if decision is Decision.APPROVE else "No further action"
+    )
+
+
+moderation.register_kind(
+    ITEM_BUDDY_CONCERN,
+    "Concern about a budget buddy pairing",
+    _decide_concern,
+    approve_label="Dealt with: close the concern",
+    reject_label="No action needed: close with a reason",
+)
+
+
+def concern_for_item(session: Session, item: ModerationItem) -> BuddyConcern | None:
+    """The concern a queue item is about."""
+    if item.item_type != ITEM_BUDDY_CONCERN:
+        return None
+    return session.get(BuddyConcern, item.item_id)
+
+
+def conversation_for_moderator(
+    session: Session, moderator: User, item: ModerationItem
+) -> BuddyMatch:
+    """Let the moderator handling a concern read the pairing's conversation, and audit it.
+
+    Only while the concern is open and only by the moderator who took it on ("I will deal
+    with this"): nobody else outside the pair ever reads it.
+    """
+    concern = concern_for_item(session, item)
+    if (
+        concern is None
+        or concern.match is None
+        or item.state != QueueState.OPEN.value
+        or item.claimed_by_id != moderator.id
+        or not moderation.can_moderate(session, moderator, item)
+    ):
+        raise NotAllowed("Only the moderator dealing with an open concern can read this")
+    audit.record(
+        session,
+        moderator.id,
+        "buddies.conversation_read",
+        "buddy_match",
+        concern.match.id,
+        f"handling concern {concern.id}",
+    )
+    return concern.match
+
+
+# --- feedback after four weeks ----------------------------------------------------------------
+
+
+def feedback_due(
+    session: Session, user: User, match: BuddyMatch, now: datetime | None = None
+) -> bool:
+    """Whether to ask this person how the pairing is going: four weeks in, asked once."""
+    if match.accepted_at is None or user.id not in (match.seeker_id, match.buddy_user_id):
+        return False
+    if as_utc(now or utcnow()) - as_utc(match.accepted_at) < FEEDBACK_AFTER:
+        return False
+    given = session.scalars(
+        select(BuddyFeedback.id).where(
+            BuddyFeedback.match_id == match.id, BuddyFeedback.user_id == user.id
+        )
+    ).first()
+    return given is None
+
+
+def give_feedback(
+    session: Session, user: User, match: BuddyMatch, helpfulness: str, now: datetime | None = None
+) -> BuddyFeedback:
+    """Record one answer. Only the totals per council area are ever shown to staff."""
+    role = role_in(match, user)
+    if not feedback_due(session, user, match, now):
+        raise DomainError("We are not asking for feedback on this pairing now")
+    if helpfulness not in {h.value for h in Helpfulness}:
+        raise DomainError("Choose how helpful it has been", field="helpfulness")
+    if match.request is not None:
+        council_code = match.request.council.code
+    elif match.profile is not None:
+        council_code = match.profile.council.code
+    else:
+        raise DomainError("This pairing has closed")
+    feedback = BuddyFeedback(
+        match_id=match.id,
+        user_id=user.id,
+        role=role,
+        council_code=council_code,
+        helpfulness=helpfulness,
+    )
+    session.add(feedback)
+    return feedback
+
+
+@dataclass(frozen=True)
+class AreaFeedback:
+    """How many people in one council area gave each answer."""
+
+    council_name: str
+    counts: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def feedback_totals(session: Session, staff: User) -> list[AreaFeedback]:
+    """Totals per council area that this person looks after; never who said what."""
+    areas = moderation.moderated_council_codes(session, staff)
+    rows = session.execute(
+        select(BuddyFeedback.council_code, BuddyFeedback.helpfulness, func.count())
+        .group_by(BuddyFeedback.council_code, BuddyFeedback.helpfulness)
+        .order_by(BuddyFeedback.council_code)
+    )
+    per_area: dict[str, Counter[str]] = {}
+    for code, helpfulness, count in rows:
+        if areas is None or code in areas:
+            per_area.setdefault(code, Counter())[helpfulness] = count
+    names = dict(
+        session.execute(select(Council.code, Council.name).where(Council.code.in_(per_area))).all()
+    )
+    return sorted(
+        (
+            AreaFeedback(names.get(code, code), {h.value: counts[h.value] for h in Helpfulness})
+            for code, counts in per_area.items()
+        ),
+        key=lambda area: area.council_name,
+    )

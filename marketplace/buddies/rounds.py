@@ -1,0 +1,224 @@
+"""The two ways people are paired: a seeker picks from their suggestions, or a ULO coordinator
+runs a matching round for everyone waiting in their area (a globally best assignment).
+
+Both go through `services.propose`, which checks every hard constraint again at the moment
+of proposing, so a stale page can never pair people who should not be paired.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from marketplace.auth.models import User
+from marketplace.buddies import matching, services
+from marketplace.buddies.models import (
+    BuddyMatch,
+    BuddyProfile,
+    BuddyRequest,
+    MatchStatus,
+    RequestStatus,
+)
+from marketplace.db import utcnow
+from marketplace.errors import DomainError, NotAllowed
+from marketplace.moderation import services as moderation
+from marketplace.places.models import Council
+
+SUGGESTIONS = 3
+
+
+@dataclass(frozen=True)
+class Suggested:
+    """A buddy to show a seeker: only what matching used, never their private details."""
+
+    profile: BuddyProfile
+    score: float
+    reasons: list[str]
+
+
+def _council_names(session: Session) -> dict[str, str]:
+    return dict(session.execute(select(Council.code, Council.name)).all())
+
+
+def _has_pending_proposal(session: Session, request: BuddyRequest) -> bool:
+    return (
+        session.scalars(
+            select(BuddyMatch.id).where(
+                BuddyMatch.request_id == request.id,
+                BuddyMatch.status == MatchStatus.PROPOSED.value,
+            )
+        ).first()
+        is not None
+    )
+
+
+def pending_proposal(session: Session, request: BuddyRequest) -> BuddyMatch | None:
+    """The suggestion waiting for a buddy's answer on this request, if any."""
+    return session.scalars(
+        select(BuddyMatch).where(
+            BuddyMatch.request_id == request.id,
+            BuddyMatch.status == MatchStatus.PROPOSED.value,
+        )
+    ).first()
+
+
+def suggestions_for(
+    session: Session, request: BuddyRequest, limit: int = SUGGESTIONS
+) -> list[Suggested]:
+    """The best few buddies for this request, best first, each with plain-English reasons."""
+    if request.status != RequestStatus.WAITING.value:
+        return []
+    with_places = [
+        (profile, free)
+        for profile, free in services.buddies_with_places(session)
+        if profile.user_id not in services.excluded_user_ids(session, request.seeker_id)
+    ]
+    by_user = {profile.user_id: profile for profile, _ in with_places}
+    seeker = services.to_matching_seeker(
+        request, utcnow(), services.excluded_user_ids(session, request.seeker_id)
+    )
+    found = matching.suggestions(
+        seeker,
+        [services.to_matching_buddy(profile, free) for profile, free in with_places],
+        limit=limit,
+        council_names=_council_names(session),
+    )
+    return [Suggested(by_user[s.buddy_id], s.score, s.reasons) for s in found]
+
+
+def ask_suggested(
+    session: Session,
+    seeker: User,
+    request: BuddyRequest,
+    profile_id: int,
+    acting_carer: User | None = None,
+) -> BuddyMatch:
+    """The seeker asks one of their current suggestions to be their buddy."""
+    if request.seeker_id != seeker.id:
+        raise NotAllowed("This is not your request")
+    services.act_as(session, acting_carer, seeker.id, "Asked a suggested budget buddy")
+    chosen = next(
+        (s.profile for s in suggestions_for(session, request) if s.profile.id == profile_id),
+        None,
+    )
+    if chosen is None:
+        # Only people we suggested: nobody can be approached by guessing an id.
+        raise DomainError("That buddy is no longer available. Choose from the suggestions below")
+    return services.propose(session, request, chosen)
+
+
+# --- matching rounds run by a ULO coordinator --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """One pair the round suggests: the coordinator reviews it before it is sent."""
+
+    request: BuddyRequest
+    profile: BuddyProfile
+    score: float
+    reasons: list[str]
+
+
+@dataclass(frozen=True)
+class Round:
+    proposals: list[Proposal]
+    waiting: int  # people waiting in the area, without a suggestion to answer
+    unmatched: list[BuddyRequest]  # of those, the ones no buddy could suit this time
+    total_score: float
+
+
+def waiting_in_area(session: Session, coordinator: User) -> list[BuddyRequest]:
+    """Requests waiting in the coordinator's council areas with no suggestion out, oldest first."""
+    areas = moderation.moderated_council_codes(session, coordinator)
+    if areas is not None and not areas:
+        return []  # staff of a ULO not yet approved look after no area yet
+    query = (
+        select(BuddyRequest)
+        .join(Council, Council.id == BuddyRequest.council_id)
+        .where(BuddyRequest.status == RequestStatus.WAITING.value)
+        .options(joinedload(BuddyRequest.council), joinedload(BuddyRequest.seeker))
+        .order_by(BuddyRequest.created_at, BuddyRequest.id)
+    )
+    if areas is not None:
+        query = query.where(Council.code.in_(areas))
+    return [r for r in session.scalars(query) if not _has_pending_proposal(session, r)]
+
+
+def plan_round(session: Session, coordinator: User) -> Round:
+    """The globally best set of pairs for everyone waiting in the area (nothing is sent yet).
+
+    Buddies from any area may be proposed: someone who talks by phone or video does not need
+    to live nearby, and the score already prefers people who know the seeker's council.
+    """
+    waiting = waiting_in_area(session, coordinator)
+    now = utcnow()
+    with_places = services.buddies_with_places(session)
+    by_user = {profile.user_id: profile for profile, _ in with_places}
+    seekers = [
+        services.to_matching_seeker(r, now, services.excluded_user_ids(session, r.seeker_id))
+        for r in waiting
+    ]
+    buddies = [services.to_matching_buddy(profile, free) for profile, free in with_places]
+    result = matching.assign(seekers, buddies)
+    requests = {r.seeker_id: r for r in waiting}
+    seeker_by_id = {s.id: s for s in seekers}
+    buddy_by_id = {b.id: b for b in buddies}
+    names = _council_names(session)
+    proposals = [
+        Proposal(
+            request=requests[seeker_id],
+            profile=by_user[buddy_id],
+            score=score,
+            reasons=matching.reasons(seeker_by_id[seeker_id], buddy_by_id[buddy_id], names),
+        )
+        for seeker_id, buddy_id, score in result.pairs
+    ]
+    paired = {p.request.id for p in proposals}
+    return Round(
+        proposals=proposals,
+        waiting=len(waiting),
+        unmatched=[r for r in waiting if r.id not in paired],
+        total_score=result.total,
+    )
+
+
+@dataclass(frozen=True)
+class Sent:
+    match_ids: list[int]
+    problems: list[str]
+
+    @property
+    def sent(self) -> int:
+        return len(self.match_ids)
+
+
+def send_round(session: Session, coordinator: User, pairs: list[tuple[int, int]]) -> Sent:
+    """Send the (request id, buddy profile id) pairs the coordinator ticked.
+
+    Each is checked again: the request must still be waiting in the coordinator's area and the
+    pair must still meet every hard constraint (someone may have blocked or filled up since).
+    """
+    if not pairs:
+        raise DomainError("Tick at least one suggested pair to send", field="pairs")
+    areas = moderation.moderated_council_codes(session, coordinator)
+    sent: list[int] = []
+    problems: list[str] = []
+    for request_id, profile_id in pairs:
+        request = session.get(BuddyRequest, request_id)
+        profile = session.get(BuddyProfile, profile_id)
+        if request is None or (areas is not None and request.council.code not in areas):
+            raise NotAllowed("That request is not in your area")
+        if profile is None:
+            problems.append("One buddy has withdrawn their offer")
+            continue
+        try:
+            with session.begin_nested():
+                match = services.propose(session, request, profile)
+        except DomainError as error:
+            problems.append(f"{request.seeker.display_name}: {error.message}")
+        else:
+            sent.append(match.id)
+    return Sent(sent, problems)

@@ -1,0 +1,614 @@
+"""Budget buddy pages: offer, ask, suggestions, the pairing and its conversation, rounds."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import click
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+from wtforms import SelectChoice
+
+from marketplace.auth.access import moderator_required
+from marketplace.auth.models import User
+from marketplace.buddies import conversations, rounds, services
+from marketplace.buddies.forms import (
+    NO_BUDGET_YET,
+    AskForm,
+    ConcernForm,
+    ContactForm,
+    EndForm,
+    FeedbackForm,
+    MessageForm,
+    OfferForm,
+    PauseForm,
+)
+from marketplace.buddies.labels import (
+    HELPFULNESS_LABELS,
+    HOLDING_LABELS,
+    STATUS_LABELS,
+    TIME_LABELS,
+    TOPIC_LABELS,
+    WAY_LABELS,
+)
+from marketplace.buddies.models import BuddyMatch, BuddyProfile, BuddyRequest, MatchStatus
+from marketplace.carers.forms import ConfirmForm
+from marketplace.db import utcnow
+from marketplace.engagement.forms import MYSELF, chosen_holder
+from marketplace.errors import DomainError, NotAllowed
+from marketplace.extensions import db
+from marketplace.moderation import services as moderation
+from marketplace.places.services import all_councils
+from marketplace.providers.services import all_categories
+from marketplace.web.forms import add_error
+
+bp = Blueprint("buddies", __name__, url_prefix="/buddies", cli_group="buddies")
+
+
+@bp.cli.command("resume-due")
+def resume_due_command() -> None:
+    """Resume pairings whose chosen pause has run out (run daily)."""
+    count = conversations.resume_due(db.session)
+    db.session.commit()
+    click.echo(f"Resumed {count} pairing{'s' if count != 1 else ''}.")
+
+
+def _me() -> User:
+    return current_user._get_current_object()  # type: ignore[no-any-return]  # werkzeug proxy
+
+
+@bp.app_context_processor
+def _labels() -> dict[str, Any]:
+    return {
+        "buddy_labels": {
+            "holds": HOLDING_LABELS,
+            "topics": TOPIC_LABELS,
+            "ways": WAY_LABELS,
+            "times": TIME_LABELS,
+            "status": STATUS_LABELS,
+            "helpfulness": HELPFULNESS_LABELS,
+        }
+    }
+
+
+def _match_or_404(match_id: int) -> BuddyMatch:
+    try:
+        return conversations.get_match_for(db.session, _me(), match_id)
+    except NotAllowed:
+        abort(404)
+
+
+def _request_or_404(request_id: int) -> tuple[BuddyRequest, bool]:
+    try:
+        return services.get_request_for(db.session, _me(), request_id)
+    except NotAllowed:
+        abort(404)
+
+
+def _council_choices() -> list[SelectChoice]:
+    return [SelectChoice("", "Choose your council")] + [
+        SelectChoice(c.id, c.name) for c in all_councils(db.session)
+    ]
+
+
+def _failed(form: Any, error: DomainError, fallback: str | None = None) -> None:
+    db.session.rollback()
+    add_error(form, error, fallback_field=fallback)
+
+
+# --- the hub ------------------------------------------------------------------------------------
+
+
+@bp.route("")
+@login_required
+def index() -> str:
+    me = _me()
+    matches = services.matches_of(db.session, me)
+    return render_template(
+        "buddies/index.html",
+        profile=services.profile_of(db.session, me.id),
+        requests=services.requests_of(db.session, me.id),
+        matches=matches,
+        unread={m.id: conversations.unread_count(db.session, m, me) for m in matches},
+        feedback_due={m.id for m in matches if conversations.feedback_due(db.session, me, m)},
+        helped=services.people_i_ask_for(db.session, me),
+        helped_requests={
+            h.id: services.waiting_request_of(db.session, h.id)
+            for h in services.people_i_ask_for(db.session, me)
+        },
+    )
+
+
+# --- offering to be a buddy ---------------------------------------------------------------------
+
+
+def _offer_data(form: OfferForm) -> services.OfferData:
+    return services.OfferData(
+        council_id=form.council_id.data or 0,
+        months_holding=form.months_holding.data or 0,
+        holds=form.holds.data or "",
+        experience=tuple(form.experience.data or ()),
+        used_for=tuple(form.used_for.data or ()),
+        languages=tuple(form.languages.data or ()),
+        ways=tuple(form.ways.data or ()),
+        times=tuple(form.times.data or ()),
+        capacity=form.capacity.data or 1,
+        only_gender=form.only_gender.data,
+        gender=form.gender.data,
+        lived_experience_topics=form.lived_experience_topics.data,
+        share_lived_experience=bool(form.share_lived_experience.data),
+        postcode=form.postcode.data,
+    )
+
+
+def _fill_offer(form: OfferForm, profile: BuddyProfile) -> None:
+    form.council_id.data = profile.council_id
+    form.months_holding.data = profile.months_holding
+    form.holds.data = profile.holds
+    form.experience.data = sorted(profile.experience_set)
+    form.used_for.data = sorted(profile.used_for_set)
+    form.languages.data = sorted(profile.language_set)
+    form.ways.data = sorted(profile.way_set)
+    form.times.data = sorted(profile.time_set)
+    form.capacity.data = profile.capacity
+    form.postcode.data = profile.postcode
+    form.only_gender.data = profile.only_gender
+    form.gender.data = profile.gender
+    form.lived_experience_topics.data = profile.lived_experience_topics
+    form.share_lived_experience.data = profile.share_lived_experience
+
+
+@bp.route("/offer", methods=["GET", "POST"])
+@login_required
+def offer() -> str | Response:
+    me = _me()
+    profile = services.profile_of(db.session, me.id)
+    changing = profile is not None and profile.status != "withdrawn"
+    form = OfferForm()
+    form.council_id.choices = _council_choices()
+    form.used_for.choices = [SelectChoice(c.slug, c.name) for c in all_categories(db.session)]
+    if changing:
+        form.submit.label.text = "Save changes"
+    if request.method == "GET":
+        if changing and profile is not None:
+            _fill_offer(form, profile)
+        else:
+            form.languages.data = ["English"]
+    if form.validate_on_submit():
+        data = _offer_data(form)
+        try:
+            if changing:
+                profile = services.update_profile(db.session, me, data)
+            else:
+                profile = services.offer_to_be_buddy(db.session, me, data)
+        except DomainError as error:
+            _failed(form, error)
+        else:
+            db.session.commit()
+            flash(
+                "Your changes are saved"
+                if changing and profile.status != "pending"
+                else "Thank you. Your local user-led organisation will be in touch about "
+                "their buddy induction, then confirm your offer",
+                "success",
+            )
+            return redirect(url_for("buddies.index"))
+    return render_template("buddies/offer.html", form=form, changing=changing, profile=profile)
+
+
+@bp.route("/offer/<any(pause, resume, withdraw):action>", methods=["POST"])
+@login_required
+def offer_action(action: str) -> Response:
+    if ConfirmForm().validate_on_submit():
+        change = {
+            "pause": services.pause_offer,
+            "resume": services.resume_offer,
+            "withdraw": services.withdraw_offer,
+        }[action]
+        try:
+            change(db.session, _me())
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(
+                {
+                    "pause": "You will not be suggested to anyone new until you resume",
+                    "resume": "You can be suggested to people again",
+                    "withdraw": "Your offer is withdrawn. Thank you for offering",
+                }[action],
+                "success",
+            )
+    return redirect(url_for("buddies.index"))
+
+
+# --- asking for a buddy -------------------------------------------------------------------------
+
+
+def _request_data(form: AskForm) -> services.RequestData:
+    holds = form.holds.data
+    return services.RequestData(
+        council_id=form.council_id.data or 0,
+        wants=tuple(form.wants.data or ()),
+        holds=None if holds == NO_BUDGET_YET else holds,
+        languages=tuple(form.languages.data or ()),
+        ways=tuple(form.ways.data or ()),
+        times=tuple(form.times.data or ()),
+        only_gender=form.only_gender.data,
+        gender=form.gender.data,
+        postcode=form.postcode.data,
+    )
+
+
+@bp.route("/ask", methods=["GET", "POST"])
+@login_required
+def ask() -> str | Response:
+    me = _me()
+    helped = services.people_i_ask_for(db.session, me)
+    form = AskForm()
+    form.council_id.choices = _council_choices()
+    form.for_whom.choices = [SelectChoice(MYSELF, "Myself")] + [
+        SelectChoice(str(h.id), h.display_name) for h in helped
+    ]
+    if request.method == "GET":
+        form.languages.data = ["English"]
+        wanted = request.args.get("for", "")
+        if any(str(h.id) == wanted for h in helped):
+            form.for_whom.data = wanted
+    if form.validate_on_submit():
+        holder_id = chosen_holder(form.for_whom.data)
+        seeker = me
+        if holder_id is not None:
+            seeker = next((h for h in helped if h.id == holder_id), None) or abort(403)
+        try:
+            made = services.ask_for_buddy(
+                db.session, seeker, _request_data(form), me if seeker is not me else None
+            )
+        except NotAllowed:
+            abort(403)
+        except DomainError as error:
+            _failed(form, error)
+        else:
+            db.session.commit()
+            flash("You have asked for a buddy. Here are the people we suggest", "success")
+            return redirect(url_for("buddies.request_page", request_id=made.id))
+    return render_template("buddies/ask.html", form=form, helped=helped)
+
+
+@bp.route("/requests/<int:request_id>")
+@login_required
+def request_page(request_id: int) -> str:
+    buddy_request, as_carer = _request_or_404(request_id)
+    pending = rounds.pending_proposal(db.session, buddy_request)
+    return render_template(
+        "buddies/request.html",
+        buddy_request=buddy_request,
+        as_carer=as_carer,
+        pending=pending,
+        suggestions=[] if pending else rounds.suggestions_for(db.session, buddy_request),
+        confirm=ConfirmForm(),
+    )
+
+
+@bp.route("/requests/<int:request_id>/ask/<int:profile_id>", methods=["POST"])
+@login_required
+def ask_suggested(request_id: int, profile_id: int) -> Response:
+    buddy_request, as_carer = _request_or_404(request_id)
+    if ConfirmForm().validate_on_submit():
+        me = _me()
+        try:
+            match = rounds.ask_suggested(
+                db.session,
+                buddy_request.seeker,
+                buddy_request,
+                profile_id,
+                acting_carer=me if as_carer else None,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            conversations.send_notice(_proposal_notice(match))
+            flash(
+                f"We have asked {match.buddy_user.display_name}. "
+                "We will email you when they answer",
+                "success",
+            )
+    return redirect(url_for("buddies.request_page", request_id=buddy_request.id))
+
+
+def _proposal_notice(match: BuddyMatch) -> conversations.Notice | None:
+    return conversations.notice_to(
+        match.buddy_user,
+        match,
+        "Someone would like you to be their budget buddy",
+        "Someone who is waiting for a budget buddy has been suggested to you. "
+        "You can see what they would like help with, and say yes or no.",
+    )
+
+
+@bp.route("/requests/<int:request_id>/withdraw", methods=["POST"])
+@login_required
+def withdraw_request(request_id: int) -> Response:
+    buddy_request, as_carer = _request_or_404(request_id)
+    if ConfirmForm().validate_on_submit():
+        try:
+            services.withdraw_request(
+                db.session,
+                buddy_request.seeker,
+                buddy_request,
+                acting_carer=_me() if as_carer else None,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash("You are no longer waiting for a buddy", "success")
+    return redirect(url_for("buddies.index"))
+
+
+# --- a pairing ----------------------------------------------------------------------------------
+
+
+def _pairing_page(match: BuddyMatch, form: MessageForm, contact_form: ContactForm) -> str:
+    me = _me()
+    return render_template(
+        "buddies/pairing.html",
+        match=match,
+        role=conversations.role_in(match, me),
+        other=match.buddy_user if me.id == match.seeker_id else match.seeker,
+        form=form,
+        contact_form=contact_form,
+        their_contact=conversations.contact_from_other(match, me),
+        feedback_due=conversations.feedback_due(db.session, me, match),
+        confirm=ConfirmForm(),
+    )
+
+
+@bp.route("/pairings/<int:match_id>")
+@login_required
+def pairing(match_id: int) -> str:
+    match = _match_or_404(match_id)
+    me = _me()
+    # Reading is not a change the person makes, but it decides when we email them next.
+    conversations.resume_if_due(match)
+    conversations.mark_read(match, me)
+    db.session.commit()
+    contact_form = ContactForm(contact=conversations.own_contact(match, me))
+    return _pairing_page(match, MessageForm(), contact_form)
+
+
+@bp.route("/pairings/<int:match_id>/messages", methods=["POST"])
+@login_required
+def send_message(match_id: int) -> str | Response:
+    match = _match_or_404(match_id)
+    me = _me()
+    form = MessageForm()
+    if form.validate_on_submit():
+        try:
+            _, notice = conversations.send_message(db.session, me, match, form.body.data or "")
+        except DomainError as error:
+            _failed(form, error, "body")
+        else:
+            db.session.commit()
+            conversations.send_notice(notice)
+            flash("Message sent", "success")
+            return redirect(url_for("buddies.pairing", match_id=match.id, _anchor="latest"))
+    contact_form = ContactForm(formdata=None, contact=conversations.own_contact(match, me))
+    return _pairing_page(match, form, contact_form)
+
+
+@bp.route("/pairings/<int:match_id>/contact", methods=["POST"])
+@login_required
+def share_contact(match_id: int) -> str | Response:
+    match = _match_or_404(match_id)
+    form = ContactForm()
+    if form.validate_on_submit():
+        try:
+            conversations.share_contact(db.session, _me(), match, form.contact.data or "")
+        except DomainError as error:
+            _failed(form, error, "contact")
+        else:
+            db.session.commit()
+            flash(
+                "Your buddy can now see how to reach you"
+                if form.contact.data
+                else "You are no longer sharing contact details",
+                "success",
+            )
+            return redirect(url_for("buddies.pairing", match_id=match.id))
+    return _pairing_page(match, MessageForm(formdata=None), form)
+
+
+@bp.route("/pairings/<int:match_id>/<any(accept, decline, resume):action>", methods=["POST"])
+@login_required
+def answer(match_id: int, action: str) -> Response:
+    match = _match_or_404(match_id)
+    if ConfirmForm().validate_on_submit():
+        me = _me()
+        change = {
+            "accept": services.accept,
+            "decline": services.decline,
+            "resume": services.resume,
+        }[action]
+        try:
+            change(db.session, me, match)
+        except NotAllowed:
+            abort(403)
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            if action == "accept":
+                conversations.send_notice(
+                    conversations.notice_to(
+                        match.seeker,
+                        match,
+                        "You have a budget buddy",
+                        f"{me.display_name} has said yes to being your budget buddy. "
+                        "You can now send each other messages.",
+                    )
+                )
+                flash("You are now buddies. Say hello when you are ready", "success")
+            elif action == "decline":
+                flash(
+                    "Thank you for letting us know. They keep their place in the queue", "success"
+                )
+                return redirect(url_for("buddies.index"))
+            else:
+                flash("The pairing is active again", "success")
+    return redirect(url_for("buddies.pairing", match_id=match.id))
+
+
+@bp.route("/pairings/<int:match_id>/pause", methods=["GET", "POST"])
+@login_required
+def pause(match_id: int) -> str | Response:
+    match = _match_or_404(match_id)
+    form = PauseForm()
+    if form.validate_on_submit():
+        days = int(form.days.data) if (form.days.data or "").isdigit() else None
+        until = utcnow() + timedelta(days=days) if days else None
+        try:
+            services.pause(db.session, _me(), match, until)
+        except DomainError as error:
+            _failed(form, error, "days")
+        else:
+            db.session.commit()
+            flash("The pairing is paused", "success")
+            return redirect(url_for("buddies.pairing", match_id=match.id))
+    return render_template("buddies/pause.html", form=form, match=match)
+
+
+@bp.route("/pairings/<int:match_id>/end", methods=["GET", "POST"])
+@login_required
+def end(match_id: int) -> str | Response:
+    match = _match_or_404(match_id)
+    form = EndForm()
+    if form.validate_on_submit():
+        try:
+            services.end(db.session, _me(), match, form.reason.data)
+        except DomainError as error:
+            _failed(form, error, "reason")
+        else:
+            db.session.commit()
+            flash("The pairing has ended. Thank you both", "success")
+            return redirect(url_for("buddies.index"))
+    return render_template("buddies/end.html", form=form, match=match)
+
+
+@bp.route("/pairings/<int:match_id>/report", methods=["GET", "POST"])
+@login_required
+def report(match_id: int) -> str | Response:
+    match = _match_or_404(match_id)
+    form = ConcernForm()
+    if form.validate_on_submit():
+        try:
+            conversations.report_concern(db.session, _me(), match, form.body.data or "")
+        except DomainError as error:
+            _failed(form, error, "body")
+        else:
+            db.session.commit()
+            flash(
+                "Thank you for telling us. Staff at the local organisation will look into it",
+                "success",
+            )
+            return redirect(url_for("buddies.pairing", match_id=match.id))
+    return render_template("buddies/report.html", form=form, match=match)
+
+
+@bp.route("/pairings/<int:match_id>/block", methods=["GET", "POST"])
+@login_required
+def block(match_id: int) -> str | Response:
+    match = _match_or_404(match_id)
+    me = _me()
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        services.block(db.session, me, match.other_id(me.id))
+        db.session.commit()
+        flash("Done. You will never be paired with this person again", "success")
+        return redirect(url_for("buddies.index"))
+    other = match.buddy_user if me.id == match.seeker_id else match.seeker
+    return render_template("buddies/block.html", form=form, match=match, other=other)
+
+
+@bp.route("/pairings/<int:match_id>/feedback", methods=["GET", "POST"])
+@login_required
+def feedback(match_id: int) -> str | Response:
+    match = _match_or_404(match_id)
+    form = FeedbackForm()
+    if form.validate_on_submit():
+        try:
+            conversations.give_feedback(db.session, _me(), match, form.helpfulness.data or "")
+        except DomainError as error:
+            _failed(form, error, "helpfulness")
+        else:
+            db.session.commit()
+            flash("Thank you for your feedback", "success")
+            return redirect(url_for("buddies.pairing", match_id=match.id))
+    return render_template("buddies/feedback.html", form=form, match=match)
+
+
+# --- ULO staff: matching rounds, feedback totals, concerns ---------------------------------------
+
+
+@bp.route("/round", methods=["GET", "POST"])
+@moderator_required
+def matching_round() -> str | Response:
+    me = _me()
+    form = ConfirmForm()
+    problems: list[str] = []
+    if form.validate_on_submit():
+        pairs = []
+        for value in request.form.getlist("pair"):
+            request_id, _, profile_id = value.partition(":")
+            if request_id.isdigit() and profile_id.isdigit():
+                pairs.append((int(request_id), int(profile_id)))
+        try:
+            sent = rounds.send_round(db.session, me, pairs)
+        except NotAllowed:
+            abort(403)
+        except DomainError as error:
+            db.session.rollback()
+            problems = [error.message]
+        else:
+            db.session.commit()
+            for match_id in sent.match_ids:
+                match = db.session.get(BuddyMatch, match_id)
+                if match is not None:
+                    conversations.send_notice(_proposal_notice(match))
+            flash(f"Sent {sent.sent} suggestion{'s' if sent.sent != 1 else ''}", "success")
+            if not sent.problems:
+                return redirect(url_for("buddies.matching_round"))
+            problems = sent.problems
+    return render_template(
+        "buddies/round.html",
+        plan=rounds.plan_round(db.session, me),
+        totals=conversations.feedback_totals(db.session, me),
+        problems=problems,
+        form=form,
+    )
+
+
+@bp.route("/concerns/<int:item_id>/conversation")
+@moderator_required
+def concern_conversation(item_id: int) -> str:
+    me = _me()
+    try:
+        item = moderation.get_for_moderator(db.session, me, item_id)
+        match = conversations.conversation_for_moderator(db.session, me, item)
+    except NotAllowed:
+        abort(404)
+    db.session.commit()  # the audit entry saying who read it
+    return render_template(
+        "buddies/concern_conversation.html",
+        item=item,
+        match=match,
+        concern=conversations.concern_for_item(db.session, item),
+        closed=match.status not in (MatchStatus.ACTIVE.value, MatchStatus.PAUSED.value),
+    )
