@@ -25,7 +25,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from marketplace.buddies.labels import (
     HELPFULNESS_LABELS,
@@ -34,7 +34,12 @@ from marketplace.buddies.labels import (
     TOPIC_LABELS,
     WAY_LABELS,
 )
-from marketplace.buddies.models import MAX_CAPACITY, MAX_CONTACT, MAX_MESSAGE
+from marketplace.buddies.models import (
+    MAX_CAPACITY,
+    MAX_CONTACT,
+    MAX_MESSAGE,
+    MIN_MONTHS_HOLDING,
+)
 from marketplace.engagement.forms import for_whom_field
 from marketplace.providers.forms import checkboxes
 from marketplace.providers.models import LANGUAGES
@@ -97,19 +102,35 @@ def postcode_field() -> StringField:
     )
 
 
+# The form checks what it can on its own, so that every missing answer is shown at once;
+# the service checks the same rules again (and the ones that need the database).
+
+
 def languages_field() -> SelectMultipleField:
     """Languages someone can talk in."""
-    return checkboxes("Languages you can talk in", [SelectChoice(x, x) for x in LANGUAGES])
+    return checkboxes(
+        "Languages you can talk in",
+        [SelectChoice(x, x) for x in LANGUAGES],
+        validators=[DataRequired(message="Choose at least one language")],
+    )
 
 
 def ways_field() -> SelectMultipleField:
     """Ways of keeping in touch."""
-    return checkboxes("How you would like to keep in touch", _choices(WAY_LABELS))
+    return checkboxes(
+        "How you would like to keep in touch",
+        _choices(WAY_LABELS),
+        validators=[DataRequired(message="Choose at least one way of keeping in touch")],
+    )
 
 
 def times_field() -> SelectMultipleField:
     """Times that suit someone."""
-    return checkboxes("When suits you", _choices(TIME_LABELS))
+    return checkboxes(
+        "When suits you",
+        _choices(TIME_LABELS),
+        validators=[DataRequired(message="Choose at least one time that suits you")],
+    )
 
 
 def gender_preference_field() -> StringField:
@@ -140,7 +161,12 @@ class OfferForm(FlaskForm):
         not_a_number="Enter how many months, as a number like 18",
         validators=[
             InputRequired(message="Enter how many months, as a number like 18"),
-            NumberRange(min=0, max=600, message="Enter a number of months between 0 and 600"),
+            NumberRange(
+                min=MIN_MONTHS_HOLDING,
+                message=f"Buddies have held a budget for at least {MIN_MONTHS_HOLDING} months "
+                "(this is our rule, so that buddies have been through a review)",
+            ),
+            NumberRange(max=600, message="Enter a number of months up to 600"),
         ],
     )
     holds = RadioField(
@@ -149,7 +175,11 @@ class OfferForm(FlaskForm):
         choices=_choices(HOLDING_LABELS),
         validators=[InputRequired(message="Say how you hold your budget")],
     )
-    experience = checkboxes("What could you help someone with?", _choices(TOPIC_LABELS))
+    experience = checkboxes(
+        "What could you help someone with?",
+        _choices(TOPIC_LABELS),
+        validators=[DataRequired(message="Choose at least one thing you can help with")],
+    )
     used_for = checkboxes(
         "What have you used your own budget for? (optional)",
         [],
@@ -185,7 +215,11 @@ class OfferForm(FlaskForm):
 class AskForm(FlaskForm):
     for_whom = for_whom_field()
     council_id = council_field()
-    wants = checkboxes("What would you like help with?", _choices(TOPIC_LABELS))
+    wants = checkboxes(
+        "What would you like help with?",
+        _choices(TOPIC_LABELS),
+        validators=[DataRequired(message="Choose at least one thing you would like help with")],
+    )
     holds = RadioField(
         "How do you hold your budget?",
         widget=GovRadioInput(),

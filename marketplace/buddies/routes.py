@@ -106,6 +106,7 @@ def _failed(form: Any, error: DomainError, fallback: str | None = None) -> None:
 def index() -> str:
     me = _me()
     matches = services.matches_of(db.session, me)
+    helped = services.people_i_ask_for(db.session, me)
     return render_template(
         "buddies/index.html",
         profile=services.profile_of(db.session, me.id),
@@ -113,11 +114,8 @@ def index() -> str:
         matches=matches,
         unread={m.id: conversations.unread_count(db.session, m, me) for m in matches},
         feedback_due={m.id for m in matches if conversations.feedback_due(db.session, me, m)},
-        helped=services.people_i_ask_for(db.session, me),
-        helped_requests={
-            h.id: services.waiting_request_of(db.session, h.id)
-            for h in services.people_i_ask_for(db.session, me)
-        },
+        helped=helped,
+        helped_requests={h.id: services.waiting_request_of(db.session, h.id) for h in helped},
     )
 
 

@@ -266,7 +266,7 @@ def test_share_contact_pause_resume_and_end(app, db_session, active):
     assert response.status_code == 302
     match = db_session.get(BuddyMatch, match_id, populate_existing=True)
     assert match.status == MatchStatus.PAUSED.value and match.paused_until is not None
-    assert "This pairing is paused until" in text(seeker_client.get(path))
+    assert re.search(r"Paused</strong> until \d+ \w+ \d{4}", text(seeker_client.get(path)))
     post(seeker_client, f"{path}/resume", token_from=path)
     match = db_session.get(BuddyMatch, match_id, populate_existing=True)
     assert match.status == MatchStatus.ACTIVE.value

@@ -1,0 +1,355 @@
+"""Budget buddies end to end in Chromium, every page checked by axe.
+
+Someone who has held a budget for two years offers to be a buddy, the local user-led
+organisation's moderator confirms the offer after the induction, someone new asks for a buddy and
+picks her from the suggestions, she says yes, and the two talk, pause, resume and end the pairing.
+Then the ask form again with JavaScript off: a plain form, so it works without scripts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from uuid import uuid4
+
+import pyotp
+import pytest
+from playwright.sync_api import Locator, Page, expect
+from sqlalchemy import select
+
+from marketplace.db import utcnow
+from marketplace.extensions import db
+from marketplace.organisations.models import ApprovalStatus, OrganisationKind
+from marketplace.places.models import Council
+from tests.browser.conftest import LiveServer, check_current, goto_and_check, submit_and_check
+from tests.conftest import Mailbox
+from tests.factories import PASSWORD, CouncilFactory, OrganisationFactory, StaffFactory, UserFactory
+
+pytestmark = pytest.mark.browser
+
+LEEDS = "E08000035"
+BEA = "Bea Buddy"
+SAM = "Sam Seeker"
+EMPLOYING_A_PA = "Finding and employing a personal assistant"
+DIRECT_PAYMENT = "Direct payment (the money is paid to me)"
+OFFER = "Offer to be a budget buddy in Leeds"
+HELLO = "Hello Sam, happy to help"
+REPLY = "Thank you Bea. Could we talk about PA contracts first?"
+
+
+@dataclass(frozen=True)
+class Cast:
+    buddy_email: str
+    seeker_email: str
+    moderator_email: str
+    moderator_secret: str
+
+
+def set_the_scene(live_server: LiveServer) -> Cast:
+    """Leeds, a ULO covering it with a moderator, and two people. Nothing about buddies yet.
+
+    Written straight into the live server's database (the `site` fixture has bound `db` to it).
+    """
+    suffix = uuid4().hex[:8]
+    cast = Cast(
+        buddy_email=f"bea-{suffix}@example.org",
+        seeker_email=f"sam-{suffix}@example.org",
+        moderator_email=f"buddy-moderator-{suffix}@example.org",
+        moderator_secret=pyotp.random_base32(),
+    )
+    with live_server.app.app_context():
+        council = db.session.scalar(select(Council).where(Council.code == LEEDS))
+        if council is None:
+            council = CouncilFactory(code=LEEDS, name="Leeds")
+
+        ulo = OrganisationFactory(
+            name=f"Leeds Buddies Network {suffix}",
+            kind=OrganisationKind.ULO.value,
+            status=ApprovalStatus.APPROVED.value,
+        )
+        ulo.councils.append(council)
+        moderator = UserFactory(
+            email=cast.moderator_email,
+            display_name="Mo Moderator",
+            roles=["ulo_staff"],
+            totp_secret=cast.moderator_secret,
+            totp_enabled_at=utcnow(),
+        )
+        StaffFactory(organisation=ulo, user=moderator)
+
+        UserFactory(email=cast.buddy_email, display_name=BEA)
+        UserFactory(email=cast.seeker_email, display_name=SAM)
+        db.session.commit()
+        db.scoped.remove()
+    return cast
+
+
+# --- Steps shared by the people in the journey ---------------------------------------------
+
+
+def sign_in(page: Page, email: str) -> None:
+    """Sign in from the navigation, with email and password (the first step for a moderator)."""
+    page.get_by_role("link", name="Sign in", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/sign-in$"))
+    check_current(page)
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    submit_and_check(page, "Sign in")
+
+
+def sign_out(page: Page) -> None:
+    """Sign out; the browser is left on the home page, ready for the next person."""
+    submit_and_check(page, "Sign out")
+    expect(page.get_by_text("You have signed out")).to_be_visible()
+    expect(page.get_by_role("link", name="Sign in", exact=True)).to_be_visible()
+
+
+def open_budget_buddies(page: Page) -> None:
+    page.get_by_role("navigation", name="Menu").get_by_role("link", name="Budget buddies").click()
+    expect(page).to_have_url(re.compile(r"/buddies$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Budget buddies")
+    check_current(page)
+
+
+def open_pairing_with(page: Page, name: str) -> None:
+    """From Budget buddies, the pairing in the "Your pairings" table."""
+    pairings = page.get_by_role("table", name="Your pairings")
+    pairings.get_by_role("link", name=name, exact=True).click()
+    expect(page).to_have_url(re.compile(r"/buddies/pairings/\d+$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(name)
+    check_current(page)
+
+
+def fill_in_the_ask_form(page: Page) -> None:
+    """On "Ask for a budget buddy": help employing a PA in Leeds, by phone, in the evenings."""
+    expect(page.get_by_role("heading", level=1)).to_have_text("Ask for a budget buddy")
+    page.get_by_role("group", name="What would you like help with?").get_by_label(
+        EMPLOYING_A_PA
+    ).check()
+    page.get_by_label("Your council").select_option(label="Leeds")
+    page.get_by_role("group", name="How do you hold your budget?").get_by_label(
+        DIRECT_PAYMENT
+    ).check()
+    languages = page.get_by_role("group", name="Languages you can talk in")
+    expect(languages.get_by_label("English", exact=True)).to_be_checked()  # the default
+    ways = page.get_by_role("group", name="How you would like to keep in touch")
+    ways.get_by_label("Phone calls").check()
+    page.get_by_role("group", name="When suits you").get_by_label("Evenings").check()
+
+
+def conversation(page: Page) -> Locator:
+    return page.locator(".app-conversation")
+
+
+# --- The journey ----------------------------------------------------------------------------
+
+
+def bea_offers_to_be_a_buddy(page: Page, cast: Cast) -> None:
+    sign_in(page, cast.buddy_email)
+    open_budget_buddies(page)
+    page.get_by_role("link", name="Offer to be a buddy").click()
+    expect(page).to_have_url(re.compile(r"/buddies/offer$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Offer to be a budget buddy")
+    check_current(page)
+
+    page.get_by_label("Your council").select_option(label="Leeds")
+    months = page.get_by_label("How many months have you had a personal budget or direct payment?")
+    months.fill("3")
+    page.get_by_role("group", name="How do you hold your budget?").get_by_label(
+        DIRECT_PAYMENT
+    ).check()
+    page.get_by_role("group", name="What could you help someone with?").get_by_label(
+        EMPLOYING_A_PA
+    ).check()
+    languages = page.get_by_role("group", name="Languages you can talk in")
+    expect(languages.get_by_label("English", exact=True)).to_be_checked()  # the default
+    ways = page.get_by_role("group", name="How you would like to keep in touch")
+    ways.get_by_label("Phone calls").check()
+    ways.get_by_label("Messages on this site").check()
+    page.get_by_role("group", name="When suits you").get_by_label("Evenings").check()
+    page.get_by_role("group", name="How many people could you be a buddy to at once?").get_by_label(
+        "2", exact=True
+    ).check()
+    submit_and_check(page, "Send my offer")
+
+    # Three months is too few: the error summary leads to the field, the message is beside it.
+    expect(page).to_have_title(re.compile(r"^Error: Offer to be a budget buddy"))
+    summary = page.locator(".govuk-error-summary")
+    expect(summary.get_by_role("heading")).to_have_text("There is a problem")
+    six_months = re.compile(r"Buddies have held a budget for at least 6 months")
+    link = summary.get_by_role("link", name=six_months)
+    expect(link).to_be_visible()
+    target = link.get_attribute("href") or ""
+    assert target.startswith("#"), f"the six-month error links to {target!r}"
+    expect(page.locator(target)).to_have_count(1)
+    expect(page.locator("#months_holding-error")).to_contain_text(six_months)
+    expect(months).to_have_attribute("aria-describedby", re.compile(r"\bmonths_holding-error\b"))
+    # What she chose is kept.
+    expect(ways.get_by_label("Messages on this site")).to_be_checked()
+
+    months.fill("24")
+    submit_and_check(page, "Send my offer")
+    expect(page).to_have_url(re.compile(r"/buddies$"))
+    expect(
+        page.get_by_text("Thank you. Your local user-led organisation will be in touch")
+    ).to_be_visible()
+    expect(page.get_by_text("Thank you for offering.")).to_be_visible()
+    sign_out(page)
+
+
+def moderator_confirms_the_offer(page: Page, cast: Cast) -> None:
+    sign_in(page, cast.moderator_email)
+    expect(page).to_have_url(re.compile(r"/sign-in/code$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Enter the code from your app")
+    page.get_by_label("Code from your authenticator app").fill(
+        pyotp.TOTP(cast.moderator_secret).now()
+    )
+    submit_and_check(page, "Continue")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
+
+    page.get_by_role("link", name="Moderation queue").click()
+    expect(page).to_have_url(re.compile(r"/moderation$"))
+    check_current(page)
+
+    page.get_by_role("link", name=OFFER, exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(OFFER)
+    expect(page.get_by_text("24 months")).to_be_visible()
+    check_current(page)
+
+    claim = page.get_by_role("button", name="I will deal with this")
+    if claim.count():
+        submit_and_check(page, "I will deal with this")
+    page.get_by_label("Confirm: they have done our buddy induction").check()
+    submit_and_check(page, "Save decision")
+    expect(page).to_have_url(re.compile(r"/moderation$"))
+    expect(page.get_by_text("Decision saved")).to_be_visible()
+    expect(page.get_by_role("link", name=OFFER, exact=True)).to_have_count(0)
+    sign_out(page)
+
+
+def sam_asks_for_a_buddy_and_picks_bea(page: Page, cast: Cast, mailbox: Mailbox) -> None:
+    sign_in(page, cast.seeker_email)
+    open_budget_buddies(page)
+    page.get_by_role("link", name="Ask for a buddy").click()
+    expect(page).to_have_url(re.compile(r"/buddies/ask$"))
+    check_current(page)
+    fill_in_the_ask_form(page)
+    submit_and_check(page, "Ask for a buddy")
+
+    expect(page).to_have_url(re.compile(r"/buddies/requests/\d+$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Suggested buddies")
+    card = page.locator(".govuk-summary-card").filter(
+        has=page.get_by_role("heading", name=BEA, exact=True)
+    )
+    expect(card).to_contain_text("knows Leeds council's process")
+    submit_and_check(page, f"Ask {BEA}")
+    expect(page.get_by_text(f"We have asked {BEA}").first).to_be_visible()
+    expect(page.get_by_role("button", name=f"Ask {BEA}")).to_have_count(0)
+    email = mailbox.last_to(cast.buddy_email)
+    assert email["Subject"] == "Someone would like you to be their budget buddy"
+    sign_out(page)
+
+
+def bea_says_yes_and_says_hello(page: Page, cast: Cast) -> None:
+    sign_in(page, cast.buddy_email)
+    open_budget_buddies(page)
+    pairings = page.get_by_role("table", name="Your pairings")
+    expect(pairings.get_by_role("row", name=re.compile(SAM))).to_contain_text(
+        "Waiting for your answer"
+    )
+    open_pairing_with(page, SAM)
+    expect(page.get_by_role("heading", name="They would like help with")).to_be_visible()
+    expect(page.get_by_role("listitem").filter(has_text=EMPLOYING_A_PA)).to_be_visible()
+    submit_and_check(page, "Yes, be their buddy")
+    expect(page.get_by_text("You are now buddies")).to_be_visible()
+
+    page.get_by_label("Your message").fill(HELLO)
+    submit_and_check(page, "Send message")
+    expect(page).to_have_url(re.compile(r"/buddies/pairings/\d+#latest$"))
+    expect(page.get_by_text("Message sent")).to_be_visible()
+    expect(conversation(page).get_by_role("listitem").last).to_contain_text(HELLO)
+    expect(conversation(page).get_by_role("heading", name="You")).to_be_visible()
+    sign_out(page)
+
+
+def sam_talks_pauses_resumes_and_ends(page: Page, cast: Cast) -> None:
+    sign_in(page, cast.seeker_email)
+    open_budget_buddies(page)
+    open_pairing_with(page, BEA)
+    latest = conversation(page).get_by_role("listitem").last
+    expect(latest.get_by_role("heading")).to_have_text(BEA)
+    expect(latest).to_contain_text(HELLO)
+    about = page.get_by_role("heading", name=f"About {BEA}")
+    expect(about).to_be_visible()
+    expect(page.get_by_text("24 months, in Leeds")).to_be_visible()
+
+    page.get_by_label("Your message").fill(REPLY)
+    submit_and_check(page, "Send message")
+    expect(conversation(page).get_by_role("listitem")).to_have_count(2)
+    expect(conversation(page).get_by_role("listitem").last).to_contain_text(REPLY)
+
+    page.get_by_role("link", name="Pause for a while").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Pause the pairing")
+    check_current(page)
+    page.get_by_label("1 week").check()
+    submit_and_check(page, "Pause")
+    expect(page.get_by_text("The pairing is paused", exact=True)).to_be_visible()
+    expect(page.get_by_text(re.compile(r"until \d+ \w+ \d{4}"))).to_be_visible()
+    expect(page.get_by_label("Your message")).to_have_count(0)  # no messages while paused
+
+    submit_and_check(page, "Resume the pairing")
+    expect(page.get_by_text("The pairing is active again")).to_be_visible()
+    expect(page.get_by_label("Your message")).to_be_visible()
+
+    page.get_by_role("link", name="End the pairing").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("End the pairing")
+    check_current(page)
+    page.get_by_label("Anything you would like to say about why? (optional)").fill(
+        "I have found a PA now, thank you."
+    )
+    submit_and_check(page, "End the pairing")
+    expect(page).to_have_url(re.compile(r"/buddies$"))
+    expect(page.get_by_text("The pairing has ended. Thank you both")).to_be_visible()
+    pairings = page.get_by_role("table", name="Your pairings")
+    expect(pairings.get_by_role("row", name=re.compile(BEA))).to_contain_text("Ended")
+    sign_out(page)
+
+
+def test_buddy_offers_moderator_confirms_seeker_asks_and_they_talk(
+    live_server: LiveServer, new_page: Callable[..., Page], mailbox: Mailbox
+) -> None:
+    cast = set_the_scene(live_server)
+    # One browser, one person after another, as on a shared computer.
+    page = new_page()
+    goto_and_check(page, "/")
+    bea_offers_to_be_a_buddy(page, cast)
+    moderator_confirms_the_offer(page, cast)
+    sam_asks_for_a_buddy_and_picks_bea(page, cast, mailbox)
+    bea_says_yes_and_says_hello(page, cast)
+    sam_talks_pauses_resumes_and_ends(page, cast)
+
+    # Without JavaScript: the ended pairing still reads, and asking again is a plain form.
+    # Axe is slower on script-less pages, so only the buddy pages are checked here (the pages
+    # on the way have been checked above).
+    page = new_page(java_script_enabled=False)
+    page.goto("/sign-in")
+    page.get_by_label("Email address").fill(cast.seeker_email)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in", exact=True).click()
+    page.get_by_role("navigation", name="Menu").get_by_role("link", name="Budget buddies").click()
+    page.get_by_role("table", name="Your pairings").get_by_role("link", name=BEA).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(BEA)
+    expect(page.get_by_text(re.compile(r"This pairing has ended"))).to_be_visible()
+    expect(conversation(page).get_by_role("listitem")).to_have_count(2)
+    check_current(page)
+    page.get_by_role("link", name="Budget buddies", exact=True).last.click()  # the back link
+    expect(page).to_have_url(re.compile(r"/buddies$"))
+    page.get_by_role("link", name="Ask for a buddy").click()
+    fill_in_the_ask_form(page)
+    check_current(page)
+    submit_and_check(page, "Ask for a buddy")
+    expect(page).to_have_url(re.compile(r"/buddies/requests/\d+$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Suggested buddies")
+    expect(page.get_by_text("You have asked for a buddy")).to_be_visible()
