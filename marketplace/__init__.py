@@ -116,7 +116,8 @@ def _register_blueprints(app: Flask) -> None:
 def _register_services() -> None:
     """Import service modules that have no pages yet, so their moderation kinds and
     privacy exporters/erasers are registered in the running app."""
-    import marketplace.buddies.services  # noqa: F401
+    import marketplace.buddies.services
+    import marketplace.pools.funding  # noqa: F401
 
 
 def _register_error_handlers(app: Flask) -> None:

@@ -8,6 +8,7 @@ from flask.cli import AppGroup
 
 from marketplace import migrations
 from marketplace.payments.cli import payments_cli
+from marketplace.pools.cli import pools_cli
 
 db_cli = AppGroup("db", help="Database schema migrations.")
 
@@ -45,3 +46,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(db_cli)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(payments_cli)
+    app.cli.add_command(pools_cli)

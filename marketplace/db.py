@@ -51,12 +51,16 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=5000")
+            cursor.execute("PRAGMA busy_timeout=15000")
             cursor.close()
 
+        # IMMEDIATE: take the write lock when the transaction starts. A deferred transaction
+        # that reads and then writes can deadlock with another writer, and SQLite then fails
+        # one of them at once instead of waiting. SQLite is for one machine (development and
+        # tests), where queueing every transaction behind the last costs little.
         @event.listens_for(engine, "begin")
         def _on_begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN")
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

@@ -14,4 +14,5 @@ def import_all_models() -> None:
     import marketplace.organisations.models
     import marketplace.payments.models
     import marketplace.places.models
+    import marketplace.pools.models
     import marketplace.providers.models  # noqa: F401

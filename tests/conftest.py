@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from email import message_from_bytes
 from email.message import Message
 from pathlib import Path
@@ -19,7 +19,7 @@ os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 from aiosmtpd.controller import Controller  # noqa: E402
 from flask import Flask  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import create_engine, make_url, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from marketplace import create_app, migrations  # noqa: E402
@@ -35,6 +35,38 @@ def database_url(suffix: str = "") -> str:
     if url:
         return url if not suffix else f"{url}{suffix}"
     return f"sqlite:///{_TMP / f'test{suffix}.sqlite3'}"
+
+
+def separate_database(suffix: str) -> tuple[str, Callable[[], None]]:
+    """A database of its own (for the live server, or for tests that need real commits from
+    several threads), and a function that removes it.
+
+    PostgreSQL: `<TEST_DATABASE_URL's database>_<suffix>`, created afresh. Otherwise SQLite.
+    """
+    main_url = os.environ.get("TEST_DATABASE_URL")
+    if not main_url:
+        path = _TMP / f"{suffix}.sqlite3"
+        path.unlink(missing_ok=True)
+        return f"sqlite:///{path}", lambda: path.unlink(missing_ok=True)
+
+    url = make_url(main_url)
+    url = url.set(database=f"{url.database}_{suffix}")
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    name = admin.dialect.identifier_preparer.quote(url.database or "")
+
+    def drop() -> None:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    drop()
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"CREATE DATABASE {name}")
+
+    def drop_and_dispose() -> None:
+        drop()
+        admin.dispose()
+
+    return url.render_as_string(hide_password=False), drop_and_dispose
 
 
 def reset_schema(url: str) -> None:

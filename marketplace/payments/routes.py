@@ -12,7 +12,7 @@ from marketplace.payments.gateway import InvalidWebhook, get_gateway
 bp = Blueprint("payments", __name__, url_prefix="/payments")
 
 
-@bp.post("/stripe/webhook")
+@bp.post("/webhook")
 @csrf.exempt  # Stripe cannot send our CSRF token; the signature authenticates it instead
 def stripe_webhook() -> tuple[Response, int]:
     """Verify Stripe's signature, then store and process the event (once)."""

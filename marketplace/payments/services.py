@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from marketplace.auth.models import User
 from marketplace.db import utcnow
 from marketplace.errors import DomainError
-from marketplace.payments.gateway import ChargeResult, PaymentGateway, get_gateway
+from marketplace.payments.gateway import ChargeResult, PaymentGateway, SavedCard, get_gateway
 from marketplace.payments.models import (
     Charge,
     ChargeStatus,
@@ -534,3 +534,35 @@ def _export(session: Session, user: User) -> list[dict[str, Any]]:
 
 # Financial records are kept on erasure (the user row stays, anonymised), so no eraser.
 privacy.register_exporter("payments", _export)
+
+
+# --- Saving a card ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CardDetails:
+    """Card details typed into our own form: only against localstripe (see gateway.py)."""
+
+    number: str
+    exp_month: int
+    exp_year: int
+    cvc: str
+
+
+def save_card(
+    session: Session,
+    user: User,
+    card: CardDetails,
+    metadata: dict[str, str],
+    gateway: PaymentGateway | None = None,
+) -> SavedCard:
+    """Save a card for later off-session charges through a SetupIntent; nothing is charged.
+
+    Raises CardDeclined (with a message to show) when the bank refuses the card.
+    """
+    gateway = gateway or get_gateway()
+    customer_id = customer_for(session, user, gateway)
+    intent = gateway.create_setup_intent(customer_id, metadata)
+    return gateway.save_test_card(
+        intent.id, customer_id, card.number, card.exp_month, card.exp_year, card.cvc
+    )

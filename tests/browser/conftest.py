@@ -9,7 +9,6 @@ tests, which use the main `app` fixture and its engine, working in any order.
 
 from __future__ import annotations
 
-import os
 import tempfile
 import threading
 import weakref
@@ -22,14 +21,13 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
 from playwright.sync_api import Browser, Page, Route, sync_playwright
-from sqlalchemy import create_engine, make_url
 from sqlalchemy.engine import Engine
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from marketplace import create_app
 from marketplace.extensions import db, limiter
 from marketplace.payments.localstripe_server import free_port
-from tests.conftest import Mailbox, reset_schema
+from tests.conftest import Mailbox, reset_schema, separate_database
 
 BROWSER_DIR = Path(__file__).resolve().parent
 
@@ -84,39 +82,10 @@ def _bind(engine: Engine | None) -> None:
     db.scoped.configure(bind=engine)
 
 
-def _browser_database(directory: Path) -> tuple[str, Callable[[], None]]:
-    """A database for the live server alone, and a function that removes it.
-
-    PostgreSQL: `<TEST_DATABASE_URL's database>_browser`, created afresh. Otherwise SQLite.
-    """
-    main_url = os.environ.get("TEST_DATABASE_URL")
-    if not main_url:
-        return f"sqlite:///{directory / 'browser.sqlite3'}", lambda: None
-
-    url = make_url(main_url)
-    url = url.set(database=f"{url.database}_browser")
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    name = admin.dialect.identifier_preparer.quote(url.database or "")
-
-    def drop() -> None:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-    drop()
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"CREATE DATABASE {name}")
-
-    def drop_and_dispose() -> None:
-        drop()
-        admin.dispose()
-
-    return url.render_as_string(hide_password=False), drop_and_dispose
-
-
 @pytest.fixture(scope="session")
-def live_server(mailbox: Mailbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def live_server(mailbox: Mailbox) -> Iterator[LiveServer]:
     """The app on http://127.0.0.1:<port>, in a thread, with its own database."""
-    url, drop_database = _browser_database(tmp_path_factory.mktemp("browser"))
+    url, drop_database = separate_database("browser")
     reset_schema(url)
     previous_engine = db.engine
     try:

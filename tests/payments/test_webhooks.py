@@ -19,7 +19,7 @@ from marketplace.payments import services
 from marketplace.payments.localstripe_server import free_port
 from marketplace.payments.models import Charge, ChargeStatus, LedgerEntry, LedgerKind, WebhookEvent
 
-URL = "/payments/stripe/webhook"
+URL = "/payments/webhook"
 
 
 def event(event_id="evt_test_1", event_type="test.happened", obj=None):
@@ -161,7 +161,7 @@ def test_localstripe_sends_a_webhook_that_verifies(stripe_app, gateway, localstr
     server = ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/payments/stripe/webhook"
+    url = f"http://127.0.0.1:{server.server_address[1]}/payments/webhook"
     secret = stripe_app.config["STRIPE_WEBHOOK_SECRET"]
     try:
         _configure_webhook(localstripe, "tests", {"url": url, "secret": secret})

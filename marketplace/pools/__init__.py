@@ -1,0 +1,1 @@
+"""Pools: holders jointly commissioning a service, all or nothing."""

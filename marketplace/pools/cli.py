@@ -1,0 +1,25 @@
+"""`flask pools ...`: the jobs that keep pools moving (run from cron)."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from marketplace.extensions import db
+from marketplace.pools import funding
+
+pools_cli = AppGroup("pools", help="Pools: lapse, fund and charge.")
+
+
+@pools_cli.command("charge-due")
+def charge_due_command() -> None:
+    """Lapse pools past their deadline, collect months that are due, settle grace periods.
+
+    Safe to run twice, or on two machines at once: each member is charged at most once a month.
+    """
+    report = funding.charge_due(db.session)
+    db.session.commit()
+    click.echo(
+        f"Lapsed {report.lapsed}, funded {report.funded}, "
+        f"collected a month for {report.collected} pool(s)."
+    )

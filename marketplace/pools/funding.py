@@ -1,0 +1,476 @@
+"""All-or-nothing funding and the monthly running of a pool.
+
+Once a quote is chosen and the minimum is met, each member's month is collected: a card is
+charged off-session through `marketplace.payments` (the only module that talks to Stripe) with
+a key made from (pool, member, month); a managed account or the council is invoiced. A charge
+the bank refuses gives the member `GRACE_DAYS` to put it right. When every payment of the first
+month is in (or invoiced), the pool is commissioned and the provider is owed the money. If the
+pool would fall below its minimum, every card payment of that month is refunded and the pool
+lapses: nobody pays for a service that does not happen.
+
+Exactly once: a `PoolPayment` row, unique per (pool, member, month), is inserted before any
+charge. Only the worker whose insert succeeded charges; another worker (a second cron run, a
+second machine) finds the row and leaves it alone. A row left pending by a crash is picked up
+by the next run, and `payments.charge_once` adopts the Stripe payment if the crash came after
+Stripe's answer, so it is never charged twice.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from marketplace.auth.models import User
+from marketplace.db import as_utc, utcnow
+from marketplace.errors import DomainError, NotAllowed
+from marketplace.moderation import services as moderation
+from marketplace.payments import services as payments
+from marketplace.payments.gateway import PaymentGateway
+from marketplace.payments.models import Charge, ChargeStatus
+from marketplace.pools.models import (
+    GATHERING,
+    GRACE_DAYS,
+    MemberStatus,
+    PayBy,
+    PaymentStatus,
+    Pool,
+    PoolMember,
+    PoolPayment,
+    PoolStatus,
+    Quote,
+)
+
+# A payment row still pending after this long was left by a worker that died.
+STALE_AFTER = timedelta(minutes=10)
+PURPOSE = "pool"
+
+
+def charge_key(pool_id: int, user_id: int, month: int) -> str:
+    """Our idempotency key for one member's share of one month of one pool."""
+    return f"pool:{pool_id}:member:{user_id}:month:{month}"
+
+
+def add_months(start: datetime, months: int) -> datetime:
+    """The same day `months` later (the last day of a shorter month)."""
+    month_index = start.month - 1 + months
+    year, month = start.year + month_index // 12, month_index % 12 + 1
+    day = min(start.day, calendar.monthrange(year, month)[1])
+    return start.replace(year=year, month=month, day=day)
+
+
+def chosen_quote(session: Session, pool: Pool) -> Quote:
+    """The winning quote of a funded or running pool."""
+    quote = session.get(Quote, pool.chosen_quote_id) if pool.chosen_quote_id else None
+    if quote is None:
+        raise DomainError("This pool has no chosen quote")
+    return quote
+
+
+def billable_members(pool: Pool, month: int) -> list[PoolMember]:
+    """Members who pay for this month (not those who said they leave before it)."""
+    return [
+        m
+        for m in pool.current_members
+        if m.leave_after_month is None or m.leave_after_month >= month
+    ]
+
+
+@dataclass
+class Collection:
+    """What one run of `collect_month` did."""
+
+    charged: int = 0
+    invoiced: int = 0
+    skipped: int = 0  # another worker has them, or they were already done
+    problems: list[str] = field(default_factory=list)
+
+
+def _claim(
+    session: Session, pool: Pool, member: PoolMember, month: int, amount: int, now: datetime
+) -> PoolPayment | None:
+    """Insert this month's payment row; None if another worker already has it."""
+    row = PoolPayment(
+        pool_id=pool.id,
+        user_id=member.user_id,
+        month=month,
+        amount_pence=amount,
+        pay_by=member.pay_by,
+        status=PaymentStatus.PENDING.value,
+        invoice_to=member.invoice_to,
+        created_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        existing = session.scalars(
+            select(PoolPayment).where(
+                PoolPayment.pool_id == pool.id,
+                PoolPayment.user_id == member.user_id,
+                PoolPayment.month == month,
+            )
+        ).one()
+        stale = (
+            existing.status == PaymentStatus.PENDING.value
+            and as_utc(existing.created_at) <= now - STALE_AFTER
+        )
+        return existing if stale else None
+    session.commit()  # the claim is durable before any money moves
+    return row
+
+
+def _charge(
+    session: Session,
+    pool: Pool,
+    member: PoolMember,
+    row: PoolPayment,
+    now: datetime,
+    gateway: PaymentGateway | None,
+) -> None:
+    if not member.payment_method_id:
+        row.status = PaymentStatus.FAILED.value
+        row.message = "No card is saved"
+        row.due_by = now + timedelta(days=GRACE_DAYS)
+        return
+    charge = payments.charge_once(
+        session,
+        user=member.user,
+        idempotency_key=charge_key(pool.id, member.user_id, row.month),
+        amount_pence=row.amount_pence,
+        payment_method_id=member.payment_method_id,
+        purpose=PURPOSE,
+        reference=f"{pool.id}:{row.month}",
+        metadata={"pool": str(pool.id), "month": str(row.month)},
+        gateway=gateway,
+    )
+    _apply_charge(row, charge, now)
+
+
+def _apply_charge(row: PoolPayment, charge: Charge, now: datetime) -> None:
+    row.charge_id = charge.id
+    if charge.status == ChargeStatus.SUCCEEDED.value:
+        row.status = PaymentStatus.PAID.value
+        row.paid_at = now
+        row.message = None
+        row.due_by = None
+    elif charge.status == ChargeStatus.REQUIRES_ACTION.value:
+        row.status = PaymentStatus.ACTION_NEEDED.value
+        row.message = "Your bank wants you to confirm this payment"
+        row.due_by = now + timedelta(days=GRACE_DAYS)
+    elif charge.status == ChargeStatus.FAILED.value:
+        row.status = PaymentStatus.FAILED.value
+        row.message = charge.failure_message or "Your bank refused the payment"
+        row.due_by = now + timedelta(days=GRACE_DAYS)
+    # A pending charge (still processing) is settled later by its webhook.
+
+
+def collect_month(
+    session: Session,
+    pool: Pool,
+    month: int,
+    now: datetime | None = None,
+    gateway: PaymentGateway | None = None,
+) -> Collection:
+    """Charge or invoice every member's share of this month, once each. COMMITS per member."""
+    now = now or utcnow()
+    quote = chosen_quote(session, pool)
+    members = billable_members(pool, month)
+    share = quote.per_member_pence(len(members))
+    result = Collection()
+    if share is None:
+        result.problems.append(f"The quote has no price for {len(members)} members")
+        return result
+    for member in members:
+        row = _claim(session, pool, member, month, share, now)
+        if row is None:
+            result.skipped += 1
+            continue
+        if share > member.max_pence:
+            # Never more than they agreed to: they confirm the new share, or their place goes.
+            row.status = PaymentStatus.FAILED.value
+            row.message = "Your share is now more than the most you said you would pay"
+            row.due_by = now + timedelta(days=GRACE_DAYS)
+        elif member.pay_by == PayBy.CARD.value:
+            _charge(session, pool, member, row, now, gateway)
+            result.charged += 1
+        else:
+            row.status = PaymentStatus.INVOICED.value
+            row.due_by = now + timedelta(days=30)
+            result.invoiced += 1
+        session.commit()
+    return result
+
+
+def payments_for(session: Session, pool: Pool, month: int) -> list[PoolPayment]:
+    """Every member's payment row for this month of the pool."""
+    return list(
+        session.scalars(
+            select(PoolPayment)
+            .where(PoolPayment.pool_id == pool.id, PoolPayment.month == month)
+            .order_by(PoolPayment.id)
+        )
+    )
+
+
+def _refund_month(session: Session, pool: Pool, month: int, gateway: PaymentGateway | None) -> None:
+    for row in payments_for(session, pool, month):
+        if row.status == PaymentStatus.PAID.value and row.charge_id is not None:
+            charge = session.get(Charge, row.charge_id)
+            if charge is not None:
+                payments.refund_charge(session, charge, gateway=gateway)  # commits
+            row.status = PaymentStatus.REFUNDED.value
+        elif row.status in (
+            PaymentStatus.INVOICED.value,
+            PaymentStatus.PENDING.value,
+            PaymentStatus.FAILED.value,
+            PaymentStatus.ACTION_NEEDED.value,
+        ):
+            row.status = PaymentStatus.CANCELLED.value
+    session.commit()
+
+
+def lapse(session: Session, pool: Pool, reason: str, gateway: PaymentGateway | None = None) -> None:
+    """End a pool that will not happen; any money taken for it is refunded. COMMITS."""
+    if pool.status in (PoolStatus.FUNDED.value,):
+        _refund_month(session, pool, 1, gateway)
+    pool.status = PoolStatus.LAPSED.value
+    pool.end_reason = reason
+    pool.ended_at = utcnow()
+    session.commit()
+
+
+def _overdue(row: PoolPayment, now: datetime) -> bool:
+    return (
+        row.status in (PaymentStatus.FAILED.value, PaymentStatus.ACTION_NEEDED.value)
+        and row.due_by is not None
+        and as_utc(row.due_by) <= now
+    )
+
+
+def settle_month(
+    session: Session,
+    pool: Pool,
+    month: int,
+    now: datetime | None = None,
+    gateway: PaymentGateway | None = None,
+) -> str:
+    """Decide what a month's payments mean: wait, commission or go on, or lapse. COMMITS.
+
+    Returns the pool's status afterwards.
+    """
+    now = now or utcnow()
+    rows = payments_for(session, pool, month)
+    by_user = {r.user_id: r for r in rows}
+    for member in billable_members(pool, month):
+        row = by_user.get(member.user_id)
+        if row is not None and _overdue(row, now):
+            # Their place goes: they could not pay in time (their card was never charged).
+            member.status = MemberStatus.REMOVED.value
+            member.left_at = now
+            row.status = PaymentStatus.CANCELLED.value
+    session.flush()
+    members = billable_members(pool, month)
+    if len(members) < pool.min_members:
+        if month == 1:
+            lapse(
+                session,
+                pool,
+                f"Fewer than {pool.min_members} members could pay, so nobody pays",
+                gateway,
+            )
+        else:
+            _refund_month(session, pool, month, gateway)
+            pool.status = PoolStatus.WINDING_DOWN.value
+            pool.end_reason = f"Fewer than {pool.min_members} members for month {month}"
+            session.commit()
+        return pool.status
+    unsettled = (
+        PaymentStatus.PENDING.value,
+        PaymentStatus.FAILED.value,
+        PaymentStatus.ACTION_NEEDED.value,
+    )
+    waiting = [r for r in payments_for(session, pool, month) if r.status in unsettled]
+    if waiting:
+        return pool.status  # someone still has time to put their payment right
+    collected = sum(
+        r.amount_pence
+        for r in payments_for(session, pool, month)
+        if r.status == PaymentStatus.PAID.value
+    )
+    quote = chosen_quote(session, pool)
+    if collected:
+        payments.record_payout_owed(
+            session, quote.organisation_id, collected, f"pool {pool.id} month {month}"
+        )
+    pool.months_started = max(pool.months_started, month)
+    if month == 1 and pool.status == PoolStatus.FUNDED.value:
+        pool.status = PoolStatus.RUNNING.value
+        pool.commissioned_at = now
+    if pool.months_started >= pool.months and pool.status == PoolStatus.RUNNING.value:
+        pool.status = PoolStatus.CLOSED.value  # the last month is paid: it ends after it
+        pool.ended_at = now
+    session.commit()
+    return pool.status
+
+
+def fund(
+    session: Session,
+    pool: Pool,
+    now: datetime | None = None,
+    gateway: PaymentGateway | None = None,
+) -> str:
+    """Collect the first month of a pool whose vote chose a quote, then settle it."""
+    if pool.status != PoolStatus.FUNDED.value:
+        raise DomainError("Only a funded pool can be collected")
+    collect_month(session, pool, 1, now, gateway)
+    return settle_month(session, pool, 1, now, gateway)
+
+
+def retry_payment(
+    session: Session,
+    user: User,
+    pool: Pool,
+    month: int,
+    payment_method_id: str | None = None,
+    card_description: str | None = None,
+    now: datetime | None = None,
+    gateway: PaymentGateway | None = None,
+) -> PoolPayment:
+    """The member puts a refused payment right (optionally with a new card). COMMITS."""
+    now = now or utcnow()
+    row = session.scalars(
+        select(PoolPayment).where(
+            PoolPayment.pool_id == pool.id,
+            PoolPayment.user_id == user.id,
+            PoolPayment.month == month,
+        )
+    ).first()
+    if row is None:
+        raise NotAllowed("There is no such payment")
+    if row.status not in (PaymentStatus.FAILED.value, PaymentStatus.ACTION_NEEDED.value):
+        raise DomainError("This payment does not need putting right")
+    member = session.scalars(
+        select(PoolMember).where(PoolMember.pool_id == pool.id, PoolMember.user_id == user.id)
+    ).one()
+    if payment_method_id:
+        member.payment_method_id = payment_method_id
+        member.card_description = card_description
+    _charge(session, pool, member, row, now, gateway)
+    session.commit()
+    settle_month(session, pool, month, now, gateway)
+    return row
+
+
+def record_invoice_paid(session: Session, staff: User, row: PoolPayment) -> None:
+    """ULO staff record that a managed account or the council paid its invoice."""
+    pool = row.pool
+    areas = moderation.moderated_council_codes(session, staff)
+    if areas is not None and pool.council.code not in areas:
+        raise NotAllowed("Only ULO staff for this area can record this")
+    if row.status != PaymentStatus.INVOICED.value:
+        raise DomainError("This invoice is not waiting to be paid")
+    row.status = PaymentStatus.PAID.value
+    row.paid_at = utcnow()
+    row.recorded_by_id = staff.id
+    payments.record_payout_owed(
+        session,
+        chosen_quote(session, pool).organisation_id,
+        row.amount_pence,
+        f"pool {pool.id} month {row.month} invoice",
+    )
+
+
+def leave_running(session: Session, user: User, pool: Pool) -> PoolMember:
+    """In a running pool, leave at the end of the month already paid, without penalty."""
+    if pool.status != PoolStatus.RUNNING.value:
+        raise DomainError("The pool is not running")
+    member = session.scalars(
+        select(PoolMember).where(
+            PoolMember.pool_id == pool.id,
+            PoolMember.user_id == user.id,
+            PoolMember.status == MemberStatus.MEMBER.value,
+        )
+    ).first()
+    if member is None:
+        raise DomainError("You are not in this pool")
+    member.leave_after_month = pool.months_started
+    return member
+
+
+@dataclass
+class JobReport:
+    lapsed: int = 0
+    funded: int = 0
+    collected: int = 0
+    settled: int = 0
+
+
+def charge_due(
+    session: Session, now: datetime | None = None, gateway: PaymentGateway | None = None
+) -> JobReport:
+    """The `flask pools charge-due` job: lapse pools past their deadline, collect months that
+    are due, and settle months whose grace has run out. Safe to run twice or on two machines."""
+    now = now or utcnow()
+    report = JobReport()
+    for pool in session.scalars(
+        select(Pool).where(Pool.status.in_(GATHERING), Pool.deadline < now.date())
+    ).all():
+        lapse(session, pool, "The pool did not reach its minimum by the deadline", gateway)
+        report.lapsed += 1
+    for pool in session.scalars(select(Pool).where(Pool.status == PoolStatus.FUNDED.value)).all():
+        collect_month(session, pool, 1, now, gateway)
+        settle_month(session, pool, 1, now, gateway)
+        report.funded += 1
+    for pool in session.scalars(select(Pool).where(Pool.status == PoolStatus.RUNNING.value)).all():
+        start = pool.commissioned_at or pool.funded_at or now
+        month = pool.months_started + 1
+        if month <= pool.months and add_months(as_utc(start), month - 1) <= now:
+            _retire_leavers(pool, month)
+            collect_month(session, pool, month, now, gateway)
+            settle_month(session, pool, month, now, gateway)
+            report.collected += 1
+    return report
+
+
+def _retire_leavers(pool: Pool, month: int) -> None:
+    """Members who asked to leave after an earlier month have now left; the waiting list
+    fills their places."""
+    for member in pool.current_members:
+        if member.leave_after_month is not None and member.leave_after_month < month:
+            member.status = MemberStatus.LEFT.value
+            member.left_at = utcnow()
+    free = pool.max_members - len(pool.current_members)
+    for waiting in sorted(pool.waiting_list, key=lambda m: (m.joined_at, m.id))[: max(free, 0)]:
+        waiting.status = MemberStatus.MEMBER.value
+
+
+def _on_intent_succeeded(session: Session, event: dict[str, Any]) -> None:
+    """A member's payment went through later (they confirmed it with their bank, or it was
+    still processing): the month's row is paid. The next `charge-due` run settles the month.
+
+    Runs after the payments package's own handler has marked the charge succeeded; a replayed
+    or out-of-order event finds the row already paid and changes nothing.
+    """
+    intent = (event.get("data") or {}).get("object") or {}
+    key = (intent.get("metadata") or {}).get(payments.META_KEY)
+    if not key or not str(key).startswith(f"{PURPOSE}:"):
+        return
+    charge = session.scalars(select(Charge).where(Charge.idempotency_key == key)).first()
+    if charge is None or charge.status != ChargeStatus.SUCCEEDED.value:
+        return
+    row = session.scalars(select(PoolPayment).where(PoolPayment.charge_id == charge.id)).first()
+    if row is not None and row.status in (
+        PaymentStatus.PENDING.value,
+        PaymentStatus.ACTION_NEEDED.value,
+        PaymentStatus.FAILED.value,
+    ):
+        _apply_charge(row, charge, utcnow())
+
+
+payments.register_handler("payment_intent.succeeded", _on_intent_succeeded)

@@ -1,0 +1,293 @@
+"""Pools: holders jointly commissioning a service nobody offers them yet.
+
+Lifecycle (DESIGN §4): pending (waiting for the ULO) -> open (joining and quoting) -> voting ->
+funded (a quote chosen and the minimum met; the first month is being collected) -> running
+(commissioned) -> closed; pending -> rejected; open/voting/funded -> lapsed (nobody pays for a
+service that does not happen); running -> winding_down -> closed. Nothing is ever deleted: a pool
+that lapses keeps its members, quotes, votes and money in and out readable by its members.
+
+Money is an integer number of pence everywhere.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.auth.models import User
+from marketplace.db import Base, utcnow
+from marketplace.organisations.models import Organisation
+from marketplace.places.models import Council
+
+MAX_CAP_PENCE = 500_000  # £5,000 a month each: above this it is not a personal-budget pool
+MAX_MONTHS = 24
+MAX_MEMBERS = 50
+MAX_MESSAGE = 5000
+GRACE_DAYS = 3  # to fix a card after a failed charge
+
+
+class PoolStatus(enum.StrEnum):
+    PENDING = "pending"
+    REJECTED = "rejected"
+    OPEN = "open"
+    VOTING = "voting"
+    FUNDED = "funded"
+    RUNNING = "running"
+    WINDING_DOWN = "winding_down"
+    CLOSED = "closed"
+    LAPSED = "lapsed"
+    CANCELLED = "cancelled"
+
+
+# Before funding, members may join and leave freely and quotes may come in.
+GATHERING = (PoolStatus.OPEN.value, PoolStatus.VOTING.value)
+
+
+class PayBy(enum.StrEnum):
+    CARD = "card"
+    MANAGED_ACCOUNT = "managed_account"  # an invoice to the named account holder
+    COUNCIL_ARRANGED = "council_arranged"  # an invoice to the council
+
+
+class MemberStatus(enum.StrEnum):
+    MEMBER = "member"
+    WAITING = "waiting"  # beyond capacity: in line, in order of joining
+    LEFT = "left"
+    REMOVED = "removed"  # a payment was not put right in time
+
+
+class QuoteStatus(enum.StrEnum):
+    SUBMITTED = "submitted"
+    WITHDRAWN = "withdrawn"
+    CHOSEN = "chosen"
+    NOT_CHOSEN = "not_chosen"
+
+
+class PaymentStatus(enum.StrEnum):
+    PENDING = "pending"  # about to be charged
+    PAID = "paid"
+    ACTION_NEEDED = "action_needed"  # the bank wants the member to confirm
+    FAILED = "failed"  # the member has until due_by to put it right
+    INVOICED = "invoiced"  # waiting for a managed account or the council to pay
+    REFUNDED = "refunded"
+    CANCELLED = "cancelled"  # an invoice withdrawn because the pool lapsed
+
+
+def _in(column: str, values: type[enum.StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
+
+
+class Pool(Base):
+    """A proposal to buy a service together, and everything that follows from it."""
+
+    __tablename__ = "pools"
+    __table_args__ = (
+        CheckConstraint("min_members >= 2", name="min_members_at_least_two"),
+        CheckConstraint("max_members >= min_members", name="max_not_below_min"),
+        CheckConstraint(f"max_members <= {MAX_MEMBERS}", name="max_members_limit"),
+        CheckConstraint(f"cap_pence > 0 AND cap_pence <= {MAX_CAP_PENCE}", name="cap_range"),
+        CheckConstraint(f"months >= 1 AND months <= {MAX_MONTHS}", name="months_range"),
+        CheckConstraint(_in("status", PoolStatus), name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    council_id: Mapped[int] = mapped_column(ForeignKey("councils.id"), index=True)
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"), index=True)
+    listing_id: Mapped[int | None] = mapped_column(ForeignKey("listings.id", ondelete="SET NULL"))
+    title: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text)  # what and why
+    # A postcode district like LS6; None means the service happens online.
+    area: Mapped[str | None] = mapped_column(String(8))
+    frequency: Mapped[str] = mapped_column(String(120))  # "weekly, 2 hours"
+    min_members: Mapped[int] = mapped_column(Integer)
+    max_members: Mapped[int] = mapped_column(Integer)
+    cap_pence: Mapped[int] = mapped_column(Integer)  # the most each member pays a month
+    months: Mapped[int] = mapped_column(Integer)
+    deadline: Mapped[date] = mapped_column(Date)  # to reach the minimum
+    status: Mapped[str] = mapped_column(String(20), default=PoolStatus.PENDING.value, index=True)
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    end_reason: Mapped[str | None] = mapped_column(Text)  # why it lapsed, closed or was cancelled
+    vote_closes_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    chosen_quote_id: Mapped[int | None] = mapped_column(
+        ForeignKey("pool_quotes.id", use_alter=True, ondelete="SET NULL")
+    )
+    # Bumped by every join and leave: the first write of the transaction, so that concurrent
+    # joins queue behind each other on both PostgreSQL (row lock) and SQLite (write lock).
+    lock_version: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    funded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    commissioned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    months_started: Mapped[int] = mapped_column(Integer, default=0)  # months charged so far
+
+    proposer: Mapped[User | None] = relationship()
+    council: Mapped[Council] = relationship()
+    members: Mapped[list[PoolMember]] = relationship(
+        back_populates="pool", order_by="PoolMember.id"
+    )
+    quotes: Mapped[list[Quote]] = relationship(
+        back_populates="pool", order_by="Quote.id", foreign_keys="Quote.pool_id"
+    )
+    messages: Mapped[list[PoolMessage]] = relationship(order_by="PoolMessage.id")
+
+    @property
+    def current_members(self) -> list[PoolMember]:
+        return [m for m in self.members if m.status == MemberStatus.MEMBER.value]
+
+    @property
+    def waiting_list(self) -> list[PoolMember]:
+        return [m for m in self.members if m.status == MemberStatus.WAITING.value]
+
+    @property
+    def is_gathering(self) -> bool:
+        return self.status in GATHERING
+
+
+class PoolMember(Base):
+    """Someone's pledge to a pool: the most they will pay a month, and how."""
+
+    __tablename__ = "pool_members"
+    __table_args__ = (
+        UniqueConstraint("pool_id", "user_id"),
+        CheckConstraint("max_pence > 0", name="max_positive"),
+        CheckConstraint(_in("status", MemberStatus), name="status_known"),
+        CheckConstraint(_in("pay_by", PayBy), name="pay_by_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pool_id: Mapped[int] = mapped_column(ForeignKey("pools.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    max_pence: Mapped[int] = mapped_column(Integer)
+    pay_by: Mapped[str] = mapped_column(String(20))
+    invoice_to: Mapped[str | None] = mapped_column(String(200))  # the account holder to invoice
+    payment_method_id: Mapped[str | None] = mapped_column(String(255))
+    card_description: Mapped[str | None] = mapped_column(String(60))  # "Visa ending 4242"
+    terms: Mapped[str] = mapped_column(Text, default="")  # exactly what they agreed to
+    terms_agreed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    joined_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    left_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    leave_after_month: Mapped[int | None] = mapped_column(Integer)  # running pools only
+
+    pool: Mapped[Pool] = relationship(back_populates="members")
+    user: Mapped[User] = relationship()
+
+
+class Quote(Base):
+    """A provider's offer to run the pool's service, with a price per member at each size."""
+
+    __tablename__ = "pool_quotes"
+    __table_args__ = (CheckConstraint(_in("status", QuoteStatus), name="status_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pool_id: Mapped[int] = mapped_column(ForeignKey("pools.id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    start_date: Mapped[date] = mapped_column(Date)
+    terms: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default=QuoteStatus.SUBMITTED.value)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    pool: Mapped[Pool] = relationship(back_populates="quotes", foreign_keys=[pool_id])
+    organisation: Mapped[Organisation] = relationship()
+    prices: Mapped[list[QuotePrice]] = relationship(
+        order_by="QuotePrice.members", cascade="all, delete-orphan"
+    )
+
+    def per_member_pence(self, members: int) -> int | None:
+        """What each member pays a month at this group size, if the quote covers it."""
+        for price in self.prices:
+            if price.members == members:
+                return price.per_member_pence
+        return None
+
+
+class QuotePrice(Base):
+    """Each member's monthly share when the group is this size."""
+
+    __tablename__ = "pool_quote_prices"
+    __table_args__ = (
+        UniqueConstraint("quote_id", "members"),
+        CheckConstraint("per_member_pence > 0", name="price_positive"),
+        CheckConstraint("members >= 1", name="members_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    quote_id: Mapped[int] = mapped_column(ForeignKey("pool_quotes.id", ondelete="CASCADE"))
+    members: Mapped[int] = mapped_column(Integer)
+    per_member_pence: Mapped[int] = mapped_column(Integer)
+
+
+class Vote(Base):
+    """One member, one vote, per pool."""
+
+    __tablename__ = "pool_votes"
+    __table_args__ = (UniqueConstraint("pool_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pool_id: Mapped[int] = mapped_column(ForeignKey("pools.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    quote_id: Mapped[int] = mapped_column(ForeignKey("pool_quotes.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PoolPayment(Base):
+    """One member's share for one month of a pool: charged to a card or invoiced.
+
+    Unique per (pool, member, month): the monthly job may run twice or on two machines and
+    still make one payment row, and its card charge uses a key made from the same three.
+    """
+
+    __tablename__ = "pool_payments"
+    __table_args__ = (
+        UniqueConstraint("pool_id", "user_id", "month"),
+        CheckConstraint("amount_pence > 0", name="amount_positive"),
+        CheckConstraint("month >= 1", name="month_positive"),
+        CheckConstraint(_in("status", PaymentStatus), name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pool_id: Mapped[int] = mapped_column(ForeignKey("pools.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    month: Mapped[int] = mapped_column(Integer)
+    amount_pence: Mapped[int] = mapped_column(Integer)
+    pay_by: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default=PaymentStatus.PENDING.value)
+    charge_id: Mapped[int | None] = mapped_column(ForeignKey("payment_charges.id"))
+    invoice_to: Mapped[str | None] = mapped_column(String(200))
+    due_by: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    message: Mapped[str | None] = mapped_column(String(300))  # the bank's answer, in our words
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # invoice paid
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    pool: Mapped[Pool] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+
+class PoolMessage(Base):
+    """The pool's discussion, visible to everyone who can see the pool."""
+
+    __tablename__ = "pool_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pool_id: Mapped[int] = mapped_column(ForeignKey("pools.id"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    author: Mapped[User | None] = relationship()

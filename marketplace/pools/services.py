@@ -1,0 +1,406 @@
+"""Pool rules: proposing, moderation, finding pools, joining, the waiting list, leaving, talking.
+
+Joining is safe when many people join at once: the first statement of `join` and `leave` is an
+UPDATE of the pool's `lock_version`, which takes the pool's row lock on PostgreSQL and the
+database write lock on SQLite, so the count of members read next cannot change under us.
+Capacity is therefore never exceeded, and people beyond it join the waiting list in order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from marketplace.auth.models import User
+from marketplace.carers import services as carers
+from marketplace.carers.models import CarerScope
+from marketplace.db import utcnow
+from marketplace.errors import DomainError, NotAllowed
+from marketplace.moderation import services as moderation
+from marketplace.moderation.models import Decision, ModerationItem
+from marketplace.money import format_pence
+from marketplace.organisations import services as organisations
+from marketplace.places.models import Council
+from marketplace.pools.models import (
+    GATHERING,
+    MAX_CAP_PENCE,
+    MAX_MEMBERS,
+    MAX_MESSAGE,
+    MAX_MONTHS,
+    MemberStatus,
+    PayBy,
+    Pool,
+    PoolMember,
+    PoolMessage,
+    PoolStatus,
+)
+from marketplace.providers.models import Category, Listing
+
+ITEM_POOL = "pool"
+MAX_TITLE = 120
+MAX_DESCRIPTION = 5000
+
+
+@dataclass(frozen=True)
+class PoolData:
+    """A proposal, already parsed from the form (money in pence)."""
+
+    title: str
+    description: str
+    council_id: int
+    frequency: str
+    min_members: int
+    max_members: int
+    cap_pence: int
+    months: int
+    deadline: date
+    area: str | None = None  # a postcode district like "LS6"; None means online
+    category_id: int | None = None
+    listing_id: int | None = None
+
+
+def act_as(session: Session, carer: User | None, holder_id: int, description: str) -> None:
+    """When a carer acts for the holder, check their "pools" grant and record it first."""
+    if carer is not None:
+        carers.act_for(session, carer, holder_id, CarerScope.POOLS, description)
+
+
+# --- proposing ----------------------------------------------------------------------------------
+
+
+def _text(value: str, field: str, missing: str, limit: int, what: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise DomainError(missing, field=field)
+    if len(value) > limit:
+        raise DomainError(f"{what} must be {limit:,} characters or fewer", field=field)
+    return value
+
+
+def _area(value: str | None) -> str | None:
+    """A postcode district ("LS6", "M1", "EC1A"), upper-cased, or None for online."""
+    value = (value or "").strip().upper()
+    if not value:
+        return None
+    if not (2 <= len(value) <= 4 and value[0].isalpha() and value.isalnum()):
+        raise DomainError(
+            "Enter the first part of a postcode, like LS6, or leave it blank for online",
+            field="area",
+        )
+    return value
+
+
+def _validate(session: Session, data: PoolData, today: date) -> tuple[str, str, str, Council]:
+    title = _text(data.title, "title", "Say what service the pool is for", MAX_TITLE, "The name")
+    description = _text(
+        data.description,
+        "description",
+        "Say what the service is and why you want it",
+        MAX_DESCRIPTION,
+        "The description",
+    )
+    frequency = _text(
+        data.frequency, "frequency", "Say how often, like weekly, 2 hours", 120, "How often"
+    )
+    council = session.get(Council, data.council_id)
+    if council is None:
+        raise DomainError("Choose the council area", field="council_id")
+    if data.min_members < 2:
+        raise DomainError("A pool needs at least 2 members", field="min_members")
+    if data.max_members > MAX_MEMBERS:
+        raise DomainError(f"A pool can have at most {MAX_MEMBERS} members", field="max_members")
+    if data.min_members > data.max_members:
+        raise DomainError(
+            "The most members must be the same as or more than the fewest", field="max_members"
+        )
+    if data.cap_pence <= 0:
+        raise DomainError("Enter the most each member will pay a month", field="cap_pence")
+    if data.cap_pence > MAX_CAP_PENCE:
+        raise DomainError(
+            f"The most each member pays must be {format_pence(MAX_CAP_PENCE)} a month or less",
+            field="cap_pence",
+        )
+    if not 1 <= data.months <= MAX_MONTHS:
+        raise DomainError(f"Choose between 1 and {MAX_MONTHS} months", field="months")
+    if data.deadline <= today:
+        raise DomainError("The deadline must be in the future", field="deadline")
+    if data.category_id is not None and session.get(Category, data.category_id) is None:
+        raise DomainError("Choose a kind of service from the list", field="category_id")
+    if data.listing_id is not None:
+        listing = session.get(Listing, data.listing_id)
+        if listing is None or not listing.is_published:
+            raise DomainError("That service is not in the directory", field="listing_id")
+    return title, description, frequency, council
+
+
+def propose(
+    session: Session,
+    proposer: User,
+    data: PoolData,
+    acting_carer: User | None = None,
+    today: date | None = None,
+) -> Pool:
+    """Propose a pool; the ULO covering its council approves it before anyone can join."""
+    act_as(session, acting_carer, proposer.id, "Proposed a pool")
+    title, description, frequency, council = _validate(session, data, today or utcnow().date())
+    pool = Pool(
+        proposer_id=proposer.id,
+        council_id=data.council_id,
+        category_id=data.category_id,
+        listing_id=data.listing_id,
+        title=title,
+        description=description,
+        area=_area(data.area),
+        frequency=frequency,
+        min_members=data.min_members,
+        max_members=data.max_members,
+        cap_pence=data.cap_pence,
+        months=data.months,
+        deadline=data.deadline,
+        status=PoolStatus.PENDING.value,
+    )
+    session.add(pool)
+    session.flush()  # the queue entry names the pool
+    moderation.submit(
+        session, ITEM_POOL, pool.id, f"Pool: {title}", acting_carer or proposer, {council.code}
+    )
+    return pool
+
+
+def _decide_pool(session: Session, item: ModerationItem, decision: Decision, reason: str) -> None:
+    pool = session.get(Pool, item.item_id)
+    if pool is None or pool.status != PoolStatus.PENDING.value:
+        raise DomainError("This pool has been withdrawn or changed")
+    if decision is Decision.APPROVE:
+        pool.status = PoolStatus.OPEN.value
+        pool.approved_at = utcnow()
+    else:
+        pool.status = PoolStatus.REJECTED.value
+        pool.rejection_reason = reason
+
+
+moderation.register_kind(
+    ITEM_POOL,
+    "Proposed pool",
+    _decide_pool,
+    approve_label="Approve: open it for people to join",
+    reject_label="Send back with a reason",
+)
+
+
+# --- finding and seeing pools -------------------------------------------------------------------
+
+
+def open_pools(
+    session: Session,
+    council_id: int | None = None,
+    category_id: int | None = None,
+    text: str | None = None,
+) -> list[Pool]:
+    """Pools people can join now, soonest deadline first."""
+    query = select(Pool).where(Pool.status.in_(GATHERING))
+    if council_id:
+        query = query.where(Pool.council_id == council_id)
+    if category_id:
+        query = query.where(Pool.category_id == category_id)
+    if text and text.strip():
+        like = f"%{text.strip()}%"
+        query = query.where(or_(Pool.title.ilike(like), Pool.description.ilike(like)))
+    return list(session.scalars(query.order_by(Pool.deadline, Pool.id)))
+
+
+def member_record(session: Session, pool: Pool, user_id: int) -> PoolMember | None:
+    """This person's pledge to the pool, in whatever state."""
+    return session.scalars(
+        select(PoolMember).where(PoolMember.pool_id == pool.id, PoolMember.user_id == user_id)
+    ).first()
+
+
+def is_member(session: Session, pool: Pool, user_id: int) -> bool:
+    """Whether this person has ever been part of the pool (members keep its history)."""
+    return member_record(session, pool, user_id) is not None
+
+
+def can_see(session: Session, user: User | None, pool: Pool) -> bool:
+    """Open pools are public; anything else only to its people, its ULO and quoting providers."""
+    if pool.status in GATHERING:
+        return True
+    if user is None:
+        return False
+    if user.id == pool.proposer_id or is_member(session, pool, user.id):
+        return True
+    areas = moderation.moderated_council_codes(session, user)
+    if areas is None or pool.council.code in areas:
+        return True  # the ULO looking after the area
+    return any(organisations.is_staff(session, user, quote.organisation) for quote in pool.quotes)
+
+
+def get_pool_for(session: Session, user: User | None, pool_id: int) -> Pool:
+    """The pool, if this person may see it; NotAllowed otherwise (the view answers 404)."""
+    pool = session.get(Pool, pool_id)
+    if pool is None or not can_see(session, user, pool):
+        raise NotAllowed("You cannot see this pool")
+    return pool
+
+
+def days_left(pool: Pool, today: date | None = None) -> int:
+    """Whole days until the deadline (0 on the day itself)."""
+    return max((pool.deadline - (today or utcnow().date())).days, 0)
+
+
+# --- joining and leaving ------------------------------------------------------------------------
+
+
+def terms_text(pool: Pool, max_pence: int) -> str:
+    """The plain terms a card member agrees to before their card is saved."""
+    return (
+        f"You agree that Budget Marketplace may charge your card for {pool.title}: "
+        f"nothing now; then once a month for up to {pool.months} month"
+        f"{'s' if pool.months != 1 else ''}, starting only if the pool reaches "
+        f"{pool.min_members} members and a quote is chosen. Each charge will be no more than "
+        f"{format_pence(max_pence)}. You can leave at no cost until the pool is funded, and at "
+        "the end of any month after that."
+    )
+
+
+def _lock(session: Session, pool: Pool) -> None:
+    """Queue behind anyone else joining or leaving this pool (see the module docstring)."""
+    session.execute(
+        update(Pool).where(Pool.id == pool.id).values(lock_version=Pool.lock_version + 1)
+    )
+    session.refresh(pool)
+
+
+def _member_count(session: Session, pool: Pool) -> int:
+    return (
+        session.scalar(
+            select(func.count(PoolMember.id)).where(
+                PoolMember.pool_id == pool.id, PoolMember.status == MemberStatus.MEMBER.value
+            )
+        )
+        or 0
+    )
+
+
+@dataclass(frozen=True)
+class Pledge:
+    """What a member promises when they join."""
+
+    max_pence: int
+    pay_by: str
+    invoice_to: str | None = None  # managed account / council: who the invoice goes to
+    payment_method_id: str | None = None  # card: the card saved through Stripe
+    card_description: str | None = None
+
+
+def _check_pledge(pool: Pool, pledge: Pledge) -> None:
+    if pledge.max_pence <= 0:
+        raise DomainError("Enter the most you will pay a month", field="max_pence")
+    if pledge.max_pence > pool.cap_pence:
+        raise DomainError(
+            f"The most anyone pays in this pool is {format_pence(pool.cap_pence)} a month",
+            field="max_pence",
+        )
+    if pledge.pay_by not in {p.value for p in PayBy}:
+        raise DomainError("Choose how you will pay", field="pay_by")
+    if pledge.pay_by == PayBy.CARD.value and not pledge.payment_method_id:
+        raise DomainError("Add a card first", field="pay_by")
+    if pledge.pay_by != PayBy.CARD.value and not (pledge.invoice_to or "").strip():
+        raise DomainError(
+            "Say who holds the account, so the invoice goes to the right place",
+            field="invoice_to",
+        )
+
+
+def join(
+    session: Session,
+    user: User,
+    pool: Pool,
+    pledge: Pledge,
+    acting_carer: User | None = None,
+    now: datetime | None = None,
+) -> PoolMember:
+    """Join the pool, or its waiting list when it is full. Nothing is charged now."""
+    act_as(session, acting_carer, user.id, f"Joined the pool {pool.title}")
+    _check_pledge(pool, pledge)
+    _lock(session, pool)
+    if pool.status not in GATHERING:
+        raise DomainError("This pool is no longer taking new members")
+    existing = member_record(session, pool, user.id)
+    if existing is not None and existing.status in (
+        MemberStatus.MEMBER.value,
+        MemberStatus.WAITING.value,
+    ):
+        raise DomainError("You have already joined this pool")
+    now = now or utcnow()
+    full = _member_count(session, pool) >= pool.max_members
+    member = existing or PoolMember(user_id=user.id)
+    member.status = MemberStatus.WAITING.value if full else MemberStatus.MEMBER.value
+    member.max_pence = pledge.max_pence
+    member.pay_by = pledge.pay_by
+    member.invoice_to = (pledge.invoice_to or "").strip() or None
+    member.payment_method_id = pledge.payment_method_id
+    member.card_description = pledge.card_description
+    member.terms = terms_text(pool, pledge.max_pence)
+    member.terms_agreed_at = now
+    member.joined_at = now  # a rejoin goes to the back of the line
+    member.left_at = None
+    if existing is None:
+        pool.members.append(member)
+    session.flush()  # the waiting order is the id order within equal times
+    return member
+
+
+def _promote(session: Session, pool: Pool) -> PoolMember | None:
+    """Give a freed place to the first person waiting."""
+    if _member_count(session, pool) >= pool.max_members:
+        return None
+    first = session.scalars(
+        select(PoolMember)
+        .where(PoolMember.pool_id == pool.id, PoolMember.status == MemberStatus.WAITING.value)
+        .order_by(PoolMember.joined_at, PoolMember.id)
+    ).first()
+    if first is not None:
+        first.status = MemberStatus.MEMBER.value
+    return first
+
+
+def leave(
+    session: Session, user: User, pool: Pool, acting_carer: User | None = None
+) -> PoolMember | None:
+    """Leave at no cost before the pool is funded (the first person waiting takes the place).
+
+    Returns the person promoted from the waiting list, if any. Once a pool is running, leaving
+    takes effect at the end of the month already paid (see `funding.leave_running`).
+    """
+    act_as(session, acting_carer, user.id, f"Left the pool {pool.title}")
+    _lock(session, pool)
+    member = member_record(session, pool, user.id)
+    if member is None or member.status not in (
+        MemberStatus.MEMBER.value,
+        MemberStatus.WAITING.value,
+    ):
+        raise DomainError("You are not in this pool")
+    if pool.status not in GATHERING:
+        raise DomainError("The pool has been funded: you can leave at the end of a paid month")
+    was_member = member.status == MemberStatus.MEMBER.value
+    member.status = MemberStatus.LEFT.value
+    member.left_at = utcnow()
+    session.flush()
+    return _promote(session, pool) if was_member else None
+
+
+# --- the discussion -----------------------------------------------------------------------------
+
+
+def post_message(session: Session, author: User, pool: Pool, body: str) -> PoolMessage:
+    """Add to the pool's discussion: its members, its proposer and quoting providers' staff."""
+    if not (author.id == pool.proposer_id or is_member(session, pool, author.id)):
+        raise NotAllowed("Join the pool to take part in its discussion")
+    body = _text(body, "body", "Enter your message", MAX_MESSAGE, "Your message")
+    message = PoolMessage(pool_id=pool.id, author_id=author.id, body=body)
+    session.add(message)
+    return message

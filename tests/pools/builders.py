@@ -1,0 +1,63 @@
+"""Building blocks for pool tests: proposals, approved pools, members, quotes."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, timedelta
+
+from marketplace.db import utcnow
+from marketplace.moderation import services as moderation
+from marketplace.moderation.models import Decision
+from marketplace.pools import quotes, services
+from marketplace.pools.services import Pledge, PoolData
+from tests.factories import UserFactory
+
+
+def in_days(days: int) -> date:
+    return utcnow().date() + timedelta(days=days)
+
+
+def pool_data(council, **overrides) -> PoolData:
+    data = PoolData(
+        title="Evening art group for people who hear voices",
+        description="A weekly art group in the evening, run by someone who understands.",
+        council_id=council.id,
+        frequency="Weekly, 2 hours",
+        min_members=3,
+        max_members=5,
+        cap_pence=4000,
+        months=3,
+        deadline=in_days(30),
+        area="LS6",
+    )
+    return replace(data, **overrides)
+
+
+def approved_pool(db_session, council, moderator, **overrides):
+    proposer = UserFactory()
+    pool = services.propose(db_session, proposer, pool_data(council, **overrides))
+    (item,) = moderation.open_entries_for(db_session, services.ITEM_POOL, pool.id)
+    moderation.decide(db_session, moderator, item, Decision.APPROVE, "")
+    return pool
+
+
+def invoice_pledge(max_pence: int = 4000) -> Pledge:
+    return Pledge(max_pence=max_pence, pay_by="managed_account", invoice_to="Leeds Direct Pay Ltd")
+
+
+def join_by_invoice(db_session, pool, count: int, max_pence: int = 4000):
+    """`count` new people join, each paying through a managed account."""
+    people = [UserFactory() for _ in range(count)]
+    for person in people:
+        services.join(db_session, person, pool, invoice_pledge(max_pence))
+    return people
+
+
+def quote(db_session, provider, pool, total_pence: int = 9000, **overrides):
+    staff, org = provider
+    data = quotes.QuoteData(
+        start_date=in_days(40),
+        prices=quotes.even_split(total_pence, pool.min_members, pool.max_members),
+        terms="Cancel with a month's notice.",
+    )
+    return quotes.submit_quote(db_session, staff, org, pool, replace(data, **overrides))

@@ -1,0 +1,307 @@
+"""All-or-nothing funding and monthly charging, through the real Stripe SDK and localstripe."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+import stripe
+from sqlalchemy import select
+
+from marketplace.db import utcnow
+from marketplace.errors import DomainError
+from marketplace.payments import services as payments
+from marketplace.payments.gateway import StripeGateway, get_gateway
+from marketplace.payments.models import Charge, LedgerEntry
+from marketplace.pools import funding, quotes, services, statements
+from marketplace.pools.models import MemberStatus, PoolPayment, PoolStatus
+from marketplace.pools.services import Pledge
+from tests.factories import CouncilFactory, UserFactory
+from tests.listing_helpers import ulo_moderator
+from tests.pools.builders import approved_pool, invoice_pledge, quote
+
+GOOD = "4242424242424242"
+DECLINED_AT_CHARGE = "4000000000000341"  # saves fine, then every charge is declined
+NEEDS_AUTHENTICATION = "4000002760003184"
+
+
+@pytest.fixture
+def gateway(app, stripe_clean) -> StripeGateway:
+    with app.app_context():
+        found = get_gateway()
+        assert isinstance(found, StripeGateway)  # the real SDK, never a stand-in
+        yield found
+
+
+def join_by_card(db_session, gateway, pool, number=GOOD, max_pence=4000):
+    person = UserFactory()
+    card = payments.save_card(
+        db_session,
+        person,
+        payments.CardDetails(number, 12, 2034, "123"),
+        {"pool": str(pool.id)},
+        gateway,
+    )
+    services.join(
+        db_session,
+        person,
+        pool,
+        Pledge(
+            max_pence=max_pence,
+            pay_by="card",
+            payment_method_id=card.payment_method_id,
+            card_description=f"{card.brand} ending {card.last4}",
+        ),
+    )
+    return person
+
+
+def funded_pool(db_session, gateway, council, moderator, provider, cards, invoices=0, **kw):
+    """A pool with these card numbers and invoice members, whose vote chose one quote."""
+    pool = approved_pool(db_session, council, moderator, **kw)
+    offer = quote(db_session, provider, pool, total_pence=9000)
+    people = [join_by_card(db_session, gateway, pool, number) for number in cards]
+    for _ in range(invoices):
+        person = UserFactory()
+        services.join(db_session, person, pool, invoice_pledge())
+        people.append(person)
+    quotes.open_vote(db_session, pool.proposer, pool, utcnow() + timedelta(days=7))
+    for person in people:
+        quotes.vote(db_session, person, pool, offer)
+    assert quotes.close_vote(db_session, moderator, pool).winner is offer
+    return pool, people
+
+
+def intents(gateway, pool_id):
+    return [
+        p
+        for p in gateway.recent_payment_intents(limit=1000)
+        if p.metadata.get("pool") == str(pool_id)
+    ]
+
+
+def rows(db_session, pool, month=1):
+    return {r.user_id: r for r in funding.payments_for(db_session, pool, month)}
+
+
+def test_funding_charges_each_card_once_and_invoices_managed_accounts(
+    db_session, gateway, council, moderator, provider
+):
+    pool, people = funded_pool(
+        db_session, gateway, council, moderator, provider, [GOOD, GOOD, GOOD], invoices=1
+    )
+    assert funding.fund(db_session, pool) == PoolStatus.RUNNING.value
+    share = 2250  # 9,000p between 4 members
+    paid = rows(db_session, pool)
+    assert [paid[p.id].status for p in people] == ["paid", "paid", "paid", "invoiced"]
+    assert {r.amount_pence for r in paid.values()} == {share}
+    assert paid[people[3].id].invoice_to == "Leeds Direct Pay Ltd"
+    remote = intents(gateway, pool.id)
+    assert len(remote) == 3 and {p.amount_pence for p in remote} == {share}
+    assert all(p.status == "succeeded" for p in remote)
+    owed = db_session.scalars(select(LedgerEntry).where(LedgerEntry.kind == "payout_owed")).all()
+    assert [e.amount_pence for e in owed] == [-3 * share]
+    assert pool.commissioned_at is not None and pool.months_started == 1
+
+    # Running the first month again changes nothing and charges nobody twice.
+    funding.collect_month(db_session, pool, 1)
+    assert len(intents(gateway, pool.id)) == 3
+
+    # ULO staff record the managed account's payment; the provider is owed that too.
+    funding.record_invoice_paid(db_session, moderator, paid[people[3].id])
+    assert paid[people[3].id].status == "paid"
+    with pytest.raises(DomainError):
+        funding.record_invoice_paid(db_session, moderator, paid[people[3].id])
+
+
+def test_a_refused_card_gets_three_days_then_the_pool_lapses_and_refunds_everyone(
+    db_session, gateway, council, moderator, provider
+):
+    pool, people = funded_pool(
+        db_session, gateway, council, moderator, provider, [GOOD, GOOD, DECLINED_AT_CHARGE]
+    )
+    assert funding.fund(db_session, pool) == PoolStatus.FUNDED.value  # waiting for them
+    refused = rows(db_session, pool)[people[2].id]
+    assert refused.status == "failed" and refused.message
+    assert refused.due_by is not None
+
+    later = utcnow() + timedelta(days=3, minutes=1)
+    assert funding.settle_month(db_session, pool, 1, now=later) == PoolStatus.LAPSED.value
+    assert "nobody pays" in pool.end_reason
+    statuses = {uid: r.status for uid, r in rows(db_session, pool).items()}
+    assert statuses == {
+        people[0].id: "refunded",
+        people[1].id: "refunded",
+        people[2].id: "cancelled",
+    }
+    assert services.member_record(db_session, pool, people[2].id).status == "removed"
+    assert payments.ledger_balance(db_session) == 0  # every penny taken went back
+
+
+def test_a_bank_asking_for_confirmation_is_put_right_with_another_card(
+    db_session, gateway, council, moderator, provider
+):
+    pool, people = funded_pool(
+        db_session, gateway, council, moderator, provider, [GOOD, GOOD, NEEDS_AUTHENTICATION]
+    )
+    funding.fund(db_session, pool)
+    row = rows(db_session, pool)[people[2].id]
+    assert row.status == "action_needed"
+    assert row.message == "Your bank wants you to confirm this payment"
+    card = payments.save_card(
+        db_session, people[2], payments.CardDetails(GOOD, 1, 2035, "321"), {}, gateway
+    )
+    funding.retry_payment(db_session, people[2], pool, 1, card.payment_method_id, "Visa 4242")
+    assert rows(db_session, pool)[people[2].id].status == "paid"
+    assert pool.status == PoolStatus.RUNNING.value
+    with pytest.raises(DomainError):
+        funding.retry_payment(db_session, people[2], pool, 1)
+
+
+def test_monthly_job_charges_each_member_once_per_month_even_run_twice(
+    db_session, gateway, council, moderator, provider
+):
+    pool, people = funded_pool(db_session, gateway, council, moderator, provider, [GOOD] * 3)
+    funding.charge_due(db_session)  # funds month one
+    funding.charge_due(db_session)
+    assert pool.status == PoolStatus.RUNNING.value and len(intents(gateway, pool.id)) == 3
+
+    next_month = funding.add_months(pool.commissioned_at, 1) + timedelta(hours=1)
+    funding.charge_due(db_session, now=next_month)
+    funding.charge_due(db_session, now=next_month)
+    assert pool.months_started == 2
+    remote = intents(gateway, pool.id)
+    assert len(remote) == 6
+    keys = {(p.metadata["charge_key"]) for p in remote}
+    assert len(keys) == 6  # one per member per month
+    assert {r.month for r in db_session.scalars(select(PoolPayment))} == {1, 2}
+
+
+def test_a_member_leaves_at_the_end_of_a_paid_month_and_the_waiting_list_fills_it(
+    db_session, gateway, council, moderator, provider
+):
+    pool, people = funded_pool(
+        db_session, gateway, council, moderator, provider, [GOOD] * 3, max_members=3
+    )
+    waiting = join_by_card_when_funded(db_session, gateway, pool)
+    funding.fund(db_session, pool)
+    funding.leave_running(db_session, people[0], pool)
+    next_month = funding.add_months(pool.commissioned_at, 1) + timedelta(hours=1)
+    funding.charge_due(db_session, now=next_month)
+    assert services.member_record(db_session, pool, people[0].id).status == "left"
+    assert services.member_record(db_session, pool, waiting.id).status == "member"
+    month_two = rows(db_session, pool, 2)
+    assert people[0].id not in month_two and month_two[waiting.id].status == "paid"
+
+
+def join_by_card_when_funded(db_session, gateway, pool):
+    status = pool.status
+    pool.status = PoolStatus.OPEN.value
+    person = join_by_card(db_session, gateway, pool)
+    pool.status = status
+    assert services.member_record(db_session, pool, person.id).status == "waiting"
+    return person
+
+
+def test_a_pool_that_misses_its_deadline_lapses_and_charges_nobody(
+    db_session, gateway, council, moderator
+):
+    pool = approved_pool(db_session, council, moderator)
+    join_by_card(db_session, gateway, pool)
+    report = funding.charge_due(db_session, now=utcnow() + timedelta(days=31))
+    assert report.lapsed == 1 and pool.status == PoolStatus.LAPSED.value
+    assert intents(gateway, pool.id) == []
+    # Its history stays readable by its members.
+    member = pool.members[0]
+    assert member.status == MemberStatus.MEMBER.value
+    assert services.can_see(db_session, member.user, pool)
+    assert not services.can_see(db_session, ulo_moderator(CouncilFactory()), pool)
+
+
+class DiesAfterStripeAnswers:
+    """The real gateway, except that the process dies just after Stripe takes the money
+    and before our database hears the answer."""
+
+    def __init__(self, real: StripeGateway) -> None:
+        self.real = real
+
+    def __getattr__(self, name: str):
+        return getattr(self.real, name)
+
+    def charge_off_session(self, *args, **kwargs):
+        self.real.charge_off_session(*args, **kwargs)
+        raise KeyboardInterrupt("the worker was killed")
+
+
+def test_a_crash_after_stripe_answers_is_found_and_repaired_without_a_second_charge(
+    db_session, gateway, council, moderator, provider
+):
+    pool, people = funded_pool(db_session, gateway, council, moderator, provider, [GOOD] * 3)
+    with pytest.raises(KeyboardInterrupt):
+        funding.collect_month(db_session, pool, 1, gateway=DiesAfterStripeAnswers(gateway))
+    db_session.rollback()  # the process is gone; what was committed is all that is left
+    assert len(intents(gateway, pool.id)) == 1  # Stripe took the first member's money
+
+    report = payments.reconcile(db_session, gateway)
+    assert not report.ok and len(report.missing_local) == 1  # the gap is found
+
+    # The next run of the job, once the claim is stale, adopts Stripe's payment.
+    later = utcnow() + funding.STALE_AFTER + timedelta(minutes=1)
+    funding.charge_due(db_session, now=later)
+    assert len(intents(gateway, pool.id)) == 3  # one each: nobody was charged twice
+    assert {r.status for r in rows(db_session, pool).values()} == {"paid"}
+    assert payments.reconcile(db_session, gateway).ok
+    assert pool.status == PoolStatus.RUNNING.value
+
+
+def signed_event(app, event_id, intent):
+    body = json.dumps(
+        {"id": event_id, "object": "event", "type": "payment_intent.succeeded",
+         "data": {"object": intent}}
+    )  # fmt: skip
+    header = stripe.WebhookSignature.generate_signature_header(
+        body, app.config["STRIPE_WEBHOOK_SECRET"]
+    )
+    return body, {"Stripe-Signature": header, "Content-Type": "application/json"}
+
+
+def test_a_confirmed_payment_arrives_by_webhook_once_however_often_it_is_sent(
+    app, client, db_session, gateway, council, moderator, provider
+):
+    pool, people = funded_pool(
+        db_session, gateway, council, moderator, provider, [GOOD, GOOD, NEEDS_AUTHENTICATION]
+    )
+    funding.fund(db_session, pool)
+    row = rows(db_session, pool)[people[2].id]
+    charge = db_session.get(Charge, row.charge_id)
+    intent = {
+        "id": charge.stripe_payment_intent_id,
+        "object": "payment_intent",
+        "status": "succeeded",
+        "amount": charge.amount_pence,
+        "metadata": {"charge_key": charge.idempotency_key, "pool": str(pool.id)},
+    }
+    body, headers = signed_event(app, "evt_confirmed_1", intent)
+    for _ in range(100):
+        assert client.post("/payments/webhook", data=body, headers=headers).status_code == 200
+    db_session.expire_all()
+    assert rows(db_session, pool)[people[2].id].status == "paid"
+    ledger = db_session.scalars(select(LedgerEntry).where(LedgerEntry.charge_id == charge.id)).all()
+    assert [e.amount_pence for e in ledger] == [charge.amount_pence]  # one effect
+    assert funding.settle_month(db_session, pool, 1) == PoolStatus.RUNNING.value
+
+
+def test_a_statement_lists_each_payment_by_month(db_session, gateway, council, moderator, provider):
+    pool, people = funded_pool(
+        db_session, gateway, council, moderator, provider, [GOOD] * 3, title="=Art group"
+    )
+    funding.fund(db_session, pool)
+    lines = statements.statement_for(db_session, people[0])
+    assert [(line.month, line.amount_pence, line.status) for line in lines] == [(1, 3000, "Paid")]
+    assert lines[0].provider == provider[1].name and lines[0].paid_on is not None
+    assert statements.total_paid(lines) == 3000
+    csv_text = statements.as_csv(lines)
+    assert "'=Art group" in csv_text  # never a spreadsheet formula
+    assert ",£30,3000,Card,Paid," in csv_text
+    assert statements.statement_for(db_session, UserFactory()) == []
