@@ -30,6 +30,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from marketplace.buddies.labels import (
     HELPFULNESS_LABELS,
     HOLDING_LABELS,
+    LIVED_LABELS,
     TIME_LABELS,
     TOPIC_LABELS,
     WAY_LABELS,
@@ -153,6 +154,23 @@ def own_gender_field() -> StringField:
     )
 
 
+def lived_topics_field(label: str) -> SelectMultipleField:
+    """Private lived-experience topics: never shown to anyone, not even a buddy."""
+    return checkboxes(
+        label,
+        _choices(LIVED_LABELS),
+        hint="Private: never shown to anyone, not even the person you are paired with. "
+        "Only used for matching if you tick the box below and the other person did too.",
+    )
+
+
+def share_lived_field() -> BooleanField:
+    """Consent to use the lived-experience topics when matching."""
+    return BooleanField(
+        "Use these experiences when matching me", widget=GovCheckboxInput(), default=False
+    )
+
+
 class OfferForm(FlaskForm):
     council_id = council_field()
     months_holding = WholeNumberField(
@@ -199,16 +217,10 @@ class OfferForm(FlaskForm):
     postcode = postcode_field()
     only_gender = gender_preference_field()
     gender = own_gender_field()
-    lived_experience_topics = TextAreaField(
-        "Experiences you would be happy to talk about (optional)",
-        widget=GovTextArea(),
-        description="Private: never shown to anyone, not even your buddy. "
-        "Only used for matching if you tick the box below.",
-        validators=[Optional(), Length(max=2000, message="Keep this to 2000 characters")],
+    lived_experience_topics = lived_topics_field(
+        "Experiences you would be happy to talk about (optional)"
     )
-    share_lived_experience = BooleanField(
-        "Use these experiences when matching me", widget=GovCheckboxInput()
-    )
+    share_lived_experience = share_lived_field()
     submit = SubmitField("Send my offer", widget=GovSubmitInput())
 
 
@@ -232,6 +244,10 @@ class AskForm(FlaskForm):
     postcode = postcode_field()
     only_gender = gender_preference_field()
     gender = own_gender_field()
+    lived_experience_topics = lived_topics_field(
+        "Experiences you would like your buddy to understand (optional)"
+    )
+    share_lived_experience = share_lived_field()
     submit = SubmitField("Ask for a buddy", widget=GovSubmitInput())
 
 

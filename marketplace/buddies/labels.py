@@ -46,3 +46,17 @@ STATUS_LABELS = {
     "ended": "Ended",
     "declined": "Not this time",
 }
+
+# Lived-experience topics (matching.LIVED_TOPICS), as the person choosing them reads them.
+LIVED_LABELS = {
+    "anxiety": "Anxiety",
+    "bipolar": "Bipolar",
+    "depression": "Depression",
+    "eating_disorders": "Eating disorders",
+    "hearing_voices": "Hearing voices",
+    "personality_disorder_diagnosis": "A personality disorder diagnosis",
+    "psychosis": "Psychosis",
+    "self_harm": "Self-harm",
+    "substance_use": "Drugs or alcohol",
+    "trauma": "Trauma",
+}

@@ -40,6 +40,20 @@ TOPICS = (
     "joining_a_pool",
 )
 WAYS = ("messages", "phone", "video", "in_person")
+# Lived-experience topics someone may choose to be matched on. Private: they add to the score
+# only when BOTH people opted in, and never appear in reasons or on any page.
+LIVED_TOPICS = (
+    "anxiety",
+    "bipolar",
+    "depression",
+    "eating_disorders",
+    "hearing_voices",
+    "personality_disorder_diagnosis",
+    "psychosis",
+    "self_harm",
+    "substance_use",
+    "trauma",
+)
 TIMES = ("weekday_daytime", "evenings", "weekends")
 
 # Distance only counts up to here: a buddy further away than this is no easier to meet than one
@@ -68,6 +82,7 @@ class BuddyProfile:
     point: tuple[int, int] | None  # OS grid metres (easting, northing)
     only_gender: str | None = None  # e.g. "woman": only buddy seekers of that gender
     gender: str | None = None
+    lived: frozenset[str] = frozenset()  # empty unless they opted in to matching on it
 
 
 @dataclass(frozen=True)
@@ -84,6 +99,7 @@ class Seeker:
     gender: str | None = None
     waiting_days: int = 0
     excluded: frozenset[int] = frozenset()  # buddy ids they blocked or ended with
+    lived: frozenset[str] = frozenset()  # empty unless they opted in to matching on it
 
 
 @dataclass(frozen=True)
@@ -92,7 +108,7 @@ class Weights:
 
     Each component is a fraction in [0, 1] multiplied by its weight. Each weight is larger than
     the sum of all the weights below it, so a full match on one criterion always outranks full
-    matches on every less important criterion together (100 > 50+24+12+6+3, 50 > 24+12+6+3, ...).
+    matches on every less important criterion together (100 > 50+24+12+6+3+1.5, ...).
     """
 
     council: float = 100.0  # same council: knows the local process, panels and forms
@@ -101,6 +117,9 @@ class Weights:
     times: float = 12.0  # fraction of the seeker's free times the buddy shares
     distance: float = 6.0  # closer is better; only if both meet in person and both have points
     waiting: float = 3.0  # longer waits rank higher, up to WAITING_CAP_DAYS
+    # Both opted in and share a lived-experience topic. Last: a gentle tie-break that never
+    # outweighs knowing the process, and private, so it is never given as a reason.
+    lived: float = 1.5
 
 
 @dataclass(frozen=True)
@@ -150,7 +169,10 @@ def _components(seeker: Seeker, buddy: BuddyProfile) -> tuple[float, ...]:
     d = _distance_metres(seeker, buddy)
     distance = 0.0 if d is None else max(0.0, 1.0 - d / MAX_DISTANCE_METRES)
     waiting = min(max(seeker.waiting_days, 0), WAITING_CAP_DAYS) / WAITING_CAP_DAYS
-    return council, experience, holds, times, distance, waiting
+    # Only the fixed topics count (the vectorised scorer agrees).
+    shared_lived = seeker.lived & buddy.lived & frozenset(LIVED_TOPICS)
+    lived = 1.0 if shared_lived else 0.0
+    return council, experience, holds, times, distance, waiting, lived
 
 
 def score(seeker: Seeker, buddy: BuddyProfile, weights: Weights | None = None) -> float:
@@ -164,6 +186,7 @@ def score(seeker: Seeker, buddy: BuddyProfile, weights: Weights | None = None) -
         + w.times * c[3]
         + w.distance * c[4]
         + w.waiting * c[5]
+        + w.lived * c[6]
     )
 
 
@@ -269,6 +292,7 @@ class _Encoded:
         ways = {w: i for i, w in enumerate(WAYS)}
         times = {t: i for i, t in enumerate(TIMES)}
         holds = {h: i for i, h in enumerate(HOLDINGS)}
+        lived = {t: i for i, t in enumerate(LIVED_TOPICS)}
         in_person = 1 << ways["in_person"]
 
         def lang_array(people: Sequence[Seeker | BuddyProfile]) -> np.ndarray:
@@ -293,6 +317,7 @@ class _Encoded:
                 "y": np.array([pt[1] if pt else 0 for pt in pts], dtype=np.float64),
                 "has_point": np.array([pt is not None for pt in pts], dtype=bool),
                 "lang": lang_array(people),
+                "lived": np.array([_mask(p.lived, lived) for p in people], dtype=np.uint16),
             }
 
         self.s = common(seekers)
@@ -343,6 +368,10 @@ class _Encoded:
         n_times = s["n_times"][rows]
         t_w = np.divide(w.times, n_times, out=np.zeros_like(n_times), where=n_times > 0)
         sc += np.bitwise_count(s["times"][rows][:, None] & b["times"][cols][None, :]) * t_w[:, None]
+        s_lived, b_lived = s["lived"][rows], b["lived"][cols]
+        if s_lived.any() and b_lived.any():
+            shared = (s_lived[:, None] & b_lived[None, :]) != 0
+            sc += shared.astype(np.float64) * w.lived
 
         # Distance only on the sub-block of people who meet in person and have a point.
         si = np.flatnonzero(s["meets"][rows])

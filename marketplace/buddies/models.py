@@ -125,7 +125,12 @@ def join(values: Iterable[str]) -> str:
 
 
 class _TalkingPreferences:
-    """Columns an offer and a request share: languages, ways and times to talk, and a place."""
+    """Columns an offer and a request share: languages, ways and times to talk, a place, and
+    private lived-experience topics (matching.LIVED_TOPICS codes), used for matching only when
+    this person ticked `share_lived_experience` (and the other person did too); never shown."""
+
+    lived_experience_topics: Mapped[str | None] = mapped_column(Text)
+    share_lived_experience: Mapped[bool] = mapped_column(Boolean, default=False)
 
     languages: Mapped[str] = mapped_column(String(500), default="English")
     ways: Mapped[str] = mapped_column(String(100), default="")  # Way values
@@ -145,6 +150,11 @@ class _TalkingPreferences:
     @property
     def time_set(self) -> frozenset[str]:
         return split(self.times)
+
+    @property
+    def lived_for_matching(self) -> frozenset[str]:
+        """The topics matching may use: none unless this person opted in."""
+        return split(self.lived_experience_topics) if self.share_lived_experience else frozenset()
 
     @property
     def point(self) -> tuple[int, int] | None:
@@ -177,9 +187,6 @@ class BuddyProfile(_TalkingPreferences, Base):
     gender: Mapped[str | None] = mapped_column(String(60))
     # Directory category slugs the buddy has used their own budget for (shown once paired).
     used_for: Mapped[str] = mapped_column(String(500), default="")
-    # Private and optional: never shown to anyone, not even a match.
-    lived_experience_topics: Mapped[str | None] = mapped_column(Text)
-    share_lived_experience: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(20), default=ProfileStatus.PENDING.value, index=True)
     rejection_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -33,7 +33,13 @@ from marketplace.buddies.labels import (
     TOPIC_LABELS,
     WAY_LABELS,
 )
-from marketplace.buddies.models import BuddyMatch, BuddyProfile, BuddyRequest, MatchStatus
+from marketplace.buddies.models import (
+    BuddyMatch,
+    BuddyProfile,
+    BuddyRequest,
+    MatchStatus,
+    split,
+)
 from marketplace.carers.forms import ConfirmForm
 from marketplace.db import utcnow
 from marketplace.engagement.forms import MYSELF, chosen_holder
@@ -135,7 +141,7 @@ def _offer_data(form: OfferForm) -> services.OfferData:
         capacity=form.capacity.data or 1,
         only_gender=form.only_gender.data,
         gender=form.gender.data,
-        lived_experience_topics=form.lived_experience_topics.data,
+        lived_experience_topics=tuple(form.lived_experience_topics.data or ()),
         share_lived_experience=bool(form.share_lived_experience.data),
         postcode=form.postcode.data,
     )
@@ -154,7 +160,7 @@ def _fill_offer(form: OfferForm, profile: BuddyProfile) -> None:
     form.postcode.data = profile.postcode
     form.only_gender.data = profile.only_gender
     form.gender.data = profile.gender
-    form.lived_experience_topics.data = profile.lived_experience_topics
+    form.lived_experience_topics.data = sorted(split(profile.lived_experience_topics))
     form.share_lived_experience.data = profile.share_lived_experience
 
 
@@ -238,6 +244,8 @@ def _request_data(form: AskForm) -> services.RequestData:
         only_gender=form.only_gender.data,
         gender=form.gender.data,
         postcode=form.postcode.data,
+        lived_experience_topics=tuple(form.lived_experience_topics.data or ()),
+        share_lived_experience=bool(form.share_lived_experience.data),
     )
 
 

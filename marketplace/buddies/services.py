@@ -39,6 +39,7 @@ from marketplace.buddies.models import (
     Topic,
     Way,
     join,
+    split,
 )
 from marketplace.carers import services as carers
 from marketplace.carers.models import CarerScope
@@ -74,7 +75,7 @@ class OfferData:
     used_for: tuple[str, ...] = ()  # directory category slugs
     only_gender: str | None = None
     gender: str | None = None
-    lived_experience_topics: str | None = None
+    lived_experience_topics: tuple[str, ...] = ()  # matching.LIVED_TOPICS codes
     share_lived_experience: bool = False
     postcode: str | None = None
 
@@ -92,6 +93,8 @@ class RequestData:
     only_gender: str | None = None
     gender: str | None = None
     postcode: str | None = None
+    lived_experience_topics: tuple[str, ...] = ()  # matching.LIVED_TOPICS codes
+    share_lived_experience: bool = False
 
 
 # --- validation shared by offers and requests -------------------------------------------------
@@ -100,6 +103,12 @@ class RequestData:
 def _check_known(values: Iterable[str], known: Iterable[str], field: str, what: str) -> None:
     if unknown := set(values) - set(known):
         raise DomainError(f"Choose {what} from the list, not {sorted(unknown)[0]}", field=field)
+
+
+def _check_lived(topics: tuple[str, ...]) -> None:
+    from marketplace.buddies.matching import LIVED_TOPICS
+
+    _check_known(topics, LIVED_TOPICS, "lived_experience_topics", "experiences")
 
 
 def _check_talking(
@@ -149,6 +158,7 @@ def _validate_offer(session: Session, data: OfferData) -> postcodes.Place | None
         raise DomainError("Choose at least one thing you can help with", field="experience")
     _check_known(data.experience, (t.value for t in Topic), "experience", "topics")
     _check_talking(data.languages, data.ways, data.times)
+    _check_lived(data.lived_experience_topics)
     if data.used_for:
         slugs = session.scalars(select(Category.slug).where(Category.slug.in_(data.used_for)))
         _check_known(data.used_for, slugs, "used_for", "what you used your budget for")
@@ -169,7 +179,7 @@ def _apply_offer(profile: BuddyProfile, data: OfferData, place: postcodes.Place 
     profile.capacity = data.capacity
     profile.only_gender = _gender(data.only_gender)
     profile.gender = _gender(data.gender)
-    profile.lived_experience_topics = (data.lived_experience_topics or "").strip() or None
+    profile.lived_experience_topics = join(data.lived_experience_topics) or None
     profile.share_lived_experience = data.share_lived_experience
     profile.postcode = place.postcode if place else None
     profile.easting = place.easting if place else None
@@ -312,6 +322,7 @@ def ask_for_buddy(
         raise DomainError("Choose at least one thing you would like help with", field="wants")
     _check_known(data.wants, (t.value for t in Topic), "wants", "topics")
     _check_talking(data.languages, data.ways, data.times)
+    _check_lived(data.lived_experience_topics)
     place = place_for_postcode(data.postcode)
     request = BuddyRequest(
         seeker_id=seeker.id,
@@ -326,6 +337,8 @@ def ask_for_buddy(
         postcode=place.postcode if place else None,
         easting=place.easting if place else None,
         northing=place.northing if place else None,
+        lived_experience_topics=join(data.lived_experience_topics) or None,
+        share_lived_experience=data.share_lived_experience,
         status=RequestStatus.WAITING.value,
     )
     session.add(request)
@@ -418,6 +431,7 @@ def to_matching_buddy(profile: BuddyProfile, free_capacity: int) -> matching.Bud
         point=profile.point,
         only_gender=profile.only_gender,
         gender=profile.gender,
+        lived=profile.lived_for_matching,
     )
 
 
@@ -441,6 +455,7 @@ def to_matching_seeker(
         gender=request.gender,
         waiting_days=max(waited.days, 0),
         excluded=frozenset(excluded_ids),
+        lived=request.lived_for_matching,
     )
 
 
@@ -701,7 +716,7 @@ def _export(session: Session, user: User) -> dict[str, Any]:
             "capacity": profile.capacity,
             "only_gender": profile.only_gender,
             "gender": profile.gender,
-            "lived_experience_topics": profile.lived_experience_topics,
+            "lived_experience_topics": sorted(split(profile.lived_experience_topics)),
             "share_lived_experience": profile.share_lived_experience,
             "postcode": profile.postcode,
             "status": profile.status,
@@ -719,6 +734,8 @@ def _export(session: Session, user: User) -> dict[str, Any]:
                 "only_gender": r.only_gender,
                 "gender": r.gender,
                 "postcode": r.postcode,
+                "lived_experience_topics": sorted(split(r.lived_experience_topics)),
+                "share_lived_experience": r.share_lived_experience,
                 "status": r.status,
                 "created_at": _iso(r.created_at),
             }

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from marketplace.buddies.matching import (
     HOLDINGS,
+    LIVED_TOPICS,
     TIMES,
     TOPICS,
     WAYS,
@@ -198,11 +199,25 @@ def test_reasons_in_plain_english() -> None:
 
 
 def test_reasons_never_mention_private_things() -> None:
-    s = seeker(gender="woman", only_gender="woman", waiting_days=80)
-    b = buddy(gender="woman", only_gender="woman")
+    s = seeker(gender="woman", only_gender="woman", waiting_days=80, lived=frozenset({"psychosis"}))
+    b = buddy(gender="woman", only_gender="woman", lived=frozenset({"psychosis"}))
     text = " ".join(reasons(s, b, {})).lower()
-    for word in ("woman", "gender", "health", "wait", "block"):
+    for word in ("woman", "gender", "health", "wait", "block", "psychosis", "experience of"):
         assert word not in text
+
+
+def test_lived_experience_counts_only_when_both_opted_in_and_share_a_topic() -> None:
+    plain = score(seeker(), buddy())
+    both = score(seeker(lived=frozenset({"psychosis"})), buddy(lived=frozenset({"psychosis"})))
+    assert both == pytest.approx(plain + Weights().lived)
+    # The services pass an empty set for anyone who did not opt in.
+    assert score(seeker(), buddy(lived=frozenset({"psychosis"}))) == plain
+    assert score(seeker(lived=frozenset({"bipolar"})), buddy(lived=frozenset({"psychosis"}))) == (
+        plain
+    )
+    assert score(seeker(lived=frozenset({"unknown"})), buddy(lived=frozenset({"unknown"}))) == (
+        plain
+    )
 
 
 # --- Suggestions -----------------------------------------------------------------------------
@@ -245,6 +260,7 @@ def seekers_st(draw: st.DrawFn, n: int, n_buddies: int) -> list[Seeker]:
                 only_gender=draw(st.sampled_from((None, None, "woman"))),
                 gender=draw(st.sampled_from((None, "woman", "man"))),
                 waiting_days=draw(st.integers(0, 120)),
+                lived=draw(st.frozensets(st.sampled_from(LIVED_TOPICS[:3]), max_size=2)),
                 excluded=draw(st.frozensets(st.integers(0, max(n_buddies - 1, 0)), max_size=1)),
             )
         )
@@ -268,6 +284,7 @@ def buddies_st(draw: st.DrawFn, n: int, max_capacity: int) -> list[BuddyProfile]
                 point=draw(st.none() | st.tuples(st.integers(0, 60_000), st.integers(0, 60_000))),
                 only_gender=draw(st.sampled_from((None, None, "woman"))),
                 gender=draw(st.sampled_from((None, "woman", "man"))),
+                lived=draw(st.frozensets(st.sampled_from(LIVED_TOPICS[:3]), max_size=2)),
             )
         )
     return out

@@ -272,10 +272,10 @@ def test_carer_acting_for_a_holder_is_recorded(db_session, council, moderator):
 def test_export_and_erase(db_session, council, moderator):
     buddy, seeker, match = active_pair(db_session, council, moderator)
     profile = match.profile
-    profile.lived_experience_topics = "private"
+    profile.lived_experience_topics = "psychosis"
     data = privacy.export_user_data(db_session, buddy)["budget_buddies"]
     assert data["buddy_offer"]["capacity"] == 2
-    assert data["buddy_offer"]["lived_experience_topics"] == "private"
+    assert data["buddy_offer"]["lived_experience_topics"] == ["psychosis"]
     assert data["buddy_pairings"][0]["you_were"] == "buddy"
     seeker_data = privacy.export_user_data(db_session, seeker)["budget_buddies"]
     assert seeker_data["buddy_offer"] is None
@@ -295,3 +295,33 @@ def test_export_and_erase(db_session, council, moderator):
     db_session.flush()
     assert services.waiting_request_of(db_session, seeker.id) is None
     assert privacy.export_user_data(db_session, seeker)["budget_buddies"]["buddy_requests"] == []
+
+
+def test_lived_experience_is_used_for_matching_only_with_both_consents(
+    db_session, council, moderator
+):
+    _, shares = confirmed_buddy(
+        db_session,
+        council,
+        moderator,
+        lived_experience_topics=("hearing_voices",),
+        share_lived_experience=True,
+    )
+    _, keeps_private = confirmed_buddy(
+        db_session, council, moderator, lived_experience_topics=("hearing_voices",)
+    )
+    assert services.to_matching_buddy(shares, 1).lived == frozenset({"hearing_voices"})
+    assert services.to_matching_buddy(keeps_private, 1).lived == frozenset()
+    _, opted_in = seeker_request(
+        db_session,
+        council,
+        lived_experience_topics=("hearing_voices",),
+        share_lived_experience=True,
+    )
+    _, not_opted = seeker_request(db_session, council, lived_experience_topics=("hearing_voices",))
+    now = utcnow()
+    assert services.to_matching_seeker(opted_in, now, ()).lived == frozenset({"hearing_voices"})
+    assert services.to_matching_seeker(not_opted, now, ()).lived == frozenset()
+    with pytest.raises(DomainError) as error:
+        seeker_request(db_session, council, lived_experience_topics=("astrology",))
+    assert error.value.field == "lived_experience_topics"

@@ -1,0 +1,263 @@
+"""Benchmark funding pools through localstripe: time, charges, duplicates, charges per second.
+
+    .venv/bin/python bench/settlement.py --pools 1000 --pledges 20000 --workers 2
+
+Sets up (untimed) a temporary SQLite database (or ``--database-url``), a localstripe on a free
+loopback port, one council with its ULO and a provider, ``--pools`` pools each with an equal
+share of ``--pledges`` card members (each with their own Stripe customer and saved 4242 card),
+a quote, and a vote that funds every pool. Then it times ``funding.charge_due`` run by
+``--workers`` threads at once, as cron on several machines would, and reports:
+
+1. the time to fund every pool (collect and settle month one) and charges per second;
+2. charges made (our ``Charge`` rows that succeeded) and the PaymentIntents localstripe holds;
+3. duplicate charges: PaymentIntents beyond one per (pool, member, month) key. Must be 0.
+
+Setting up the cards is the slow part (five Stripe calls a member); it runs on ``--setup-threads``
+threads and its time is printed separately.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("INSTANCE_DIR", tempfile.mkdtemp(prefix="bench-settlement-"))
+os.environ.setdefault("SECRET_KEY", "bench-only")
+
+from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy.exc import OperationalError  # noqa: E402
+from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
+
+from marketplace import create_app, migrations  # noqa: E402
+from marketplace.auth.models import Role, User, UserRole  # noqa: E402
+from marketplace.db import make_engine, utcnow  # noqa: E402
+from marketplace.extensions import db  # noqa: E402
+from marketplace.organisations.models import (  # noqa: E402
+    ApprovalStatus,
+    Organisation,
+    OrganisationKind,
+    OrganisationStaff,
+)
+from marketplace.payments import services as payments  # noqa: E402
+from marketplace.payments.gateway import get_gateway  # noqa: E402
+from marketplace.payments.localstripe_server import free_port, start_process  # noqa: E402
+from marketplace.payments.models import Charge, ChargeStatus  # noqa: E402
+from marketplace.places.models import Council  # noqa: E402
+from marketplace.pools import funding, quotes, services  # noqa: E402
+from marketplace.pools.models import Pool, PoolStatus  # noqa: E402
+
+CARD = payments.CardDetails("4242424242424242", 12, 2034, "123")
+
+
+def _user(session: Session, n: int, role: Role | None = None) -> User:
+    user = User(
+        email=f"bench{n}@example.invalid",
+        display_name=f"Bench {n}",
+        password_hash="!",  # noqa: S106 - nobody signs in as these
+        usage_intent="holder",
+    )
+    if role is not None:
+        user.roles.append(UserRole(role=role.value))
+    session.add(user)
+    return user
+
+
+def set_up(
+    factory: sessionmaker[Session], n_pools: int, n_pledges: int
+) -> tuple[list[int], list[int], int, int]:
+    """The world, and pools ready to fund; returns the pool ids."""
+    per_pool = max(n_pledges // n_pools, 3)
+    with factory() as session:
+        council = Council(code="E08000035", name="Leeds")
+        ulo = Organisation(
+            name="Bench ULO",
+            kind=OrganisationKind.ULO.value,
+            status=ApprovalStatus.APPROVED.value,
+            councils=[council],
+        )
+        provider = Organisation(
+            name="Bench Provider",
+            kind=OrganisationKind.PROVIDER.value,
+            status=ApprovalStatus.APPROVED.value,
+            councils=[council],
+        )
+        moderator = _user(session, 0, Role.ULO_STAFF)
+        staff = _user(session, 1, Role.PROVIDER_STAFF)
+        session.add_all([ulo, provider])
+        session.flush()
+        for org, person in ((ulo, moderator), (provider, staff)):
+            session.add(
+                OrganisationStaff(
+                    organisation=org, user=person, status=ApprovalStatus.APPROVED.value
+                )
+            )
+        pools = []
+        for p in range(n_pools):
+            pool = Pool(
+                proposer_id=moderator.id,
+                council=council,
+                title=f"Bench pool {p}",
+                description="A pool for the benchmark.",
+                frequency="Weekly",
+                min_members=3,
+                max_members=per_pool,
+                cap_pence=4000,
+                months=3,
+                deadline=utcnow().date() + timedelta(days=30),
+                status=PoolStatus.OPEN.value,
+            )
+            session.add(pool)
+            pools.append(pool)
+        session.flush()
+        for pool in pools:
+            quotes.submit_quote(
+                session,
+                staff,
+                provider,
+                pool,
+                quotes.QuoteData(
+                    utcnow().date() + timedelta(days=40),
+                    quotes.even_split(per_pool * 2500, pool.min_members, pool.max_members),
+                ),
+            )
+        people = [_user(session, 10 + i) for i in range(per_pool * n_pools)]
+        session.commit()
+        return [p.id for p in pools], [u.id for u in people], moderator.id, per_pool
+
+
+def save_cards(app, factory, people: list[int], threads: int) -> dict[int, str]:
+    """Each person's saved card (payment method id), made through localstripe in parallel."""
+
+    def one(user_id: int) -> tuple[int, str]:
+        with app.app_context(), factory() as session:
+            user = session.get(User, user_id)
+            card = payments.save_card(session, user, CARD, {"bench": "1"})
+            session.commit()
+            return user_id, card.payment_method_id
+
+    with ThreadPoolExecutor(max_workers=threads) as executor:
+        return dict(executor.map(one, people))
+
+
+def join_and_vote(factory, pool_ids, people, cards, moderator_id, per_pool) -> None:
+    with factory() as session:
+        moderator = session.get(User, moderator_id)
+        for index, pool_id in enumerate(pool_ids):
+            pool = session.get(Pool, pool_id)
+            members = people[index * per_pool : (index + 1) * per_pool]
+            for user_id in members:
+                services.join(
+                    session,
+                    session.get(User, user_id),
+                    pool,
+                    services.Pledge(4000, "card", payment_method_id=cards[user_id]),
+                )
+            quotes.open_vote(session, moderator, pool, utcnow() + timedelta(days=1))
+            (offer,) = quotes.live_quotes(pool)
+            for user_id in members:
+                quotes.vote(session, session.get(User, user_id), pool, offer)
+            quotes.close_vote(session, moderator, pool)
+        session.commit()
+
+
+def run_workers(app, factory, workers: int) -> None:
+    """`charge_due` on several threads at once, retrying when SQLite is busy."""
+    barrier = threading.Barrier(workers)
+
+    def worker() -> None:
+        barrier.wait()
+        with app.app_context():
+            for _ in range(20):
+                session = factory()
+                try:
+                    funding.charge_due(session)
+                    session.commit()
+                    return
+                except OperationalError:
+                    session.rollback()
+                    time.sleep(0.05)
+                finally:
+                    session.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pools", type=int, default=100)
+    parser.add_argument("--pledges", type=int, default=2000)
+    parser.add_argument("--workers", type=int, default=2, help="charge-due jobs run at once")
+    parser.add_argument(
+        "--setup-threads",
+        type=int,
+        help="threads saving cards (default 8 on PostgreSQL, 1 on SQLite: its one write lock "
+        "is held across each card's Stripe calls, so more threads only wait)",
+    )
+    parser.add_argument("--database-url", help="default: a temporary SQLite file")
+    args = parser.parse_args()
+
+    url = args.database_url or f"sqlite:///{tempfile.mkdtemp(prefix='bench-')}/bench.sqlite3"
+    migrations.upgrade(url)
+    port = free_port()
+    stripe = start_process(port)
+    try:
+        app = create_app({"DATABASE_URL": url, "STRIPE_API_BASE": f"http://127.0.0.1:{port}"})
+        engine = make_engine(url)
+        factory = sessionmaker(bind=engine, expire_on_commit=False)
+        load = os.getloadavg()
+        print(
+            f"{args.pools} pools, {args.pledges} pledges, {args.workers} workers; "
+            f"{os.cpu_count()} cores, load {load[0]:.2f}; database {engine.dialect.name}"
+        )
+
+        started = time.perf_counter()
+        pool_ids, people, moderator_id, per_pool = set_up(factory, args.pools, args.pledges)
+        threads = args.setup_threads or (1 if engine.dialect.name == "sqlite" else 8)
+        cards = save_cards(app, factory, people, threads)
+        join_and_vote(factory, pool_ids, people, cards, moderator_id, per_pool)
+        print(f"Set-up: {len(people)} members with saved cards in "
+              f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+
+        started = time.perf_counter()
+        run_workers(app, factory, args.workers)
+        elapsed = time.perf_counter() - started
+
+        with factory() as session, app.app_context():
+            succeeded = session.scalar(
+                select(func.count(Charge.id)).where(Charge.status == ChargeStatus.SUCCEEDED.value)
+            )
+            running = session.scalar(
+                select(func.count(Pool.id)).where(Pool.status == PoolStatus.RUNNING.value)
+            )
+            remote = [
+                p
+                for p in get_gateway().recent_payment_intents(limit=10 * len(people) + 100)
+                if "pool" in p.metadata
+            ]
+        per_key = Counter(p.metadata.get("charge_key") for p in remote)
+        duplicates = sum(n - 1 for n in per_key.values())
+        print(f"Funded {running}/{len(pool_ids)} pools in {elapsed:.1f} s")
+        print(f"Charges made: {succeeded} (localstripe holds {len(remote)} PaymentIntents)")
+        print(f"Duplicate charges: {duplicates}")
+        print(f"Charges per second: {succeeded / elapsed:.1f}")
+        engine.dispose()
+        db.scoped.remove()
+    finally:
+        stripe.terminate()
+
+
+if __name__ == "__main__":
+    main()
