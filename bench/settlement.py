@@ -53,7 +53,7 @@ from marketplace.payments.localstripe_server import free_port, start_process  # 
 from marketplace.payments.models import Charge, ChargeStatus  # noqa: E402
 from marketplace.places.models import Council  # noqa: E402
 from marketplace.pools import funding, quotes, services  # noqa: E402
-from marketplace.pools.models import Pool, PoolStatus  # noqa: E402
+from marketplace.pools.models import Pool, PoolPayment, PoolStatus  # noqa: E402
 
 CARD = payments.CardDetails("4242424242424242", 12, 2034, "123")
 
@@ -242,6 +242,14 @@ def main() -> None:
             running = session.scalar(
                 select(func.count(Pool.id)).where(Pool.status == PoolStatus.RUNNING.value)
             )
+            pool_states = dict(
+                session.execute(select(Pool.status, func.count()).group_by(Pool.status)).all()
+            )
+            payment_states = dict(
+                session.execute(
+                    select(PoolPayment.status, func.count()).group_by(PoolPayment.status)
+                ).all()
+            )
             remote = [
                 p
                 for p in get_gateway().recent_payment_intents(limit=10 * len(people) + 100)
@@ -250,6 +258,7 @@ def main() -> None:
         per_key = Counter(p.metadata.get("charge_key") for p in remote)
         duplicates = sum(n - 1 for n in per_key.values())
         print(f"Funded {running}/{len(pool_ids)} pools in {elapsed:.1f} s")
+        print(f"Pools by state: {pool_states}; payments by state: {payment_states}")
         print(f"Charges made: {succeeded} (localstripe holds {len(remote)} PaymentIntents)")
         print(f"Duplicate charges: {duplicates}")
         print(f"Charges per second: {succeeded / elapsed:.1f}")

@@ -18,12 +18,13 @@ Stripe's answer, so it is never charged twice.
 from __future__ import annotations
 
 import calendar
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from marketplace.auth.models import User
@@ -48,6 +49,7 @@ from marketplace.pools.models import (
 
 # A payment row still pending after this long was left by a worker that died.
 STALE_AFTER = timedelta(minutes=10)
+BUSY_RETRIES = 5
 PURPOSE = "pool"
 
 
@@ -110,11 +112,13 @@ def _claim(
             session.add(row)
     except IntegrityError:
         existing = session.scalars(
-            select(PoolPayment).where(
+            select(PoolPayment)
+            .where(
                 PoolPayment.pool_id == pool.id,
                 PoolPayment.user_id == member.user_id,
                 PoolPayment.month == month,
             )
+            .execution_options(populate_existing=True)
         ).one()
         stale = (
             existing.status == PaymentStatus.PENDING.value
@@ -150,6 +154,31 @@ def _charge(
         gateway=gateway,
     )
     _apply_charge(row, charge, now)
+
+
+def _charge_claimed(
+    session: Session,
+    pool: Pool,
+    member: PoolMember,
+    row: PoolPayment,
+    now: datetime,
+    gateway: PaymentGateway | None,
+) -> None:
+    """Charge a payment this worker has claimed, trying again if the database was busy.
+
+    Nobody else will touch a claimed row until it is stale, so if SQLite's lock wait runs out
+    (another worker held it), the claimant tries again itself rather than leaving the member
+    unpaid until the row goes stale. `charge_once` never charges a key twice.
+    """
+    for attempt in range(BUSY_RETRIES):
+        try:
+            _charge(session, pool, member, row, now, gateway)
+            return
+        except OperationalError:
+            if attempt == BUSY_RETRIES - 1:
+                raise
+            session.rollback()
+            time.sleep(0.05 * (attempt + 1))
 
 
 def _apply_charge(row: PoolPayment, charge: Charge, now: datetime) -> None:
@@ -197,7 +226,7 @@ def collect_month(
             row.message = "Your share is now more than the most you said you would pay"
             row.due_by = now + timedelta(days=GRACE_DAYS)
         elif member.pay_by == PayBy.CARD.value:
-            _charge(session, pool, member, row, now, gateway)
+            _charge_claimed(session, pool, member, row, now, gateway)
             result.charged += 1
         else:
             row.status = PaymentStatus.INVOICED.value
@@ -209,11 +238,13 @@ def collect_month(
 
 def payments_for(session: Session, pool: Pool, month: int) -> list[PoolPayment]:
     """Every member's payment row for this month of the pool."""
+    # Always read afresh: another worker may have settled rows this session saw earlier.
     return list(
         session.scalars(
             select(PoolPayment)
             .where(PoolPayment.pool_id == pool.id, PoolPayment.month == month)
             .order_by(PoolPayment.id)
+            .execution_options(populate_existing=True)
         )
     )
 
