@@ -87,6 +87,7 @@ def _register_blueprints(app: Flask) -> None:
     from marketplace.organisations.routes import bp as organisations_bp
     from marketplace.pages.routes import bp as pages_bp
     from marketplace.payments.routes import bp as payments_bp
+    from marketplace.pools.routes import bp as pools_bp
     from marketplace.privacy.routes import bp as privacy_bp
     from marketplace.providers.api import bp as api_bp
     from marketplace.providers.csv_routes import bp as listing_csv_bp
@@ -106,6 +107,7 @@ def _register_blueprints(app: Flask) -> None:
         listing_csv_bp,
         engagement_bp,
         buddies_bp,
+        pools_bp,
         moderation_bp,
         api_bp,
         payments_bp,

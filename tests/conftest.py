@@ -194,3 +194,23 @@ def stripe_clean(localstripe: str) -> str:
     with urllib.request.urlopen(request, timeout=10) as response:  # loopback, our own server
         response.read()
     return localstripe
+
+
+@pytest.fixture
+def council(db_session):
+    """A council area, committed."""
+    from tests.factories import CouncilFactory
+
+    area = CouncilFactory()
+    db_session.commit()
+    return area
+
+
+@pytest.fixture
+def moderator(db_session, council):
+    """ULO staff (with a second factor) covering `council`."""
+    from tests.listing_helpers import ulo_moderator
+
+    user = ulo_moderator(council)
+    db_session.commit()
+    return user

@@ -16,6 +16,7 @@ from marketplace.extensions import db
 from marketplace.moderation import services
 from marketplace.moderation.forms import DecideForm
 from marketplace.moderation.models import Decision, ModerationItem
+from marketplace.pools import moderation_subject as pools
 from marketplace.providers import services as providers
 from marketplace.providers.forms import ReasonForm
 from marketplace.providers.models import Listing
@@ -53,7 +54,10 @@ def _subject(item: ModerationItem) -> dict[str, object]:
         return {"listing": listing, "proposed": proposed}
     if item.item_type in (engagement.ITEM_REVIEW, engagement.ITEM_REVIEW_REPLY):
         return engagement.moderation_subject(db.session, item)
-    return buddies.moderation_subject(db.session, item)
+    return {
+        **buddies.moderation_subject(db.session, item),
+        **pools.moderation_subject(db.session, item),
+    }
 
 
 @bp.route("/items/<int:item_id>", methods=["GET", "POST"])

@@ -34,6 +34,7 @@ from marketplace.moderation import services as moderation
 from marketplace.payments import services as payments
 from marketplace.payments.gateway import PaymentGateway
 from marketplace.payments.models import Charge, ChargeStatus
+from marketplace.pools import services
 from marketplace.pools.models import (
     GATHERING,
     GRACE_DAYS,
@@ -207,7 +208,7 @@ def collect_month(
     gateway: PaymentGateway | None = None,
 ) -> Collection:
     """Charge or invoice every member's share of this month, once each. COMMITS per member."""
-    now = now or utcnow()
+    now = as_utc(now or utcnow())
     quote = chosen_quote(session, pool)
     members = billable_members(pool, month)
     share = quote.per_member_pence(len(members))
@@ -295,7 +296,7 @@ def settle_month(
 
     Returns the pool's status afterwards.
     """
-    now = now or utcnow()
+    now = as_utc(now or utcnow())
     rows = payments_for(session, pool, month)
     by_user = {r.user_id: r for r in rows}
     for member in billable_members(pool, month):
@@ -374,7 +375,7 @@ def retry_payment(
     gateway: PaymentGateway | None = None,
 ) -> PoolPayment:
     """The member puts a refused payment right (optionally with a new card). COMMITS."""
-    now = now or utcnow()
+    now = as_utc(now or utcnow())
     row = session.scalars(
         select(PoolPayment).where(
             PoolPayment.pool_id == pool.id,
@@ -417,8 +418,12 @@ def record_invoice_paid(session: Session, staff: User, row: PoolPayment) -> None
     )
 
 
-def leave_running(session: Session, user: User, pool: Pool) -> PoolMember:
+def leave_running(
+    session: Session, user: User, pool: Pool, acting_carer: User | None = None
+) -> PoolMember:
     """In a running pool, leave at the end of the month already paid, without penalty."""
+    services.act_as(session, acting_carer, user.id, f"Left the pool {pool.title}")
+    services.lock_pool(session, pool)  # queue behind a charging run reading the members
     if pool.status != PoolStatus.RUNNING.value:
         raise DomainError("The pool is not running")
     member = session.scalars(
@@ -447,7 +452,7 @@ def charge_due(
 ) -> JobReport:
     """The `flask pools charge-due` job: lapse pools past their deadline, collect months that
     are due, and settle months whose grace has run out. Safe to run twice or on two machines."""
-    now = now or utcnow()
+    now = as_utc(now or utcnow())
     report = JobReport()
     for pool in session.scalars(
         select(Pool).where(Pool.status.in_(GATHERING), Pool.deadline < now.date())

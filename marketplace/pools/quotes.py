@@ -221,3 +221,15 @@ def close_vote(session: Session, user: User, pool: Pool) -> VoteResult:
     pool.status = PoolStatus.FUNDED.value
     pool.funded_at = utcnow()
     return VoteResult(winner, f"{winner.organisation.name}'s quote won with {votes[winner.id]}")
+
+
+def may_run_vote(session: Session, user: User, pool: Pool) -> bool:
+    """Whether this person may open or close the pool's vote (read-only, for the pages)."""
+    return _may_run_vote(session, user, pool)
+
+
+def vote_of(session: Session, pool: Pool, user_id: int) -> int | None:
+    """The quote id this person voted for in the pool's current vote, if any."""
+    return session.scalars(
+        select(Vote.quote_id).where(Vote.pool_id == pool.id, Vote.user_id == user_id)
+    ).first()

@@ -32,9 +32,11 @@ from marketplace.pools.models import (
     MAX_MONTHS,
     MemberStatus,
     PayBy,
+    PaymentStatus,
     Pool,
     PoolMember,
     PoolMessage,
+    PoolPayment,
     PoolStatus,
 )
 from marketplace.providers.models import Category, Listing
@@ -266,7 +268,7 @@ def terms_text(pool: Pool, max_pence: int) -> str:
     )
 
 
-def _lock(session: Session, pool: Pool) -> None:
+def lock_pool(session: Session, pool: Pool) -> None:
     """Queue behind anyone else joining or leaving this pool (see the module docstring)."""
     session.execute(
         update(Pool).where(Pool.id == pool.id).values(lock_version=Pool.lock_version + 1)
@@ -326,7 +328,7 @@ def join(
     """Join the pool, or its waiting list when it is full. Nothing is charged now."""
     act_as(session, acting_carer, user.id, f"Joined the pool {pool.title}")
     _check_pledge(pool, pledge)
-    _lock(session, pool)
+    lock_pool(session, pool)
     if pool.status not in GATHERING:
         raise DomainError("This pool is no longer taking new members")
     existing = member_record(session, pool, user.id)
@@ -377,7 +379,7 @@ def leave(
     takes effect at the end of the month already paid (see `funding.leave_running`).
     """
     act_as(session, acting_carer, user.id, f"Left the pool {pool.title}")
-    _lock(session, pool)
+    lock_pool(session, pool)
     member = member_record(session, pool, user.id)
     if member is None or member.status not in (
         MemberStatus.MEMBER.value,
@@ -397,10 +399,65 @@ def leave(
 
 
 def post_message(session: Session, author: User, pool: Pool, body: str) -> PoolMessage:
-    """Add to the pool's discussion: its members, its proposer and quoting providers' staff."""
-    if not (author.id == pool.proposer_id or is_member(session, pool, author.id)):
+    """Add to the pool's discussion: its members (and people waiting), its proposer, and staff
+    of providers who quoted. People who left can still read it, but not write."""
+    record = member_record(session, pool, author.id)
+    current = record is not None and record.status in (
+        MemberStatus.MEMBER.value,
+        MemberStatus.WAITING.value,
+    )
+    quoting = any(organisations.is_staff(session, author, q.organisation) for q in pool.quotes)
+    if not (author.id == pool.proposer_id or current or quoting):
         raise NotAllowed("Join the pool to take part in its discussion")
     body = _text(body, "body", "Enter your message", MAX_MESSAGE, "Your message")
     message = PoolMessage(pool_id=pool.id, author_id=author.id, body=body)
     session.add(message)
     return message
+
+
+# --- read-only helpers for the pages ------------------------------------------------------------
+
+
+def people_i_act_for(session: Session, user: User) -> list[User]:
+    """Holders who let this person act for them in pools (carer grant, "pools" scope)."""
+    return [
+        g.holder
+        for g in carers.grants_held(session, user)
+        if g.allows(CarerScope.POOLS) and g.holder.erased_at is None
+    ]
+
+
+def payments_of(session: Session, pool: Pool, user_id: int) -> list[PoolPayment]:
+    """One person's payment rows for this pool, month by month."""
+    return list(
+        session.scalars(
+            select(PoolPayment)
+            .where(PoolPayment.pool_id == pool.id, PoolPayment.user_id == user_id)
+            .order_by(PoolPayment.month)
+        )
+    )
+
+
+def invoices_waiting(session: Session, pool: Pool) -> list[PoolPayment]:
+    """Invoiced payments of this pool that nobody has recorded as paid yet."""
+    return list(
+        session.scalars(
+            select(PoolPayment)
+            .where(
+                PoolPayment.pool_id == pool.id,
+                PoolPayment.status == PaymentStatus.INVOICED.value,
+            )
+            .order_by(PoolPayment.month, PoolPayment.id)
+        )
+    )
+
+
+def waiting_place(pool: Pool, member: PoolMember) -> int | None:
+    """This person's place on the waiting list (1 is next), or None if not waiting."""
+    line = sorted(pool.waiting_list, key=lambda m: (m.joined_at, m.id))
+    return next((i for i, m in enumerate(line, start=1) if m.id == member.id), None)
+
+
+def check_pledge(pool: Pool, pledge: Pledge) -> None:
+    """The pledge rules `join` applies, for a form to check before asking for a card."""
+    _check_pledge(pool, pledge)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from flask import Flask, request, url_for
@@ -18,6 +18,7 @@ def _navigation() -> list[dict[str, Any]]:
     items = [
         ("Find services", "directory.search"),
         ("Budget buddies", "buddies.index"),
+        ("Pools", "pools.index"),
         ("Organisations", "organisations.directory"),
         ("Guides", "pages.guides"),
     ]
@@ -27,11 +28,12 @@ def _navigation() -> list[dict[str, Any]]:
     ]
 
 
-def format_date(value: datetime | None) -> str:
+def format_date(value: date | datetime | None) -> str:
     """A date as people write it: 4 March 2026."""
     if value is None:
         return ""
-    value = as_utc(value)
+    if isinstance(value, datetime):
+        value = as_utc(value)
     return f"{value.day} {value:%B %Y}"
 
 

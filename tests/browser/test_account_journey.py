@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.conftest import PASSWORD, check_current, goto_and_check, submit_and_check
+from tests.browser.steps import sign_out
 
 pytestmark = pytest.mark.browser
 
@@ -29,12 +30,6 @@ def register(page: Page, display_name: str, email: str) -> None:
     page.get_by_label(HOLDER).check()
     submit_and_check(page, "Create account")
     expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
-
-
-def sign_out(page: Page) -> None:
-    submit_and_check(page, "Sign out")
-    expect(page.get_by_text("You have signed out")).to_be_visible()
-    expect(page.get_by_role("link", name="Sign in", exact=True)).to_be_visible()
 
 
 def display_name_row(page: Page) -> Locator:

@@ -23,6 +23,7 @@ from marketplace.extensions import db
 from marketplace.organisations.models import ApprovalStatus, OrganisationKind
 from marketplace.places.models import Council
 from tests.browser.conftest import LiveServer, check_current, goto_and_check, submit_and_check
+from tests.browser.steps import moderator_opens_the_queue, sign_in, sign_out
 from tests.conftest import Mailbox
 from tests.factories import PASSWORD, CouncilFactory, OrganisationFactory, StaffFactory, UserFactory
 
@@ -86,23 +87,6 @@ def set_the_scene(live_server: LiveServer) -> Cast:
 
 
 # --- Steps shared by the people in the journey ---------------------------------------------
-
-
-def sign_in(page: Page, email: str) -> None:
-    """Sign in from the navigation, with email and password (the first step for a moderator)."""
-    page.get_by_role("link", name="Sign in", exact=True).click()
-    expect(page).to_have_url(re.compile(r"/sign-in$"))
-    check_current(page)
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    submit_and_check(page, "Sign in")
-
-
-def sign_out(page: Page) -> None:
-    """Sign out; the browser is left on the home page, ready for the next person."""
-    submit_and_check(page, "Sign out")
-    expect(page.get_by_text("You have signed out")).to_be_visible()
-    expect(page.get_by_role("link", name="Sign in", exact=True)).to_be_visible()
 
 
 def open_budget_buddies(page: Page) -> None:
@@ -199,18 +183,7 @@ def bea_offers_to_be_a_buddy(page: Page, cast: Cast) -> None:
 
 
 def moderator_confirms_the_offer(page: Page, cast: Cast) -> None:
-    sign_in(page, cast.moderator_email)
-    expect(page).to_have_url(re.compile(r"/sign-in/code$"))
-    expect(page.get_by_role("heading", level=1)).to_have_text("Enter the code from your app")
-    page.get_by_label("Code from your authenticator app").fill(
-        pyotp.TOTP(cast.moderator_secret).now()
-    )
-    submit_and_check(page, "Continue")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
-
-    page.get_by_role("link", name="Moderation queue").click()
-    expect(page).to_have_url(re.compile(r"/moderation$"))
-    check_current(page)
+    moderator_opens_the_queue(page, cast.moderator_email, cast.moderator_secret)
 
     page.get_by_role("link", name=OFFER, exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(OFFER)

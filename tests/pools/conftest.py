@@ -1,26 +1,11 @@
-"""Fixtures for pool tests: a council, its ULO moderator, a provider working there."""
+"""Fixtures for pool tests: a provider working in the shared `council` (tests/conftest.py)."""
 
 from __future__ import annotations
 
 import pytest
 
 from marketplace.organisations.models import OrganisationKind
-from tests.factories import CouncilFactory, OrganisationFactory, StaffFactory, UserFactory
-from tests.listing_helpers import ulo_moderator
-
-
-@pytest.fixture
-def council(db_session):
-    council = CouncilFactory()
-    db_session.commit()
-    return council
-
-
-@pytest.fixture
-def moderator(db_session, council):
-    user = ulo_moderator(council)
-    db_session.commit()
-    return user
+from tests.factories import OrganisationFactory, StaffFactory, UserFactory
 
 
 @pytest.fixture

@@ -12,12 +12,14 @@ from marketplace.carers import services as carers
 from marketplace.carers.models import CarerScope
 from marketplace.db import utcnow
 from marketplace.organisations.models import ApprovalStatus, OrganisationKind, StaffRole
+from marketplace.pools import services as pools
 from marketplace.providers import services
 from marketplace.providers.models import ListingStatus
 from tests.buddies.builders import ask, confirmed_buddy
 from tests.factories import CouncilFactory, OrganisationFactory, StaffFactory, UserFactory
 from tests.helpers import csrf_token, sign_in
 from tests.listing_helpers import listing_data, ulo_moderator
+from tests.pools.builders import approved_pool, invoice_pledge
 
 ROLES = ("visitor", "holder", "carer", "provider_staff", "ulo_staff", "admin")
 SIGN_IN = 302
@@ -35,6 +37,7 @@ class World:
     draft_listing: int
     buddy_request: int
     buddy_match: int
+    pool: int
 
 
 @pytest.fixture
@@ -80,6 +83,9 @@ def world(db_session) -> World:
     buddy_request = buddies.ask_for_buddy(db_session, holder, ask(council))
     match = buddies.propose(db_session, buddy_request, profile)
     buddies.accept(db_session, buddy, match)
+    # An open pool (proposed by someone else) that the holder has joined.
+    pool = approved_pool(db_session, council, buddy_ulo)
+    pools.join(db_session, holder, pool, invoice_pledge())
     db_session.commit()
     return World(
         people={
@@ -98,6 +104,7 @@ def world(db_session) -> World:
         draft_listing=draft.id,
         buddy_request=buddy_request.id,
         buddy_match=match.id,
+        pool=pool.id,
     )
 
 
@@ -172,6 +179,21 @@ GET_ROUTES = [
     ("/buddies/pairings/{buddy_match}/feedback", only(200, "holder", others=404)),
     ("/buddies/round", only(200, "ulo_staff", "admin")),
     ("/buddies/concerns/999999/conversation", only(404, "ulo_staff", "admin")),
+    ("/pools", everyone(200)),
+    ("/pools?council=1&kind=2&q=art", everyone(200)),
+    ("/pools/propose", signed_in(200)),
+    ("/pools/{pool}", everyone(200)),
+    ("/pools/999999", everyone(404)),
+    ("/pools/{pool}/join", signed_in(200)),
+    # Nothing answered yet: back to the first question.
+    ("/pools/{pool}/join/check", everyone(302)),
+    ("/pools/{pool}/join/card", everyone(302)),
+    ("/pools/{pool}/leave", only(200, "holder", others=404)),
+    ("/pools/{pool}/payments/1/fix", signed_in(404)),
+    ("/pools/statement", signed_in(200)),
+    ("/pools/statement.csv", signed_in(200)),
+    ("/provider/pools", signed_in(200)),
+    ("/pools/{pool}/quote?org={approved_org}", only(200, "provider_staff")),
 ]
 
 POST_ROUTES = [
@@ -192,6 +214,15 @@ POST_ROUTES = [
         "/provider/listings/{published_listing}/discard-changes",
         only(302, "provider_staff", others=404),
     ),
+    # Posted empty: "choose one of the quotes" and back to the pool.
+    ("/pools/{pool}/vote", signed_in(302)),
+    # Only the proposer or the area's ULO staff (this ULO is not approved yet) or an admin.
+    ("/pools/{pool}/vote/open", only(302, "admin")),
+    ("/pools/{pool}/vote/close", only(302, "admin")),
+    ("/pools/payments/999999/paid", only(404, "ulo_staff", "admin")),
+    # Posted empty: the proposal form comes back with errors.
+    ("/pools/propose", signed_in(200)),
+    ("/pools/{pool}/leave", only(302, "holder", others=404)),
 ]
 
 

@@ -1,0 +1,745 @@
+"""Pool pages: find, propose, join (check your answers, then a card), talk, quote, vote, pay.
+
+Thin views: each turns a form into plain values, calls one service and commits once. Hidden
+pools are 404 (`services.get_pool_for`); the wrong role is 403. Closing a vote that chooses a
+quote calls `funding.fund`, which charges cards through Stripe and commits as it goes.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response as BaseResponse
+from wtforms import SelectChoice
+
+from marketplace.auth.access import moderator_required
+from marketplace.auth.models import User
+from marketplace.carers.forms import ConfirmForm
+from marketplace.db import utcnow
+from marketplace.engagement.forms import MYSELF, chosen_holder
+from marketplace.errors import DomainError, NotAllowed
+from marketplace.extensions import db
+from marketplace.moderation import services as moderation
+from marketplace.organisations import services as organisations
+from marketplace.organisations.models import ApprovalStatus, Organisation, OrganisationKind
+from marketplace.payments import services as payments
+from marketplace.payments.gateway import CardDeclined, RawCardsRefused, SavedCard
+from marketplace.places.services import all_councils
+from marketplace.pools import funding, quotes, services, statements
+from marketplace.pools.forms import (
+    PAY_BY_LABELS,
+    CardForm,
+    JoinForm,
+    MessageForm,
+    OpenVoteForm,
+    ProposeForm,
+    QuoteForm,
+    SearchForm,
+    VoteForm,
+    as_date,
+)
+from marketplace.pools.models import (
+    MemberStatus,
+    PayBy,
+    PaymentStatus,
+    Pool,
+    PoolPayment,
+    PoolStatus,
+    Quote,
+)
+from marketplace.providers.models import Listing
+from marketplace.providers.services import all_categories, published_listing
+from marketplace.web.forms import add_error
+
+bp = Blueprint("pools", __name__)
+
+JOIN_KEY = "pool_join"
+STATUS_WORDS = {
+    PoolStatus.PENDING.value: "Waiting for the local user-led organisation to check it",
+    PoolStatus.REJECTED.value: "Sent back by the local user-led organisation",
+    PoolStatus.OPEN.value: "Open: people can join and providers can quote",
+    PoolStatus.VOTING.value: "Members are voting on the quotes",
+    PoolStatus.FUNDED.value: "A quote was chosen: the first month is being collected",
+    PoolStatus.RUNNING.value: "Running",
+    PoolStatus.WINDING_DOWN.value: "Ending",
+    PoolStatus.CLOSED.value: "Finished",
+    PoolStatus.LAPSED.value: "Ended without going ahead: nobody paid",
+    PoolStatus.CANCELLED.value: "Cancelled",
+}
+FUNDED_WORDS = {
+    PoolStatus.RUNNING.value: "Every member's first month is paid or invoiced: the pool is running",
+    PoolStatus.FUNDED.value: "Some payments need putting right before the pool can start",
+    PoolStatus.LAPSED.value: "Too few members could pay, so the pool ended and nobody paid",
+}
+# Service field names that the forms call something else.
+FIELD_FOR = {"prices": "total", "quote": "quote", "organisation": None}
+
+
+def _me() -> User:
+    return current_user._get_current_object()  # type: ignore[no-any-return]  # werkzeug proxy
+
+
+def _viewer() -> User | None:
+    return _me() if current_user.is_authenticated else None
+
+
+def _pool_or_404(pool_id: int) -> Pool:
+    try:
+        return services.get_pool_for(db.session, _viewer(), pool_id)
+    except NotAllowed:
+        abort(404)
+
+
+def _failed(form: FlaskForm, error: DomainError, fallback: str | None = None) -> None:
+    db.session.rollback()
+    field = FIELD_FOR.get(error.field or "", error.field) if error.field else None
+    add_error(form, DomainError(error.message, field), fallback_field=fallback)
+
+
+def _helped() -> list[User]:
+    return services.people_i_act_for(db.session, _me())
+
+
+def _for_whom_choices(form: Any, helped: list[User]) -> None:
+    form.for_whom.choices = [SelectChoice(MYSELF, "Myself")] + [
+        SelectChoice(str(h.id), h.display_name) for h in helped
+    ]
+
+
+def _holder(holder_id: int | None, helped: list[User]) -> tuple[User, User | None]:
+    """(the person it is for, the carer acting for them or None); 404 for anyone else."""
+    if holder_id is None:
+        return _me(), None
+    holder = next((h for h in helped if h.id == holder_id), None)
+    if holder is None:
+        abort(404)
+    return holder, _me()
+
+
+def _for_arg() -> int | None:
+    value = request.args.get("for", "")
+    return int(value) if value.isdigit() else None
+
+
+@bp.app_context_processor
+def _pool_labels() -> dict[str, Any]:
+    return {"pool_status_words": STATUS_WORDS, "pay_by_words": PAY_BY_LABELS}
+
+
+# --- finding pools ------------------------------------------------------------------------------
+
+
+@bp.route("/pools")
+def index() -> str:
+    form = SearchForm(request.args)
+    form.council.choices = [SelectChoice("", "Any council")] + [
+        SelectChoice(c.id, c.name) for c in all_councils(db.session)
+    ]
+    form.kind.choices = [SelectChoice("", "Any kind")] + [
+        SelectChoice(c.id, c.name) for c in all_categories(db.session)
+    ]
+    form.validate()
+    found = services.open_pools(
+        db.session,
+        council_id=form.council.data or None,
+        category_id=form.kind.data or None,
+        text=(form.q.data or "")[:100],
+    )
+    return render_template(
+        "pools/index.html",
+        form=form,
+        pools=found,
+        days_left={p.id: services.days_left(p) for p in found},
+    )
+
+
+# --- proposing ----------------------------------------------------------------------------------
+
+
+def _pool_data(form: ProposeForm) -> services.PoolData:
+    deadline = as_date(form.deadline)
+    return services.PoolData(
+        title=form.title.data or "",
+        description=form.description.data or "",
+        council_id=form.council_id.data or 0,
+        frequency=form.frequency.data or "",
+        min_members=form.min_members.data or 0,
+        max_members=form.max_members.data or 0,
+        cap_pence=form.cap_pence.pence or 0,
+        months=form.months.data or 0,
+        deadline=deadline,
+        area=form.area.data or None,
+        category_id=form.category_id.data or None,
+        listing_id=int(form.listing_id.data) if (form.listing_id.data or "").isdigit() else None,
+    )
+
+
+@bp.route("/pools/propose", methods=["GET", "POST"])
+@login_required
+def propose() -> str | BaseResponse:
+    helped = _helped()
+    form = ProposeForm()
+    _for_whom_choices(form, helped)
+    form.council_id.choices = [SelectChoice("", "Choose the council")] + [
+        SelectChoice(c.id, c.name) for c in all_councils(db.session)
+    ]
+    form.category_id.choices = [SelectChoice("", "Not sure yet")] + [
+        SelectChoice(c.id, c.name) for c in all_categories(db.session)
+    ]
+    listing: Listing | None = None
+    listing_arg = request.args.get("listing", "")
+    if listing_arg.isdigit():
+        listing = published_listing(db.session, int(listing_arg))
+    if request.method == "GET":
+        if listing is not None:
+            form.title.data = listing.name
+            form.listing_id.data = str(listing.id)
+        wanted = request.args.get("for", "")
+        if any(str(h.id) == wanted for h in helped):
+            form.for_whom.data = wanted
+    if form.validate_on_submit():
+        holder, carer = _holder(chosen_holder(form.for_whom.data), helped)
+        try:
+            pool = services.propose(db.session, holder, _pool_data(form), acting_carer=carer)
+        except NotAllowed:
+            abort(403)
+        except DomainError as error:
+            _failed(form, error)
+        else:
+            db.session.commit()
+            flash(
+                "Thank you. Your proposal is sent to the local user-led organisation to check. "
+                "People can join once they have approved it",
+                "success",
+            )
+            return redirect(url_for("pools.pool_page", pool_id=pool.id))
+    return render_template("pools/propose.html", form=form, helped=helped, listing=listing)
+
+
+# --- the pool page ------------------------------------------------------------------------------
+
+
+def _pool_page(pool: Pool, message_form: MessageForm | None = None) -> str:
+    me = _viewer()
+    member = services.member_record(db.session, pool, me.id) if me else None
+    in_pool = member is not None and member.status in (
+        MemberStatus.MEMBER.value,
+        MemberStatus.WAITING.value,
+    )
+    areas = moderation.moderated_council_codes(db.session, me) if me else set()
+    area_staff = areas is None or (areas is not None and pool.council.code in areas)
+    size = len(pool.current_members)
+    shown_quotes = [q for q in pool.quotes if q.status != "withdrawn"]
+    votes = quotes.tally(db.session, pool)
+    my_vote = None
+    if me is not None and pool.status == PoolStatus.VOTING.value:
+        vote_form = VoteForm()
+        vote_form.quote.choices = [
+            SelectChoice(str(q.id), f"{q.organisation.name}") for q in quotes.live_quotes(pool)
+        ]
+    else:
+        vote_form = None
+    if me is not None and member is not None:
+        my_vote = quotes.vote_of(db.session, pool, me.id)
+    return render_template(
+        "pools/pool.html",
+        pool=pool,
+        me=me,
+        member=member,
+        in_pool=in_pool,
+        is_current_member=member is not None and member.status == MemberStatus.MEMBER.value,
+        waiting_place=services.waiting_place(pool, member) if member is not None else None,
+        may_run_vote=me is not None and quotes.may_run_vote(db.session, me, pool),
+        area_staff=me is not None and area_staff,
+        may_post=me is not None and (me.id == pool.proposer_id or member is not None),
+        size=size,
+        days_left=services.days_left(pool),
+        quotes=shown_quotes,
+        votes=votes,
+        show_votes=pool.status not in (PoolStatus.OPEN.value, PoolStatus.VOTING.value),
+        my_vote=my_vote,
+        vote_form=vote_form,
+        open_vote_form=OpenVoteForm(formdata=None),
+        message_form=message_form or MessageForm(formdata=None),
+        my_payments=services.payments_of(db.session, pool, me.id) if me else [],
+        invoices=services.invoices_waiting(db.session, pool) if me and area_staff else [],
+        helped=_helped() if me else [],
+        fixable=(PaymentStatus.FAILED.value, PaymentStatus.ACTION_NEEDED.value),
+        payment_words=statements.STATUS_WORDS,
+    )
+
+
+@bp.route("/pools/<int:pool_id>")
+def pool_page(pool_id: int) -> str:
+    return _pool_page(_pool_or_404(pool_id))
+
+
+@bp.route("/pools/<int:pool_id>/messages", methods=["POST"])
+@login_required
+def post_message(pool_id: int) -> str | BaseResponse:
+    pool = _pool_or_404(pool_id)
+    form = MessageForm()
+    if form.validate_on_submit():
+        try:
+            services.post_message(db.session, _me(), pool, form.body.data or "")
+        except NotAllowed:
+            abort(403)
+        except DomainError as error:
+            _failed(form, error, "body")
+        else:
+            db.session.commit()
+            flash("Message posted", "success")
+            return redirect(url_for("pools.pool_page", pool_id=pool.id, _anchor="discussion"))
+    return _pool_page(pool, form)
+
+
+# --- joining: your answers, check them, then a card ---------------------------------------------
+
+
+def _answers(pool: Pool) -> dict[str, Any] | None:
+    saved = session.get(JOIN_KEY) or {}
+    answers = saved.get(str(pool.id))
+    return answers if isinstance(answers, dict) else None
+
+
+def _keep_answers(pool: Pool, answers: dict[str, Any] | None) -> None:
+    saved = dict(session.get(JOIN_KEY) or {})
+    if answers is None:
+        saved.pop(str(pool.id), None)
+    else:
+        saved[str(pool.id)] = answers
+    session[JOIN_KEY] = saved
+
+
+def _answers_or_restart(pool: Pool) -> tuple[dict[str, Any], User, User | None]:
+    answers = _answers(pool)
+    if answers is None:
+        abort(redirect(url_for("pools.join", pool_id=pool.id)))
+    holder, carer = _holder(answers.get("holder_id"), _helped())
+    return answers, holder, carer
+
+
+@bp.route("/pools/<int:pool_id>/join", methods=["GET", "POST"])
+@login_required
+def join(pool_id: int) -> str | BaseResponse:
+    pool = _pool_or_404(pool_id)
+    helped = _helped()
+    form = JoinForm()
+    _for_whom_choices(form, helped)
+    if request.method == "GET":
+        answers = _answers(pool)
+        if answers:
+            form.for_whom.data = str(answers.get("holder_id") or MYSELF)
+            form.max_pence.data = f"{answers['max_pence'] / 100:.2f}"
+            form.pay_by.data = answers["pay_by"]
+            form.invoice_to.data = answers.get("invoice_to") or ""
+        else:
+            form.max_pence.data = f"{pool.cap_pence / 100:.2f}"
+            wanted = request.args.get("for", "")
+            if any(str(h.id) == wanted for h in helped):
+                form.for_whom.data = wanted
+    if not pool.is_gathering:
+        form.form_errors.append("This pool is no longer taking new members")
+    elif form.validate_on_submit():
+        holder_id = chosen_holder(form.for_whom.data)
+        holder, _ = _holder(holder_id, helped)
+        pledge = services.Pledge(
+            max_pence=form.max_pence.pence or 0,
+            pay_by=form.pay_by.data or "",
+            invoice_to=(form.invoice_to.data or "").strip() or None,
+            payment_method_id="to be saved" if form.pay_by.data == PayBy.CARD.value else None,
+        )
+        existing = services.member_record(db.session, pool, holder.id)
+        try:
+            if existing is not None and existing.status in (
+                MemberStatus.MEMBER.value,
+                MemberStatus.WAITING.value,
+            ):
+                raise DomainError("You have already joined this pool")
+            services.check_pledge(pool, pledge)
+        except DomainError as error:
+            _failed(form, error)
+        else:
+            _keep_answers(
+                pool,
+                {
+                    "holder_id": holder_id,
+                    "max_pence": pledge.max_pence,
+                    "pay_by": pledge.pay_by,
+                    "invoice_to": pledge.invoice_to,
+                },
+            )
+            return redirect(url_for("pools.join_check", pool_id=pool.id))
+    return render_template("pools/join.html", form=form, pool=pool, helped=helped)
+
+
+def _joined(pool: Pool, holder: User, member: Any, carer: User | None) -> BaseResponse:
+    who = "You are" if carer is None else f"{holder.display_name} is"
+    if member.status == MemberStatus.MEMBER.value:
+        flash(f"{who} a member of this pool. Nothing is charged now", "success")
+    else:
+        place = services.waiting_place(pool, member)
+        flash(
+            f"The pool is full, so {who.lower()} on the waiting list, number {place}. "
+            "Nothing is charged now",
+            "success",
+        )
+    return redirect(url_for("pools.pool_page", pool_id=pool.id))
+
+
+@bp.route("/pools/<int:pool_id>/join/check", methods=["GET", "POST"])
+@login_required
+def join_check(pool_id: int) -> str | BaseResponse:
+    pool = _pool_or_404(pool_id)
+    answers, holder, carer = _answers_or_restart(pool)
+    form = ConfirmForm()
+    problem = None
+    if form.validate_on_submit():
+        if answers["pay_by"] == PayBy.CARD.value:
+            return redirect(url_for("pools.join_card", pool_id=pool.id))
+        pledge = services.Pledge(
+            max_pence=answers["max_pence"],
+            pay_by=answers["pay_by"],
+            invoice_to=answers.get("invoice_to"),
+        )
+        try:
+            member = services.join(db.session, holder, pool, pledge, acting_carer=carer)
+        except NotAllowed:
+            abort(403)
+        except DomainError as error:
+            db.session.rollback()
+            problem = error.message
+        else:
+            db.session.commit()
+            _keep_answers(pool, None)
+            return _joined(pool, holder, member, carer)
+    return render_template(
+        "pools/join_check.html",
+        pool=pool,
+        answers=answers,
+        holder=holder,
+        carer=carer,
+        terms=services.terms_text(pool, answers["max_pence"]),
+        form=form,
+        problem=problem,
+    )
+
+
+def _save_card(form: CardForm, user: User, metadata: dict[str, str]) -> SavedCard | None:
+    """Save the typed card through Stripe; None (with the error beside the field) if refused."""
+    try:
+        return payments.save_card(
+            db.session,
+            user,
+            payments.CardDetails(
+                (form.number.data or "").replace(" ", "").replace("-", ""),
+                form.exp_month.data or 0,
+                form.exp_year.data or 0,
+                (form.cvc.data or "").strip(),
+            ),
+            metadata,
+        )
+    except CardDeclined as error:
+        db.session.rollback()
+        form.number.errors = [*form.number.errors, str(error) or "Your card was declined"]
+    except RawCardsRefused:
+        db.session.rollback()
+        form.form_errors.append("Cards cannot be typed in here on this site")
+    return None
+
+
+@bp.route("/pools/<int:pool_id>/join/card", methods=["GET", "POST"])
+@login_required
+def join_card(pool_id: int) -> str | BaseResponse:
+    pool = _pool_or_404(pool_id)
+    answers, holder, carer = _answers_or_restart(pool)
+    if answers["pay_by"] != PayBy.CARD.value:
+        return redirect(url_for("pools.join_check", pool_id=pool.id))
+    form = CardForm()
+    if form.validate_on_submit():
+        card = _save_card(form, holder, {"pool": str(pool.id)})
+        if card is not None:
+            pledge = services.Pledge(
+                max_pence=answers["max_pence"],
+                pay_by=PayBy.CARD.value,
+                payment_method_id=card.payment_method_id,
+                card_description=f"{card.brand.title()} ending {card.last4}",
+            )
+            try:
+                member = services.join(db.session, holder, pool, pledge, acting_carer=carer)
+            except NotAllowed:
+                abort(403)
+            except DomainError as error:
+                _failed(form, error, "number")
+            else:
+                db.session.commit()
+                _keep_answers(pool, None)
+                return _joined(pool, holder, member, carer)
+    form.forget_card()
+    return render_template("pools/card.html", form=form, pool=pool, answers=answers)
+
+
+# --- leaving ------------------------------------------------------------------------------------
+
+
+@bp.route("/pools/<int:pool_id>/leave", methods=["GET", "POST"])
+@login_required
+def leave(pool_id: int) -> str | BaseResponse:
+    pool = _pool_or_404(pool_id)
+    holder, carer = _holder(_for_arg(), _helped())
+    member = services.member_record(db.session, pool, holder.id)
+    if member is None or member.status not in (
+        MemberStatus.MEMBER.value,
+        MemberStatus.WAITING.value,
+    ):
+        abort(404)
+    form = ConfirmForm()
+    problem = None
+    if form.validate_on_submit():
+        try:
+            if pool.is_gathering:
+                services.leave(db.session, holder, pool, acting_carer=carer)
+                message = "You have left the pool. You will not be charged"
+            else:
+                left = funding.leave_running(db.session, holder, pool, acting_carer=carer)
+                message = (
+                    f"You leave at the end of month {left.leave_after_month}, which is already "
+                    "paid. Nothing more will be charged"
+                )
+        except NotAllowed:
+            abort(403)
+        except DomainError as error:
+            db.session.rollback()
+            problem = error.message
+        else:
+            db.session.commit()
+            flash(message, "success")
+            return redirect(url_for("pools.pool_page", pool_id=pool.id))
+    return render_template(
+        "pools/leave.html", pool=pool, form=form, problem=problem, holder=holder, carer=carer
+    )
+
+
+# --- voting -------------------------------------------------------------------------------------
+
+
+@bp.route("/pools/<int:pool_id>/vote", methods=["POST"])
+@login_required
+def cast_vote(pool_id: int) -> BaseResponse:
+    pool = _pool_or_404(pool_id)
+    form = VoteForm()
+    form.quote.choices = [SelectChoice(str(q.id), q.organisation.name) for q in pool.quotes]
+    if not form.validate_on_submit():
+        flash("Choose one of the quotes", "error")
+        return redirect(url_for("pools.pool_page", pool_id=pool.id, _anchor="quotes"))
+    chosen = db.session.get(Quote, int(form.quote.data or 0))
+    if chosen is None:
+        abort(404)
+    try:
+        quotes.vote(db.session, _me(), pool, chosen)
+    except NotAllowed:
+        abort(403)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash("Thank you: your vote is counted", "success")
+    return redirect(url_for("pools.pool_page", pool_id=pool.id, _anchor="quotes"))
+
+
+@bp.route("/pools/<int:pool_id>/vote/open", methods=["POST"])
+@login_required
+def open_vote(pool_id: int) -> BaseResponse:
+    pool = _pool_or_404(pool_id)
+    if not quotes.may_run_vote(db.session, _me(), pool):
+        abort(403)
+    form = OpenVoteForm()
+    if form.validate_on_submit():
+        closes = utcnow() + timedelta(days=int(form.days.data or 7))
+        try:
+            quotes.open_vote(db.session, _me(), pool, closes)
+        except NotAllowed:
+            abort(403)
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash("The vote is open. Members can now choose a quote", "success")
+    return redirect(url_for("pools.pool_page", pool_id=pool.id, _anchor="quotes"))
+
+
+@bp.route("/pools/<int:pool_id>/vote/close", methods=["POST"])
+@login_required
+def close_vote(pool_id: int) -> BaseResponse:
+    pool = _pool_or_404(pool_id)
+    if not quotes.may_run_vote(db.session, _me(), pool):
+        abort(403)
+    if ConfirmForm().validate_on_submit():
+        try:
+            result = quotes.close_vote(db.session, _me(), pool)
+        except NotAllowed:
+            abort(403)
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            if result.winner is None:
+                flash(result.reason, "info")
+            else:
+                status = funding.fund(db.session, pool)  # charges cards; COMMITS
+                votes = "vote" if result.reason.endswith(" 1") else "votes"
+                flash(f"{result.reason} {votes}. {FUNDED_WORDS.get(status, '')}", "success")
+    return redirect(url_for("pools.pool_page", pool_id=pool.id))
+
+
+# --- payments -----------------------------------------------------------------------------------
+
+
+@bp.route("/pools/<int:pool_id>/payments/<int:month>/fix", methods=["GET", "POST"])
+@login_required
+def fix_payment(pool_id: int, month: int) -> str | BaseResponse:
+    pool = _pool_or_404(pool_id)
+    me = _me()
+    row = next((p for p in services.payments_of(db.session, pool, me.id) if p.month == month), None)
+    if row is None or row.status not in (
+        PaymentStatus.FAILED.value,
+        PaymentStatus.ACTION_NEEDED.value,
+    ):
+        abort(404)
+    form = CardForm()
+    form.submit.label.text = "Save card and pay"
+    if form.validate_on_submit():
+        card = _save_card(form, me, {"pool": str(pool.id), "month": str(month)})
+        if card is not None:
+            try:
+                row = funding.retry_payment(
+                    db.session,
+                    me,
+                    pool,
+                    month,
+                    card.payment_method_id,
+                    f"{card.brand.title()} ending {card.last4}",
+                )  # COMMITS
+            except NotAllowed:
+                abort(404)
+            except DomainError as error:
+                _failed(form, error, "number")
+            else:
+                if row.status == PaymentStatus.PAID.value:
+                    flash("Thank you: your payment went through", "success")
+                    return redirect(url_for("pools.pool_page", pool_id=pool.id))
+                form.number.errors = [row.message or "Your bank refused the payment"]
+    form.forget_card()
+    return render_template("pools/fix_payment.html", form=form, pool=pool, payment=row)
+
+
+@bp.route("/pools/payments/<int:payment_id>/paid", methods=["POST"])
+@moderator_required
+def record_paid(payment_id: int) -> BaseResponse:
+    row = db.session.get(PoolPayment, payment_id)
+    if row is None:
+        abort(404)
+    if ConfirmForm().validate_on_submit():
+        try:
+            funding.record_invoice_paid(db.session, _me(), row)
+        except NotAllowed:
+            abort(403)
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash("Recorded as paid", "success")
+    return redirect(url_for("pools.pool_page", pool_id=row.pool_id, _anchor="invoices"))
+
+
+@bp.route("/pools/statement")
+@login_required
+def statement() -> str:
+    lines = statements.statement_for(db.session, _me())
+    return render_template("pools/statement.html", lines=lines, total=statements.total_paid(lines))
+
+
+@bp.route("/pools/statement.csv")
+@login_required
+def statement_csv() -> Response:
+    lines = statements.statement_for(db.session, _me())
+    return Response(
+        statements.as_csv(lines),
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="pool-statement.csv"'},
+    )
+
+
+# --- providers ----------------------------------------------------------------------------------
+
+
+def _provider_orgs() -> list[Organisation]:
+    return [
+        s.organisation
+        for s in organisations.organisations_of(db.session, _me())
+        if s.status == ApprovalStatus.APPROVED.value
+        and s.organisation.kind == OrganisationKind.PROVIDER.value
+        and s.organisation.status == ApprovalStatus.APPROVED.value
+    ]
+
+
+@bp.route("/provider/pools")
+@login_required
+def provider_pools() -> str:
+    orgs = _provider_orgs()
+    return render_template(
+        "pools/provider_pools.html",
+        found=[(org, quotes.pools_to_quote(db.session, org)) for org in orgs],
+    )
+
+
+@bp.route("/pools/<int:pool_id>/quote", methods=["GET", "POST"])
+@login_required
+def quote(pool_id: int) -> str | BaseResponse:
+    pool = _pool_or_404(pool_id)
+    org_arg = request.args.get("org", "")
+    org = db.session.get(Organisation, int(org_arg)) if org_arg.isdigit() else None
+    if org is None:
+        abort(404)
+    if org.kind != OrganisationKind.PROVIDER.value or not organisations.is_staff(
+        db.session, _me(), org
+    ):
+        abort(403)
+    form = QuoteForm()
+    if form.validate_on_submit():
+        start = as_date(form.start_date)
+        total = form.total.pence or 0
+        data = quotes.QuoteData(
+            start_date=start,
+            prices=quotes.even_split(total, pool.min_members, pool.max_members),
+            terms=form.terms.data or "",
+        )
+        try:
+            quotes.submit_quote(db.session, _me(), org, pool, data)
+        except NotAllowed:
+            abort(403)
+        except DomainError as error:
+            _failed(form, error)
+        else:
+            db.session.commit()
+            flash("Your quote is sent. Members see each person's share at each size", "success")
+            return redirect(url_for("pools.pool_page", pool_id=pool.id, _anchor="quotes"))
+    return render_template("pools/quote.html", form=form, pool=pool, org=org)
