@@ -119,6 +119,7 @@ def _register_services() -> None:
     """Import service modules that have no pages yet, so their moderation kinds and
     privacy exporters/erasers are registered in the running app."""
     import marketplace.buddies.services
+    import marketplace.memberships.services
     import marketplace.pools.funding  # noqa: F401
 
 

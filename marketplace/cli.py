@@ -7,6 +7,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from marketplace import migrations
+from marketplace.memberships.cli import memberships_cli
 from marketplace.payments.cli import payments_cli
 from marketplace.pools.cli import pools_cli
 
@@ -47,3 +48,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(payments_cli)
     app.cli.add_command(pools_cli)
+    app.cli.add_command(memberships_cli)

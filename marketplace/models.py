@@ -9,6 +9,7 @@ def import_all_models() -> None:
     import marketplace.buddies.models
     import marketplace.carers.models
     import marketplace.engagement.models
+    import marketplace.memberships.models
     import marketplace.moderation.audit
     import marketplace.moderation.models
     import marketplace.organisations.models
