@@ -34,7 +34,7 @@ from marketplace.moderation import services as moderation
 from marketplace.payments import services as payments
 from marketplace.payments.gateway import PaymentGateway
 from marketplace.payments.models import Charge, ChargeStatus
-from marketplace.pools import services
+from marketplace.pools import notices, services
 from marketplace.pools.models import (
     GATHERING,
     GRACE_DAYS,
@@ -234,6 +234,7 @@ def collect_month(
             row.due_by = now + timedelta(days=30)
             result.invoiced += 1
         session.commit()
+        notices.payment_problem(session, row)
     return result
 
 
@@ -275,6 +276,7 @@ def lapse(session: Session, pool: Pool, reason: str, gateway: PaymentGateway | N
     pool.end_reason = reason
     pool.ended_at = utcnow()
     session.commit()
+    notices.lapsed(session, pool)
 
 
 def _overdue(row: PoolPayment, now: datetime) -> bool:
@@ -341,13 +343,16 @@ def settle_month(
             session, quote.organisation_id, collected, f"pool {pool.id} month {month}"
         )
     pool.months_started = max(pool.months_started, month)
-    if month == 1 and pool.status == PoolStatus.FUNDED.value:
+    going_ahead = month == 1 and pool.status == PoolStatus.FUNDED.value
+    if going_ahead:
         pool.status = PoolStatus.RUNNING.value
         pool.commissioned_at = now
     if pool.months_started >= pool.months and pool.status == PoolStatus.RUNNING.value:
         pool.status = PoolStatus.CLOSED.value  # the last month is paid: it ends after it
         pool.ended_at = now
     session.commit()
+    if going_ahead:
+        notices.commissioned(session, pool)
     return pool.status
 
 

@@ -305,3 +305,30 @@ def test_a_statement_lists_each_payment_by_month(db_session, gateway, council, m
     assert "'=Art group" in csv_text  # never a spreadsheet formula
     assert ",£30,3000,Card,Paid," in csv_text
     assert statements.statement_for(db_session, UserFactory()) == []
+
+
+def test_members_and_the_provider_are_emailed_and_no_email_holds_card_details(
+    db_session, gateway, council, moderator, provider, mailbox
+):
+    pool, people = funded_pool(
+        db_session, gateway, council, moderator, provider, [GOOD, GOOD, DECLINED_AT_CHARGE]
+    )
+    funding.fund(db_session, pool)
+    problem = mailbox.last_to(people[2].email)
+    assert problem["Subject"] == "Please put your pool payment right"
+    body = problem.get_payload(decode=True).decode()
+    assert f"/pools/{pool.id}/payments/1/fix" in body and "0341" not in body
+
+    funding.settle_month(db_session, pool, 1, now=utcnow() + timedelta(days=4))
+    assert pool.status == PoolStatus.LAPSED.value
+    assert mailbox.last_to(people[0].email)["Subject"] == "Your pool will not go ahead"
+
+
+def test_the_provider_is_told_when_the_pool_goes_ahead(
+    db_session, gateway, council, moderator, provider, mailbox
+):
+    pool, people = funded_pool(db_session, gateway, council, moderator, provider, [GOOD] * 3)
+    funding.fund(db_session, pool)
+    staff, _ = provider
+    assert mailbox.last_to(staff.email)["Subject"] == "Your quote for a pool has been chosen"
+    assert mailbox.last_to(people[1].email)["Subject"] == "Your pool is going ahead"

@@ -324,7 +324,8 @@ def test_invoices_are_recorded_paid_only_by_the_areas_ulo(
     for person in people:
         quotes.vote(db_session, person, pool, offer)
     quotes.close_vote(db_session, moderator, pool)
-    funding.fund(db_session, pool)
+    with app.app_context():  # funding emails the provider and the members
+        funding.fund(db_session, pool)
     row = db_session.scalars(select(PoolPayment).where(PoolPayment.pool_id == pool.id)).first()
     assert row.status == "invoiced"
 
@@ -350,7 +351,7 @@ def test_invoices_are_recorded_paid_only_by_the_areas_ulo(
     assert "Record as paid" in text(staff.get(f"/pools/{pool.id}"))
     response = post(staff, f"/pools/payments/{row.id}/paid", token_from="/pools")
     assert response.status_code == 302
-    assert db_session.get(PoolPayment, row.id).status == "paid"
+    assert db_session.get(PoolPayment, row.id, populate_existing=True).status == "paid"
 
 
 def test_a_refused_payment_is_put_right_with_a_new_card(
@@ -403,7 +404,8 @@ def test_a_lapsed_pool_is_hidden_from_strangers_but_readable_by_members(
 
     pool = approved_pool(db_session, council, moderator)
     (person,) = join_by_invoice(db_session, pool, 1)
-    funding.lapse(db_session, pool, "The pool did not reach its minimum by the deadline")
+    with app.app_context():  # lapsing emails the members
+        funding.lapse(db_session, pool, "The pool did not reach its minimum by the deadline")
     assert app.test_client().get(f"/pools/{pool.id}").status_code == 404
     assert signed_in(app, UserFactory()).get(f"/pools/{pool.id}").status_code == 404
     page = text(signed_in(app, person).get(f"/pools/{pool.id}"))

@@ -1,0 +1,96 @@
+"""Emails about a pool's money: a payment to put right, a pool going ahead, a pool lapsing.
+
+Sent after the change is committed. A mail server that is down must not undo or stop a
+money step that already happened, so failures are logged and the job goes on. Emails say
+what happened and link to the page; they never contain card details.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from typing import Any
+
+from flask import current_app, url_for
+from sqlalchemy.orm import Session
+
+from marketplace.auth.models import User
+from marketplace.email import send_email
+from marketplace.engagement.services import staff_of
+from marketplace.money import format_pence
+from marketplace.pools.models import MemberStatus, PaymentStatus, Pool, PoolPayment, Quote
+from marketplace.web.template_globals import format_date
+
+
+def _link(endpoint: str, **values: Any) -> str:
+    """An absolute link when the app knows its address (SERVER_NAME or a request), else a path."""
+    try:
+        return url_for(endpoint, _external=True, **values)
+    except RuntimeError:  # a cron job with no SERVER_NAME: still tell them where to look
+        with current_app.test_request_context():
+            return url_for(endpoint, **values)
+
+
+def _send(person: User | None, subject: str, body: str) -> None:
+    if person is None or person.erased_at is not None:
+        return
+    try:
+        send_email(person.email, subject, f"Hello {person.display_name},\n\n{body}\n")
+    except (OSError, smtplib.SMTPException):
+        current_app.logger.exception("Could not send %r to user %s", subject, person.id)
+
+
+def payment_problem(session: Session, row: PoolPayment) -> None:
+    """Ask the member to put a refused payment right before the deadline."""
+    if row.status not in (PaymentStatus.FAILED.value, PaymentStatus.ACTION_NEEDED.value):
+        return
+    pool = row.pool
+    what = (
+        "Your bank wants you to confirm the payment"
+        if row.status == PaymentStatus.ACTION_NEEDED.value
+        else "Your payment did not go through"
+    )
+    link = _link("pools.fix_payment", pool_id=pool.id, month=row.month)
+    deadline = f" by {format_date(row.due_by)}" if row.due_by else ""
+    _send(
+        session.get(User, row.user_id),
+        "Please put your pool payment right",
+        f"{what} for month {row.month} of {pool.title} ({format_pence(row.amount_pence)}).\n\n"
+        f"Please put it right{deadline}, or your place goes to the next person waiting:\n\n"
+        f"{link}",
+    )
+
+
+def commissioned(session: Session, pool: Pool) -> None:
+    """Tell the provider and the members that the pool is going ahead."""
+    quote = session.get(Quote, pool.chosen_quote_id) if pool.chosen_quote_id else None
+    link = _link("pools.pool_page", pool_id=pool.id)
+    if quote is not None:
+        for person in staff_of(session, quote.organisation):
+            _send(
+                person,
+                "Your quote for a pool has been chosen",
+                f"The pool {pool.title} has chosen your quote and has paid its first month. "
+                f"It starts on {format_date(quote.start_date)}. The money is recorded as owed "
+                f"to {quote.organisation.name}.\n\n{link}",
+            )
+    for member in pool.current_members:
+        _send(
+            member.user,
+            "Your pool is going ahead",
+            f"Enough people have paid, so {pool.title} is going ahead.\n\n{link}",
+        )
+
+
+def lapsed(session: Session, pool: Pool) -> None:
+    """Tell everyone who pledged that the pool will not happen and nobody pays."""
+    link = _link("pools.pool_page", pool_id=pool.id)
+    for member in pool.members:
+        if member.status == MemberStatus.LEFT.value:
+            continue  # they left before it ended; nothing of theirs is affected
+        _send(
+            member.user,
+            "Your pool will not go ahead",
+            f"{pool.title} will not go ahead: {pool.end_reason or 'it lapsed'}. "
+            "Nobody pays for it, and any money already taken is refunded.\n\n"
+            f"Everything about the pool stays readable here:\n\n{link}",
+        )
