@@ -28,6 +28,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from marketplace.buddies.matching import (  # noqa: E402
+    DEFAULT_K,
     HOLDINGS,
     TIMES,
     TOPICS,
@@ -163,9 +164,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seekers", type=int, default=10_000)
     ap.add_argument("--buddies", type=int, default=5_000)
-    ap.add_argument("--k", type=int, default=20)
+    ap.add_argument("--k", type=int, default=DEFAULT_K)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--bound-steps", type=int, default=300)
+    ap.add_argument("--bound-steps", type=int, default=1000)
     args = ap.parse_args()
     w = Weights()
 

@@ -433,7 +433,7 @@ def join_check(pool_id: int) -> str | BaseResponse:
         answers=answers,
         holder=holder,
         carer=carer,
-        terms=services.terms_text(pool, answers["max_pence"]),
+        terms=services.terms_text(pool, answers["max_pence"], answers["pay_by"]),
         form=form,
         problem=problem,
     )

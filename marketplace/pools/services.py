@@ -256,15 +256,25 @@ def days_left(pool: Pool, today: date | None = None) -> int:
 # --- joining and leaving ------------------------------------------------------------------------
 
 
-def terms_text(pool: Pool, max_pence: int) -> str:
-    """The plain terms a card member agrees to before their card is saved."""
+def terms_text(pool: Pool, max_pence: int, pay_by: str = PayBy.CARD.value) -> str:
+    """The plain terms a member agrees to before joining: when, how often, how much at most."""
+    months = f"{pool.months} month{'s' if pool.months != 1 else ''}"
+    when = (
+        f"nothing now; then once a month for up to {months}, starting only if the pool reaches "
+        f"{pool.min_members} members and a quote is chosen"
+    )
+    if pay_by == PayBy.CARD.value:
+        how = f"You agree that Budget Marketplace may charge your card for {pool.title}: {when}."
+        most = f"Each charge will be no more than {format_pence(max_pence)}."
+    else:
+        how = (
+            f"You agree that Budget Marketplace may send an invoice for {pool.title} to the "
+            f"account holder you named: {when}."
+        )
+        most = f"Each invoice will be for no more than {format_pence(max_pence)}."
     return (
-        f"You agree that Budget Marketplace may charge your card for {pool.title}: "
-        f"nothing now; then once a month for up to {pool.months} month"
-        f"{'s' if pool.months != 1 else ''}, starting only if the pool reaches "
-        f"{pool.min_members} members and a quote is chosen. Each charge will be no more than "
-        f"{format_pence(max_pence)}. You can leave at no cost until the pool is funded, and at "
-        "the end of any month after that."
+        f"{how} {most} You can leave at no cost until the pool is funded, and at the end of "
+        "any month after that."
     )
 
 
@@ -346,7 +356,7 @@ def join(
     member.invoice_to = (pledge.invoice_to or "").strip() or None
     member.payment_method_id = pledge.payment_method_id
     member.card_description = pledge.card_description
-    member.terms = terms_text(pool, pledge.max_pence)
+    member.terms = terms_text(pool, pledge.max_pence, pledge.pay_by)
     member.terms_agreed_at = now
     member.joined_at = now  # a rejoin goes to the back of the line
     member.left_at = None

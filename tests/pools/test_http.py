@@ -130,7 +130,9 @@ def test_propose_moderate_and_join_by_invoice(app, db_session, council, moderato
     )
     assert response.headers["Location"].endswith(f"/pools/{pool.id}/join/check")
     check = text(member.get(f"/pools/{pool.id}/join/check"))
-    assert services.terms_text(pool, 3000).replace("'", "&#39;") in check
+    terms = services.terms_text(pool, 3000, "managed_account")
+    assert "send an invoice" in terms and "card" not in terms
+    assert terms.replace("'", "&#39;") in check
     assert "Nothing is charged now" in check and "Change" in check
     assert services.member_record(db_session, pool, joiner.id) is None  # nothing saved yet
     response = post(member, f"/pools/{pool.id}/join/check")
