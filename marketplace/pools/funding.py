@@ -216,6 +216,9 @@ def collect_month(
     if share is None:
         result.problems.append(f"The quote has no price for {len(members)} members")
         return result
+    before = _share_in(session, pool, month - 1)
+    if before is not None and share > before:
+        notices.share_rises(session, pool, members, before, share)
     for member in members:
         row = _claim(session, pool, member, month, share, now)
         if row is None:
@@ -236,6 +239,17 @@ def collect_month(
         session.commit()
         notices.payment_problem(session, row)
     return result
+
+
+def _share_in(session: Session, pool: Pool, month: int) -> int | None:
+    """Each member's share in an earlier month, if it was collected."""
+    if month < 1:
+        return None
+    return session.scalar(
+        select(PoolPayment.amount_pence)
+        .where(PoolPayment.pool_id == pool.id, PoolPayment.month == month)
+        .limit(1)
+    )
 
 
 def payments_for(session: Session, pool: Pool, month: int) -> list[PoolPayment]:
@@ -319,10 +333,15 @@ def settle_month(
                 gateway,
             )
         else:
+            # Nobody pays for a month that will not run; the months already paid still happen.
             _refund_month(session, pool, month, gateway)
             pool.status = PoolStatus.WINDING_DOWN.value
-            pool.end_reason = f"Fewer than {pool.min_members} members for month {month}"
+            pool.end_reason = (
+                f"Fewer than {pool.min_members} members for month {month}, so the pool ends "
+                f"after month {month - 1}"
+            )
             session.commit()
+            notices.winding_down(session, pool)
         return pool.status
     unsettled = (
         PaymentStatus.PENDING.value,
@@ -450,6 +469,7 @@ class JobReport:
     funded: int = 0
     collected: int = 0
     settled: int = 0
+    closed: int = 0
 
 
 def charge_due(
@@ -476,6 +496,15 @@ def charge_due(
             collect_month(session, pool, month, now, gateway)
             settle_month(session, pool, month, now, gateway)
             report.collected += 1
+    for pool in session.scalars(
+        select(Pool).where(Pool.status == PoolStatus.WINDING_DOWN.value)
+    ).all():
+        start = pool.commissioned_at or pool.funded_at or now
+        if add_months(as_utc(start), pool.months_started) <= now:
+            pool.status = PoolStatus.CLOSED.value  # the last paid month is over
+            pool.ended_at = now
+            session.commit()
+            report.closed += 1
     return report
 
 

@@ -17,7 +17,14 @@ from marketplace.auth.models import User
 from marketplace.email import send_email
 from marketplace.engagement.services import staff_of
 from marketplace.money import format_pence
-from marketplace.pools.models import MemberStatus, PaymentStatus, Pool, PoolPayment, Quote
+from marketplace.pools.models import (
+    MemberStatus,
+    PaymentStatus,
+    Pool,
+    PoolMember,
+    PoolPayment,
+    Quote,
+)
 from marketplace.web.template_globals import format_date
 
 
@@ -93,4 +100,37 @@ def lapsed(session: Session, pool: Pool) -> None:
             f"{pool.title} will not go ahead: {pool.end_reason or 'it lapsed'}. "
             "Nobody pays for it, and any money already taken is refunded.\n\n"
             f"Everything about the pool stays readable here:\n\n{link}",
+        )
+
+
+def share_rises(
+    session: Session, pool: Pool, members: list[PoolMember], before: int, after: int
+) -> None:
+    """Fewer people share the cost this month: tell each member their new share first."""
+    link = _link("pools.pool_page", pool_id=pool.id)
+    for member in members:
+        most = format_pence(member.max_pence)
+        if after <= member.max_pence:
+            what = f"That is within the most you said you would pay ({most})."
+        else:
+            what = (
+                f"That is more than the most you said you would pay ({most}), so you will not "
+                "be charged it: you can leave, or your place goes after a few days."
+            )
+        _send(
+            member.user,
+            "Your share of a pool has changed",
+            f"Fewer people are sharing {pool.title} now, so each member's share goes from "
+            f"{format_pence(before)} to {format_pence(after)} a month. {what}\n\n{link}",
+        )
+
+
+def winding_down(session: Session, pool: Pool) -> None:
+    """Tell the members the pool ends after the last month already paid."""
+    link = _link("pools.pool_page", pool_id=pool.id)
+    for member in pool.current_members:
+        _send(
+            member.user,
+            "Your pool is ending",
+            f"{pool.end_reason}. Nothing more will be charged.\n\n{link}",
         )

@@ -332,3 +332,29 @@ def test_the_provider_is_told_when_the_pool_goes_ahead(
     staff, _ = provider
     assert mailbox.last_to(staff.email)["Subject"] == "Your quote for a pool has been chosen"
     assert mailbox.last_to(people[1].email)["Subject"] == "Your pool is going ahead"
+
+
+def test_fewer_members_raise_the_share_and_below_the_minimum_the_pool_winds_down(
+    db_session, gateway, council, moderator, provider, mailbox
+):
+    pool, people = funded_pool(
+        db_session, gateway, council, moderator, provider, [GOOD] * 4, min_members=3
+    )
+    funding.fund(db_session, pool)  # 4 members: 2,250p each
+    funding.leave_running(db_session, people[0], pool)
+    month_two = funding.add_months(pool.commissioned_at, 1) + timedelta(hours=1)
+    funding.charge_due(db_session, now=month_two)  # 3 members: 3,000p each
+    assert {r.amount_pence for r in rows(db_session, pool, 2).values()} == {3000}
+    rise = mailbox.last_to(people[1].email)
+    assert rise["Subject"] == "Your share of a pool has changed"
+    assert "from £22.50 to £30 a month" in rise.get_payload(decode=True).decode()
+
+    funding.leave_running(db_session, people[1], pool)
+    month_three = funding.add_months(pool.commissioned_at, 2) + timedelta(hours=1)
+    report = funding.charge_due(db_session, now=month_three)  # 2 members: below the minimum
+    assert "ends after month 2" in pool.end_reason
+    assert rows(db_session, pool, 3) == {}  # nobody pays for a month that will not run
+    assert mailbox.last_to(people[2].email)["Subject"] == "Your pool is ending"
+    # Month two, the last one paid, is over by now: the pool has wound down.
+    assert report.closed == 1 and pool.status == PoolStatus.CLOSED.value
+    assert len(intents(gateway, pool.id)) == 4 + 3  # months one and two, nothing for three
