@@ -294,3 +294,28 @@ def complete(
     request.status = HelpRequestStatus.DONE.value
     request.time_log_id = entry.id
     return entry
+
+
+# --- read-only helpers for the pages ------------------------------------------------------------
+
+
+def requests_of(session: Session, user: User) -> list[HelpRequest]:
+    """Help requests this person asked, newest first."""
+    return list(
+        session.scalars(
+            select(HelpRequest)
+            .where(HelpRequest.requester_id == user.id)
+            .order_by(HelpRequest.created_at.desc(), HelpRequest.id.desc())
+        )
+    )
+
+
+def clearances_of(session: Session, org_id: int, user_id: int) -> list[Clearance]:
+    """This person's clearances (current and revoked) at this ULO."""
+    return list(
+        session.scalars(
+            select(Clearance)
+            .where(Clearance.organisation_id == org_id, Clearance.user_id == user_id)
+            .order_by(Clearance.kind)
+        )
+    )

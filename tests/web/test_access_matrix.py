@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pyotp
 import pytest
@@ -11,6 +12,9 @@ from marketplace.buddies import services as buddies
 from marketplace.carers import services as carers
 from marketplace.carers.models import CarerScope
 from marketplace.db import utcnow
+from marketplace.memberships import help_requests, reciprocity
+from marketplace.memberships import services as memberships
+from marketplace.memberships.services import OfferData
 from marketplace.organisations.models import ApprovalStatus, OrganisationKind, StaffRole
 from marketplace.pools import services as pools
 from marketplace.providers import services
@@ -38,6 +42,10 @@ class World:
     buddy_request: int
     buddy_match: int
     pool: int
+    ulo_org: int
+    membership: int
+    time_log: int
+    help_request: int
 
 
 @pytest.fixture
@@ -86,6 +94,21 @@ def world(db_session) -> World:
     # An open pool (proposed by someone else) that the holder has joined.
     pool = approved_pool(db_session, council, buddy_ulo)
     pools.join(db_session, holder, pool, invoice_pledge())
+    # An approved ULO run by the ulo_staff person, offering giving time back; the holder is a
+    # member and logged time for the ULO; someone else asked it for help.
+    member_ulo = OrganisationFactory(kind=OrganisationKind.ULO.value)
+    StaffFactory(organisation=member_ulo, user=ulo, role=StaffRole.OWNER.value)
+    memberships.set_offer(db_session, ulo, member_ulo, OfferData(None, 240, ("events",)))
+    membership = memberships.join(db_session, holder, member_ulo, "reciprocity")
+    time_log = reciprocity.log_time(
+        db_session, holder, member_ulo, reciprocity.TimeGiven("events", utcnow().date(), 60)
+    )
+    help_request = help_requests.post_request(
+        db_session,
+        UserFactory(),
+        member_ulo,
+        help_requests.HelpRequestData("A lift", utcnow().date() + timedelta(days=3), "other"),
+    )
     db_session.commit()
     return World(
         people={
@@ -105,6 +128,10 @@ def world(db_session) -> World:
         buddy_request=buddy_request.id,
         buddy_match=match.id,
         pool=pool.id,
+        ulo_org=member_ulo.id,
+        membership=membership.id,
+        time_log=time_log.id,
+        help_request=help_request.id,
     )
 
 
@@ -194,6 +221,31 @@ GET_ROUTES = [
     ("/pools/statement.csv", signed_in(200)),
     ("/provider/pools", signed_in(200)),
     ("/pools/{pool}/quote?org={approved_org}", only(200, "provider_staff")),
+    ("/organisations/{ulo_org}/membership", everyone(200)),
+    ("/organisations/{approved_org}/membership", everyone(404)),
+    ("/organisations/{pending_org}/membership", everyone(404)),
+    ("/organisations/{ulo_org}/membership/offer", only(200, "ulo_staff")),
+    ("/organisations/{ulo_org}/membership/dashboard", only(200, "ulo_staff")),
+    ("/organisations/{ulo_org}/membership/members.csv", only(200, "ulo_staff")),
+    (
+        "/organisations/{ulo_org}/membership/members/{membership}",
+        only(200, "ulo_staff"),
+    ),
+    ("/organisations/{ulo_org}/membership/join", signed_in(200)),
+    # Nothing answered yet: back to the first question.
+    ("/organisations/{ulo_org}/membership/join/check", signed_in(302)),
+    ("/organisations/{ulo_org}/membership/join/card", signed_in(302)),
+    ("/memberships", signed_in(200)),
+    ("/memberships/confirmations", signed_in(200)),
+    # The carer's grant covers "view" only, not "memberships".
+    ("/memberships/{membership}/time", only(200, "holder", others=404)),
+    ("/memberships/{membership}/time/new", only(200, "holder", others=404)),
+    ("/memberships/{membership}/switch", only(200, "holder", others=404)),
+    ("/memberships/{membership}/leave", only(200, "holder", others=404)),
+    ("/organisations/{ulo_org}/help/new", signed_in(200)),
+    # Members and the ULO's staff see its requests for help.
+    ("/organisations/{ulo_org}/help", only(200, "holder", "ulo_staff")),
+    ("/help/{help_request}", only(200, "holder", "ulo_staff", others=404)),
 ]
 
 POST_ROUTES = [
@@ -223,6 +275,19 @@ POST_ROUTES = [
     # Posted empty: the proposal form comes back with errors.
     ("/pools/propose", signed_in(200)),
     ("/pools/{pool}/leave", only(302, "holder", others=404)),
+    ("/memberships/{membership}/pause", only(302, "holder", others=404)),
+    ("/memberships/{membership}/resume", only(302, "holder", others=404)),
+    # The giver may not confirm their own hours (a message, 302); staff of the ULO may.
+    ("/memberships/time/{time_log}/confirm", only(302, "holder", "ulo_staff", others=404)),
+    ("/help/{help_request}/offer", only(302, "holder", "ulo_staff", others=404)),
+    ("/help/{help_request}/cancel", only(404, "holder", "ulo_staff", others=404)),
+    ("/help/offers/999999/accept", only(404, "holder", others=404)),
+    (
+        "/organisations/{ulo_org}/membership/members/{membership}/forgive",
+        only(302, "ulo_staff"),
+    ),
+    # Posted empty: the offer form comes back with an error.
+    ("/organisations/{ulo_org}/membership/offer", only(200, "ulo_staff")),
 ]
 
 
