@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 
 from marketplace import migrations
 
@@ -24,10 +25,13 @@ def main() -> None:
 
     app = create_app()
     migrations.upgrade(app.config["DATABASE_URL"])
-    with app.app_context():
-        world = seed.seed_if_empty()
-    stripe = start_process(args.stripe_port)
+    # Started first, and kept in the instance folder between runs: the demo data creates Stripe
+    # plans, and the database keeps pointing at the customers and cards made in earlier runs.
+    state = Path(app.instance_path) / "localstripe.pickle"
+    stripe = start_process(args.stripe_port, state)
     try:
+        with app.app_context():
+            world = seed.seed_if_empty()
         print(f"\nlocalstripe (the Stripe endpoint) on {app.config['STRIPE_API_BASE']}")
         if world is not None:
             print(seed.describe_accounts(world))
@@ -37,6 +41,7 @@ def main() -> None:
         app.run(host="127.0.0.1", port=args.port, debug=False, use_reloader=False)
     finally:
         stripe.terminate()
+        stripe.wait(timeout=30)  # it saves its state as it stops
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from marketplace.carers.services import accept_invitation, invite_carer
 from marketplace.db import utcnow
 from marketplace.demo.buddies import seed_buddies
 from marketplace.demo.listings import seed_listings
+from marketplace.demo.pools_and_memberships import seed_memberships, seed_pools, seed_time_members
 from marketplace.extensions import db
 from marketplace.organisations.models import Organisation, OrganisationKind
 from marketplace.organisations.services import (
@@ -79,6 +80,8 @@ class SeededWorld:
     accounts: dict[str, str] = field(default_factory=dict)  # role label -> email
     listings: int = 0
     buddies: int = 0
+    pools: int = 0
+    membership_fees: int = 0  # ULO offers with a fee (needs a Stripe endpoint)
 
 
 def _user(session: Session, name: str, email: str, intent: UsageIntent) -> User:
@@ -111,6 +114,7 @@ def seed(session: Session, rng: random.Random | None = None) -> SeededWorld:
     _demo_second_factor(admin)
     world.accounts["admin"] = admin.email
 
+    ulos: list[tuple[User, Organisation]] = []
     for index, (name, council, description) in enumerate(ULOS):
         staff = _user(
             session,
@@ -132,6 +136,7 @@ def seed(session: Session, rng: random.Random | None = None) -> SeededWorld:
             ),
         )
         decide_organisation(session, admin, org, approve=True)
+        ulos.append((staff, org))
         _demo_second_factor(staff)
         if index == 0:
             world.accounts["ULO staff"] = staff.email
@@ -178,6 +183,17 @@ def seed(session: Session, rng: random.Random | None = None) -> SeededWorld:
     ]
     world.accounts["budget holder"] = holders[0].email
     world.buddies = seed_buddies(session, rng, holders, list(councils.values()), admin)
+    leeds_provider_org, leeds_provider_staff = providers[0]
+    world.pools = seed_pools(
+        session,
+        councils["Leeds"],
+        holders[26],
+        holders[27:30],
+        (leeds_provider_staff, leeds_provider_org),
+        admin,
+    )
+    world.membership_fees = seed_memberships(session, ulos)
+    seed_time_members(session, ulos[0][1], holders[1:4])
 
     carer = _user(session, "Pat (carer)", "carer@demo.invalid", UsageIntent.CARER)
     _grant, token = invite_carer(

@@ -332,15 +332,18 @@ class StripeGateway:
         """Create a Product and a recurring Plan for it (localstripe has no Price); returns the
         plan id."""
         client = self._client()
-        product = client.v1.products.create(params={"name": product_name})
-        plan = client.v1.plans.create(
-            params={
-                "product": product.id,
-                "amount": amount_pence,
-                "currency": CURRENCY,
-                "interval": interval,
-            }
-        )
+        try:
+            product = client.v1.products.create(params={"name": product_name})
+            plan = client.v1.plans.create(
+                params={
+                    "product": product.id,
+                    "amount": amount_pence,
+                    "currency": CURRENCY,
+                    "interval": interval,
+                }
+            )
+        except stripe.StripeError as error:
+            raise PaymentError("The payment provider could not be reached.") from error
         return str(plan.id)
 
     def create_subscription(
