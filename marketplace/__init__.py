@@ -84,6 +84,7 @@ def _register_blueprints(app: Flask) -> None:
     from marketplace.carers.routes import bp as carers_bp
     from marketplace.engagement.routes import bp as engagement_bp
     from marketplace.memberships.routes import bp as memberships_bp
+    from marketplace.moderation.report_routes import bp as reports_bp
     from marketplace.moderation.routes import bp as moderation_bp
     from marketplace.organisations.routes import bp as organisations_bp
     from marketplace.pages.routes import bp as pages_bp
@@ -111,6 +112,7 @@ def _register_blueprints(app: Flask) -> None:
         pools_bp,
         memberships_bp,
         moderation_bp,
+        reports_bp,
         api_bp,
         payments_bp,
     ):

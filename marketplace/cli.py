@@ -8,6 +8,7 @@ from flask.cli import AppGroup
 
 from marketplace import migrations
 from marketplace.memberships.cli import memberships_cli
+from marketplace.moderation.cli import moderation_cli
 from marketplace.payments.cli import payments_cli
 from marketplace.pools.cli import pools_cli
 
@@ -49,3 +50,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(payments_cli)
     app.cli.add_command(pools_cli)
     app.cli.add_command(memberships_cli)
+    app.cli.add_command(moderation_cli)

@@ -31,7 +31,7 @@ from marketplace.buddies.models import (
 from marketplace.db import as_utc, utcnow
 from marketplace.email import send_email
 from marketplace.errors import DomainError, NotAllowed
-from marketplace.moderation import audit
+from marketplace.moderation import audit, limits
 from marketplace.moderation import services as moderation
 from marketplace.moderation.models import Decision, ModerationItem, QueueState
 from marketplace.places.models import Council
@@ -139,7 +139,9 @@ def _set_read_at(match: BuddyMatch, user_id: int, when: datetime) -> None:
 def unread_count(session: Session, match: BuddyMatch, user: User) -> int:
     """Messages from the other person this one has not opened yet."""
     query = select(func.count(BuddyMessage.id)).where(
-        BuddyMessage.match_id == match.id, BuddyMessage.sender_id != user.id
+        BuddyMessage.match_id == match.id,
+        BuddyMessage.sender_id != user.id,
+        BuddyMessage.hidden_at.is_(None),
     )
     read_at = _read_at(match, user.id)
     if read_at is not None:
@@ -179,6 +181,7 @@ def send_message(
     resume_if_due(match, now)
     _check_can_talk(match)
     body = _check_message(body)
+    limits.check_new_account_limit(session, sender, now)
     sent_lately = (
         session.scalar(
             select(func.count(BuddyMessage.id)).where(
@@ -242,7 +245,7 @@ def own_contact(match: BuddyMatch, viewer: User) -> str | None:
 # --- concerns ---------------------------------------------------------------------------------
 
 
-def _areas(match: BuddyMatch) -> set[str]:
+def areas_of(match: BuddyMatch) -> set[str]:
     """The council areas whose ULO looks after this pairing: the seeker's and the buddy's."""
     areas = set()
     if match.request is not None:
@@ -269,7 +272,7 @@ def report_concern(session: Session, reporter: User, match: BuddyMatch, body: st
         concern.id,
         "Concern about a budget buddy pairing",
         reporter,
-        _areas(match),
+        areas_of(match),
     )
     return concern
 

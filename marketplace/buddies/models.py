@@ -294,6 +294,8 @@ class BuddyMessage(Base):
     )
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Hidden after reports: only its sender (and moderators) still see it, as "under review".
+    hidden_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     match: Mapped[BuddyMatch] = relationship(back_populates="messages")
     sender: Mapped[User | None] = relationship()

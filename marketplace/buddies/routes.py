@@ -45,6 +45,7 @@ from marketplace.db import utcnow
 from marketplace.engagement.forms import MYSELF, chosen_holder
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.extensions import db
+from marketplace.moderation import crisis
 from marketplace.moderation import services as moderation
 from marketplace.places.services import all_councils
 from marketplace.providers.services import all_categories
@@ -404,6 +405,7 @@ def send_message(match_id: int) -> str | Response:
             db.session.commit()
             conversations.send_notice(notice)
             flash("Message sent", "success")
+            crisis.signpost_if_needed(form.body.data)
             return redirect(url_for("buddies.pairing", match_id=match.id, _anchor="latest"))
     contact_form = ContactForm(formdata=None, contact=conversations.own_contact(match, me))
     return _pairing_page(match, form, contact_form)

@@ -140,6 +140,8 @@ class Review(Base):
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Hidden after reports: only its author (and moderators) still see it, as "under review".
+    hidden_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     listing: Mapped[Listing] = relationship()
     author: Mapped[User] = relationship(lazy="joined")

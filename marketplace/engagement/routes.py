@@ -24,6 +24,7 @@ from marketplace.engagement.forms import (
 from marketplace.engagement.models import Enquiry, Review, ShortlistEntry, Side
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.extensions import db
+from marketplace.moderation import crisis
 from marketplace.providers import services as providers
 from marketplace.providers.models import Listing
 from marketplace.web.forms import add_error
@@ -154,6 +155,7 @@ def enquire(listing_id: int) -> str | Response:
             db.session.commit()
             services.send_notices(posted.notices)
             flash("Your enquiry has been sent. We will email you when they reply", "success")
+            crisis.signpost_if_needed(form.body.data)
             return redirect(url_for("engagement.thread", enquiry_id=posted.enquiry.id))
     return render_template("engagement/enquire.html", form=form, listing=listing)
 
@@ -182,6 +184,7 @@ def thread(enquiry_id: int) -> str | Response:
             db.session.commit()
             services.send_notices(posted.notices)
             flash("Your reply has been sent", "success")
+            crisis.signpost_if_needed(form.body.data)
             return redirect(url_for("engagement.thread", enquiry_id=enquiry.id))
     return render_template(
         "engagement/thread.html",

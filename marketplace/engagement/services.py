@@ -41,6 +41,7 @@ from marketplace.engagement.models import (
     Side,
 )
 from marketplace.errors import DomainError, NotAllowed
+from marketplace.moderation import limits
 from marketplace.moderation import services as moderation
 from marketplace.moderation.models import Decision, ModerationItem
 from marketplace.organisations import services as organisations
@@ -269,6 +270,7 @@ def start_enquiry(
     body = _check_text(body, "body", "Enter your message", MAX_MESSAGE, "Your message")
     if organisations.is_staff(session, holder, listing.organisation):
         raise DomainError("You work for this organisation, so you cannot send it an enquiry")
+    limits.check_new_account_limit(session, actor)
     _record(session, actor, holder, f"Sent an enquiry about {listing.name}")
     enquiry = Enquiry(listing=listing, holder=holder, sent_by=actor, subject=subject)
     session.add(enquiry)
@@ -285,6 +287,7 @@ def reply(session: Session, actor: User, enquiry: Enquiry, body: str) -> Posted:
     if enquiry.is_closed:
         raise DomainError("This conversation has been closed. Start a new enquiry", field="body")
     body = _check_text(body, "body", "Enter your message", MAX_MESSAGE, "Your message")
+    limits.check_new_account_limit(session, actor)
     if side is Side.HOLDER:
         _record(session, actor, enquiry.holder, f"Replied about {enquiry.listing.name}")
     _add_message(enquiry, actor, side, body)
@@ -532,7 +535,11 @@ def published_reviews(session: Session, listing_id: int) -> list[Review]:
     return list(
         session.scalars(
             select(Review)
-            .where(Review.listing_id == listing_id, Review.status == ReviewStatus.PUBLISHED.value)
+            .where(
+                Review.listing_id == listing_id,
+                Review.status == ReviewStatus.PUBLISHED.value,
+                Review.hidden_at.is_(None),
+            )
             .order_by(Review.published_at.desc(), Review.id.desc())
         )
     )
@@ -542,7 +549,9 @@ def rating_summary(session: Session, listing_id: int) -> RatingSummary:
     """Average rating and count, from published reviews only."""
     average, count = session.execute(
         select(func.avg(Review.rating), func.count(Review.id)).where(
-            Review.listing_id == listing_id, Review.status == ReviewStatus.PUBLISHED.value
+            Review.listing_id == listing_id,
+            Review.status == ReviewStatus.PUBLISHED.value,
+            Review.hidden_at.is_(None),
         )
     ).one()
     return RatingSummary(float(average) if average is not None else None, int(count))

@@ -73,6 +73,7 @@ from marketplace.memberships.models import (
     Standing,
     TimeLog,
 )
+from marketplace.moderation import crisis
 from marketplace.money import format_pence
 from marketplace.organisations import services as organisations
 from marketplace.organisations.models import Organisation, OrganisationKind
@@ -722,6 +723,7 @@ def ask_for_help(org_id: int) -> str | BaseResponse:
                 f"Your request is sent to {org.name}. Members who can help will offer",
                 "success",
             )
+            crisis.signpost_if_needed(data.what)
             return redirect(url_for("memberships.help_request", request_id=found.id))
     return render_template("memberships/ask.html", form=form, org=org, helped=helped)
 

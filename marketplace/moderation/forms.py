@@ -8,6 +8,7 @@ from wtforms import RadioField, SelectChoice, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
 from marketplace.moderation.models import Decision
+from marketplace.moderation.reports import MAX_DETAILS, REASON_LABELS
 
 
 class DecideForm(FlaskForm):
@@ -27,3 +28,27 @@ class DecideForm(FlaskForm):
         validators=[Length(max=2000, message="Keep the reason to 2000 characters")],
     )
     submit = SubmitField("Save decision", widget=GovSubmitInput())
+
+
+class ReportForm(FlaskForm):
+    """ "Report this": a reason from a short list, and words if they help."""
+
+    reason = RadioField(
+        "Why are you reporting this?",
+        widget=GovRadioInput(),
+        choices=[SelectChoice(value, label) for value, label in REASON_LABELS.items()],
+        description=(
+            "Choose a safeguarding option if someone may be at risk of harm, or money is being "
+            "misused. A moderator will look at those first."
+        ),
+        validators=[InputRequired(message="Choose why you are reporting this")],
+    )
+    details = TextAreaField(
+        "Tell us more (optional)",
+        widget=GovTextArea(),
+        description="Do not include anyone's health details unless it helps us keep them safe.",
+        validators=[
+            Length(max=MAX_DETAILS, message=f"Tell us in {MAX_DETAILS:,} characters or fewer")
+        ],
+    )
+    submit = SubmitField("Send report", widget=GovSubmitInput())

@@ -13,7 +13,7 @@ from marketplace.carers.forms import ConfirmForm
 from marketplace.engagement import services as engagement
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.extensions import db
-from marketplace.moderation import services
+from marketplace.moderation import reports, services
 from marketplace.moderation.forms import DecideForm
 from marketplace.moderation.models import Decision, ModerationItem
 from marketplace.pools import moderation_subject as pools
@@ -39,6 +39,7 @@ def queue() -> str:
         "moderation/queue.html",
         items=services.queue_for(db.session, current_user),
         kind_label=services.kind_label,
+        is_overdue=services.is_overdue,
     )
 
 
@@ -55,6 +56,7 @@ def _subject(item: ModerationItem) -> dict[str, object]:
     if item.item_type in (engagement.ITEM_REVIEW, engagement.ITEM_REVIEW_REPLY):
         return engagement.moderation_subject(db.session, item)
     return {
+        **reports.report_for_item(db.session, item),
         **buddies.moderation_subject(db.session, item),
         **pools.moderation_subject(db.session, item),
     }

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from marketplace.auth.models import Role, User
-from marketplace.db import utcnow
+from marketplace.db import as_utc, utcnow
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.moderation import audit
 from marketplace.moderation.models import Decision, ModerationItem, QueueState
@@ -23,6 +24,9 @@ from marketplace.organisations.models import (
     OrganisationKind,
     OrganisationStaff,
 )
+
+# Urgent (safeguarding) items still waiting after this long are highlighted.
+URGENT_WITHIN = timedelta(hours=24)
 
 DecisionHandler = Callable[[Session, ModerationItem, Decision, str], None]
 
@@ -148,14 +152,19 @@ def can_moderate(session: Session, user: User, item: ModerationItem) -> bool:
 
 
 def queue_for(session: Session, user: User) -> list[ModerationItem]:
-    """Open items this person may moderate, oldest first."""
+    """Open items this person may moderate: urgent (safeguarding) first, then oldest first."""
     items = session.scalars(
         select(ModerationItem)
         .where(ModerationItem.state == QueueState.OPEN.value)
-        .order_by(ModerationItem.submitted_at, ModerationItem.id)
+        .order_by(ModerationItem.urgent.desc(), ModerationItem.submitted_at, ModerationItem.id)
     )
     areas = moderated_council_codes(session, user)
     return [i for i in items if areas is None or areas.intersection(i.councils)]
+
+
+def is_overdue(item: ModerationItem, now: datetime | None = None) -> bool:
+    """An urgent item waiting more than a day: highlighted on the queue."""
+    return item.urgent and as_utc(now or utcnow()) - as_utc(item.submitted_at) > URGENT_WITHIN
 
 
 def get_for_moderator(session: Session, user: User, item_id: int) -> ModerationItem:

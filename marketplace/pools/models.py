@@ -289,5 +289,7 @@ class PoolMessage(Base):
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Hidden after reports: only its author (and moderators) still see it, as "under review".
+    hidden_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     author: Mapped[User | None] = relationship()

@@ -33,6 +33,7 @@ from marketplace.db import utcnow
 from marketplace.engagement.forms import MYSELF, chosen_holder
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.extensions import db
+from marketplace.moderation import crisis
 from marketplace.moderation import services as moderation
 from marketplace.organisations import services as organisations
 from marketplace.organisations.models import ApprovalStatus, Organisation, OrganisationKind
@@ -303,6 +304,7 @@ def post_message(pool_id: int) -> str | BaseResponse:
         else:
             db.session.commit()
             flash("Message posted", "success")
+            crisis.signpost_if_needed(form.body.data)
             return redirect(url_for("pools.pool_page", pool_id=pool.id, _anchor="discussion"))
     return _pool_page(pool, form)
 

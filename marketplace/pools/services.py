@@ -19,6 +19,7 @@ from marketplace.carers import services as carers
 from marketplace.carers.models import CarerScope
 from marketplace.db import utcnow
 from marketplace.errors import DomainError, NotAllowed
+from marketplace.moderation import limits
 from marketplace.moderation import services as moderation
 from marketplace.moderation.models import Decision, ModerationItem
 from marketplace.money import format_pence
@@ -420,6 +421,7 @@ def post_message(session: Session, author: User, pool: Pool, body: str) -> PoolM
     if not (author.id == pool.proposer_id or current or quoting):
         raise NotAllowed("Join the pool to take part in its discussion")
     body = _text(body, "body", "Enter your message", MAX_MESSAGE, "Your message")
+    limits.check_new_account_limit(session, author)
     message = PoolMessage(pool_id=pool.id, author_id=author.id, body=body)
     session.add(message)
     return message

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, request, url_for
 from flask_login import current_user
 
-from marketplace.db import as_utc
+from marketplace.db import as_utc, utcnow
 from marketplace.money import format_pence
 
 SERVICE_NAME = "Budget Marketplace"
@@ -51,12 +51,33 @@ def labels(values: list[str], mapping: dict[Any, str]) -> list[str]:
     return [mapping.get(value, value) for value in values]
 
 
+def _message_text(body: str | None, author: Any) -> Any:
+    """Message text as safe HTML (links only from accounts older than a week)."""
+    from marketplace.moderation.limits import message_text
+
+    return message_text(body, author)
+
+
+def age_in_words(value: datetime | None, now: datetime | None = None) -> str:
+    """How long ago, in words: "5 minutes", "3 hours", "2 days"."""
+    if value is None:
+        return ""
+    seconds = max(0, int(((now or utcnow()) - as_utc(value)).total_seconds()))
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return "less than a minute"
+
+
 def init_app(app: Flask) -> None:
     """Register globals and filters."""
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["money"] = format_pence
     app.jinja_env.filters["labels"] = labels
+    app.jinja_env.filters["message_text"] = _message_text
+    app.jinja_env.filters["age_words"] = age_in_words
 
     @app.context_processor
     def _globals() -> dict[str, Any]:

@@ -70,6 +70,8 @@ def test_message_length_limits(db_session, pair):
 
 def test_messages_are_rate_limited_per_hour(db_session, pair):
     seeker, buddy, match = pair
+    # Accounts older than a week: the feature's own limit (new accounts have a lower one).
+    seeker.created_at = buddy.created_at = utcnow() - timedelta(days=30)
     start = utcnow() - timedelta(minutes=50)
     for n in range(conversations.MESSAGES_PER_HOUR):
         conversations.send_message(

@@ -13,9 +13,7 @@ def test_a_savepoint_inside_a_transaction_does_not_index_before_the_commit(
     index = app.extensions["search_index"]
     org, staff, _ = provider_with_staff(council)
     with app.app_context():  # the index hook runs only in an app, as in a request
-        listing = services.create_listing(
-            db_session, staff, org, listing_data(db_session, council)
-        )
+        listing = services.create_listing(db_session, staff, org, listing_data(db_session, council))
         listing.status = ListingStatus.PUBLISHED.value
         db_session.flush()
         with db_session.begin_nested():  # e.g. a service trying something it may undo

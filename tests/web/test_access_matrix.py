@@ -246,6 +246,16 @@ GET_ROUTES = [
     # Members and the ULO's staff see its requests for help.
     ("/organisations/{ulo_org}/help", only(200, "holder", "ulo_staff")),
     ("/help/{help_request}", only(200, "holder", "ulo_staff", others=404)),
+    # "Report this": anyone signed in, about what they can see.
+    ("/report/listing/{published_listing}", signed_in(200)),
+    ("/report/listing/{draft_listing}", signed_in(404)),
+    ("/report/organisation/{approved_org}", signed_in(200)),
+    ("/report/organisation/{pending_org}", signed_in(404)),
+    ("/report/pool/{pool}", signed_in(200)),
+    ("/report/review/999999", signed_in(404)),
+    ("/report/pool_message/999999", signed_in(404)),
+    ("/report/buddy_message/999999", signed_in(404)),
+    ("/report/nonsense/1", signed_in(404)),
 ]
 
 POST_ROUTES = [
@@ -288,6 +298,9 @@ POST_ROUTES = [
     ),
     # Posted empty: the offer form comes back with an error.
     ("/organisations/{ulo_org}/membership/offer", only(200, "ulo_staff")),
+    # Posted empty: the report form comes back with an error.
+    ("/report/listing/{published_listing}", signed_in(200)),
+    ("/report/organisation/{pending_org}", signed_in(404)),
 ]
 
 

@@ -1,0 +1,49 @@
+""" "Report this" pages: anyone signed in can report what they can see."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from marketplace.errors import DomainError, NotAllowed
+from marketplace.extensions import db
+from marketplace.moderation import crisis, reports
+from marketplace.moderation.forms import ReportForm
+from marketplace.web.forms import add_error
+
+bp = Blueprint("reports", __name__, url_prefix="/report")
+
+
+@bp.route("/<subject_type>/<int:subject_id>", methods=["GET", "POST"])
+@login_required
+def report(subject_type: str, subject_id: int) -> str | Response:
+    try:
+        subject = reports.load_subject(db.session, current_user, subject_type, subject_id)
+    except NotAllowed:
+        abort(404)
+    values: dict[str, Any] = dict(subject.back_args)
+    back = url_for(subject.back_endpoint, **values)
+    form = ReportForm()
+    if form.validate_on_submit():
+        try:
+            _, notices = reports.submit_report(
+                db.session,
+                current_user,
+                subject.type,
+                subject.id,
+                form.reason.data or "",
+                form.details.data or "",
+            )
+        except DomainError as error:
+            db.session.rollback()
+            add_error(form, error, fallback_field="reason")
+        else:
+            db.session.commit()
+            reports.send_under_review(notices)
+            flash("Thank you. A moderator will look at your report", "success")
+            crisis.signpost_if_needed(form.details.data)
+            return redirect(back)
+    return render_template("moderation/report.html", form=form, subject=subject, back=back)

@@ -1,0 +1,493 @@
+""" "Report this": reports about listings, reviews, pools, messages and organisations.
+
+A report goes into the one moderation queue (kind "report") with the council areas of the
+thing reported; a safeguarding reason makes the queue item urgent. One open report per person
+per thing. When three different people have reported something and no moderator has acted on
+their reports for 12 hours, it is hidden until a moderator reviews it (one or two reports never
+hide anything: a lone flag must not be a weapon), and its owner is told it is under review.
+"""
+
+from __future__ import annotations
+
+import enum
+import smtplib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from marketplace.auth.models import User
+from marketplace.buddies import conversations
+from marketplace.buddies.models import BuddyMessage
+from marketplace.db import as_utc, utcnow
+from marketplace.email import send_email
+from marketplace.engagement import services as engagement
+from marketplace.engagement.models import Review
+from marketplace.errors import DomainError, NotAllowed
+from marketplace.moderation import audit
+from marketplace.moderation import services as moderation
+from marketplace.moderation.models import Decision, ModerationItem, QueueState, Report
+from marketplace.organisations.models import Organisation
+from marketplace.pools import services as pools
+from marketplace.pools.models import Pool, PoolMessage
+from marketplace.privacy import services as privacy
+from marketplace.providers import services as providers
+from marketplace.providers.models import Listing, ListingStatus
+
+ITEM_REPORT = "report"
+MAX_DETAILS = 2000
+AUTO_HIDE_REPORTERS = 3
+AUTO_HIDE_AFTER = timedelta(hours=12)
+
+
+class Reason(enum.StrEnum):
+    SPAM = "spam"
+    ABUSE = "abuse"
+    FALSE = "false"
+    PRIVACY = "privacy"
+    OTHER = "other"
+    RISK_TO_PERSON = "risk_to_person"
+    RISK_FROM_OTHER = "risk_from_other"
+    MONEY_MISUSE = "money_misuse"
+
+
+REASON_LABELS = {
+    Reason.SPAM.value: "Spam or advertising",
+    Reason.ABUSE.value: "Rude or abusive",
+    Reason.FALSE.value: "False or misleading",
+    Reason.PRIVACY.value: "Shares someone's personal details",
+    Reason.OTHER.value: "Something else",
+    Reason.RISK_TO_PERSON.value: "Safeguarding: someone may be at risk of harm",
+    Reason.RISK_FROM_OTHER.value: "Safeguarding: someone is at risk from another person",
+    Reason.MONEY_MISUSE.value: "Safeguarding: money is being misused",
+}
+SAFEGUARDING = frozenset({Reason.RISK_TO_PERSON, Reason.RISK_FROM_OTHER, Reason.MONEY_MISUSE})
+
+
+class SubjectType(enum.StrEnum):
+    LISTING = "listing"
+    REVIEW = "review"
+    POOL = "pool"
+    POOL_MESSAGE = "pool_message"
+    BUDDY_MESSAGE = "buddy_message"
+    ORGANISATION = "organisation"
+
+
+HIDEABLE = frozenset(
+    {
+        SubjectType.LISTING,
+        SubjectType.REVIEW,
+        SubjectType.POOL_MESSAGE,
+        SubjectType.BUDDY_MESSAGE,
+    }
+)
+
+
+@dataclass(frozen=True)
+class Subject:
+    """The thing reported, as the report form and the moderator see it."""
+
+    type: SubjectType
+    id: int
+    title: str  # "the service Calm Walks", for the reporter
+    text: str  # what a moderator reads: the message or review itself
+    areas: frozenset[str]
+    back_endpoint: str
+    back_args: tuple[tuple[str, int], ...]
+
+
+def _hidden(obj: object) -> bool:
+    return getattr(obj, "hidden_at", None) is not None
+
+
+def load_subject(
+    session: Session, user: User | None, subject_type: str, subject_id: int
+) -> Subject:
+    """The thing, if this person can see it (and so report it); NotAllowed otherwise.
+
+    With user None (a moderator's view) visibility is not checked.
+    """
+    try:
+        kind = SubjectType(subject_type)
+    except ValueError:
+        raise NotAllowed("Nothing to report") from None
+    if kind is SubjectType.LISTING:
+        listing = session.get(Listing, subject_id)
+        if listing is None or (user is not None and not listing.is_published):
+            raise NotAllowed("Nothing to report")
+        return Subject(
+            kind,
+            listing.id,
+            f"the service {listing.name}",
+            listing.summary,
+            frozenset(providers.listing_council_codes(listing)),
+            "directory.service",
+            (("listing_id", listing.id),),
+        )
+    if kind is SubjectType.REVIEW:
+        review = session.get(Review, subject_id)
+        if review is None or (user is not None and (not review.is_published or _hidden(review))):
+            raise NotAllowed("Nothing to report")
+        return Subject(
+            kind,
+            review.id,
+            f"a review of {review.listing.name}",
+            review.body,
+            frozenset(providers.listing_council_codes(review.listing)),
+            "directory.service",
+            (("listing_id", review.listing_id),),
+        )
+    if kind in (SubjectType.POOL, SubjectType.POOL_MESSAGE):
+        message = session.get(PoolMessage, subject_id) if kind is SubjectType.POOL_MESSAGE else None
+        pool = session.get(Pool, message.pool_id if message else subject_id)
+        if pool is None or (kind is SubjectType.POOL_MESSAGE and message is None):
+            raise NotAllowed("Nothing to report")
+        if user is not None and not pools.can_see(session, user, pool):
+            raise NotAllowed("Nothing to report")
+        if message is not None and user is not None:
+            if _hidden(message) or message.author_id == user.id:
+                raise NotAllowed("Nothing to report")
+        return Subject(
+            kind,
+            subject_id,
+            f"a message in the pool {pool.title}" if message else f"the pool {pool.title}",
+            message.body if message else pool.description,
+            frozenset({pool.council.code}),
+            "pools.pool_page",
+            (("pool_id", pool.id),),
+        )
+    if kind is SubjectType.BUDDY_MESSAGE:
+        buddy_message = session.get(BuddyMessage, subject_id)
+        if buddy_message is None:
+            raise NotAllowed("Nothing to report")
+        match = buddy_message.match
+        if user is not None:
+            conversations.get_match_for(session, user, match.id)
+            if buddy_message.sender_id == user.id or _hidden(buddy_message):
+                raise NotAllowed("Nothing to report")
+        return Subject(
+            kind,
+            buddy_message.id,
+            "a message in your budget buddy conversation",
+            buddy_message.body,
+            frozenset(conversations.areas_of(match)),
+            "buddies.pairing",
+            (("match_id", match.id),),
+        )
+    org = session.get(Organisation, subject_id)
+    if org is None or (user is not None and not org.is_approved):
+        raise NotAllowed("Nothing to report")
+    return Subject(
+        kind,
+        org.id,
+        f"the organisation {org.name}",
+        org.name,
+        frozenset(council.code for council in org.councils),
+        "organisations.show",
+        (("org_id", org.id),),
+    )
+
+
+def open_reports(session: Session, subject_type: str, subject_id: int) -> list[Report]:
+    """Reports about one thing that no moderator has decided yet, oldest first."""
+    return list(
+        session.scalars(
+            select(Report)
+            .where(
+                Report.subject_type == subject_type,
+                Report.subject_id == subject_id,
+                Report.closed_at.is_(None),
+            )
+            .order_by(Report.created_at, Report.id)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class UnderReview:
+    """An email to send after the commit: something of yours is hidden while it is reviewed."""
+
+    to: str
+    name: str
+    what: str
+
+
+def submit_report(
+    session: Session,
+    reporter: User,
+    subject_type: str,
+    subject_id: int,
+    reason: str,
+    details: str,
+    now: datetime | None = None,
+) -> tuple[Report, list[UnderReview]]:
+    """Report something: a queue item in its areas (urgent for safeguarding). Checks auto-hide."""
+    now = now or utcnow()
+    if reason not in REASON_LABELS:
+        raise DomainError("Choose why you are reporting this", field="reason")
+    details = (details or "").strip()
+    if len(details) > MAX_DETAILS:
+        raise DomainError(f"Tell us in {MAX_DETAILS:,} characters or fewer", field="details")
+    if reason == Reason.OTHER.value and not details:
+        raise DomainError("Tell us what is wrong", field="details")
+    subject = load_subject(session, reporter, subject_type, subject_id)
+    already = [
+        r for r in open_reports(session, subject.type, subject.id) if r.reporter_id == reporter.id
+    ]
+    if already:
+        raise DomainError(
+            "You have already reported this. A moderator will look at your report",
+            field="reason",
+        )
+    report = Report(
+        reporter_id=reporter.id,
+        subject_type=subject.type.value,
+        subject_id=subject.id,
+        reason=reason,
+        details=details,
+        created_at=now,
+    )
+    session.add(report)
+    session.flush()  # the queue item names the report
+    item = moderation.submit(
+        session,
+        ITEM_REPORT,
+        report.id,
+        f"Report ({REASON_LABELS[reason]}): {subject.title}",
+        reporter,
+        subject.areas,
+    )
+    item.urgent = Reason(reason) in SAFEGUARDING
+    item.submitted_at = now
+    notices = []
+    if subject.type in HIDEABLE and _auto_hide_due(session, subject.type, subject.id, now):
+        notices = _hide(session, subject.type, subject.id, now)
+    return report, notices
+
+
+# --- auto-hide ------------------------------------------------------------------------------
+
+
+def _report_items(session: Session, reports: list[Report]) -> list[ModerationItem]:
+    if not reports:
+        return []
+    return list(
+        session.scalars(
+            select(ModerationItem).where(
+                ModerationItem.item_type == ITEM_REPORT,
+                ModerationItem.item_id.in_([r.id for r in reports]),
+            )
+        )
+    )
+
+
+def _auto_hide_due(session: Session, subject_type: str, subject_id: int, now: datetime) -> bool:
+    """Three different people reported it, the first 12+ hours ago, and no moderator has
+    claimed or decided any of those reports."""
+    reports = open_reports(session, subject_type, subject_id)
+    if any(r.auto_hidden_at is not None for r in reports):
+        return False
+    reporters = {r.reporter_id for r in reports if r.reporter_id is not None}
+    if len(reporters) < AUTO_HIDE_REPORTERS:
+        return False
+    if as_utc(now) - as_utc(reports[0].created_at) < AUTO_HIDE_AFTER:
+        return False
+    items = _report_items(session, reports)
+    return not any(
+        item.claimed_by_id is not None or item.state == QueueState.DECIDED.value for item in items
+    )
+
+
+def _owners(session: Session, subject_type: str, subject_id: int) -> tuple[list[User], str]:
+    """Who owns the thing (to tell them) and how to name it to them."""
+    if subject_type == SubjectType.LISTING:
+        listing = session.get(Listing, subject_id)
+        assert listing is not None  # noqa: S101 - checked by the caller
+        return engagement.staff_of(session, listing.organisation), f"your listing {listing.name}"
+    if subject_type == SubjectType.REVIEW:
+        review = session.get(Review, subject_id)
+        assert review is not None  # noqa: S101 - checked by the caller
+        return [review.author], f"your review of {review.listing.name}"
+    if subject_type == SubjectType.POOL_MESSAGE:
+        message = session.get(PoolMessage, subject_id)
+        assert message is not None  # noqa: S101 - checked by the caller
+        owner = session.get(User, message.author_id) if message.author_id else None
+        return [owner] if owner else [], "a message you wrote in a pool discussion"
+    buddy_message = session.get(BuddyMessage, subject_id)
+    assert buddy_message is not None  # noqa: S101 - checked by the caller
+    return (
+        [buddy_message.sender] if buddy_message.sender else [],
+        "a message you sent to your budget buddy",
+    )
+
+
+def _set_hidden(
+    session: Session, subject_type: str, subject_id: int, hidden_at: datetime | None
+) -> bool:
+    """Hide (or show again) the thing itself; False if there was nothing to change."""
+    if subject_type == SubjectType.LISTING:
+        listing = session.get(Listing, subject_id)
+        if listing is None:
+            return False
+        if hidden_at is not None and listing.status == ListingStatus.PUBLISHED.value:
+            listing.status = ListingStatus.HIDDEN.value
+            return True
+        if hidden_at is None and listing.status == ListingStatus.HIDDEN.value:
+            listing.status = ListingStatus.PUBLISHED.value
+            return True
+        return False
+    target: Review | PoolMessage | BuddyMessage | None
+    if subject_type == SubjectType.REVIEW:
+        target = session.get(Review, subject_id)
+    elif subject_type == SubjectType.POOL_MESSAGE:
+        target = session.get(PoolMessage, subject_id)
+    else:
+        target = session.get(BuddyMessage, subject_id)
+    if target is None or (target.hidden_at is None) == (hidden_at is None):
+        return False
+    target.hidden_at = hidden_at
+    return True
+
+
+def _hide(session: Session, subject_type: str, subject_id: int, now: datetime) -> list[UnderReview]:
+    reports = open_reports(session, subject_type, subject_id)
+    for report in reports:
+        report.auto_hidden_at = now
+    if not _set_hidden(session, subject_type, subject_id, now):
+        return []
+    audit.record(
+        session,
+        None,
+        "report.auto_hidden",
+        subject_type,
+        subject_id,
+        f"reported by {AUTO_HIDE_REPORTERS} or more people; no moderator acted for 12 hours",
+    )
+    owners, what = _owners(session, subject_type, subject_id)
+    return [
+        UnderReview(owner.email, owner.display_name, what)
+        for owner in owners
+        if owner.erased_at is None
+    ]
+
+
+def hide_after_reports(session: Session, now: datetime | None = None) -> list[UnderReview]:
+    """Hide everything reported by three people that no moderator has acted on for 12 hours
+    (the `flask moderation hide-reported` job). Returns the emails to send after the commit."""
+    now = now or utcnow()
+    subjects = session.execute(
+        select(Report.subject_type, Report.subject_id)
+        .where(
+            Report.closed_at.is_(None),
+            Report.auto_hidden_at.is_(None),
+            Report.subject_type.in_([s.value for s in HIDEABLE]),
+            Report.created_at <= now - AUTO_HIDE_AFTER,
+        )
+        .distinct()
+    ).all()
+    notices: list[UnderReview] = []
+    for subject_type, subject_id in subjects:
+        if _auto_hide_due(session, subject_type, subject_id, now):
+            notices.extend(_hide(session, subject_type, subject_id, now))
+    return notices
+
+
+def send_under_review(notices: list[UnderReview]) -> None:
+    """Tell owners their content is hidden while a moderator looks at it. Call after commit."""
+    for notice in notices:
+        body = (
+            f"Hello {notice.name},\n\n"
+            f"Several people have reported {notice.what}. It is hidden from other people "
+            'while a moderator reviews it. You can still see it, marked "under review".\n\n'
+            "You do not need to do anything now.\n"
+        )
+        try:
+            send_email(notice.to, "Something you posted is under review", body)
+        except (OSError, smtplib.SMTPException):
+            current_app.logger.exception("Could not send an under-review notice")
+
+
+# --- the moderator's decision ---------------------------------------------------------------
+
+
+def _decide_report(session: Session, item: ModerationItem, decision: Decision, reason: str) -> None:
+    """Close every open report about the same thing; "nothing wrong" shows it again if
+    reports had hidden it."""
+    report = session.get(Report, item.item_id)
+    if report is None:
+        raise DomainError("This report no longer exists")
+    now = utcnow()
+    reports = open_reports(session, report.subject_type, report.subject_id) or [report]
+    was_auto_hidden = any(r.auto_hidden_at is not None for r in reports)
+    for other in reports:
+        other.closed_at = now
+    for other_item in _report_items(session, reports):
+        if other_item.id != item.id and other_item.state == QueueState.OPEN.value:
+            other_item.state = QueueState.DECIDED.value
+            other_item.decision = decision.value
+            other_item.reason = reason or None
+            other_item.decided_at = now
+    if decision is Decision.APPROVE and was_auto_hidden:
+        _set_hidden(session, report.subject_type, report.subject_id, None)
+
+
+moderation.register_kind(
+    ITEM_REPORT,
+    "Report",
+    _decide_report,
+    approve_label="Nothing wrong: close the report (and show it again if reports hid it)",
+    reject_label="Report upheld: close it with a note (it stays as it is)",
+)
+
+
+def report_for_item(session: Session, item: ModerationItem) -> dict[str, object]:
+    """Template values for the moderation item page (empty for other kinds)."""
+    if item.item_type != ITEM_REPORT:
+        return {}
+    report = session.get(Report, item.item_id)
+    if report is None:
+        return {}
+    try:
+        subject: Subject | None = load_subject(
+            session, None, report.subject_type, report.subject_id
+        )
+    except NotAllowed:
+        subject = None
+    return {
+        "report": report,
+        "report_subject": subject,
+        "report_reason": REASON_LABELS.get(report.reason, report.reason),
+        "report_count": len(open_reports(session, report.subject_type, report.subject_id)),
+    }
+
+
+# --- data-protection rights -----------------------------------------------------------------
+
+
+def _export(session: Session, user: User) -> list[dict[str, Any]]:
+    """The reports this person made, in their own words."""
+    return [
+        {
+            "about": r.subject_type,
+            "reason": REASON_LABELS.get(r.reason, r.reason),
+            "details": r.details,
+            "made_at": r.created_at.isoformat(),
+            "closed_at": r.closed_at.isoformat() if r.closed_at else None,
+        }
+        for r in session.scalars(
+            select(Report).where(Report.reporter_id == user.id).order_by(Report.id)
+        )
+    ]
+
+
+def _erase(session: Session, user: User) -> None:
+    """Unlink the person from their reports; the report itself stays for the moderators."""
+    for report in session.scalars(select(Report).where(Report.reporter_id == user.id)):
+        report.reporter_id = None
+
+
+privacy.register_exporter("reports", _export)
+privacy.register_eraser(_erase)
