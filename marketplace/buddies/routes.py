@@ -49,6 +49,7 @@ from marketplace.moderation import crisis
 from marketplace.moderation import services as moderation
 from marketplace.places.services import all_councils
 from marketplace.providers.services import all_categories
+from marketplace.web.actions import button_action
 from marketplace.web.forms import add_error
 
 bp = Blueprint("buddies", __name__, url_prefix="/buddies", cli_group="buddies")
@@ -207,26 +208,18 @@ def offer() -> str | Response:
 @login_required
 def offer_action(action: str) -> Response:
     if ConfirmForm().validate_on_submit():
-        change = {
-            "pause": services.pause_offer,
-            "resume": services.resume_offer,
-            "withdraw": services.withdraw_offer,
+        change, done = {
+            "pause": (
+                services.pause_offer,
+                "You will not be suggested to anyone new until you resume",
+            ),
+            "resume": (services.resume_offer, "You can be suggested to people again"),
+            "withdraw": (
+                services.withdraw_offer,
+                "Your offer is withdrawn. Thank you for offering",
+            ),
         }[action]
-        try:
-            change(db.session, _me())
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
-            db.session.commit()
-            flash(
-                {
-                    "pause": "You will not be suggested to anyone new until you resume",
-                    "resume": "You can be suggested to people again",
-                    "withdraw": "Your offer is withdrawn. Thank you for offering",
-                }[action],
-                "success",
-            )
+        button_action(lambda: change(db.session, _me()), done)
     return redirect(url_for("buddies.index"))
 
 
@@ -343,19 +336,15 @@ def _proposal_notice(match: BuddyMatch) -> conversations.Notice | None:
 def withdraw_request(request_id: int) -> Response:
     buddy_request, as_carer = _request_or_404(request_id)
     if ConfirmForm().validate_on_submit():
-        try:
-            services.withdraw_request(
+        button_action(
+            lambda: services.withdraw_request(
                 db.session,
                 buddy_request.seeker,
                 buddy_request,
                 acting_carer=_me() if as_carer else None,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
-            db.session.commit()
-            flash("You are no longer waiting for a buddy", "success")
+            ),
+            "You are no longer waiting for a buddy",
+        )
     return redirect(url_for("buddies.index"))
 
 

@@ -79,6 +79,7 @@ from marketplace.organisations import services as organisations
 from marketplace.organisations.models import Organisation, OrganisationKind
 from marketplace.payments.services import CardDetails
 from marketplace.pools.forms import as_date
+from marketplace.web.actions import button_action
 from marketplace.web.forms import add_error
 
 bp = Blueprint("memberships", __name__)
@@ -492,20 +493,10 @@ def switch(membership_id: int) -> str | BaseResponse:
 def pause(membership_id: int) -> BaseResponse:
     membership, holder, carer = _membership_or_404(membership_id)
     if ConfirmForm().validate_on_submit():
-        try:
-            services.pause(db.session, holder, membership, acting_carer=carer)
-        except NotAllowed:
-            abort(403)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
-            db.session.commit()
-            flash(
-                "Paused. No hours are asked of you until you resume, and this never counts "
-                "against you",
-                "success",
-            )
+        button_action(
+            lambda: services.pause(db.session, holder, membership, acting_carer=carer),
+            "Paused. No hours are asked of you until you resume, and this never counts against you",
+        )
     return redirect(url_for("memberships.mine"))
 
 
@@ -514,16 +505,10 @@ def pause(membership_id: int) -> BaseResponse:
 def resume(membership_id: int) -> BaseResponse:
     membership, holder, carer = _membership_or_404(membership_id)
     if ConfirmForm().validate_on_submit():
-        try:
-            services.resume(db.session, holder, membership, acting_carer=carer)
-        except NotAllowed:
-            abort(403)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
-            db.session.commit()
-            flash("Welcome back. Your membership is active again", "success")
+        button_action(
+            lambda: services.resume(db.session, holder, membership, acting_carer=carer),
+            "Welcome back. Your membership is active again",
+        )
     return redirect(url_for("memberships.mine"))
 
 

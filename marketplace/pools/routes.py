@@ -64,6 +64,7 @@ from marketplace.pools.models import (
 )
 from marketplace.providers.models import Listing
 from marketplace.providers.services import all_categories, published_listing
+from marketplace.web.actions import button_action
 from marketplace.web.forms import add_error
 
 bp = Blueprint("pools", __name__)
@@ -551,16 +552,9 @@ def cast_vote(pool_id: int) -> BaseResponse:
     chosen = db.session.get(Quote, int(form.quote.data or 0))
     if chosen is None:
         abort(404)
-    try:
-        quotes.vote(db.session, _me(), pool, chosen)
-    except NotAllowed:
-        abort(403)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash("Thank you: your vote is counted", "success")
+    button_action(
+        lambda: quotes.vote(db.session, _me(), pool, chosen), "Thank you: your vote is counted"
+    )
     return redirect(url_for("pools.pool_page", pool_id=pool.id, _anchor="quotes"))
 
 
@@ -573,16 +567,10 @@ def open_vote(pool_id: int) -> BaseResponse:
     form = OpenVoteForm()
     if form.validate_on_submit():
         closes = utcnow() + timedelta(days=int(form.days.data or 7))
-        try:
-            quotes.open_vote(db.session, _me(), pool, closes)
-        except NotAllowed:
-            abort(403)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
-            db.session.commit()
-            flash("The vote is open. Members can now choose a quote", "success")
+        button_action(
+            lambda: quotes.open_vote(db.session, _me(), pool, closes),
+            "The vote is open. Members can now choose a quote",
+        )
     return redirect(url_for("pools.pool_page", pool_id=pool.id, _anchor="quotes"))
 
 
