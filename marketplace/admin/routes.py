@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+import csv
+import io
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -11,11 +16,13 @@ from marketplace.admin.forms import CategoryForm
 from marketplace.auth.access import admin_required
 from marketplace.errors import DomainError
 from marketplace.extensions import db
+from marketplace.moderation import audit
 from marketplace.moderation.audit import AuditEntry
 from marketplace.organisations import services as organisations
 from marketplace.organisations.forms import DecisionForm
 from marketplace.organisations.models import Organisation
 from marketplace.providers.categories import add_category, update_category
+from marketplace.providers.csv_io import safe_cell
 from marketplace.providers.models import Category
 from marketplace.providers.services import all_categories
 from marketplace.web.forms import add_error
@@ -57,11 +64,106 @@ def decide_organisation(org_id: int) -> str | Response:
     return render_template("admin/organisation_decision.html", org=org, form=form)
 
 
+AUDIT_PAGE = 200
+AUDIT_EXPORT_MAX = 50_000
+
+
+def _audit_filters() -> tuple[dict[str, str], dict[str, str], list[Any]]:
+    """(values as typed, problems by field, SQL conditions) from the query string."""
+    values = {
+        key: (request.args.get(key) or "").strip()
+        for key in ("actor", "action", "subject_type", "date_from", "date_to")
+    }
+    errors: dict[str, str] = {}
+    conditions: list[Any] = []
+    if values["actor"]:
+        if values["actor"].isdigit():
+            conditions.append(AuditEntry.actor_id == int(values["actor"]))
+        elif values["actor"].lower() == "system":
+            conditions.append(AuditEntry.actor_id.is_(None))
+        else:
+            errors["actor"] = "Enter a person's number, or system"
+    if values["action"]:
+        conditions.append(AuditEntry.action.startswith(values["action"], autoescape=True))
+    if values["subject_type"]:
+        conditions.append(AuditEntry.subject_type == values["subject_type"])
+    for key, label in (("date_from", "from"), ("date_to", "to")):
+        if not values[key]:
+            continue
+        try:
+            day = date.fromisoformat(values[key])
+        except ValueError:
+            errors[key] = f"Enter the {label} date as YYYY-MM-DD, like 2026-11-24"
+            continue
+        moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        if key == "date_from":
+            conditions.append(AuditEntry.created_at >= moment)
+        else:
+            conditions.append(AuditEntry.created_at < moment + timedelta(days=1))
+    return values, errors, conditions
+
+
 @bp.route("/audit")
 @admin_required
 def audit_log() -> str:
-    entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(200))
-    return render_template("admin/audit.html", entries=list(entries))
+    values, errors, conditions = _audit_filters()
+    entries: list[AuditEntry] = []
+    if not errors:
+        entries = list(
+            db.session.scalars(
+                select(AuditEntry)
+                .where(*conditions)
+                .order_by(AuditEntry.id.desc())
+                .limit(AUDIT_PAGE)
+            )
+        )
+    subject_types = db.session.scalars(
+        select(AuditEntry.subject_type).distinct().order_by(AuditEntry.subject_type)
+    )
+    return render_template(
+        "admin/audit.html",
+        entries=entries,
+        values=values,
+        errors=errors,
+        subject_types=list(subject_types),
+        export_query={k: v for k, v in values.items() if v},
+    )
+
+
+@bp.route("/audit.csv")
+@admin_required
+def audit_export() -> Response:
+    values, errors, conditions = _audit_filters()
+    if errors:
+        abort(400)
+    rows = db.session.scalars(
+        select(AuditEntry).where(*conditions).order_by(AuditEntry.id).limit(AUDIT_EXPORT_MAX)
+    )
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["id", "when", "actor", "action", "subject_type", "subject_id", "detail"])
+    for entry in rows:
+        writer.writerow(
+            [
+                safe_cell(value)
+                for value in (
+                    entry.id,
+                    entry.created_at.isoformat(),
+                    entry.actor_id if entry.actor_id is not None else "system",
+                    entry.action,
+                    entry.subject_type,
+                    entry.subject_id if entry.subject_id is not None else "",
+                    entry.detail,
+                )
+            ]
+        )
+    audit.record(db.session, current_user.id, "audit.exported", "audit", None, str(values))
+    db.session.commit()
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=audit.csv"},
+    )
 
 
 @bp.route("/categories", methods=["GET", "POST"])

@@ -48,6 +48,8 @@ class User(Base):
     totp_enabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set by a moderator's suspension: no sign-in before this moment.
+    suspended_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     roles: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"

@@ -95,7 +95,18 @@ def sign_in() -> str | Response:
     form = SignInForm()
     if form.validate_on_submit():
         user = services.authenticate(db.session, form.email.data or "", form.password.data or "")
-        if user is None:
+        until = (
+            services.suspended_until(db.session, form.email.data or "", form.password.data or "")
+            if user is None
+            else None
+        )
+        if until is not None:
+            form.email.errors = [
+                *form.email.errors,
+                f"A moderator has suspended this account until {until:%d %B %Y at %H:%M} UTC. "
+                "The email we sent you explains why and how to appeal",
+            ]
+        elif user is None:
             g.failed_attempt = True
             form.email.errors = [
                 *form.email.errors,

@@ -85,9 +85,29 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     """The account for these credentials, or None. Never says which part was wrong."""
     user = find_user_by_email(session, email)
     ok = verify_password(user.password_hash if user else None, password)
-    if user is None or not ok or not user.is_active:
+    if user is None or not ok or not user.is_active or is_suspended(user):
         return None
     return user
+
+
+def suspended_until(session: Session, email: str, password: str) -> datetime | None:
+    """When a suspension ends, for the right email and password of a suspended account.
+
+    Only someone who knows the password learns that the account is suspended.
+    """
+    user = find_user_by_email(session, email)
+    if user is None or not user.is_active or not is_suspended(user):
+        return None
+    if not verify_password(user.password_hash, password):
+        return None
+    return user.suspended_until
+
+
+def is_suspended(user: User, now: datetime | None = None) -> bool:
+    """True while a moderator's suspension of this account lasts."""
+    if user.suspended_until is None:
+        return False
+    return as_utc(user.suspended_until) > as_utc(now or utcnow())
 
 
 def end_all_sessions(user: User) -> None:

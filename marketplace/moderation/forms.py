@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import GovRadioInput, GovSubmitInput, GovTextArea
-from wtforms import RadioField, SelectChoice, SubmitField, TextAreaField
-from wtforms.validators import InputRequired, Length
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovRadioInput,
+    GovSubmitInput,
+    GovTextArea,
+    GovTextInput,
+)
+from wtforms import IntegerField, RadioField, SelectChoice, SubmitField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from marketplace.moderation.models import Decision
 from marketplace.moderation.reports import MAX_DETAILS, REASON_LABELS
@@ -19,7 +24,7 @@ class DecideForm(FlaskForm):
             SelectChoice(Decision.APPROVE.value, "Approve and publish"),
             SelectChoice(Decision.REJECT.value, "Send back with a reason"),
         ],
-        validators=[InputRequired(message="Select approve or send back")],
+        validators=[InputRequired(message="Choose a decision")],
     )
     reason = TextAreaField(
         "Reason (the provider will see this)",
@@ -27,7 +32,29 @@ class DecideForm(FlaskForm):
         description="Needed when you send it back. Say what to change, kindly and clearly.",
         validators=[Length(max=2000, message="Keep the reason to 2000 characters")],
     )
+    days = IntegerField(
+        "Suspend for how many days?",
+        widget=GovTextInput(),
+        description="Only for a suspension: from 1 to 90 days.",
+        validators=[
+            Optional(),
+            NumberRange(min=1, max=90, message="Enter a number of days from 1 to 90"),
+        ],
+    )
     submit = SubmitField("Save decision", widget=GovSubmitInput())
+
+
+class AppealForm(FlaskForm):
+    text = TextAreaField(
+        "Why should the decision change?",
+        widget=GovTextArea(),
+        description="A different moderator will read this. You can appeal once.",
+        validators=[
+            InputRequired(message="Tell us why the decision should change"),
+            Length(max=2000, message="Tell us in 2,000 characters or fewer"),
+        ],
+    )
+    submit = SubmitField("Send appeal", widget=GovSubmitInput())
 
 
 class ReportForm(FlaskForm):

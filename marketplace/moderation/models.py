@@ -20,6 +20,15 @@ class QueueState(enum.StrEnum):
 class Decision(enum.StrEnum):
     APPROVE = "approve"
     REJECT = "reject"
+    # Actions on the thing reported, or on the person who wrote it (see decisions.py).
+    HIDE = "hide"
+    ASK_EDIT = "ask_edit"
+    WARN = "warn"
+    SUSPEND = "suspend"
+    REMOVE = "remove"
+    # An appeal's outcome.
+    UPHOLD = "uphold"
+    OVERTURN = "overturn"
 
 
 class ModerationItem(Base):
@@ -71,3 +80,41 @@ class Report(Base):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Set when three people's reports hid the thing while no moderator had acted.
     auto_hidden_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Sanction(Base):
+    """A moderator's decision that affects a person: their content hidden, edited, removed,
+    or a warning or suspension. The person is told, and can appeal it once."""
+
+    __tablename__ = "sanctions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    queue_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("moderation_items.id", ondelete="SET NULL"), index=True
+    )
+    action: Mapped[str] = mapped_column(String(20))
+    subject_type: Mapped[str] = mapped_column(String(40))
+    subject_id: Mapped[int] = mapped_column(Integer)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    moderator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    overturned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Appeal(Base):
+    """The affected person's one appeal against a sanction; a queue item (kind "appeal")."""
+
+    __tablename__ = "appeals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sanction_id: Mapped[int] = mapped_column(
+        ForeignKey("sanctions.id", ondelete="CASCADE"), unique=True
+    )
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    outcome: Mapped[str | None] = mapped_column(String(20))

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from marketplace.auth.access import moderator_required
+from marketplace.auth.models import User
 from marketplace.buddies import moderation_subject as buddies
 from marketplace.carers.forms import ConfirmForm
 from marketplace.engagement import services as engagement
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.extensions import db
-from marketplace.moderation import reports, services
-from marketplace.moderation.forms import DecideForm
-from marketplace.moderation.models import Decision, ModerationItem
+from marketplace.moderation import decisions, reports, services
+from marketplace.moderation.forms import AppealForm, DecideForm
+from marketplace.moderation.models import Appeal, Decision, ModerationItem, Sanction
 from marketplace.pools import moderation_subject as pools
 from marketplace.providers import services as providers
 from marketplace.providers.forms import ReasonForm
@@ -67,25 +77,29 @@ def _subject(item: ModerationItem) -> dict[str, object]:
 def item(item_id: int) -> str | Response:
     entry = _item_or_404(item_id)
     form = DecideForm()
-    approve, reject = services.decision_labels(entry.item_type)
-    form.decision.choices = [
-        SelectChoice(Decision.APPROVE.value, approve),
-        SelectChoice(Decision.REJECT.value, reject),
-    ]
+    actions = services.actions_for(db.session, entry)
+    form.decision.choices = [SelectChoice(d.value, label) for d, label in actions]
+    offers_suspend = any(d is Decision.SUSPEND for d, _ in actions)
     if form.validate_on_submit():
         try:
-            services.decide(
+            notices = decisions.decide(
                 db.session,
                 current_user,
                 entry,
                 Decision(form.decision.data),
                 form.reason.data or "",
+                form.days.data,
             )
+            notices += decisions.appeal_outcome_notice(db.session, entry)
+        except NotAllowed:
+            db.session.rollback()
+            abort(403)
         except DomainError as error:
             db.session.rollback()
             add_error(form, error, fallback_field="decision")
         else:
             db.session.commit()
+            decisions.send(notices)
             flash("Decision saved", "success")
             return redirect(url_for("moderation.queue"))
     return render_template(
@@ -94,7 +108,60 @@ def item(item_id: int) -> str | Response:
         form=form,
         confirm=ConfirmForm(),
         kind_label=services.kind_label,
+        offers_suspend=offers_suspend,
+        may_handle=services.may_handle(db.session, current_user, entry),
+        appeal=_appeal(entry),
         **_subject(entry),
+    )
+
+
+def _appeal(entry: ModerationItem) -> dict[str, object] | None:
+    """The appeal and the decision appealed, for the moderator."""
+    if entry.item_type != decisions.ITEM_APPEAL:
+        return None
+    row = db.session.get(Appeal, entry.item_id)
+    sanction = db.session.get(Sanction, row.sanction_id) if row else None
+    return {"appeal": row, "sanction": sanction}
+
+
+@bp.route("/appeals/<int:sanction_id>", methods=["GET", "POST"])
+def appeal(sanction_id: int) -> str | Response:
+    """The affected person's page: the decision, and one appeal against it.
+
+    Signed in, or through the signed link in the decision email (a suspended person
+    cannot sign in, but can still appeal).
+    """
+    token = request.args.get("t", "")
+    try:
+        if current_user.is_authenticated:
+            sanction = decisions.sanction_for(db.session, current_user, sanction_id)
+        elif token:
+            sanction = decisions.sanction_from_token(db.session, sanction_id, token)
+        else:
+            return current_app.login_manager.unauthorized()  # type: ignore[attr-defined,no-any-return]
+    except NotAllowed:
+        abort(404)
+    person = db.session.get(User, sanction.user_id)
+    if person is None:
+        abort(404)
+    existing = decisions.appeal_of(db.session, sanction)
+    form = AppealForm()
+    if existing is None and form.validate_on_submit():
+        try:
+            decisions.appeal(db.session, person, sanction, form.text.data or "")
+        except DomainError as error:
+            db.session.rollback()
+            add_error(form, error, fallback_field="text")
+        else:
+            db.session.commit()
+            flash("Your appeal has been sent. A different moderator will look at it", "success")
+            return redirect(url_for("moderation.appeal", sanction_id=sanction.id, t=token or None))
+    return render_template(
+        "moderation/appeal.html",
+        sanction=sanction,
+        existing=existing,
+        form=form,
+        words=decisions.ACTION_WORDS,
     )
 
 
@@ -105,7 +172,11 @@ def claim(item_id: int) -> Response:
     if ConfirmForm().validate_on_submit():
         try:
             services.claim(db.session, current_user, entry)
+        except NotAllowed:
+            db.session.rollback()
+            flash("A different moderator must deal with this", "error")
         except DomainError as error:
+            db.session.rollback()
             flash(error.message, "error")
         else:
             db.session.commit()

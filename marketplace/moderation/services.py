@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from marketplace.auth.models import Role, User
@@ -29,6 +29,10 @@ from marketplace.organisations.models import (
 URGENT_WITHIN = timedelta(hours=24)
 
 DecisionHandler = Callable[[Session, ModerationItem, Decision, str], None]
+# Extra decisions for a particular item (hide, warn, ...) beyond approve and reject.
+ActionsFor = Callable[[Session, ModerationItem], list[tuple[Decision, str]]]
+# Who may not handle a particular item (an appeal: the moderator who made the decision).
+ExcludedFor = Callable[[Session, ModerationItem], set[int]]
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,10 @@ class ItemKind:
     apply: DecisionHandler
     approve_label: str = "Approve and publish"
     reject_label: str = "Send back with a reason"
+    extra_actions: ActionsFor | None = None
+    excluded: ExcludedFor | None = None
+    # False for kinds whose two outcomes are not approve/reject (appeals).
+    approve_reject: bool = True
 
 
 _kinds: dict[str, ItemKind] = {}
@@ -56,6 +64,48 @@ def register_kind(
     The labels are the moderator's two choices: "publish" fits a listing, not a concern.
     """
     _kinds[item_type] = ItemKind(label, apply, approve_label, reject_label)
+
+
+def extend_kind(
+    item_type: str,
+    extra_actions: ActionsFor | None = None,
+    excluded: ExcludedFor | None = None,
+    approve_reject: bool = True,
+) -> None:
+    """Give a registered kind more decisions, or moderators who may not handle its items."""
+    kind = _kinds[item_type]
+    _kinds[item_type] = ItemKind(
+        kind.label,
+        kind.apply,
+        kind.approve_label,
+        kind.reject_label,
+        extra_actions,
+        excluded,
+        approve_reject,
+    )
+
+
+def actions_for(session: Session, item: ModerationItem) -> list[tuple[Decision, str]]:
+    """The decisions that make sense for this item, with the moderator's wording."""
+    kind = _kinds.get(item.item_type)
+    if kind is None:
+        return []
+    actions = (
+        [(Decision.APPROVE, kind.approve_label), (Decision.REJECT, kind.reject_label)]
+        if kind.approve_reject
+        else []
+    )
+    if kind.extra_actions is not None:
+        actions.extend(kind.extra_actions(session, item))
+    return actions
+
+
+def may_handle(session: Session, moderator: User, item: ModerationItem) -> bool:
+    """In the moderator's areas, and not someone excluded from this item."""
+    if not can_moderate(session, moderator, item):
+        return False
+    kind = _kinds.get(item.item_type)
+    return kind is None or kind.excluded is None or moderator.id not in kind.excluded(session, item)
 
 
 def decision_labels(item_type: str) -> tuple[str, str]:
@@ -176,27 +226,48 @@ def get_for_moderator(session: Session, user: User, item_id: int) -> ModerationI
 
 
 def claim(session: Session, moderator: User, item: ModerationItem) -> None:
-    """Mark an item as being handled by this moderator, so nobody handles it twice."""
-    if not can_moderate(session, moderator, item):
+    """Mark an item as being handled by this moderator, so nobody handles it twice.
+
+    One conditional UPDATE (... WHERE claimed_by_id IS NULL): of two moderators claiming at
+    once, exactly one succeeds, even in separate transactions.
+    """
+    if not may_handle(session, moderator, item):
         raise NotAllowed("You cannot moderate this item")
-    if item.claimed_by_id not in (None, moderator.id):
+    result = session.execute(
+        update(ModerationItem)
+        .where(
+            ModerationItem.id == item.id,
+            ModerationItem.state == QueueState.OPEN.value,
+            or_(
+                ModerationItem.claimed_by_id.is_(None),
+                ModerationItem.claimed_by_id == moderator.id,
+            ),
+        )
+        .values(claimed_by_id=moderator.id)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(item)
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        if item.state != QueueState.OPEN.value:
+            raise DomainError("This item has already been dealt with")
         raise DomainError("Another moderator is already dealing with this")
-    item.claimed_by_id = moderator.id
     audit.record(session, moderator.id, "moderation.claimed", item.item_type, item.item_id)
 
 
 def decide(
     session: Session, moderator: User, item: ModerationItem, decision: Decision, reason: str
 ) -> None:
-    """Approve or reject an item; the item's own handler applies it. Audited."""
-    if not can_moderate(session, moderator, item):
+    """Decide an item; the item's own handler applies it. Audited."""
+    if not may_handle(session, moderator, item):
         raise NotAllowed("You cannot moderate this item")
+    if decision not in {d for d, _ in actions_for(session, item)}:
+        raise DomainError("Choose one of the decisions offered", field="decision")
     if item.state != QueueState.OPEN.value:
         raise DomainError("This item has already been dealt with")
     if item.claimed_by_id not in (None, moderator.id):
         raise DomainError("Another moderator is already dealing with this")
     reason = reason.strip()
-    if decision is Decision.REJECT and not reason:
+    if decision is not Decision.APPROVE and not reason:
         raise DomainError("Say why, so the person can put it right", field="reason")
     _kinds[item.item_type].apply(session, item, decision, reason)
     item.state = QueueState.DECIDED.value

@@ -1,0 +1,386 @@
+"""Decisions beyond approve and reject: hide, ask for an edit, warn, suspend, remove.
+
+They are made on a report (the thing reported and the person who wrote it). Each one is a
+`Sanction`: audited, told to the person by email with a link to appeal, and appealable once.
+An appeal is a queue item (kind "appeal") that the deciding moderator may not handle; if it
+is overturned the effect is reversed (shown again, suspension lifted, listing restored).
+"""
+
+from __future__ import annotations
+
+import smtplib
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app, url_for
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from marketplace.auth.models import User
+from marketplace.auth.services import end_all_sessions
+from marketplace.db import utcnow
+from marketplace.email import send_email
+from marketplace.errors import DomainError, NotAllowed
+from marketplace.moderation import audit, reports
+from marketplace.moderation import services as moderation
+from marketplace.moderation.models import Appeal, Decision, ModerationItem, Report, Sanction
+from marketplace.privacy import services as privacy
+from marketplace.providers.models import Listing, ListingStatus
+
+ITEM_APPEAL = "appeal"
+MAX_APPEAL = 2000
+MIN_DAYS, MAX_DAYS = 1, 90
+APPEAL_LINK = "{appeal link}"
+ACTIONS = frozenset(
+    {Decision.HIDE, Decision.ASK_EDIT, Decision.WARN, Decision.SUSPEND, Decision.REMOVE}
+)
+CONTENT_ACTIONS = frozenset({Decision.HIDE, Decision.ASK_EDIT, Decision.REMOVE})
+
+ACTION_WORDS = {
+    Decision.HIDE.value: "hidden from other people",
+    Decision.ASK_EDIT.value: "sent back to you to change",
+    Decision.WARN.value: "a warning",
+    Decision.SUSPEND.value: "your account suspended for a while",
+    Decision.REMOVE.value: "removed for good",
+}
+
+
+def _report_actions(session: Session, item: ModerationItem) -> list[tuple[Decision, str]]:
+    report = session.get(Report, item.item_id)
+    if report is None:
+        return []
+    actions: list[tuple[Decision, str]] = []
+    if report.subject_type in reports.HIDEABLE:
+        actions += [
+            (Decision.HIDE, "Hide it (the owner can appeal)"),
+            (Decision.ASK_EDIT, "Ask the owner to change it"),
+            (Decision.REMOVE, "Remove it for good"),
+        ]
+    if (
+        report.subject_type != reports.SubjectType.LISTING
+        and _owners(session, report.subject_type, report.subject_id)[0]
+    ):
+        actions += [
+            (Decision.WARN, "Warn the person who wrote it"),
+            (Decision.SUSPEND, "Suspend the person who wrote it for some days"),
+        ]
+    return actions
+
+
+def _owners(session: Session, subject_type: str, subject_id: int) -> tuple[list[User], str]:
+    if subject_type not in reports.HIDEABLE:
+        return [], ""
+    try:
+        owners, what = reports._owners(session, subject_type, subject_id)  # noqa: SLF001
+    except AssertionError:
+        return [], ""
+    return [o for o in owners if o.erased_at is None], what
+
+
+def _set_content(session: Session, sanction: Sanction, reason: str, restore: bool) -> None:
+    if sanction.subject_type == reports.SubjectType.LISTING:
+        listing = session.get(Listing, sanction.subject_id)
+        if listing is None:
+            return
+        if restore:
+            listing.status = ListingStatus.PUBLISHED.value
+            listing.rejection_reason = None
+        elif sanction.action == Decision.ASK_EDIT.value:
+            listing.status = ListingStatus.REJECTED.value
+            listing.rejection_reason = reason
+        else:
+            listing.status = ListingStatus.HIDDEN.value
+        return
+    reports._set_hidden(  # noqa: SLF001
+        session, sanction.subject_type, sanction.subject_id, None if restore else utcnow()
+    )
+
+
+@dataclass(frozen=True)
+class Notice:
+    """An email to send after the commit."""
+
+    to: str
+    subject: str
+    body: str
+    # The decision the person can appeal: the link is added when the email is sent.
+    sanction_id: int | None = None
+
+
+def decide(
+    session: Session,
+    moderator: User,
+    item: ModerationItem,
+    decision: Decision,
+    reason: str,
+    days: int | None = None,
+) -> list[Notice]:
+    """Any decision on a queue item. New actions make Sanctions; returns emails to send."""
+    if decision is Decision.SUSPEND and (days is None or not MIN_DAYS <= days <= MAX_DAYS):
+        raise DomainError(f"Enter a number of days from {MIN_DAYS} to {MAX_DAYS}", field="days")
+    moderation.decide(session, moderator, item, decision, reason)
+    if decision not in ACTIONS:
+        return []
+    report = session.get(Report, item.item_id)
+    assert report is not None  # noqa: S101 - the report handler checked it
+    owners, what = _owners(session, report.subject_type, report.subject_id)
+    until = utcnow() + timedelta(days=days or 0) if decision is Decision.SUSPEND else None
+    if not owners:
+        return []
+    # One decision, one sanction, one appeal: for a listing it names the first of its
+    # provider's staff; every member of staff is told.
+    person = owners[0]
+    sanction = Sanction(
+        queue_item_id=item.id,
+        action=decision.value,
+        subject_type=report.subject_type,
+        subject_id=report.subject_id,
+        user_id=person.id,
+        moderator_id=moderator.id,
+        reason=reason.strip(),
+        until=until,
+    )
+    session.add(sanction)
+    session.flush()
+    if decision in CONTENT_ACTIONS:
+        _set_content(session, sanction, reason.strip(), restore=False)
+    if decision is Decision.SUSPEND:
+        person.suspended_until = until
+        end_all_sessions(person)
+    audit.record(
+        session,
+        moderator.id,
+        f"sanction.{decision.value}",
+        report.subject_type,
+        report.subject_id,
+        f"sanction {sanction.id} for user {person.id}: {reason.strip()}",
+    )
+    notices = [
+        _decision_notice(owner, sanction, what, appealable=owner is person) for owner in owners
+    ]
+    return notices
+
+
+def _decision_notice(owner: User, sanction: Sanction, what: str, appealable: bool) -> Notice:
+    outcome = ACTION_WORDS[sanction.action]
+    about = what if sanction.action in {a.value for a in CONTENT_ACTIONS} else "something you wrote"
+    lines = [
+        f"Hello {owner.display_name},",
+        "",
+        f"A moderator has looked at {about}. The decision is: {outcome}.",
+        "",
+        f"Why: {sanction.reason}",
+    ]
+    if sanction.until is not None:
+        lines += ["", f"You can sign in again from {sanction.until:%d %B %Y at %H:%M} UTC."]
+    if appealable:
+        lines += [
+            "",
+            "If you think this is wrong, you can ask a different moderator to look again, once:",
+            APPEAL_LINK,
+        ]
+    else:
+        lines += ["", "A colleague of yours has been sent a link to appeal, once, if you wish."]
+    lines += [
+        "",
+        "If you are finding things hard right now, Samaritans are free on 116 123, any time.",
+    ]
+    return Notice(
+        owner.email,
+        "A moderator's decision about your account",
+        "\n".join(lines),
+        sanction.id if appealable else None,
+    )
+
+
+def send(notices: list[Notice]) -> None:
+    """Send decision and appeal emails. Call after the commit."""
+    for notice in notices:
+        body = notice.body
+        if notice.sanction_id is not None:
+            link = url_for(
+                "moderation.appeal",
+                sanction_id=notice.sanction_id,
+                t=appeal_token(notice.sanction_id),
+                _external=True,
+            )
+            body = body.replace(APPEAL_LINK, link)
+        try:
+            send_email(notice.to, notice.subject, body)
+        except (OSError, smtplib.SMTPException):
+            current_app.logger.exception("Could not send a moderation decision email")
+
+
+# --- appeals --------------------------------------------------------------------------------
+
+# The emailed link works without signing in (a suspended person cannot sign in) for this long.
+APPEAL_LINK_MAX_AGE = timedelta(days=60)
+
+
+def _signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="moderation-appeal")
+
+
+def appeal_token(sanction_id: int) -> str:
+    """A signed token naming one sanction, for the link in the decision email."""
+    return _signer().dumps(sanction_id)
+
+
+def sanction_from_token(session: Session, sanction_id: int, token: str) -> Sanction:
+    """The sanction the emailed link names, or NotAllowed (wrong, altered or too old)."""
+    try:
+        named = _signer().loads(token, max_age=int(APPEAL_LINK_MAX_AGE.total_seconds()))
+    except BadSignature:
+        raise NotAllowed("No such decision") from None
+    sanction = session.get(Sanction, sanction_id)
+    if named != sanction_id or sanction is None or sanction.user_id is None:
+        raise NotAllowed("No such decision")
+    return sanction
+
+
+def sanction_for(session: Session, user: User, sanction_id: int) -> Sanction:
+    """A sanction about this person, or NotAllowed."""
+    sanction = session.get(Sanction, sanction_id)
+    if sanction is None or sanction.user_id != user.id:
+        raise NotAllowed("No such decision")
+    return sanction
+
+
+def appeal_of(session: Session, sanction: Sanction) -> Appeal | None:
+    return session.scalar(select(Appeal).where(Appeal.sanction_id == sanction.id))
+
+
+def appeal(session: Session, user: User, sanction: Sanction, text: str) -> Appeal:
+    """The person's one appeal: a queue item for a different moderator."""
+    if sanction.user_id != user.id:
+        raise NotAllowed("No such decision")
+    if appeal_of(session, sanction) is not None:
+        raise DomainError("You have already appealed this decision", field="text")
+    text = (text or "").strip()
+    if not text:
+        raise DomainError("Tell us why the decision should change", field="text")
+    if len(text) > MAX_APPEAL:
+        raise DomainError(f"Tell us in {MAX_APPEAL:,} characters or fewer", field="text")
+    row = Appeal(sanction_id=sanction.id, user_id=user.id, text=text)
+    session.add(row)
+    session.flush()
+    original = (
+        session.get(ModerationItem, sanction.queue_item_id) if sanction.queue_item_id else None
+    )
+    moderation.submit(
+        session,
+        ITEM_APPEAL,
+        row.id,
+        f"Appeal against: {ACTION_WORDS[sanction.action]}",
+        user,
+        original.councils if original else [],
+    )
+    audit.record(session, user.id, "appeal.made", "sanction", sanction.id, f"appeal {row.id}")
+    return row
+
+
+def _appeal_sanction(session: Session, item: ModerationItem) -> Sanction:
+    row = session.get(Appeal, item.item_id)
+    sanction = session.get(Sanction, row.sanction_id) if row else None
+    if row is None or sanction is None:
+        raise DomainError("This appeal no longer exists")
+    return sanction
+
+
+def _excluded(session: Session, item: ModerationItem) -> set[int]:
+    try:
+        sanction = _appeal_sanction(session, item)
+    except DomainError:
+        return set()
+    return {sanction.moderator_id} if sanction.moderator_id else set()
+
+
+def _decide_appeal(session: Session, item: ModerationItem, decision: Decision, reason: str) -> None:
+    sanction = _appeal_sanction(session, item)
+    row = session.get(Appeal, item.item_id)
+    assert row is not None  # noqa: S101 - checked above
+    row.outcome = decision.value
+    if decision is not Decision.OVERTURN:
+        return
+    sanction.overturned_at = utcnow()
+    if sanction.action in {a.value for a in CONTENT_ACTIONS}:
+        _set_content(session, sanction, "", restore=True)
+    if sanction.action == Decision.SUSPEND.value and sanction.user_id:
+        person = session.get(User, sanction.user_id)
+        if person is not None:
+            person.suspended_until = None
+    audit.record(session, None, "sanction.overturned", "sanction", sanction.id, reason)
+
+
+def _appeal_actions(session: Session, item: ModerationItem) -> list[tuple[Decision, str]]:
+    return [
+        (Decision.UPHOLD, "Uphold the decision"),
+        (Decision.OVERTURN, "Overturn it and undo its effect"),
+    ]
+
+
+def appeal_outcome_notice(session: Session, item: ModerationItem) -> list[Notice]:
+    """Tell the person how their appeal went (after a decision on an appeal item)."""
+    if item.item_type != ITEM_APPEAL or item.decision is None:
+        return []
+    row = session.get(Appeal, item.item_id)
+    person = session.get(User, row.user_id) if row and row.user_id else None
+    if person is None or person.erased_at is not None:
+        return []
+    outcome = (
+        "changed the decision and undone it"
+        if item.decision == Decision.OVERTURN.value
+        else "kept the decision"
+    )
+    body = (
+        f"Hello {person.display_name},\n\nA different moderator looked at your appeal and "
+        f"{outcome}.\n\nWhy: {item.reason or ''}\n"
+    )
+    return [Notice(person.email, "Your appeal has been looked at", body)]
+
+
+moderation.register_kind(ITEM_APPEAL, "Appeal", _decide_appeal)
+moderation.extend_kind(ITEM_APPEAL, _appeal_actions, _excluded, approve_reject=False)
+moderation.extend_kind(reports.ITEM_REPORT, _report_actions)
+
+
+# --- data-protection rights -----------------------------------------------------------------
+
+
+def _export(session: Session, user: User) -> list[dict[str, Any]]:
+    """Decisions about this person, and their appeals, in their own words."""
+    rows = []
+    for sanction in session.scalars(
+        select(Sanction).where(Sanction.user_id == user.id).order_by(Sanction.id)
+    ):
+        appealed = appeal_of(session, sanction)
+        rows.append(
+            {
+                "decision": ACTION_WORDS.get(sanction.action, sanction.action),
+                "reason": sanction.reason,
+                "until": sanction.until.isoformat() if sanction.until else None,
+                "made_at": sanction.created_at.isoformat(),
+                "overturned_at": (
+                    sanction.overturned_at.isoformat() if sanction.overturned_at else None
+                ),
+                "appeal": appealed.text if appealed else None,
+                "appeal_outcome": appealed.outcome if appealed else None,
+            }
+        )
+    return rows
+
+
+def _erase(session: Session, user: User) -> None:
+    """Remove the person's words from their appeals and unlink them; the decisions stay
+    (with no person) for accountability."""
+    for row in session.scalars(select(Appeal).where(Appeal.user_id == user.id)):
+        row.text = "(erased)"
+        row.user_id = None
+    for sanction in session.scalars(select(Sanction).where(Sanction.user_id == user.id)):
+        sanction.user_id = None
+
+
+privacy.register_exporter("moderation_decisions", _export)
+privacy.register_eraser(_erase)
