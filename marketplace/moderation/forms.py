@@ -27,7 +27,7 @@ class DecideForm(FlaskForm):
         validators=[InputRequired(message="Choose a decision")],
     )
     reason = TextAreaField(
-        "Reason (the provider will see this)",
+        "Reason (the person affected will see this)",
         widget=GovTextArea(),
         description="Needed when you send it back. Say what to change, kindly and clearly.",
         validators=[Length(max=2000, message="Keep the reason to 2000 characters")],
