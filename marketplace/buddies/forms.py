@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCharacterCount,
@@ -16,7 +14,6 @@ from govuk_frontend_wtf.wtforms_widgets import (
 )
 from wtforms import (
     BooleanField,
-    IntegerField,
     RadioField,
     SelectChoice,
     SelectField,
@@ -44,6 +41,7 @@ from marketplace.buddies.models import (
 from marketplace.engagement.forms import for_whom_field
 from marketplace.providers.forms import checkboxes
 from marketplace.providers.models import LANGUAGES
+from marketplace.web.forms import WholeNumberField, int_or_zero
 
 NO_BUDGET_YET = "none"
 PAUSE_CHOICES = [
@@ -54,29 +52,8 @@ PAUSE_CHOICES = [
 ]
 
 
-class WholeNumberField(IntegerField):
-    """An integer field whose "not a number" error is in plain English."""
-
-    def __init__(self, *args: Any, not_a_number: str, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.not_a_number = not_a_number
-
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        try:
-            super().process_formdata(valuelist)
-        except ValueError as error:
-            raise ValueError(self.not_a_number) from error
-
-
 def _choices(labels: dict[str, str]) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in labels.items()]
-
-
-def _int_or_zero(value: object) -> int:
-    try:
-        return int(str(value))
-    except ValueError:
-        return 0
 
 
 def council_field() -> SelectField:
@@ -84,7 +61,7 @@ def council_field() -> SelectField:
     return SelectField(
         "Your council",
         widget=GovSelect(),
-        coerce=_int_or_zero,
+        coerce=int_or_zero,
         choices=[],
         description="The council that gives you your personal budget or direct payment.",
         validators=[InputRequired(message="Choose your council")],

@@ -24,7 +24,6 @@ from wtforms import (
     DateField,
     Field,
     HiddenField,
-    IntegerField,
     RadioField,
     SelectChoice,
     SelectField,
@@ -39,6 +38,7 @@ from marketplace.money import NotMoney, parse_pounds
 from marketplace.pools.models import MAX_MESSAGE, PayBy
 from marketplace.pools.quotes import MAX_TERMS
 from marketplace.pools.services import MAX_DESCRIPTION, MAX_TITLE
+from marketplace.web.forms import WholeNumberField, int_or_zero
 
 PAY_BY_LABELS = {
     PayBy.CARD.value: "By card",
@@ -52,34 +52,11 @@ VOTE_DAYS = [
 ]
 
 
-def _int_or_zero(value: object) -> int:
-    try:
-        return int(str(value))
-    except ValueError:
-        return 0
-
-
 def _int_or_none(value: object) -> int | None:
     try:
         return int(str(value))
     except ValueError:
         return None
-
-
-class WholeNumberField(IntegerField):
-    """An integer field whose "not a number" error is in plain English."""
-
-    def __init__(self, *args: Any, not_a_number: str, **kwargs: Any) -> None:
-        kwargs.setdefault("widget", GovTextInput())
-        kwargs.setdefault("validators", [InputRequired(message=not_a_number)])
-        super().__init__(*args, **kwargs)
-        self.not_a_number = not_a_number
-
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        try:
-            super().process_formdata(valuelist)
-        except ValueError as error:
-            raise ValueError(self.not_a_number) from error
 
 
 class PoundsField(StringField):
@@ -153,7 +130,7 @@ class ProposeForm(FlaskForm):
     council_id = SelectField(
         "Council area",
         widget=GovSelect(),
-        coerce=_int_or_zero,
+        coerce=int_or_zero,
         choices=[],
         description="The council whose personal budgets and direct payments will pay for it.",
         validators=[InputRequired(message="Choose the council area")],
