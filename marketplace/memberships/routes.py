@@ -804,16 +804,10 @@ def accept_offer(offer_id: int) -> BaseResponse:
         abort(404)
     holder, carer = _requester(found)
     if ConfirmForm().validate_on_submit():
-        try:
-            help_requests.accept_offer(db.session, holder, offer, acting_carer=carer)
-        except NotAllowed:
-            abort(403)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
-            db.session.commit()
-            flash("Accepted. Afterwards, come back here to say how long it took", "success")
+        button_action(
+            lambda: help_requests.accept_offer(db.session, holder, offer, acting_carer=carer),
+            "Accepted. Afterwards, come back here to say how long it took",
+        )
     return redirect(url_for("memberships.help_request", request_id=found.id))
 
 
@@ -854,16 +848,10 @@ def cancel_help(request_id: int) -> BaseResponse:
         abort(404)
     holder, _ = _requester(found)
     if ConfirmForm().validate_on_submit():
-        try:
-            help_requests.cancel_request(db.session, holder, found)
-        except NotAllowed:
-            abort(403)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
-            db.session.commit()
-            flash("Your request is cancelled", "success")
+        button_action(
+            lambda: help_requests.cancel_request(db.session, holder, found),
+            "Your request is cancelled",
+        )
     return redirect(url_for("memberships.help_request", request_id=found.id))
 
 
