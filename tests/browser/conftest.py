@@ -131,6 +131,17 @@ def site(live_server: LiveServer) -> Iterator[str]:
         limiter.reset()
 
 
+@pytest.fixture
+def live_stripe(live_server: LiveServer, localstripe: str) -> Iterator[str]:
+    """The live server talks to the run's localstripe for the length of one test."""
+    previous = live_server.app.config["STRIPE_API_BASE"]
+    live_server.app.config["STRIPE_API_BASE"] = localstripe
+    try:
+        yield localstripe
+    finally:
+        live_server.app.config["STRIPE_API_BASE"] = previous
+
+
 # --- The browser ----------------------------------------------------------------------------
 
 

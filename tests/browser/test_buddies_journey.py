@@ -16,20 +16,16 @@ from uuid import uuid4
 import pyotp
 import pytest
 from playwright.sync_api import Locator, Page, expect
-from sqlalchemy import select
 
-from marketplace.db import utcnow
 from marketplace.extensions import db
-from marketplace.organisations.models import ApprovalStatus, OrganisationKind
-from marketplace.places.models import Council
 from tests.browser.conftest import LiveServer, check_current, goto_and_check, submit_and_check
+from tests.browser.scene import approved_ulo, leeds, ulo_moderator
 from tests.browser.steps import moderator_opens_the_queue, sign_in, sign_out
 from tests.conftest import Mailbox
-from tests.factories import PASSWORD, CouncilFactory, OrganisationFactory, StaffFactory, UserFactory
+from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.browser
 
-LEEDS = "E08000035"
 BEA = "Bea Buddy"
 SAM = "Sam Seeker"
 EMPLOYING_A_PA = "Finding and employing a personal assistant"
@@ -60,24 +56,10 @@ def set_the_scene(live_server: LiveServer) -> Cast:
         moderator_secret=pyotp.random_base32(),
     )
     with live_server.app.app_context():
-        council = db.session.scalar(select(Council).where(Council.code == LEEDS))
-        if council is None:
-            council = CouncilFactory(code=LEEDS, name="Leeds")
+        council = leeds()
 
-        ulo = OrganisationFactory(
-            name=f"Leeds Buddies Network {suffix}",
-            kind=OrganisationKind.ULO.value,
-            status=ApprovalStatus.APPROVED.value,
-        )
-        ulo.councils.append(council)
-        moderator = UserFactory(
-            email=cast.moderator_email,
-            display_name="Mo Moderator",
-            roles=["ulo_staff"],
-            totp_secret=cast.moderator_secret,
-            totp_enabled_at=utcnow(),
-        )
-        StaffFactory(organisation=ulo, user=moderator)
+        ulo = approved_ulo(f"Leeds Buddies Network {suffix}", council)
+        ulo_moderator(ulo, cast.moderator_email, cast.moderator_secret, "Mo Moderator")
 
         UserFactory(email=cast.buddy_email, display_name=BEA)
         UserFactory(email=cast.seeker_email, display_name=SAM)

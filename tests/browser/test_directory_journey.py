@@ -15,20 +15,17 @@ from uuid import uuid4
 import pyotp
 import pytest
 from playwright.sync_api import Page, expect
-from sqlalchemy import select
 
-from marketplace.db import utcnow
 from marketplace.extensions import db
 from marketplace.organisations.models import ApprovalStatus, OrganisationKind, StaffRole
-from marketplace.places.models import Council
 from marketplace.providers.indexing import rebuild_from_database
 from tests.browser.conftest import LiveServer, check_current, goto_and_check, submit_and_check
+from tests.browser.scene import approved_ulo, leeds, ulo_moderator
 from tests.browser.steps import moderator_opens_the_queue, sign_in, sign_out
-from tests.factories import CouncilFactory, OrganisationFactory, StaffFactory, UserFactory
+from tests.factories import OrganisationFactory, StaffFactory, UserFactory
 
 pytestmark = pytest.mark.browser
 
-LEEDS = "E08000035"
 SERVICE = "Leeds hearing voices group"
 SUMMARY = "A friendly weekly group for people who hear voices, run by people who do too."
 
@@ -56,9 +53,7 @@ def set_the_scene(live_server: LiveServer) -> Cast:
         holder_email=f"holder-{suffix}@example.org",
     )
     with live_server.app.app_context():
-        council = db.session.scalar(select(Council).where(Council.code == LEEDS))
-        if council is None:
-            council = CouncilFactory(code=LEEDS, name="Leeds")
+        council = leeds()
 
         provider = OrganisationFactory(
             name=cast.provider_name,
@@ -71,20 +66,8 @@ def set_the_scene(live_server: LiveServer) -> Cast:
         )
         StaffFactory(organisation=provider, user=owner, role=StaffRole.OWNER.value)
 
-        ulo = OrganisationFactory(
-            name=f"Leeds User Voice {suffix}",
-            kind=OrganisationKind.ULO.value,
-            status=ApprovalStatus.APPROVED.value,
-        )
-        ulo.councils.append(council)
-        moderator = UserFactory(
-            email=cast.moderator_email,
-            display_name="Mo Moderator",
-            roles=["ulo_staff"],
-            totp_secret=cast.moderator_secret,
-            totp_enabled_at=utcnow(),
-        )
-        StaffFactory(organisation=ulo, user=moderator)
+        ulo = approved_ulo(f"Leeds User Voice {suffix}", council)
+        ulo_moderator(ulo, cast.moderator_email, cast.moderator_secret, "Mo Moderator")
 
         UserFactory(email=cast.holder_email, display_name="Hana Holder")
         db.session.commit()

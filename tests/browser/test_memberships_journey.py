@@ -10,7 +10,6 @@ dashboard.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from uuid import uuid4
 
@@ -44,17 +43,6 @@ class Cast:
     cas_email: str
     staff_email: str
     staff_secret: str
-
-
-@pytest.fixture
-def live_stripe(live_server: LiveServer, localstripe: str) -> Iterator[str]:
-    """The live server talks to the run's localstripe for the length of one test."""
-    previous = live_server.app.config["STRIPE_API_BASE"]
-    live_server.app.config["STRIPE_API_BASE"] = localstripe
-    try:
-        yield localstripe
-    finally:
-        live_server.app.config["STRIPE_API_BASE"] = previous
 
 
 def ulo(name: str, staff_email: str, secret: str | None = None):

@@ -16,24 +16,21 @@ from uuid import uuid4
 import pyotp
 import pytest
 from playwright.sync_api import Page, expect
-from sqlalchemy import select
 
 from marketplace.db import utcnow
 from marketplace.engagement.models import Review, ReviewStatus
 from marketplace.extensions import db
-from marketplace.organisations.models import ApprovalStatus, OrganisationKind
-from marketplace.places.models import Council
 from marketplace.providers import services as providers
 from marketplace.providers.models import ListingStatus
 from tests.browser.conftest import LiveServer, check_current, goto_and_check, submit_and_check
+from tests.browser.scene import approved_ulo, leeds, ulo_moderator
 from tests.browser.steps import moderator_opens_the_queue, sign_in, sign_out
 from tests.conftest import Mailbox
-from tests.factories import CouncilFactory, OrganisationFactory, StaffFactory, UserFactory
+from tests.factories import UserFactory
 from tests.listing_helpers import listing_data, provider_with_staff
 
 pytestmark = pytest.mark.browser
 
-LEEDS = "E08000035"
 AUTHOR = "Rev Author"
 HAL = "Hal Holder"
 REVIEW_BODY = "They never turned up and shouted at my carer."
@@ -64,27 +61,13 @@ def set_the_scene(live_server: LiveServer) -> Cast:
     suffix = uuid4().hex[:8]
     first_secret, second_secret = pyotp.random_base32(), pyotp.random_base32()
     with live_server.app.app_context():
-        council = db.session.scalar(select(Council).where(Council.code == LEEDS))
-        if council is None:
-            council = CouncilFactory(code=LEEDS, name="Leeds")
+        council = leeds()
 
-        ulo = OrganisationFactory(
-            name=f"Leeds Moderation Network {suffix}",
-            kind=OrganisationKind.ULO.value,
-            status=ApprovalStatus.APPROVED.value,
-        )
-        ulo.councils.append(council)
+        ulo = approved_ulo(f"Leeds Moderation Network {suffix}", council)
         moderators = []
         for name, secret in (("Mo First", first_secret), ("Max Second", second_secret)):
-            moderator = UserFactory(
-                email=f"{name.split()[1].lower()}-moderator-{suffix}@example.org",
-                display_name=name,
-                roles=["ulo_staff"],
-                totp_secret=secret,
-                totp_enabled_at=utcnow(),
-            )
-            StaffFactory(organisation=ulo, user=moderator)
-            moderators.append(moderator)
+            email = f"{name.split()[1].lower()}-moderator-{suffix}@example.org"
+            moderators.append(ulo_moderator(ulo, email, secret, name))
 
         # The listing, as if a moderator had approved it: published in Leeds.
         org, staff, _ = provider_with_staff(council, name=f"Calm Walks Ltd {suffix}")

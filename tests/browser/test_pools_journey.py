@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from uuid import uuid4
@@ -26,15 +26,14 @@ from marketplace.db import utcnow
 from marketplace.extensions import db
 from marketplace.organisations.models import ApprovalStatus, OrganisationKind, StaffRole
 from marketplace.payments.models import Charge
-from marketplace.places.models import Council
 from marketplace.pools.models import Pool, PoolPayment
 from tests.browser.conftest import LiveServer, check_current, goto_and_check, submit_and_check
+from tests.browser.scene import approved_ulo, leeds, ulo_moderator
 from tests.browser.steps import moderator_opens_the_queue, sign_in, sign_out
-from tests.factories import CouncilFactory, OrganisationFactory, StaffFactory, UserFactory
+from tests.factories import OrganisationFactory, StaffFactory, UserFactory
 
 pytestmark = pytest.mark.browser
 
-LEEDS = "E08000035"
 ADA = "Ada Artist"
 BEN = "Ben Brush"
 CAS = "Cas Canvas"
@@ -55,17 +54,6 @@ class Cast:
     moderator_secret: str
 
 
-@pytest.fixture
-def live_stripe(live_server: LiveServer, localstripe: str) -> Iterator[str]:
-    """The live server talks to the run's localstripe for the length of one test."""
-    previous = live_server.app.config["STRIPE_API_BASE"]
-    live_server.app.config["STRIPE_API_BASE"] = localstripe
-    try:
-        yield localstripe
-    finally:
-        live_server.app.config["STRIPE_API_BASE"] = previous
-
-
 def set_the_scene(live_server: LiveServer) -> Cast:
     """Leeds, a ULO with a moderator, a provider with one member of staff, and three holders.
 
@@ -83,24 +71,10 @@ def set_the_scene(live_server: LiveServer) -> Cast:
         moderator_secret=pyotp.random_base32(),
     )
     with live_server.app.app_context():
-        council = db.session.scalar(select(Council).where(Council.code == LEEDS))
-        if council is None:
-            council = CouncilFactory(code=LEEDS, name="Leeds")
+        council = leeds()
 
-        ulo = OrganisationFactory(
-            name=f"Leeds Pools Network {suffix}",
-            kind=OrganisationKind.ULO.value,
-            status=ApprovalStatus.APPROVED.value,
-        )
-        ulo.councils.append(council)
-        moderator = UserFactory(
-            email=cast.moderator_email,
-            display_name="Mo Moderator",
-            roles=["ulo_staff"],
-            totp_secret=cast.moderator_secret,
-            totp_enabled_at=utcnow(),
-        )
-        StaffFactory(organisation=ulo, user=moderator)
+        ulo = approved_ulo(f"Leeds Pools Network {suffix}", council)
+        ulo_moderator(ulo, cast.moderator_email, cast.moderator_secret, "Mo Moderator")
 
         provider = OrganisationFactory(
             name=cast.provider_name,
