@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import smtplib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app, url_for
@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 
 from marketplace.auth.models import User
 from marketplace.auth.services import end_all_sessions
-from marketplace.db import utcnow
+from marketplace.db import as_utc, utcnow
 from marketplace.email import send_email
 from marketplace.errors import DomainError, NotAllowed
-from marketplace.moderation import audit, reports
+from marketplace.moderation import audit, reporter_outcomes, reports
 from marketplace.moderation import services as moderation
 from marketplace.moderation.models import Appeal, Decision, ModerationItem, Report, Sanction
 from marketplace.privacy import services as privacy
@@ -120,7 +120,23 @@ def decide(
     """Any decision on a queue item. New actions make Sanctions; returns emails to send."""
     if decision is Decision.SUSPEND and (days is None or not MIN_DAYS <= days <= MAX_DAYS):
         raise DomainError(f"Enter a number of days from {MIN_DAYS} to {MAX_DAYS}", field="days")
+    reporters = reporter_outcomes.reporters_waiting(session, item)
     moderation.decide(session, moderator, item, decision, reason)
+    notices = _sanction(session, moderator, item, decision, reason, days)
+    return notices + [
+        Notice(n.to, n.subject, n.body)
+        for n in reporter_outcomes.notices_for(session, item, reporters)
+    ]
+
+
+def _sanction(
+    session: Session,
+    moderator: User,
+    item: ModerationItem,
+    decision: Decision,
+    reason: str,
+    days: int | None,
+) -> list[Notice]:
     if decision not in ACTIONS:
         return []
     report = session.get(Report, item.item_id)
@@ -147,7 +163,8 @@ def decide(
     if decision in CONTENT_ACTIONS:
         _set_content(session, sanction, reason.strip(), restore=False)
     if decision is Decision.SUSPEND:
-        person.suspended_until = until
+        # A second suspension never shortens one already running.
+        person.suspended_until = _latest(person.suspended_until, until)
         end_all_sessions(person)
     audit.record(
         session,
@@ -161,6 +178,28 @@ def decide(
         _decision_notice(owner, sanction, what, appealable=owner is person) for owner in owners
     ]
     return notices
+
+
+def _latest(current: datetime | None, new: datetime | None) -> datetime | None:
+    known = [as_utc(value) for value in (current, new) if value is not None]
+    return max(known) if known else None
+
+
+def _remaining_suspension(session: Session, person: User, overturned: Sanction) -> datetime | None:
+    """When the person's other suspensions (not overturned) end; None if they have none left."""
+    until: datetime | None = None
+    for other in session.scalars(
+        select(Sanction).where(
+            Sanction.user_id == person.id,
+            Sanction.action == Decision.SUSPEND.value,
+            Sanction.overturned_at.is_(None),
+            Sanction.id != overturned.id,
+        )
+    ):
+        until = _latest(until, other.until)
+    if until is not None and until <= utcnow():
+        return None
+    return until
 
 
 def _decision_notice(owner: User, sanction: Sanction, what: str, appealable: bool) -> Notice:
@@ -281,6 +320,31 @@ def appeal(session: Session, user: User, sanction: Sanction, text: str) -> Appea
     return row
 
 
+MODERATOR_WORDS = {
+    Decision.HIDE.value: "Hidden from other people",
+    Decision.ASK_EDIT.value: "Sent back to the owner to change",
+    Decision.WARN.value: "A warning",
+    Decision.SUSPEND.value: "Account suspended",
+    Decision.REMOVE.value: "Removed for good",
+}
+
+
+def appealed_decision(session: Session, sanction: Sanction) -> dict[str, object]:
+    """The decision under appeal in words a second moderator can judge: what was done, and
+    the thing it was about (its text, even if hidden, because they must see it to decide)."""
+    try:
+        subject: reports.Subject | None = reports.load_subject(
+            session, None, sanction.subject_type, sanction.subject_id
+        )
+    except NotAllowed:
+        subject = None
+    return {
+        "action": MODERATOR_WORDS.get(sanction.action, sanction.action),
+        "subject_title": subject.title if subject else "something that no longer exists",
+        "subject_text": subject.text if subject else "",
+    }
+
+
 def _appeal_sanction(session: Session, item: ModerationItem) -> Sanction:
     row = session.get(Appeal, item.item_id)
     sanction = session.get(Sanction, row.sanction_id) if row else None
@@ -310,7 +374,7 @@ def _decide_appeal(session: Session, item: ModerationItem, decision: Decision, r
     if sanction.action == Decision.SUSPEND.value and sanction.user_id:
         person = session.get(User, sanction.user_id)
         if person is not None:
-            person.suspended_until = None
+            person.suspended_until = _remaining_suspension(session, person, sanction)
     audit.record(session, None, "sanction.overturned", "sanction", sanction.id, reason)
 
 

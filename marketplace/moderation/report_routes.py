@@ -10,11 +10,21 @@ from werkzeug.wrappers import Response
 
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.extensions import db
-from marketplace.moderation import crisis, reports
+from marketplace.moderation import crisis, reporter_outcomes, reports
 from marketplace.moderation.forms import ReportForm
 from marketplace.web.forms import add_error
 
 bp = Blueprint("reports", __name__, url_prefix="/report")
+
+
+@bp.route("/yours")
+@login_required
+def yours() -> str:
+    """The person's own reports and what happened to each."""
+    return render_template(
+        "moderation/your_reports.html",
+        summaries=reporter_outcomes.reports_of(db.session, current_user),
+    )
 
 
 @bp.route("/<subject_type>/<int:subject_id>", methods=["GET", "POST"])

@@ -121,7 +121,13 @@ def _appeal(entry: ModerationItem) -> dict[str, object] | None:
         return None
     row = db.session.get(Appeal, entry.item_id)
     sanction = db.session.get(Sanction, row.sanction_id) if row else None
-    return {"appeal": row, "sanction": sanction}
+    if sanction is None:
+        return {"appeal": row, "sanction": None}
+    return {
+        "appeal": row,
+        "sanction": sanction,
+        **decisions.appealed_decision(db.session, sanction),
+    }
 
 
 @bp.route("/appeals/<int:sanction_id>", methods=["GET", "POST"])

@@ -108,8 +108,9 @@ def test_ask_edit_on_a_message_is_a_message_to_the_owner(db_session, council, mo
     msg, seeker, buddy = buddy_message(db_session, council, moderator)
     item = reported(db_session, "buddy_message", msg.id, reporter=buddy)
     notices = decisions.decide(db_session, moderator, item, Decision.ASK_EDIT, "Please reword")
-    assert [n.to for n in notices] == [seeker.email]
-    assert "Hello there" not in notices[0].body  # never the private message itself
+    # The writer is told the decision; the reporter is told the outcome of their report.
+    assert [n.to for n in notices] == [seeker.email, buddy.email]
+    assert all("Hello there" not in n.body for n in notices)  # never the private message
 
 
 def test_warn_records_a_warning_and_tells_the_person(db_session, council, moderator):
@@ -241,3 +242,33 @@ def test_export_and_erasure_reach_decisions_and_appeals(db_session, council, mod
     decisions._erase(db_session, author)  # noqa: SLF001
     assert sanction.user_id is None
     assert decisions.appeal_of(db_session, sanction).text == "(erased)"
+
+
+def test_a_second_suspension_never_shortens_the_first(db_session, council, moderator):
+    first = published_review(db_session, council, moderator)
+    author = first.author
+    item = reported(db_session, "review", first.id)
+    decisions.decide(db_session, moderator, item, Decision.SUSPEND, "Threats", days=30)
+    long_until = as_utc(author.suspended_until)
+    second = published_review(db_session, council, moderator)
+    second.author = author
+    db_session.flush()
+    other = reported(db_session, "review", second.id)
+    decisions.decide(db_session, moderator, other, Decision.SUSPEND, "Again", days=2)
+    assert as_utc(author.suspended_until) == long_until
+
+    # Overturning the long one leaves the short one running, not nothing.
+    appeal = decisions.appeal(db_session, author, sanction_of(db_session, item), "Not me")
+    (appeal_item,) = moderation.open_entries_for(db_session, decisions.ITEM_APPEAL, appeal.id)
+    decisions.decide(db_session, ulo_moderator(council), appeal_item, Decision.OVERTURN, "Sorry")
+    short_until = as_utc(sanction_of(db_session, other).until)
+    assert as_utc(author.suspended_until) == short_until
+    assert auth.authenticate(db_session, author.email, PASSWORD) is None
+
+
+def test_the_second_moderator_sees_the_decision_in_words(db_session, council, moderator):
+    review, sanction = hidden_review_with_sanction(db_session, council, moderator)
+    shown = decisions.appealed_decision(db_session, sanction)
+    assert shown["action"] == "Hidden from other people"
+    assert shown["subject_title"] == f"a review of {review.listing.name}"
+    assert shown["subject_text"] == review.body

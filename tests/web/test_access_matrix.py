@@ -250,6 +250,7 @@ GET_ROUTES = [
     ("/organisations/{ulo_org}/help", only(200, "holder", "ulo_staff")),
     ("/help/{help_request}", only(200, "holder", "ulo_staff", others=404)),
     # "Report this": anyone signed in, about what they can see.
+    ("/report/yours", signed_in(200)),
     ("/report/listing/{published_listing}", signed_in(200)),
     ("/report/listing/{draft_listing}", signed_in(404)),
     ("/report/organisation/{approved_org}", signed_in(200)),
