@@ -70,7 +70,7 @@ def _report_actions(session: Session, item: ModerationItem) -> list[tuple[Decisi
 
 
 def _owners(session: Session, subject_type: str, subject_id: int) -> tuple[list[User], str]:
-    if subject_type not in reports.HIDEABLE:
+    if subject_type not in reports.OWNED:
         return [], ""
     try:
         owners, what = reports._owners(session, subject_type, subject_id)  # noqa: SLF001

@@ -25,11 +25,14 @@ from marketplace.buddies.models import BuddyMessage
 from marketplace.db import as_utc, utcnow
 from marketplace.email import send_email
 from marketplace.engagement import services as engagement
-from marketplace.engagement.models import Review
+from marketplace.engagement.models import EnquiryMessage, Review
 from marketplace.errors import DomainError, NotAllowed
+from marketplace.memberships.common import live_membership
+from marketplace.memberships.models import HelpRequest
 from marketplace.moderation import audit
 from marketplace.moderation import services as moderation
 from marketplace.moderation.models import Decision, ModerationItem, QueueState, Report
+from marketplace.organisations import services as organisations
 from marketplace.organisations.models import Organisation
 from marketplace.pools import services as pools
 from marketplace.pools.models import Pool, PoolMessage
@@ -74,6 +77,8 @@ class SubjectType(enum.StrEnum):
     POOL_MESSAGE = "pool_message"
     BUDDY_MESSAGE = "buddy_message"
     ORGANISATION = "organisation"
+    HELP_REQUEST = "help_request"
+    ENQUIRY_MESSAGE = "enquiry_message"
 
 
 HIDEABLE = frozenset(
@@ -84,6 +89,10 @@ HIDEABLE = frozenset(
         SubjectType.BUDDY_MESSAGE,
     }
 )
+# Things written by one person, who can be warned or suspended for them. Help requests and
+# enquiry messages cannot be hidden: a help request's ULO already sees it and can cancel it,
+# and an enquiry is a private thread the provider can close.
+OWNED = HIDEABLE | {SubjectType.HELP_REQUEST, SubjectType.ENQUIRY_MESSAGE}
 
 
 @dataclass(frozen=True)
@@ -177,6 +186,10 @@ def load_subject(
             "buddies.pairing",
             (("match_id", match.id),),
         )
+    if kind is SubjectType.HELP_REQUEST:
+        return _help_request_subject(session, user, subject_id)
+    if kind is SubjectType.ENQUIRY_MESSAGE:
+        return _enquiry_message_subject(session, user, subject_id)
     org = session.get(Organisation, subject_id)
     if org is None or (user is not None and not org.is_approved):
         raise NotAllowed("Nothing to report")
@@ -188,6 +201,51 @@ def load_subject(
         frozenset(council.code for council in org.councils),
         "organisations.show",
         (("org_id", org.id),),
+    )
+
+
+def _help_request_subject(session: Session, user: User | None, request_id: int) -> Subject:
+    """A help request, reportable by the ULO's members and staff who can see it (not its
+    requester)."""
+    found = session.get(HelpRequest, request_id)
+    org = session.get(Organisation, found.organisation_id) if found else None
+    if found is None or org is None:
+        raise NotAllowed("Nothing to report")
+    if user is not None:
+        sees = organisations.is_staff(session, user, org) or (
+            live_membership(session, org.id, user.id) is not None
+        )
+        if not sees or found.requester_id == user.id:
+            raise NotAllowed("Nothing to report")
+    return Subject(
+        SubjectType.HELP_REQUEST,
+        found.id,
+        f"a request for help to {org.name}",
+        found.what,
+        frozenset(council.code for council in org.councils),
+        "memberships.help_request",
+        (("request_id", found.id),),
+    )
+
+
+def _enquiry_message_subject(session: Session, user: User | None, message_id: int) -> Subject:
+    """A message in an enquiry thread, reportable by the other people in the thread."""
+    message = session.get(EnquiryMessage, message_id)
+    if message is None:
+        raise NotAllowed("Nothing to report")
+    enquiry = message.enquiry
+    if user is not None:
+        engagement.get_enquiry_for(session, user, enquiry.id)
+        if message.author_id == user.id:
+            raise NotAllowed("Nothing to report")
+    return Subject(
+        SubjectType.ENQUIRY_MESSAGE,
+        message.id,
+        f"a message about {enquiry.listing.name}",
+        message.body,
+        frozenset(providers.listing_council_codes(enquiry.listing)),
+        "engagement.thread",
+        (("enquiry_id", enquiry.id),),
     )
 
 
@@ -316,6 +374,15 @@ def _owners(session: Session, subject_type: str, subject_id: int) -> tuple[list[
         assert message is not None  # noqa: S101 - checked by the caller
         owner = session.get(User, message.author_id) if message.author_id else None
         return [owner] if owner else [], "a message you wrote in a pool discussion"
+    if subject_type == SubjectType.HELP_REQUEST:
+        found = session.get(HelpRequest, subject_id)
+        assert found is not None  # noqa: S101 - checked by the caller
+        return [found.requester] if found.requester else [], "a request for help you posted"
+    if subject_type == SubjectType.ENQUIRY_MESSAGE:
+        enquiry_message = session.get(EnquiryMessage, subject_id)
+        assert enquiry_message is not None  # noqa: S101 - checked by the caller
+        author = enquiry_message.author
+        return [author] if author else [], "a message you sent about a service"
     buddy_message = session.get(BuddyMessage, subject_id)
     assert buddy_message is not None  # noqa: S101 - checked by the caller
     return (

@@ -260,6 +260,8 @@ GET_ROUTES = [
     ("/report/pool_message/999999", signed_in(404)),
     ("/report/buddy_message/999999", signed_in(404)),
     ("/report/nonsense/1", signed_in(404)),
+    ("/report/help_request/{help_request}", only(200, "holder", "ulo_staff", others=404)),
+    ("/report/enquiry_message/999999", signed_in(404)),
 ]
 
 POST_ROUTES = [
