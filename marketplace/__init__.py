@@ -82,6 +82,7 @@ def _register_blueprints(app: Flask) -> None:
     from marketplace.auth.routes import bp as auth_bp
     from marketplace.buddies.routes import bp as buddies_bp
     from marketplace.carers.routes import bp as carers_bp
+    from marketplace.casework.routes import bp as casework_bp
     from marketplace.engagement.routes import bp as engagement_bp
     from marketplace.memberships.routes import bp as memberships_bp
     from marketplace.moderation.report_routes import bp as reports_bp
@@ -104,6 +105,7 @@ def _register_blueprints(app: Flask) -> None:
         organisations_bp,
         privacy_bp,
         admin_bp,
+        casework_bp,
         directory_bp,
         provider_bp,
         listing_csv_bp,

@@ -8,6 +8,7 @@ def import_all_models() -> None:
     import marketplace.auth.models
     import marketplace.buddies.models
     import marketplace.carers.models
+    import marketplace.casework.models
     import marketplace.engagement.models
     import marketplace.memberships.models
     import marketplace.moderation.audit

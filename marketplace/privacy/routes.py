@@ -8,6 +8,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required, logout_user
 from werkzeug.wrappers import Response as BaseResponse
 
+from marketplace.casework import services as casework
 from marketplace.errors import DomainError
 from marketplace.extensions import db
 from marketplace.privacy import services
@@ -20,7 +21,11 @@ bp = Blueprint("privacy", __name__, url_prefix="/account")
 @bp.route("/your-data")
 @login_required
 def your_data() -> str:
-    return render_template("privacy/your_data.html")
+    return render_template(
+        "privacy/your_data.html",
+        cases=casework.cases_of(db.session, current_user),
+        case_labels=casework.LABELS,
+    )
 
 
 @bp.route("/your-data/download")

@@ -187,6 +187,21 @@ def first_moderator_hides_it(page: Page, cast: Cast) -> None:
     sign_out(page)
 
 
+def hal_sees_what_happened_to_his_report(page: Page, cast: Cast, mailbox: Mailbox) -> None:
+    told = mailbox.last_to(cast.holder_email)
+    assert told["Subject"] == "What happened to your report"
+    assert HIDE_REASON not in told.get_payload(decode=True).decode()  # never the moderator's note
+    goto_and_check(page, "/")
+    sign_in(page, cast.holder_email)
+    page.get_by_role("link", name="Your reports").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your reports")
+    check_current(page)
+    expect(
+        page.get_by_text("A moderator agreed, and it is now hidden from other people")
+    ).to_be_visible()
+    sign_out(page)
+
+
 def author_appeals_without_javascript(
     new_page: Callable[..., Page], cast: Cast, mailbox: Mailbox
 ) -> None:
@@ -263,6 +278,7 @@ def test_holder_reports_moderator_hides_author_appeals_second_moderator_restores
     hal_reports_the_review(page, cast)
     first_moderator_hides_it(page, cast)
     review_is_public(new_page, cast, shown=False)
+    hal_sees_what_happened_to_his_report(page, cast, mailbox)
 
     author_appeals_without_javascript(new_page, cast, mailbox)
     first_moderator_cannot_take_the_appeal(page, cast)

@@ -19,6 +19,7 @@ PAGES = [
     "/forgotten-password",
     "/accessibility",
     "/privacy",
+    "/complaints",
 ]
 
 
