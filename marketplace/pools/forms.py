@@ -296,3 +296,17 @@ def as_date(field: Field) -> date:
     """A validated date field's value (date.min, which every rule refuses, if it has none)."""
     value = field.data
     return value if isinstance(value, date) else date.min
+
+
+class RaiseMaximumForm(FlaskForm):
+    max_pence = PoundsField(
+        "The most you will pay a month from now on, in pounds",
+        missing="Enter the most you will pay a month",
+        render_kw={"inputmode": "decimal"},
+    )
+    submit = SubmitField("Continue", widget=GovSubmitInput())
+
+
+class ConfirmMaximumForm(FlaskForm):
+    # The amount checked on the previous page, in pence; checked again by the service.
+    max_pence = HiddenField()

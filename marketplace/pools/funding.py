@@ -31,6 +31,7 @@ from marketplace.auth.models import User
 from marketplace.db import as_utc, utcnow
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.moderation import services as moderation
+from marketplace.money import format_pence
 from marketplace.payments import services as payments
 from marketplace.payments.gateway import PaymentGateway
 from marketplace.payments.models import Charge, ChargeStatus
@@ -52,6 +53,7 @@ from marketplace.pools.models import (
 STALE_AFTER = timedelta(minutes=10)
 BUSY_RETRIES = 5
 PURPOSE = "pool"
+OVER_MAXIMUM = "Your share is now more than the most you said you would pay"
 
 
 def charge_key(pool_id: int, user_id: int, month: int) -> str:
@@ -227,7 +229,7 @@ def collect_month(
         if share > member.max_pence:
             # Never more than they agreed to: they confirm the new share, or their place goes.
             row.status = PaymentStatus.FAILED.value
-            row.message = "Your share is now more than the most you said you would pay"
+            row.message = OVER_MAXIMUM
             row.due_by = now + timedelta(days=GRACE_DAYS)
         elif member.pay_by == PayBy.CARD.value:
             _charge_claimed(session, pool, member, row, now, gateway)
@@ -414,6 +416,12 @@ def retry_payment(
     member = session.scalars(
         select(PoolMember).where(PoolMember.pool_id == pool.id, PoolMember.user_id == user.id)
     ).one()
+    if row.amount_pence > member.max_pence:
+        # A new card does not change what they agreed to: never charge above their maximum.
+        raise DomainError(
+            f"Your share of {format_pence(row.amount_pence)} is more than the most you agreed "
+            f"to pay ({format_pence(member.max_pence)}). Raise your maximum first, or leave"
+        )
     if payment_method_id:
         member.payment_method_id = payment_method_id
         member.card_description = card_description

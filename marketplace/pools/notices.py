@@ -113,9 +113,12 @@ def share_rises(
         if after <= member.max_pence:
             what = f"That is within the most you said you would pay ({most})."
         else:
+            raise_link = _link("pools.raise_maximum", pool_id=pool.id)
             what = (
                 f"That is more than the most you said you would pay ({most}), so you will not "
-                "be charged it: you can leave, or your place goes after a few days."
+                "be charged it. You can raise the most you will pay here:\n\n"
+                f"{raise_link}\n\nor leave the pool; if you do neither, your place goes after "
+                "a few days."
             )
         _send(
             member.user,

@@ -40,15 +40,17 @@ from marketplace.organisations.models import ApprovalStatus, Organisation, Organ
 from marketplace.payments import services as payments
 from marketplace.payments.gateway import CardDeclined, RawCardsRefused, SavedCard
 from marketplace.places.services import all_councils
-from marketplace.pools import funding, quotes, services, statements
+from marketplace.pools import funding, maximum, quotes, services, statements
 from marketplace.pools.forms import (
     PAY_BY_LABELS,
     CardForm,
+    ConfirmMaximumForm,
     JoinForm,
     MessageForm,
     OpenVoteForm,
     ProposeForm,
     QuoteForm,
+    RaiseMaximumForm,
     SearchForm,
     VoteForm,
     as_date,
@@ -58,6 +60,7 @@ from marketplace.pools.models import (
     PayBy,
     PaymentStatus,
     Pool,
+    PoolMember,
     PoolPayment,
     PoolStatus,
     Quote,
@@ -535,6 +538,72 @@ def leave(pool_id: int) -> str | BaseResponse:
     return render_template(
         "pools/leave.html", pool=pool, form=form, problem=problem, holder=holder, carer=carer
     )
+
+
+# --- raising the most you pay -------------------------------------------------------------------
+
+
+def _place_or_404(pool: Pool) -> PoolMember:
+    try:
+        return maximum.member_of(db.session, _me(), pool)
+    except NotAllowed:
+        abort(404)
+
+
+@bp.route("/pools/<int:pool_id>/maximum", methods=["GET", "POST"])
+@login_required
+def raise_maximum(pool_id: int) -> str:
+    """Say a new maximum; a valid one goes to check-your-answers before anything changes."""
+    pool = _pool_or_404(pool_id)
+    member = _place_or_404(pool)
+    form = RaiseMaximumForm()
+    if form.validate_on_submit():
+        new_max = form.max_pence.pence or 0
+        try:
+            maximum.check_new_maximum(pool, member, new_max)
+        except DomainError as error:
+            _failed(form, error)
+        else:
+            return render_template(
+                "pools/maximum_check.html",
+                pool=pool,
+                member=member,
+                new_max=new_max,
+                held_back=maximum.held_back(db.session, pool, member),
+                terms=services.terms_text(pool, new_max, member.pay_by),
+                form=ConfirmMaximumForm(formdata=None, max_pence=str(new_max)),
+            )
+    return render_template(
+        "pools/maximum.html",
+        pool=pool,
+        member=member,
+        form=form,
+        share=maximum.current_share(db.session, pool),
+    )
+
+
+@bp.route("/pools/<int:pool_id>/maximum/confirm", methods=["POST"])
+@login_required
+def confirm_maximum(pool_id: int) -> BaseResponse:
+    pool = _pool_or_404(pool_id)
+    _place_or_404(pool)
+    form = ConfirmMaximumForm()
+    if not form.validate_on_submit() or not (form.max_pence.data or "").isdigit():
+        abort(400)
+    try:
+        maximum.raise_maximum(db.session, _me(), pool, int(form.max_pence.data or 0))
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("pools.raise_maximum", pool_id=pool.id))
+    db.session.commit()
+    collected = maximum.collect_held_back(db.session, _me(), pool)  # COMMITS
+    refused = [row for row in collected if row.status != PaymentStatus.PAID.value]
+    if refused:
+        flash("Your new maximum is saved, but your bank refused the payment", "error")
+    else:
+        flash("Your new maximum is saved", "success")
+    return redirect(url_for("pools.pool_page", pool_id=pool.id))
 
 
 # --- voting -------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from marketplace.organisations.models import OrganisationKind
+from marketplace.payments.gateway import StripeGateway, get_gateway
 from tests.factories import OrganisationFactory, StaffFactory, UserFactory
 
 
@@ -17,3 +18,12 @@ def provider(db_session, council):
     StaffFactory(organisation=org, user=staff)
     db_session.commit()
     return staff, org
+
+
+@pytest.fixture
+def gateway(app, stripe_clean) -> StripeGateway:
+    """The real Stripe SDK, talking to localstripe."""
+    with app.app_context():
+        found = get_gateway()
+        assert isinstance(found, StripeGateway)  # the real SDK, never a stand-in
+        yield found

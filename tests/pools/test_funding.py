@@ -12,7 +12,7 @@ from sqlalchemy import select
 from marketplace.db import utcnow
 from marketplace.errors import DomainError
 from marketplace.payments import services as payments
-from marketplace.payments.gateway import StripeGateway, get_gateway
+from marketplace.payments.gateway import StripeGateway
 from marketplace.payments.models import Charge, LedgerEntry
 from marketplace.pools import funding, quotes, services, statements
 from marketplace.pools.models import MemberStatus, PoolPayment, PoolStatus
@@ -24,14 +24,6 @@ from tests.pools.builders import approved_pool, invoice_pledge, quote
 GOOD = "4242424242424242"
 DECLINED_AT_CHARGE = "4000000000000341"  # saves fine, then every charge is declined
 NEEDS_AUTHENTICATION = "4000002760003184"
-
-
-@pytest.fixture
-def gateway(app, stripe_clean) -> StripeGateway:
-    with app.app_context():
-        found = get_gateway()
-        assert isinstance(found, StripeGateway)  # the real SDK, never a stand-in
-        yield found
 
 
 def join_by_card(db_session, gateway, pool, number=GOOD, max_pence=4000):

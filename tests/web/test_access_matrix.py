@@ -155,6 +155,10 @@ GET_ROUTES = [
     ("/guides/using-your-budget-with-others", everyone(200)),
     ("/guides/no-such-guide", everyone(404)),
     ("/accessibility", everyone(200)),
+    # Health checks and metrics: for the load balancer and Prometheus, never behind sign-in.
+    ("/healthz", everyone(200)),
+    ("/readyz", everyone(200)),
+    ("/metrics", everyone(200)),
     ("/privacy", everyone(200)),
     ("/organisations", everyone(200)),
     ("/organisations?kind=ulo", everyone(200)),
@@ -223,6 +227,7 @@ GET_ROUTES = [
     ("/pools/{pool}/join/check", everyone(302)),
     ("/pools/{pool}/join/card", everyone(302)),
     ("/pools/{pool}/leave", only(200, "holder", others=404)),
+    ("/pools/{pool}/maximum", only(200, "holder", others=404)),
     ("/pools/{pool}/payments/1/fix", signed_in(404)),
     ("/pools/statement", signed_in(200)),
     ("/pools/statement.csv", signed_in(200)),
@@ -294,6 +299,8 @@ POST_ROUTES = [
     ),
     # Posted empty: "choose one of the quotes" and back to the pool.
     ("/pools/{pool}/vote", signed_in(302)),
+    # The hidden amount is missing: a bad request for the member, nothing for anyone else.
+    ("/pools/{pool}/maximum/confirm", only(400, "holder", others=404)),
     # Only the proposer or the area's ULO staff (this ULO is not approved yet) or an admin.
     ("/pools/{pool}/vote/open", only(302, "admin")),
     ("/pools/{pool}/vote/close", only(302, "admin")),
