@@ -26,6 +26,8 @@ from marketplace.extensions import db
 from marketplace.moderation import decisions, reports, services
 from marketplace.moderation.forms import AppealForm, DecideForm
 from marketplace.moderation.models import Appeal, Decision, ModerationItem, Sanction
+from marketplace.organisations import services as organisations
+from marketplace.organisations.models import Organisation
 from marketplace.pools import moderation_subject as pools
 from marketplace.providers import services as providers
 from marketplace.providers.forms import ReasonForm
@@ -65,6 +67,8 @@ def _subject(item: ModerationItem) -> dict[str, object]:
         return {"listing": listing, "proposed": proposed}
     if item.item_type in (engagement.ITEM_REVIEW, engagement.ITEM_REVIEW_REPLY):
         return engagement.moderation_subject(db.session, item)
+    if item.item_type == organisations.ITEM_ORGANISATION:
+        return {"organisation": db.session.get(Organisation, item.item_id)}
     return {
         **reports.report_for_item(db.session, item),
         **buddies.moderation_subject(db.session, item),

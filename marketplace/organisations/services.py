@@ -12,6 +12,8 @@ from marketplace.auth.services import grant_role
 from marketplace.db import utcnow
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.moderation import audit
+from marketplace.moderation import services as moderation
+from marketplace.moderation.models import Decision, ModerationItem, QueueState
 from marketplace.organisations.models import (
     ApprovalStatus,
     Organisation,
@@ -21,6 +23,7 @@ from marketplace.organisations.models import (
 )
 from marketplace.places.models import Council
 
+ITEM_ORGANISATION = "organisation"
 STAFF_ROLE_FOR_KIND = {
     OrganisationKind.PROVIDER.value: Role.PROVIDER_STAFF,
     OrganisationKind.ULO.value: Role.ULO_STAFF,
@@ -77,6 +80,11 @@ def create_organisation(
     session.add(org)
     session.flush()  # the audit entry and the redirect need the id
     audit.record(session, owner.id, "organisation.requested", "organisation", org.id, name)
+    # In the one queue with no council areas, so only admins see it: a user-led organisation
+    # must not decide whether a rival (or a provider it competes with) may join.
+    moderation.submit(
+        session, ITEM_ORGANISATION, org.id, f"Organisation asking to join: {name}", owner, ()
+    )
     return org
 
 
@@ -104,9 +112,23 @@ def approved_organisations(
 def decide_organisation(
     session: Session, admin: User, org: Organisation, approve: bool, reason: str = ""
 ) -> None:
-    """An admin approves or rejects a new organisation; approval makes its owners staff."""
+    """An admin approves or rejects a new organisation (from the admin page); approval makes
+    its owners staff. Its queue entry is closed with the same decision."""
     if not admin.has_role(Role.ADMIN):
         raise NotAllowed("Only an admin can approve organisations")
+    _apply(session, org, approve, reason, admin.id)
+    decision = Decision.APPROVE if approve else Decision.REJECT
+    for entry in moderation.open_entries_for(session, ITEM_ORGANISATION, org.id):
+        entry.state = QueueState.DECIDED.value
+        entry.decision = decision.value
+        entry.reason = reason.strip() or None
+        entry.decided_by_id = admin.id
+        entry.decided_at = org.decided_at
+
+
+def _apply(
+    session: Session, org: Organisation, approve: bool, reason: str, actor_id: int | None
+) -> None:
     if org.status != ApprovalStatus.PENDING.value:
         raise DomainError("This organisation has already been decided")
     if not approve and not reason.strip():
@@ -119,7 +141,26 @@ def decide_organisation(
             if member.is_approved:
                 grant_role(session, member.user, STAFF_ROLE_FOR_KIND[org.kind])
     action = "organisation.approved" if approve else "organisation.rejected"
-    audit.record(session, admin.id, action, "organisation", org.id, reason.strip())
+    audit.record(session, actor_id, action, "organisation", org.id, reason.strip())
+
+
+def _decide_from_queue(
+    session: Session, item: ModerationItem, decision: Decision, reason: str
+) -> None:
+    org = session.get(Organisation, item.item_id)
+    if org is None:
+        raise DomainError("This organisation no longer exists")
+    # The queue checked that the moderator may handle it (admins only: it has no areas).
+    _apply(session, org, decision is Decision.APPROVE, reason, item.claimed_by_id)
+
+
+moderation.register_kind(
+    ITEM_ORGANISATION,
+    "Organisation asking to join",
+    _decide_from_queue,
+    approve_label="Approve: it can list services (a provider) or moderate its areas (a ULO)",
+    reject_label="Turn it down, with a reason for the person who asked",
+)
 
 
 def membership(session: Session, user: User, org: Organisation) -> OrganisationStaff | None:

@@ -19,6 +19,7 @@ from marketplace.auth.models import User
 from marketplace.db import as_utc, utcnow
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.moderation import services as moderation
+from marketplace.moderation.models import Decision, ModerationItem
 from marketplace.money import format_pence
 from marketplace.organisations import services as organisations
 from marketplace.organisations.models import Organisation, OrganisationKind
@@ -35,6 +36,9 @@ from marketplace.pools.models import (
 )
 
 MAX_TERMS = 5000
+# Quotes come from providers a moderator has already approved, and pools have deadlines, so a
+# quote is shown at once and checked in the queue afterwards, rather than waiting for a moderator.
+ITEM_QUOTE = "quote"
 
 
 def even_split(total_pence: int, smallest: int, largest: int) -> dict[int, int]:
@@ -107,6 +111,7 @@ def submit_quote(
     for earlier in pool.quotes:
         if earlier.organisation_id == org.id and earlier.status == QuoteStatus.SUBMITTED.value:
             earlier.status = QuoteStatus.WITHDRAWN.value
+            moderation.withdraw(session, ITEM_QUOTE, earlier.id)
     quote = Quote(
         organisation_id=org.id,
         created_by_id=user.id,
@@ -117,7 +122,54 @@ def submit_quote(
     )
     pool.quotes.append(quote)
     session.flush()  # the pool page links to it
+    moderation.submit(
+        session,
+        ITEM_QUOTE,
+        quote.id,
+        f"Quote from {org.name} for the pool {pool.title}",
+        user,
+        {pool.council.code},
+    )
     return quote
+
+
+def _decide_quote(session: Session, item: ModerationItem, decision: Decision, reason: str) -> None:
+    """Checked after it is shown (see ITEM_QUOTE): taking it off the pool frees the votes cast
+    for it, so those members can choose again."""
+    quote = session.get(Quote, item.item_id)
+    if quote is None:
+        raise DomainError("This quote no longer exists")
+    if decision is Decision.APPROVE:
+        return
+    if quote.status != QuoteStatus.SUBMITTED.value:
+        raise DomainError(
+            "This quote has been replaced, or the vote on it has closed. If something is wrong "
+            "with the pool now, report the pool"
+        )
+    quote.status = QuoteStatus.WITHDRAWN.value
+    session.execute(delete(Vote).where(Vote.quote_id == quote.id))
+
+
+def withdrawal_reason(session: Session, quote: Quote) -> str | None:
+    """Why a moderator took this quote off its pool, if one did."""
+    return session.scalar(
+        select(ModerationItem.reason)
+        .where(
+            ModerationItem.item_type == ITEM_QUOTE,
+            ModerationItem.item_id == quote.id,
+            ModerationItem.decision == Decision.REJECT.value,
+        )
+        .limit(1)
+    )
+
+
+moderation.register_kind(
+    ITEM_QUOTE,
+    "Quote for a pool",
+    _decide_quote,
+    approve_label="Nothing wrong: leave it on the pool",
+    reject_label="Take it off the pool, with a reason for the provider",
+)
 
 
 def live_quotes(pool: Pool) -> list[Quote]:

@@ -801,4 +801,14 @@ def quote(pool_id: int) -> str | BaseResponse:
             db.session.commit()
             flash("Your quote is sent. Members see each person's share at each size", "success")
             return redirect(url_for("pools.pool_page", pool_id=pool.id, _anchor="quotes"))
-    return render_template("pools/quote.html", form=form, pool=pool, org=org)
+    previous = max(
+        (q for q in pool.quotes if q.organisation_id == org.id), key=lambda q: q.id, default=None
+    )
+    return render_template(
+        "pools/quote.html",
+        form=form,
+        pool=pool,
+        org=org,
+        previous=previous,
+        taken_off=quotes.withdrawal_reason(db.session, previous) if previous else None,
+    )

@@ -6,10 +6,13 @@ import pytest
 
 from marketplace.auth.models import Role
 from marketplace.errors import DomainError, NotAllowed
+from marketplace.moderation import services as moderation
 from marketplace.moderation.audit import entries_for
+from marketplace.moderation.models import Decision
 from marketplace.organisations import services
 from marketplace.organisations.models import ApprovalStatus, OrganisationKind, StaffRole
 from tests.factories import CouncilFactory, OrganisationFactory, UserFactory
+from tests.listing_helpers import ulo_moderator
 
 
 def details(council_ids, name="Leeds Peer Voices", kind=OrganisationKind.ULO):
@@ -56,8 +59,31 @@ def test_admin_approval_makes_owner_staff_and_is_audited(db_session):
     assert owner.has_role(Role.ULO_STAFF)
     assert [e.action for e in entries_for(db_session, "organisation", org.id)] == [
         "organisation.requested",
+        "moderation.submitted",
         "organisation.approved",
     ]
+    # Decided on the admin page: its entry in the one queue is closed too.
+    assert moderation.open_entries_for(db_session, services.ITEM_ORGANISATION, org.id) == []
+
+
+def test_organisations_wait_in_the_one_queue_for_admins_only(db_session):
+    council = CouncilFactory()
+    owner = UserFactory()
+    org = services.create_organisation(db_session, owner, details([council.id]))
+    (item,) = moderation.open_entries_for(db_session, services.ITEM_ORGANISATION, org.id)
+    local_moderator = ulo_moderator(council)
+    assert item not in moderation.queue_for(db_session, local_moderator)
+    with pytest.raises(NotAllowed):
+        moderation.decide(db_session, local_moderator, item, Decision.APPROVE, "")
+    admin = UserFactory(roles=["admin"])
+    assert item in moderation.queue_for(db_session, admin)
+    with pytest.raises(DomainError):
+        moderation.decide(db_session, admin, item, Decision.REJECT, "")  # a reason is needed
+    moderation.decide(db_session, admin, item, Decision.APPROVE, "")
+    assert org.is_approved
+    assert owner.has_role(Role.ULO_STAFF)
+    with pytest.raises(DomainError):
+        services.decide_organisation(db_session, admin, org, approve=False, reason="Too late")
     with pytest.raises(DomainError):
         services.decide_organisation(db_session, admin, org, approve=False, reason="late")
 

@@ -8,6 +8,8 @@ import pytest
 
 from marketplace.db import utcnow
 from marketplace.errors import DomainError, NotAllowed
+from marketplace.moderation import services as moderation
+from marketplace.moderation.models import Decision
 from marketplace.organisations.models import OrganisationKind
 from marketplace.pools import quotes
 from marketplace.pools.models import PoolStatus, QuoteStatus
@@ -131,3 +133,26 @@ def test_only_the_areas_ulo_runs_votes(db_session, council, moderator, provider)
     with pytest.raises(NotAllowed):
         quotes.open_vote(db_session, ulo_moderator(CouncilFactory()), pool, utcnow() + SOON)
     quotes.open_vote(db_session, moderator, pool, utcnow() + SOON)
+
+
+def test_a_quote_is_shown_at_once_and_checked_in_the_queue_afterwards(
+    db_session, council, moderator, provider
+):
+    pool = approved_pool(db_session, council, moderator)
+    offer = quote(db_session, provider, pool)
+    assert offer in quotes.live_quotes(pool)
+    (item,) = moderation.open_entries_for(db_session, quotes.ITEM_QUOTE, offer.id)
+    assert item.councils == [council.code]
+    # Replacing the quote replaces its queue entry.
+    newer = quote(db_session, provider, pool, total_pence=8000)
+    assert moderation.open_entries_for(db_session, quotes.ITEM_QUOTE, offer.id) == []
+    (item,) = moderation.open_entries_for(db_session, quotes.ITEM_QUOTE, newer.id)
+
+    member, *_ = join_by_invoice(db_session, pool, pool.min_members)
+    quotes.open_vote(db_session, pool.proposer, pool, utcnow() + timedelta(days=7))
+    quotes.vote(db_session, member, pool, newer)
+    moderation.decide(db_session, moderator, item, Decision.REJECT, "Misleading terms")
+    assert newer.status == QuoteStatus.WITHDRAWN.value
+    assert quotes.live_quotes(pool) == []
+    assert quotes.vote_of(db_session, pool, member.id) is None  # they can choose again
+    assert quotes.withdrawal_reason(db_session, newer) == "Misleading terms"
