@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 5000
 STRIPE_PORT ?= 8420
 
-.PHONY: run test test-sqlite test-postgres lint bench frontend clean
+.PHONY: run serve-prod test test-sqlite test-postgres lint bench bench-load frontend clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,14 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 run: $(STAMP)
 	$(BIN)/python -m marketplace.devserver --port $(PORT) --stripe-port $(STRIPE_PORT)
+
+# Production: migrate, then gunicorn (gunicorn.conf.py reads PORT, WEB_CONCURRENCY,
+# GUNICORN_THREADS). Workers share their metrics through PROMETHEUS_MULTIPROC_DIR, by default
+# <instance>/prometheus-multiproc, which gunicorn empties of an earlier run's samples as it starts.
+serve-prod: $(STAMP)
+	$(BIN)/flask --app wsgi db upgrade
+	PROMETHEUS_MULTIPROC_DIR="$${PROMETHEUS_MULTIPROC_DIR:-$${INSTANCE_DIR:-$(CURDIR)/instance}/prometheus-multiproc}" \
+		$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 # Every test: on SQLite, then on PostgreSQL when TEST_DATABASE_URL is set.
 test: $(STAMP) chromium
@@ -50,6 +58,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f; done
+
+# The load test: gunicorn on PostgreSQL, driven by locust (see bench/load.py for its flags).
+bench-load: $(STAMP)
+	$(BIN)/pip install --quiet -e ".[dev,bench]"
+	$(BIN)/python bench/load.py $(LOAD_ARGS)
 
 frontend:
 	bash scripts/build_frontend.sh

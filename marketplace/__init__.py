@@ -60,6 +60,7 @@ def _init_templates(app: Flask) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
+    from marketplace import ops
     from marketplace.auth import sessions
     from marketplace.extensions import csrf, db, limiter, login_manager
     from marketplace.payments import gateway
@@ -74,6 +75,7 @@ def _init_extensions(app: Flask) -> None:
     security_headers.init_app(app)
     indexing.init_app(app)
     gateway.init_app(app)
+    ops.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:

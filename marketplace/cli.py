@@ -7,6 +7,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from marketplace import migrations
+from marketplace.backup.cli import backup_command, restore_command
 from marketplace.memberships.cli import memberships_cli
 from marketplace.moderation.cli import moderation_cli
 from marketplace.payments.cli import payments_cli
@@ -51,3 +52,5 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(pools_cli)
     app.cli.add_command(memberships_cli)
     app.cli.add_command(moderation_cli)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)

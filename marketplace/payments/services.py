@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from marketplace.auth.models import User
 from marketplace.db import utcnow
 from marketplace.errors import DomainError
+from marketplace.ops.metrics import record_payment
 from marketplace.payments.gateway import ChargeResult, PaymentGateway, SavedCard, get_gateway
 from marketplace.payments.models import (
     Charge,
@@ -201,14 +202,17 @@ def _record_result(session: Session, charge: Charge, result: ChargeResult) -> No
     charge.stripe_payment_intent_id = result.payment_intent_id
     if result.status == "succeeded":
         _mark_succeeded(session, charge)
+        record_payment("succeeded")
     elif result.status == "processing":
         charge.status = ChargeStatus.PENDING.value
     elif result.status == "requires_action":
         charge.status = ChargeStatus.REQUIRES_ACTION.value
         charge.failure_message = result.message
+        record_payment("requires_action")
     else:
         charge.status = ChargeStatus.FAILED.value
         charge.failure_message = result.message
+        record_payment("failed")
 
 
 def _mark_succeeded(session: Session, charge: Charge) -> None:
@@ -469,6 +473,7 @@ def _on_intent_succeeded(session: Session, event: dict[str, Any]) -> None:
         return  # an older attempt's intent; reconciliation reports it
     charge.stripe_payment_intent_id = intent.get("id")
     _mark_succeeded(session, charge)
+    record_payment("succeeded")
 
 
 def _on_intent_failed(session: Session, event: dict[str, Any]) -> None:
@@ -482,6 +487,7 @@ def _on_intent_failed(session: Session, event: dict[str, Any]) -> None:
         charge.status = ChargeStatus.FAILED.value
         error = intent.get("last_payment_error") or {}
         charge.failure_message = error.get("message") or "The payment failed."
+        record_payment("failed")
 
 
 def _on_invoice_paid(session: Session, event: dict[str, Any]) -> None:
