@@ -8,6 +8,7 @@ from flask.cli import AppGroup
 
 from marketplace import migrations
 from marketplace.backup.cli import backup_command, restore_command
+from marketplace.jobs import cli as jobs_cli
 from marketplace.memberships.cli import memberships_cli
 from marketplace.moderation.cli import moderation_cli
 from marketplace.payments.cli import payments_cli
@@ -52,5 +53,6 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(pools_cli)
     app.cli.add_command(memberships_cli)
     app.cli.add_command(moderation_cli)
+    jobs_cli.register(app)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)

@@ -72,6 +72,9 @@ def from_environment() -> dict[str, Any]:
         "MAIL_FROM": os.environ.get(
             "MAIL_FROM", "Budget Marketplace <no-reply@marketplace.invalid>"
         ),
+        # "queue": emails and search index updates become jobs for `flask worker` (jobs/).
+        "EMAIL_DELIVERY": os.environ.get("EMAIL_DELIVERY", "direct"),
+        "SEARCH_INDEX_DELIVERY": os.environ.get("SEARCH_INDEX_DELIVERY", "direct"),
         "SERVER_NAME": os.environ.get("SERVER_NAME"),
         "PREFERRED_URL_SCHEME": os.environ.get("PREFERRED_URL_SCHEME", "http"),
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", not debug),

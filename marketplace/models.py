@@ -10,6 +10,7 @@ def import_all_models() -> None:
     import marketplace.carers.models
     import marketplace.casework.models
     import marketplace.engagement.models
+    import marketplace.jobs.models
     import marketplace.memberships.models
     import marketplace.moderation.audit
     import marketplace.moderation.models

@@ -124,6 +124,22 @@ def _after_flush(session: Session, _flush_context: Any) -> None:
             pending.add(listing_id)
 
 
+def _before_commit(session: Session) -> None:
+    # SEARCH_INDEX_DELIVERY = "queue": the update becomes a job in this very transaction, run by
+    # `flask worker` once it has committed; _after_commit then finds nothing to do.
+    if not has_app_context() or current_app.config.get("SEARCH_INDEX_DELIVERY") != "queue":
+        return
+    nested = session.get_nested_transaction()
+    if nested is not None and nested.parent is not None:
+        return  # a SAVEPOINT released: wait for the outer commit (see _after_commit)
+    session.flush()  # changes still unflushed reach _after_flush now, not after this hook
+    listing_ids = session.info.pop(_PENDING, None)
+    if listing_ids:
+        from marketplace.jobs.services import enqueue
+
+        enqueue(session, "search.index_listings", {"ids": sorted(listing_ids)})
+
+
 def _after_commit(session: Session) -> None:
     nested = session.get_nested_transaction()
     if nested is not None and nested.parent is not None:
@@ -166,6 +182,7 @@ def _after_soft_rollback(session: Session, previous_transaction: Any) -> None:
 _HOOKS = (
     ("before_flush", _before_flush),
     ("after_flush", _after_flush),
+    ("before_commit", _before_commit),
     ("after_commit", _after_commit),
     ("after_soft_rollback", _after_soft_rollback),
 )

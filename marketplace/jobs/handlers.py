@@ -1,0 +1,66 @@
+"""The built-in job kinds: the periodic jobs that used to be cron commands, emails, search.
+
+Each handler is the same code path as its CLI command (`flask pools charge-due`,
+`flask memberships run-jobs`, `flask buddies resume-due`), so both stay usable.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from marketplace.jobs.registry import handler
+
+log = logging.getLogger(__name__)
+
+
+@handler("pools.charge_due", commits=True)
+def charge_due(session: Session, _payload: dict[str, Any]) -> None:
+    """Lapse, fund and charge pools. It commits each claim before money moves, so it runs
+    leased, not in the worker's transaction; charges carry our own idempotency keys."""
+    from marketplace.pools import funding
+
+    report = funding.charge_due(session)
+    log.info("pools.charge_due: %s", report)
+
+
+@handler("memberships.run_jobs")
+def memberships_run_jobs(session: Session, _payload: dict[str, Any]) -> None:
+    """Basis switches, finished pauses, lapses and payment reminders (one transaction, as the
+    CLI command does)."""
+    from marketplace.memberships import services
+
+    report = services.run_jobs(session)
+    log.info("memberships.run_jobs: %s", report)
+
+
+@handler("buddies.resume_due")
+def buddies_resume_due(session: Session, _payload: dict[str, Any]) -> None:
+    """Resume buddy pairings whose pause has run out."""
+    from marketplace.buddies import conversations
+
+    count = conversations.resume_due(session)
+    log.info("buddies.resume_due: resumed %s", count)
+
+
+@handler("email.send")
+def send_email(_session: Session, payload: dict[str, Any]) -> None:
+    """Deliver one queued email: {to, subject, body}. SMTP is not transactional: if the commit
+    after a successful send fails, the email is sent again on the retry (at least once)."""
+    from marketplace.email import deliver
+
+    deliver(str(payload["to"]), str(payload["subject"]), str(payload["body"]))
+
+
+@handler("search.index_listings")
+def index_listings(session: Session, payload: dict[str, Any]) -> None:
+    """Bring these listings' search documents in line with the database: {ids: [...]}. Indexing
+    is idempotent, so a retried run does no harm. The index is this worker's SEARCH_INDEX_DIR:
+    queue index updates only where workers share the index the web servers read."""
+    from marketplace.providers.indexing import EXTENSION_KEY, sync_listings
+
+    index = current_app.extensions[EXTENSION_KEY]
+    sync_listings(index, session.connection(), [int(i) for i in payload.get("ids", [])])
