@@ -27,10 +27,10 @@ def charge_due(session: Session, _payload: dict[str, Any]) -> None:
     log.info("pools.charge_due: %s", report)
 
 
-@handler("memberships.run_jobs")
+@handler("memberships.run_jobs", commits=True)
 def memberships_run_jobs(session: Session, _payload: dict[str, Any]) -> None:
-    """Basis switches, finished pauses, lapses and payment reminders (one transaction, as the
-    CLI command does)."""
+    """Basis switches, finished pauses, lapses and payment reminders. It commits after each new
+    Stripe subscription (so it runs leased); every step is safe to run again."""
     from marketplace.memberships import services
 
     report = services.run_jobs(session)

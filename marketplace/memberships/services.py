@@ -164,6 +164,7 @@ def _subscribe(
     offer: MembershipOffer,
     card: payments.CardDetails | None,
     gateway: PaymentGateway,
+    idempotency_key: str | None = None,
 ) -> tuple[str, SubscriptionResult]:
     """Save the card (if given) and start a subscription; nothing of ours is written except the
     Stripe customer row. Raises DomainError(field="card") when the card or first payment fails."""
@@ -178,7 +179,7 @@ def _subscribe(
             customer_id,
             offer.stripe_plan_id,
             metadata,
-            f"membership:{org.id}:{user.id}:{uuid.uuid4().hex}",
+            idempotency_key or f"membership:{org.id}:{user.id}:{uuid.uuid4().hex}",
         )
     except CardDeclined as error:
         raise DomainError(error.message, field="card") from error
@@ -347,7 +348,12 @@ def switch_basis(
 def apply_switches(
     session: Session, now: datetime | None = None, gateway: PaymentGateway | None = None
 ) -> int:
-    """Job: make switches whose month has come take effect; returns how many did."""
+    """Job: make switches whose month has come take effect; returns how many did.
+
+    COMMITS after each new subscription, so a later failure in the same run cannot roll back
+    our record of a subscription Stripe already holds (the member would be charged with no
+    membership to show for it). A re-run asks Stripe with the same idempotency key.
+    """
     now = now or utcnow()
     today = today_of(now)
     due = session.scalars(
@@ -375,6 +381,7 @@ def apply_switches(
                     offer,
                     None,
                     gateway or get_gateway(),
+                    f"membership:{membership.id}:switch:{membership.pending_from.isoformat()}",
                 )
             except DomainError as error:
                 log.warning("membership %s: switch to fee failed: %s", membership.id, error)
@@ -392,6 +399,8 @@ def apply_switches(
         membership.status = MembershipStatus.ACTIVE.value
         membership.payment_due_by = None
         applied += 1
+        if membership.basis == Basis.FEE:
+            session.commit()
     return applied
 
 

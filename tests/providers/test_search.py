@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 import random
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -180,11 +179,13 @@ def test_operators_are_ordinary_words(index: SearchIndex) -> None:
 
 def test_very_long_query_is_cut_short(index: SearchIndex) -> None:
     index.rebuild([doc(1, "Peer support group")])
-    started = time.perf_counter()
     assert find(index, text="x" * 10_000).total == 0
     assert find(index, text="peer " * 2_000).total == 1
     assert find(index, text=" ".join(f"word{n}" for n in range(2_000))).total == 0
-    assert time.perf_counter() - started < 10  # generous: it is about not hanging
+    # The work is bounded by what is searched for, not by what was typed.
+    assert len(search._normalised(SearchQuery(text="x" * 10_000)).text) == search.MAX_QUERY_CHARS
+    many = " ".join(f"word{n}" for n in range(2_000))
+    assert len(search._words(many)) == search.MAX_QUERY_WORDS
 
 
 def test_only_stop_words_or_punctuation_browses_everything(index: SearchIndex) -> None:
