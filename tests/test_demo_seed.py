@@ -17,6 +17,7 @@ from marketplace.payments.localstripe_server import free_port
 from marketplace.places.models import Council
 from marketplace.pools.models import Pool
 from tests.factories import OrganisationFactory, StaffFactory, UserFactory
+from tests.helpers import post
 
 
 def test_demo_world(app, db_session, stripe_clean):
@@ -44,6 +45,14 @@ def test_demo_world(app, db_session, stripe_clean):
         user = authenticate(db_session, world.accounts[label], seed.DEMO_PASSWORD)
         assert user is not None and user.has_role(role), label
     assert "demo-password" in seed.describe_accounts(world)
+    # Through the real sign-in form too: its email check refuses reserved domains (".invalid").
+    client = app.test_client()
+    response = post(
+        client,
+        "/sign-in",
+        {"email": world.accounts["budget holder"], "password": seed.DEMO_PASSWORD},
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
 
     # Budget buddies: confirmed buddies, people waiting, and the demo holder already paired.
     assert world.buddies == 10

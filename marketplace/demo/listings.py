@@ -189,7 +189,7 @@ def seed_listings(
                 if category in ("peer-support", "advocacy", "talking-therapies")
                 else Specialism.MAINSTREAM.value,
                 contact_phone=f"0{rng.randint(1130000000, 1179999999)}",
-                contact_email=f"hello{index + 1}@provider.demo.invalid",
+                contact_email=f"hello{index + 1}@provider.demo.example.org",
                 times=rng.choice(
                     [
                         "Monday to Friday, 9am to 5pm",

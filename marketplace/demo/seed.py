@@ -109,7 +109,7 @@ def seed(session: Session, rng: random.Random | None = None) -> SeededWorld:
     world = SeededWorld()
     councils = {name: ensure_council(session, code, name) for code, name in COUNCILS}
 
-    admin = _user(session, "Site admin", "admin@demo.invalid", UsageIntent.HOLDER)
+    admin = _user(session, "Site admin", "admin@demo.example.org", UsageIntent.HOLDER)
     grant_role(session, admin, Role.ADMIN)
     _demo_second_factor(admin)
     world.accounts["admin"] = admin.email
@@ -119,7 +119,7 @@ def seed(session: Session, rng: random.Random | None = None) -> SeededWorld:
         staff = _user(
             session,
             f"{name.split()[0]} coordinator",
-            f"ulo{index + 1}@demo.invalid",
+            f"ulo{index + 1}@demo.example.org",
             UsageIntent.ULO,
         )
         org = create_organisation(
@@ -130,7 +130,7 @@ def seed(session: Session, rng: random.Random | None = None) -> SeededWorld:
                 kind=OrganisationKind.ULO,
                 description=description,
                 website=None,
-                public_email=f"hello@ulo{index + 1}.demo.invalid",
+                public_email=f"hello@ulo{index + 1}.demo.example.org",
                 public_phone="0113 496 0000" if council == "Leeds" else "0117 496 0000",
                 council_ids=(councils[council].id,),
             ),
@@ -147,7 +147,7 @@ def seed(session: Session, rng: random.Random | None = None) -> SeededWorld:
         word = PROVIDER_WORDS[index % len(PROVIDER_WORDS)]
         council = COUNCILS[index % len(COUNCILS)][1]
         staff = _user(
-            session, f"{word} team", f"provider{index + 1}@demo.invalid", UsageIntent.PROVIDER
+            session, f"{word} team", f"provider{index + 1}@demo.example.org", UsageIntent.PROVIDER
         )
         org = create_organisation(
             session,
@@ -157,7 +157,7 @@ def seed(session: Session, rng: random.Random | None = None) -> SeededWorld:
                 kind=OrganisationKind.PROVIDER,
                 description=description,
                 website=None,
-                public_email=f"contact@provider{index + 1}.demo.invalid",
+                public_email=f"contact@provider{index + 1}.demo.example.org",
                 public_phone=None,
                 # The named council first: listings are placed in an organisation's first area.
                 council_ids=(councils[council].id,)
@@ -178,7 +178,7 @@ def seed(session: Session, rng: random.Random | None = None) -> SeededWorld:
     world.listings = seed_listings(session, rng, providers, moderator=admin)
 
     holders = [
-        _user(session, name, f"holder{i + 1}@demo.invalid", UsageIntent.HOLDER)
+        _user(session, name, f"holder{i + 1}@demo.example.org", UsageIntent.HOLDER)
         for i, name in enumerate(HOLDER_NAMES)
     ]
     world.accounts["budget holder"] = holders[0].email
@@ -195,7 +195,7 @@ def seed(session: Session, rng: random.Random | None = None) -> SeededWorld:
     world.membership_fees = seed_memberships(session, ulos)
     seed_time_members(session, ulos[0][1], holders[1:4])
 
-    carer = _user(session, "Pat (carer)", "carer@demo.invalid", UsageIntent.CARER)
+    carer = _user(session, "Pat (carer)", "carer@demo.example.org", UsageIntent.CARER)
     _grant, token = invite_carer(
         session, holders[0], carer.email, [CarerScope.VIEW, CarerScope.POOLS], ttl_seconds=3600
     )
