@@ -69,6 +69,7 @@ from marketplace.providers.models import Listing
 from marketplace.providers.services import all_categories, published_listing
 from marketplace.web.actions import button_action
 from marketplace.web.forms import add_error
+from marketplace.web.pagination import page_url
 
 bp = Blueprint("pools", __name__)
 
@@ -158,17 +159,20 @@ def index() -> str:
         SelectChoice(c.id, c.name) for c in all_categories(db.session)
     ]
     form.validate()
-    found = services.open_pools(
+    found = services.open_pools_page(
         db.session,
         council_id=form.council.data or None,
         category_id=form.kind.data or None,
         text=(form.q.data or "")[:100],
+        page=request.args.get("page", 1, type=int) or 1,
     )
     return render_template(
         "pools/index.html",
         form=form,
-        pools=found,
-        days_left={p.id: services.days_left(p) for p in found},
+        found=found,
+        pools=found.pools,
+        days_left={p.id: services.days_left(p) for p in found.pools},
+        page_url=page_url,
     )
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from marketplace.auth.models import User
 from marketplace.carers import services as carers
@@ -197,13 +197,54 @@ moderation.register_kind(
 # --- finding and seeing pools -------------------------------------------------------------------
 
 
+POOLS_PER_PAGE = 20
+
+
+@dataclass(frozen=True)
+class PoolPage:
+    """One page of open pools, and how many pages there are."""
+
+    pools: list[Pool]
+    total: int
+    page: int
+    pages: int
+
+
 def open_pools(
     session: Session,
     council_id: int | None = None,
     category_id: int | None = None,
     text: str | None = None,
 ) -> list[Pool]:
-    """Pools people can join now, soonest deadline first."""
+    """Pools people can join now, soonest deadline first (all of them)."""
+    return list(session.scalars(_open_pools_query(council_id, category_id, text)))
+
+
+def open_pools_page(
+    session: Session,
+    council_id: int | None = None,
+    category_id: int | None = None,
+    text: str | None = None,
+    page: int = 1,
+    per_page: int = POOLS_PER_PAGE,
+) -> PoolPage:
+    """One page of open pools, with members and council loaded for the list (one query each,
+    not one per pool)."""
+    query = _open_pools_query(council_id, category_id, text)
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    pools = session.scalars(
+        query.options(selectinload(Pool.members), joinedload(Pool.council))
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).unique()
+    return PoolPage(list(pools), total, page, pages)
+
+
+def _open_pools_query(
+    council_id: int | None, category_id: int | None, text: str | None
+) -> Select[Pool]:
     query = select(Pool).where(Pool.status.in_(GATHERING))
     if council_id:
         query = query.where(Pool.council_id == council_id)
@@ -212,7 +253,7 @@ def open_pools(
     if text and text.strip():
         like = f"%{text.strip()}%"
         query = query.where(or_(Pool.title.ilike(like), Pool.description.ilike(like)))
-    return list(session.scalars(query.order_by(Pool.deadline, Pool.id)))
+    return query.order_by(Pool.deadline, Pool.id)
 
 
 def member_record(session: Session, pool: Pool, user_id: int) -> PoolMember | None:

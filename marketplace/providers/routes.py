@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
 
 from flask import Blueprint, abort, render_template, request
 from sqlalchemy import select
-from werkzeug.datastructures import MultiDict
 
 from marketplace.extensions import db
 from marketplace.money import parse_pounds
@@ -24,6 +22,7 @@ from marketplace.providers.models import (
 )
 from marketplace.providers.search import SearchQuery, SearchResult
 from marketplace.providers.search_form import SearchForm
+from marketplace.web.pagination import page_url
 
 bp = Blueprint("directory", __name__)
 
@@ -103,12 +102,6 @@ def _facets(result: SearchResult, query: SearchQuery) -> dict[str, list[FacetOpt
     return facets
 
 
-def _page_url(page: int) -> str:
-    args = MultiDict(request.args)
-    args.setlist("page", [str(page)])
-    return f"{request.path}?{urlencode(list(args.items(multi=True)))}"
-
-
 @bp.route("/services")
 def search() -> str:
     form = SearchForm(request.args)
@@ -126,7 +119,7 @@ def search() -> str:
         result=result,
         listings=listings,
         facets=_facets(result, query) if result is not None and query is not None else {},
-        page_url=_page_url,
+        page_url=page_url,
     )
 
 

@@ -206,3 +206,15 @@ def test_members_waiting_are_not_members(db_session, council, moderator):
         MemberStatus.WAITING.value,
     ]
     assert len(pool.current_members) == 2 and pool.waiting_list[0].user_id == people[2].id
+
+
+def test_open_pools_come_a_page_at_a_time(db_session, council, moderator):
+    made = [approved_pool(db_session, council, moderator) for _ in range(3)]
+    first = services.open_pools_page(db_session, per_page=2)
+    assert (first.total, first.page, first.pages) == (3, 1, 2)
+    second = services.open_pools_page(db_session, page=2, per_page=2)
+    assert first.pools + second.pools == services.open_pools(db_session)
+    assert set(first.pools + second.pools) == set(made)
+    # A page beyond the last shows the last; nonsense shows the first.
+    assert services.open_pools_page(db_session, page=99, per_page=2).page == 2
+    assert services.open_pools_page(db_session, page=-1, per_page=2).page == 1
