@@ -2,6 +2,11 @@
 
 Its own CLI listens on every interface and pickles its whole store to a shared temp
 file after each write; this starts it from Python, loopback only, with that disabled.
+
+localstripe also finds the objects of one kind by scanning its whole store, and does so when
+it renders every Charge (for the charge's refunds): each payment then costs time in proportion
+to everything created so far, and settling 20,000 pledges slows to a crawl. We keep an index
+of the store by kind, so listing one kind reads only that kind, as Stripe itself would.
 For `make run`, `--state FILE` loads the store from FILE at start and saves it there when
 stopped, so the customers, cards and plans our database points at survive a restart.
 """
@@ -15,8 +20,10 @@ import socket
 import subprocess
 import sys
 import time
+from collections import defaultdict
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 
 def free_port() -> int:
@@ -24,6 +31,43 @@ def free_port() -> int:
     with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def index_store_by_kind() -> None:
+    """Make localstripe list one kind of object without scanning every object it holds."""
+    from localstripe import resources
+
+    store = resources.store
+    by_kind: dict[str, dict[str, Any]] = defaultdict(dict)
+    for key, value in store.items():
+        by_kind[key.split(":", 1)[0]][key] = value
+
+    def set_item(self: dict[str, Any], key: str, value: Any) -> None:
+        dict.__setitem__(self, key, value)
+        by_kind[key.split(":", 1)[0]][key] = value
+
+    def del_item(self: dict[str, Any], key: str) -> None:
+        dict.__delitem__(self, key)
+        by_kind[key.split(":", 1)[0]].pop(key, None)
+
+    def clear(self: dict[str, Any]) -> None:
+        dict.clear(self)
+        by_kind.clear()
+
+    def list_all(
+        cls: Any, url: str, limit: Any = None, starting_after: Any = None, **kwargs: Any
+    ) -> Any:
+        # The same as StripeObject._api_list_all, reading one kind's index instead of the store.
+        if kwargs:
+            raise resources.UserError(400, "Unexpected " + ", ".join(kwargs.keys()))
+        found = resources.List(url, limit=limit, starting_after=starting_after)
+        found._list = list(by_kind[cls.object].values())
+        return found
+
+    resources.Store.__setitem__ = set_item  # type: ignore[assignment]
+    resources.Store.__delitem__ = del_item  # type: ignore[assignment]
+    resources.Store.clear = clear  # type: ignore[method-assign]
+    resources.StripeObject._api_list_all = classmethod(list_all)
 
 
 def serve(port: int, state: Path | None = None) -> None:
@@ -35,6 +79,7 @@ def serve(port: int, state: Path | None = None) -> None:
     if state is not None and state.exists():
         # Our own file, written below by this same code: not untrusted input.
         server.store.update(pickle.loads(state.read_bytes()))  # noqa: S301
+    index_store_by_kind()
     asyncio.set_event_loop(asyncio.new_event_loop())
     web.run_app(server.app, host="127.0.0.1", port=port, print=None, handle_signals=True)
     if state is not None:
