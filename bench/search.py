@@ -659,6 +659,8 @@ def bench_app(url: str, index_dir: Path) -> Flask:
             "SECRET_KEY": "bench",
             "SESSION_COOKIE_SECURE": False,
             "TESTING": False,
+            # A JSON line per request would be printed among the figures.
+            "JSON_REQUEST_LOGS": False,
         }
     )
 

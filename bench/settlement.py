@@ -214,7 +214,14 @@ def main() -> None:
     port = free_port()
     stripe = start_process(port)
     try:
-        app = create_app({"DATABASE_URL": url, "STRIPE_API_BASE": f"http://127.0.0.1:{port}"})
+        # No JSON request logs: they would print every email the run "sends" (to the log).
+        app = create_app(
+            {
+                "DATABASE_URL": url,
+                "STRIPE_API_BASE": f"http://127.0.0.1:{port}",
+                "JSON_REQUEST_LOGS": False,
+            }
+        )
         engine = make_engine(url)
         factory = sessionmaker(bind=engine, expire_on_commit=False)
         load = os.getloadavg()
