@@ -89,6 +89,7 @@ def _register_blueprints(app: Flask) -> None:
     from marketplace.memberships.routes import bp as memberships_bp
     from marketplace.moderation.report_routes import bp as reports_bp
     from marketplace.moderation.routes import bp as moderation_bp
+    from marketplace.notifications.routes import bp as notifications_bp
     from marketplace.organisations.routes import bp as organisations_bp
     from marketplace.pages.routes import bp as pages_bp
     from marketplace.payments.routes import bp as payments_bp
@@ -98,6 +99,8 @@ def _register_blueprints(app: Flask) -> None:
     from marketplace.providers.csv_routes import bp as listing_csv_bp
     from marketplace.providers.manage_routes import bp as provider_bp
     from marketplace.providers.routes import bp as directory_bp
+    from marketplace.wellbeing.break_routes import bp as breaks_bp
+    from marketplace.wellbeing.crisis_plan_routes import bp as crisis_plans_bp
 
     for blueprint in (
         pages_bp,
@@ -119,6 +122,9 @@ def _register_blueprints(app: Flask) -> None:
         reports_bp,
         api_bp,
         payments_bp,
+        notifications_bp,
+        breaks_bp,
+        crisis_plans_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -14,8 +14,11 @@ def import_all_models() -> None:
     import marketplace.memberships.models
     import marketplace.moderation.audit
     import marketplace.moderation.models
+    import marketplace.notifications.models
     import marketplace.organisations.models
     import marketplace.payments.models
     import marketplace.places.models
     import marketplace.pools.models
-    import marketplace.providers.models  # noqa: F401
+    import marketplace.providers.models
+    import marketplace.wellbeing.crisis_plan_models
+    import marketplace.wellbeing.models  # noqa: F401

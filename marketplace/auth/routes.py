@@ -181,6 +181,8 @@ def forgotten_password() -> str | Response:
                 user.email,
                 "Reset your password",
                 render_template("emails/reset_password.txt", user=user, link=link),
+                user_id=user.id,
+                kind="account",  # the way back in: never held for a digest or a break
             )
         # The same page whether or not the address has an account.
         return render_template("auth/reset_sent.html", email=form.email.data)

@@ -70,15 +70,14 @@ def suggestions_for(
     """The best few buddies for this request, best first, each with plain-English reasons."""
     if request.status != RequestStatus.WAITING.value:
         return []
+    excluded = services.excluded_user_ids(session, request.seeker_id)
     with_places = [
         (profile, free)
         for profile, free in services.buddies_with_places(session)
-        if profile.user_id not in services.excluded_user_ids(session, request.seeker_id)
+        if profile.user_id not in excluded
     ]
     by_user = {profile.user_id: profile for profile, _ in with_places}
-    seeker = services.to_matching_seeker(
-        request, utcnow(), services.excluded_user_ids(session, request.seeker_id)
-    )
+    seeker = services.to_matching_seeker(request, utcnow(), excluded)
     found = matching.suggestions(
         seeker,
         [services.to_matching_buddy(profile, free) for profile, free in with_places],

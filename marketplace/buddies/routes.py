@@ -13,7 +13,7 @@ from wtforms import SelectChoice
 
 from marketplace.auth.access import moderator_required
 from marketplace.auth.models import User
-from marketplace.buddies import conversations, rounds, services
+from marketplace.buddies import conversations, handover, rounds, services
 from marketplace.buddies.forms import (
     NO_BUDGET_YET,
     AskForm,
@@ -25,6 +25,7 @@ from marketplace.buddies.forms import (
     OfferForm,
     PauseForm,
 )
+from marketplace.buddies.handover_forms import HandoverForm
 from marketplace.buddies.labels import (
     HELPFULNESS_LABELS,
     HOLDING_LABELS,
@@ -47,12 +48,21 @@ from marketplace.errors import DomainError, NotAllowed
 from marketplace.extensions import db
 from marketplace.moderation import crisis
 from marketplace.moderation import services as moderation
+from marketplace.notifications.links import email_link
 from marketplace.places.services import all_councils
 from marketplace.providers.services import all_categories
 from marketplace.web.actions import button_action
 from marketplace.web.forms import add_error
 
 bp = Blueprint("buddies", __name__, url_prefix="/buddies", cli_group="buddies")
+handover.register_break_hooks()
+
+
+@bp.after_app_request
+def _send_handover_emails(response: Response) -> Response:
+    # A handover may be offered by any page's commit (ending a pairing, starting a break).
+    handover.send_committed(db.scoped())
+    return response
 
 
 @bp.cli.command("resume-due")
@@ -124,6 +134,7 @@ def index() -> str:
         feedback_due={m.id for m in matches if conversations.feedback_due(db.session, me, m)},
         helped=helped,
         helped_requests={h.id: services.waiting_request_of(db.session, h.id) for h in helped},
+        handovers=handover.handovers_of(db.session, me),
     )
 
 
@@ -322,12 +333,14 @@ def ask_suggested(request_id: int, profile_id: int) -> Response:
 
 
 def _proposal_notice(match: BuddyMatch) -> conversations.Notice | None:
+    accept = email_link(match.buddy_user_id, "accept_buddy", {"match_id": match.id})
     return conversations.notice_to(
         match.buddy_user,
         match,
         "Someone would like you to be their budget buddy",
         "Someone who is waiting for a budget buddy has been suggested to you. "
-        "You can see what they would like help with, and say yes or no.",
+        "You can see what they would like help with, and say yes or no."
+        + (f"\n\nTo say yes now with one click (no need to sign in):\n\n{accept}" * bool(accept)),
     )
 
 
@@ -353,10 +366,13 @@ def withdraw_request(request_id: int) -> Response:
 
 def _pairing_page(match: BuddyMatch, form: MessageForm, contact_form: ContactForm) -> str:
     me = _me()
+    role = conversations.role_in(match, me)
     return render_template(
         "buddies/pairing.html",
         match=match,
-        role=conversations.role_in(match, me),
+        role=role,
+        # Only the seeker is offered another buddy; the old buddy never sees who follows them.
+        handover=handover.handover_for(db.session, match) if role == conversations.SEEKER else None,
         other=match.buddy_user if me.id == match.seeker_id else match.seeker,
         form=form,
         contact_form=contact_form,
@@ -443,13 +459,16 @@ def answer(match_id: int, action: str) -> Response:
         else:
             db.session.commit()
             if action == "accept":
+                pause = email_link(match.seeker_id, "pause_buddy", {"match_id": match.id})
                 conversations.send_notice(
                     conversations.notice_to(
                         match.seeker,
                         match,
                         "You have a budget buddy",
                         f"{me.display_name} has said yes to being your budget buddy. "
-                        "You can now send each other messages.",
+                        "You can now send each other messages."
+                        + f"\n\nIf you need a rest, pause it with one click:\n\n{pause}"
+                        * bool(pause),
                     )
                 )
                 flash("You are now buddies. Say hello when you are ready", "success")
@@ -497,6 +516,40 @@ def end(match_id: int) -> str | Response:
             flash("The pairing has ended. Thank you both", "success")
             return redirect(url_for("buddies.index"))
     return render_template("buddies/end.html", form=form, match=match)
+
+
+@bp.route("/pairings/<int:match_id>/another/<int:profile_id>", methods=["GET", "POST"])
+@login_required
+def another_buddy(match_id: int, profile_id: int) -> str | Response:
+    """After a handover: ask a suggested buddy, choosing whether to share a short summary."""
+    match = _match_or_404(match_id)
+    me = _me()
+    offered = handover.handover_for(db.session, match) if me.id == match.seeker_id else None
+    chosen = handover.suggestion(offered, profile_id) if offered else None
+    if offered is None or chosen is None:
+        flash(
+            "That buddy is no longer available. Choose from the suggestions below"
+            if offered
+            else "You are not looking for another buddy at the moment",
+            "error",
+        )
+        return redirect(url_for("buddies.pairing", match_id=match.id))
+    form = HandoverForm()
+    form.submit.label.text = f"Ask {chosen.profile.user.display_name}"
+    if form.validate_on_submit():
+        try:
+            new = handover.ask_new_buddy(db.session, me, match, profile_id, form.shared_summary())
+        except DomainError as error:
+            _failed(form, error, "summary")
+        else:
+            db.session.commit()
+            conversations.send_notice(_proposal_notice(new))
+            flash(
+                f"We have asked {new.buddy_user.display_name}. We will email you when they answer",
+                "success",
+            )
+            return redirect(url_for("buddies.pairing", match_id=new.id))
+    return render_template("buddies/another.html", form=form, match=match, chosen=chosen)
 
 
 @bp.route("/pairings/<int:match_id>/report", methods=["GET", "POST"])

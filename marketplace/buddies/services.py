@@ -408,7 +408,13 @@ def excluded_user_ids(session: Session, seeker_id: int) -> set[int]:
             BuddyMatch.ended_by_id == BuddyMatch.buddy_user_id,
         )
     )
-    return {*blocked, *blockers, *ended, *declined, seeker_id}
+    # A buddy they are still paired with (a pairing paused by a break, say) is not a new one.
+    live = session.scalars(
+        select(BuddyMatch.buddy_user_id).where(
+            BuddyMatch.seeker_id == seeker_id, BuddyMatch.status.in_(LIVE_MATCH_STATUSES)
+        )
+    )
+    return {*blocked, *blockers, *ended, *declined, *live, seeker_id}
 
 
 def to_matching_buddy(profile: BuddyProfile, free_capacity: int) -> matching.BuddyProfile:
@@ -645,6 +651,10 @@ def end(
     _finish(match, user.id, MatchStatus.ENDED, (reason or "").strip() or None)
     if was_proposed and match.request is not None:
         match.request.status = RequestStatus.WAITING.value
+    elif user.id == match.buddy_user_id:
+        from marketplace.buddies.handover import offer_handover
+
+        offer_handover(session, match)  # the seeker is offered another buddy
     return match
 
 

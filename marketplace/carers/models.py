@@ -9,7 +9,7 @@ from sqlalchemy import DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.auth.models import User
-from marketplace.db import Base, utcnow
+from marketplace.db import Base, as_utc, utcnow
 
 
 class CarerScope(enum.StrEnum):
@@ -17,6 +17,7 @@ class CarerScope(enum.StrEnum):
     POOLS = "pools"
     BUDDYING = "buddying"
     MEMBERSHIPS = "memberships"
+    WELLBEING = "wellbeing"
 
 
 SCOPE_LABELS = {
@@ -24,6 +25,7 @@ SCOPE_LABELS = {
     CarerScope.POOLS: "Act for me on pools (join, leave, vote, pay)",
     CarerScope.BUDDYING: "Act for me on budget buddying",
     CarerScope.MEMBERSHIPS: "Act for me on memberships of user-led organisations",
+    CarerScope.WELLBEING: "Start or end a break from everything for me",
 }
 
 
@@ -52,6 +54,8 @@ class CarerGrant(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set for a time-limited grant (a crisis plan's): it acts only until then. None: no limit.
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     holder: Mapped[User] = relationship(foreign_keys=[holder_id])
     carer: Mapped[User | None] = relationship(foreign_keys=[carer_id])
@@ -60,9 +64,15 @@ class CarerGrant(Base):
     def scope_set(self) -> frozenset[CarerScope]:
         return frozenset(CarerScope(s) for s in self.scopes.split(",") if s)
 
-    def allows(self, scope: CarerScope) -> bool:
+    def is_live(self, now: datetime | None = None) -> bool:
+        """Active and, if time-limited, not yet expired."""
+        if self.status != GrantStatus.ACTIVE.value:
+            return False
+        return self.expires_at is None or as_utc(self.expires_at) > (now or utcnow())
+
+    def allows(self, scope: CarerScope, now: datetime | None = None) -> bool:
         """True if the grant is live and covers this scope."""
-        return self.status == GrantStatus.ACTIVE.value and scope in self.scope_set
+        return self.is_live(now) and scope in self.scope_set
 
 
 class CarerAction(Base):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -39,6 +39,7 @@ def invite_carer(
             CarerGrant.holder_id == holder.id,
             CarerGrant.invited_email == email,
             CarerGrant.status != GrantStatus.REVOKED.value,
+            CarerGrant.expires_at.is_(None),  # a crisis plan's grant does not count
         )
     ).first()
     if live is not None:
@@ -127,25 +128,34 @@ def grants_given(session: Session, holder: User) -> list[CarerGrant]:
 
 def grants_held(session: Session, carer: User) -> list[CarerGrant]:
     """The live grants that let this person act for others."""
-    return list(
-        session.scalars(
-            select(CarerGrant)
-            .where(CarerGrant.carer_id == carer.id, CarerGrant.status == GrantStatus.ACTIVE.value)
-            .order_by(CarerGrant.accepted_at)
-        )
+    rows = session.scalars(
+        select(CarerGrant)
+        .where(CarerGrant.carer_id == carer.id, CarerGrant.status == GrantStatus.ACTIVE.value)
+        .order_by(CarerGrant.accepted_at)
     )
+    return [grant for grant in rows if grant.is_live()]
 
 
-def authorise(session: Session, carer: User, holder_id: int, scope: CarerScope) -> CarerGrant:
+def authorise(
+    session: Session,
+    carer: User,
+    holder_id: int,
+    scope: CarerScope,
+    now: datetime | None = None,
+) -> CarerGrant:
     """The live grant letting this carer act for this holder in this scope, or NotAllowed."""
-    grant = session.scalars(
-        select(CarerGrant).where(
+    # A carer can hold an ordinary grant and a time-limited one from a crisis plan: any fits.
+    grants = session.scalars(
+        select(CarerGrant)
+        .where(
             CarerGrant.carer_id == carer.id,
             CarerGrant.holder_id == holder_id,
             CarerGrant.status == GrantStatus.ACTIVE.value,
         )
-    ).first()
-    if grant is None or not grant.allows(scope):
+        .order_by(CarerGrant.id)
+    )
+    grant = next((g for g in grants if g.allows(scope, now)), None)
+    if grant is None:
         raise NotAllowed("You do not have permission to do this for this person")
     return grant
 

@@ -46,6 +46,15 @@ def buddies_resume_due(session: Session, _payload: dict[str, Any]) -> None:
     log.info("buddies.resume_due: resumed %s", count)
 
 
+@handler("wellbeing.end_due_breaks")
+def wellbeing_end_due_breaks(session: Session, _payload: dict[str, Any]) -> None:
+    """End timed breaks whose end has come, resuming what each paused."""
+    from marketplace.wellbeing import breaks
+
+    count = breaks.end_due_breaks(session)
+    log.info("wellbeing.end_due_breaks: ended %s", count)
+
+
 @handler("email.send")
 def send_email(_session: Session, payload: dict[str, Any]) -> None:
     """Deliver one queued email: {to, subject, body}. SMTP is not transactional: if the commit
@@ -53,6 +62,23 @@ def send_email(_session: Session, payload: dict[str, Any]) -> None:
     from marketplace.email import deliver
 
     deliver(str(payload["to"]), str(payload["subject"]), str(payload["body"]))
+
+
+@handler("notifications.send_digests", commits=True)
+def notifications_send_digests(session: Session, _payload: dict[str, Any]) -> None:
+    """The weekly digest: one email per person with emails kept for them. It commits after each
+    person (so it runs leased); a person is sent their digest at least once."""
+    from marketplace.notifications import digest
+
+    log.info("notifications.send_digests: sent %s", digest.send_digests(session))
+
+
+@handler("notifications.send_digest", commits=True)
+def notifications_send_digest(session: Session, payload: dict[str, Any]) -> None:
+    """One person's kept emails, now: {user_id, after_break} (enqueued when a break ends)."""
+    from marketplace.notifications import digest
+
+    digest.send_digest(session, int(payload["user_id"]), bool(payload.get("after_break")))
 
 
 @handler("search.index_listings")

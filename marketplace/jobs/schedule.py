@@ -26,6 +26,9 @@ SCHEDULE: tuple[Periodic, ...] = (
     Periodic("pools.charge_due", timedelta(minutes=15)),
     Periodic("memberships.run_jobs", timedelta(hours=1)),
     Periodic("buddies.resume_due", timedelta(hours=1)),
+    Periodic("wellbeing.end_due_breaks", timedelta(hours=1)),
+    # Epoch-aligned weeks begin on Thursdays at 00:00 UTC (1 January 1970 was a Thursday).
+    Periodic("notifications.send_digests", timedelta(days=7)),
 )
 
 

@@ -39,7 +39,14 @@ from marketplace.db import utcnow
 from marketplace.engagement.forms import MYSELF, chosen_holder
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.extensions import db
-from marketplace.memberships import charts, dashboard, help_requests, reciprocity, services
+from marketplace.memberships import (
+    charts,
+    dashboard,
+    help_requests,
+    hours_notices,
+    reciprocity,
+    services,
+)
 from marketplace.memberships.common import (
     live_membership,
     month_start,
@@ -599,13 +606,14 @@ def log_time(membership_id: int) -> str | BaseResponse:
                 description=form.description.data or "",
             )
             try:
-                reciprocity.log_time(db.session, holder, org, data, acting_carer=carer)
+                entry = reciprocity.log_time(db.session, holder, org, data, acting_carer=carer)
             except NotAllowed as error:
                 _failed(form, error, LOG_FIELDS)
             except DomainError as error:
                 _failed(form, error, LOG_FIELDS)
             else:
                 db.session.commit()
+                hours_notices.ask_to_confirm(db.session, entry.id)
                 flash("Time logged. It counts once it is confirmed", "success")
                 return redirect(url_for("memberships.time", membership_id=membership.id))
     return render_template(

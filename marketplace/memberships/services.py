@@ -631,7 +631,10 @@ class ReminderReport:
 
 def remind_payment_due(session: Session, now: datetime | None = None) -> ReminderReport:
     """Job: email each member whose payment is due, once. A mail server that is down never
-    fails the job: the reminder is left unsent and tried on the next run."""
+    fails the job: the reminder is left unsent and tried on the next run.
+
+    Each reminder is claimed with a conditional UPDATE right before it is sent, so a payment
+    that arrived (or a reminder another run sent) since the list was read means no email."""
     now = now or utcnow()
     due = session.scalars(
         select(Membership).where(
@@ -641,6 +644,17 @@ def remind_payment_due(session: Session, now: datetime | None = None) -> Reminde
     ).all()
     sent = failed = 0
     for membership in due:
+        claimed = session.execute(
+            update(Membership)
+            .where(
+                Membership.id == membership.id,
+                Membership.status == MembershipStatus.PAYMENT_DUE.value,
+                Membership.reminder_sent_at.is_(None),
+            )
+            .values(reminder_sent_at=now)
+        )
+        if getattr(claimed, "rowcount", 0) != 1:
+            continue  # paid, lapsed or reminded since the list was read: nothing to remind
         deadline = as_utc(membership.payment_due_by) if membership.payment_due_by else now
         try:
             send_email(
@@ -651,12 +665,14 @@ def remind_payment_due(session: Session, now: datetime | None = None) -> Reminde
                 f"through. Please update your card by {deadline:%d %B %Y} to keep your "
                 "membership. If things are hard at the moment, you can switch to giving time "
                 "back instead, or contact the organisation.\n",
+                user_id=membership.user_id,
+                kind="money",  # money that is due: sent even during a break
             )
         except (OSError, smtplib.SMTPException) as error:
             log.warning("payment reminder for membership %s not sent: %s", membership.id, error)
+            membership.reminder_sent_at = None  # tried again on the next run
             failed += 1
             continue
-        membership.reminder_sent_at = now
         sent += 1
     return ReminderReport(sent, failed)
 

@@ -14,7 +14,7 @@ from flask import current_app, url_for
 from sqlalchemy.orm import Session
 
 from marketplace.auth.models import User
-from marketplace.email import send_email
+from marketplace.email import ACTION, GENERAL, MONEY, send_email
 from marketplace.engagement.services import staff_of
 from marketplace.money import format_pence
 from marketplace.pools.models import (
@@ -37,11 +37,17 @@ def _link(endpoint: str, **values: Any) -> str:
             return url_for(endpoint, **values)
 
 
-def _send(person: User | None, subject: str, body: str) -> None:
+def _send(person: User | None, subject: str, body: str, kind: str = GENERAL) -> None:
     if person is None or person.erased_at is not None:
         return
     try:
-        send_email(person.email, subject, f"Hello {person.display_name},\n\n{body}\n")
+        send_email(
+            person.email,
+            subject,
+            f"Hello {person.display_name},\n\n{body}\n",
+            user_id=person.id,
+            kind=kind,
+        )
     except (OSError, smtplib.SMTPException):
         current_app.logger.exception("Could not send %r to user %s", subject, person.id)
 
@@ -64,6 +70,7 @@ def payment_problem(session: Session, row: PoolPayment) -> None:
         f"{what} for month {row.month} of {pool.title} ({format_pence(row.amount_pence)}).\n\n"
         f"Please put it right{deadline}, or your place goes to the next person waiting:\n\n"
         f"{link}",
+        MONEY,
     )
 
 
@@ -125,6 +132,34 @@ def share_rises(
             "Your share of a pool has changed",
             f"Fewer people are sharing {pool.title} now, so each member's share goes from "
             f"{format_pence(before)} to {format_pence(after)} a month. {what}\n\n{link}",
+            MONEY,  # what they will be charged: sent even during a break
+        )
+
+
+def vote_opened(session: Session, pool: Pool) -> None:
+    """Ask each member to vote, with a one-click vote for each quote (voting moves no money:
+    paying for the winner asks them to sign in). Call after the commit."""
+    from marketplace.notifications.links import email_link
+    from marketplace.pools.quotes import live_quotes
+
+    page = _link("pools.pool_page", pool_id=pool.id, _anchor="quotes")
+    closes = f" by {format_date(pool.vote_closes_at)}" if pool.vote_closes_at else ""
+    size = len(pool.current_members)
+    choices = [(quote, quote.per_member_pence(size)) for quote in live_quotes(pool)]
+    for member in pool.current_members:
+        lines = []
+        for quote, share in choices:
+            link = email_link(member.user_id, "vote", {"pool_id": pool.id, "quote_id": quote.id})
+            price = f" ({format_pence(share)} a month each)" if share else ""
+            lines.append(f"Vote for {quote.organisation.name}'s quote{price}:\n{link}")
+        _send(
+            member.user,
+            "Please vote: choose a quote for your pool",
+            f"The members of {pool.title} are choosing a quote. Please vote{closes}.\n\n"
+            + "\n\n".join(lines)
+            + "\n\nEach link votes with one click and works once; voting takes no money. "
+            f"To read the quotes first, sign in:\n\n{page}",
+            ACTION,
         )
 
 

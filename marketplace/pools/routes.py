@@ -40,7 +40,7 @@ from marketplace.organisations.models import ApprovalStatus, Organisation, Organ
 from marketplace.payments import services as payments
 from marketplace.payments.gateway import CardDeclined, RawCardsRefused, SavedCard
 from marketplace.places.services import all_councils
-from marketplace.pools import funding, maximum, quotes, services, statements
+from marketplace.pools import funding, maximum, notices, quotes, services, statements
 from marketplace.pools.forms import (
     PAY_BY_LABELS,
     CardForm,
@@ -640,10 +640,11 @@ def open_vote(pool_id: int) -> BaseResponse:
     form = OpenVoteForm()
     if form.validate_on_submit():
         closes = utcnow() + timedelta(days=int(form.days.data or 7))
-        button_action(
+        if button_action(
             lambda: quotes.open_vote(db.session, _me(), pool, closes),
             "The vote is open. Members can now choose a quote",
-        )
+        ):
+            notices.vote_opened(db.session, pool)
     return redirect(url_for("pools.pool_page", pool_id=pool.id, _anchor="quotes"))
 
 

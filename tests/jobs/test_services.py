@@ -214,8 +214,10 @@ def test_the_scheduler_enqueues_each_periodic_job_once_per_period(app, db_sessio
         [
             f"buddies.resume_due@{hour}",
             f"memberships.run_jobs@{hour}",
+            f"notifications.send_digests@{period_start(now, timedelta(days=7)).isoformat()}",
             f"pools.charge_due@{now.replace(minute=15).isoformat()}",
             f"pools.charge_due@{now.replace(minute=30).isoformat()}",
+            f"wellbeing.end_due_breaks@{hour}",
         ]
     )
 
@@ -230,7 +232,9 @@ def test_the_periodic_jobs_run_their_existing_code_paths(app, db_session):
     assert sorted(outcomes) == [
         ("buddies.resume_due", "done"),
         ("memberships.run_jobs", "done"),
+        ("notifications.send_digests", "done"),
         ("pools.charge_due", "done"),
+        ("wellbeing.end_due_breaks", "done"),
     ]
 
 

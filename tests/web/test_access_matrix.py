@@ -176,6 +176,9 @@ GET_ROUTES = [
     ("/account/your-data", signed_in(200)),
     ("/account/your-data/download", signed_in(200)),
     ("/account/delete", signed_in(200)),
+    ("/account/emails", signed_in(200)),
+    # One-click email links work without signing in; an unknown one is gone for everyone.
+    ("/do/no-such-token", everyone(410)),
     ("/carer/people", signed_in(200)),
     ("/carer/people/{holder_id}", only(200, "carer")),
     ("/organisations/mine", signed_in(200)),
@@ -215,6 +218,8 @@ GET_ROUTES = [
     ("/buddies/pairings/{buddy_match}/report", only(200, "holder", others=404)),
     ("/buddies/pairings/{buddy_match}/block", only(200, "holder", others=404)),
     ("/buddies/pairings/{buddy_match}/feedback", only(200, "holder", others=404)),
+    # No handover on offer while they are still buddies: back to the pairing page.
+    ("/buddies/pairings/{buddy_match}/another/999999", only(302, "holder", others=404)),
     ("/buddies/round", only(200, "ulo_staff", "admin")),
     ("/buddies/concerns/999999/conversation", only(404, "ulo_staff", "admin")),
     ("/pools", everyone(200)),
@@ -271,9 +276,20 @@ GET_ROUTES = [
     ("/report/nonsense/1", signed_in(404)),
     ("/report/help_request/{help_request}", only(200, "holder", "ulo_staff", others=404)),
     ("/report/enquiry_message/999999", signed_in(404)),
+    # Taking a break: the person's own; "started" goes back to the choice when not on one.
+    ("/break", signed_in(200)),
+    ("/break/check?length=week", signed_in(200)),
+    ("/break/started", signed_in(302)),
+    # Crisis plans: everyone has their own; a plan that does not name you is not there.
+    ("/account/crisis-plan", signed_in(200)),
+    ("/account/crisis-plans", signed_in(200)),
+    ("/crisis-plans/999999", signed_in(404)),
 ]
 
 POST_ROUTES = [
+    # Posted empty: the email choices form comes back with an error.
+    ("/account/emails", signed_in(200)),
+    ("/do/no-such-token", everyone(410)),
     # Someone else's carer grant is invisible: 404 rather than a hint that it exists.
     ("/account/carers/{grant_id}/revoke", only(302, "holder", others=404)),
     (
@@ -289,6 +305,7 @@ POST_ROUTES = [
     # Posted empty: the holder gets the form back with an error.
     ("/buddies/pairings/{buddy_match}/messages", only(200, "holder", others=404)),
     ("/buddies/requests/{buddy_request}/withdraw", only(302, "holder", others=404)),
+    ("/buddies/pairings/{buddy_match}/another/999999", only(302, "holder", others=404)),
     ("/buddies/round", only(200, "ulo_staff", "admin")),
     ("/moderation/items/999999", only(404, "ulo_staff", "admin")),
     ("/moderation/items/999999/claim", only(404, "ulo_staff", "admin")),
@@ -324,6 +341,13 @@ POST_ROUTES = [
     # Posted empty: the report form comes back with an error.
     ("/report/listing/{published_listing}", signed_in(200)),
     ("/report/organisation/{pending_org}", signed_in(404)),
+    # Posted empty: the choice comes back with an error; no length or no break goes back.
+    ("/break", signed_in(200)),
+    ("/break/check", signed_in(302)),
+    ("/break/end", signed_in(302)),
+    # Posted empty: an empty plan is saved (all of it is optional); deleting goes back.
+    ("/account/crisis-plan", signed_in(302)),
+    ("/account/crisis-plan/delete", signed_in(302)),
 ]
 
 

@@ -1,0 +1,197 @@
+"""Which emails go now and which wait: weekly digests, and quiet while someone is on a break.
+
+Money that is due is always emailed at once. Anything else for someone on a break is kept, not
+dropped, and sent in one email when they come back; for someone who chose a weekly digest it is
+kept for the weekly job. Account emails (a password reset) are never held: they are the way in.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app, url_for
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from marketplace.auth.models import User
+from marketplace.db import as_utc, utcnow
+from marketplace.email import ACCOUNT, ACTION, GENERAL, MONEY, dispatch
+from marketplace.notifications import links, preferences
+from marketplace.notifications.models import DigestItem, Frequency, HeldReason
+
+log = logging.getLogger(__name__)
+
+KINDS = frozenset({MONEY, ACTION, GENERAL, ACCOUNT})
+# Long enough to still work when someone reads an old email; it only ever means fewer emails.
+FEWER_EMAILS_TTL = timedelta(days=30)
+MAX_SUBJECT = 300
+
+
+def on_break(session: Session, user_id: int, now: datetime | None = None) -> bool:
+    """Whether the person is on a break (the wellbeing feature decides)."""
+    try:
+        from marketplace.wellbeing.breaks import is_on_break
+    except ImportError:  # the breaks feature is not installed: nobody is on a break
+        return False
+    return bool(is_on_break(session, user_id, now))
+
+
+def recipient(session: Session, to: str, user_id: int | None) -> User | None:
+    """The account an email goes to: by id when known, else by address; never an erased one."""
+    if user_id is not None:
+        user = session.get(User, user_id)
+    else:
+        user = session.scalars(
+            select(User).where(User.email == to.strip().lower(), User.erased_at.is_(None))
+        ).first()
+    return user if user is not None and user.erased_at is None else None
+
+
+def _settings_url() -> str:
+    try:
+        return url_for("notifications.emails", _external=True)
+    except RuntimeError:
+        with current_app.test_request_context():
+            return url_for("notifications.emails")
+
+
+def footer(session: Session, user: User, frequency: Frequency) -> str:
+    """Every email ends with a way to get fewer: one click to a weekly digest."""
+    lines = ["", "", "--"]
+    if frequency is Frequency.EACH:
+        link = links.make_link(session, user, "fewer_emails", {}, FEWER_EMAILS_TTL)
+        lines += ["Fewer emails: get one email a week with everything in it instead:", link]
+    lines += ["Choose how we email you (sign in):", _settings_url()]
+    return "\n".join(lines) + "\n"
+
+
+def hold(session: Session, user: User, subject: str, body: str, kind: str, reason: str) -> None:
+    """Keep an email for the person's next digest."""
+    session.add(
+        DigestItem(
+            user_id=user.id, subject=subject[:MAX_SUBJECT], body=body, kind=kind, reason=reason
+        )
+    )
+
+
+def route(
+    session: Session, to: str, subject: str, body: str, user_id: int | None, kind: str
+) -> str | None:
+    """The body to send now (with its footer), or None when the email was kept for later."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown email kind {kind!r}")
+    if kind == ACCOUNT:
+        return body
+    user = recipient(session, to, user_id)
+    if user is None:  # someone without an account (an invitation): nothing to choose
+        return body
+    if kind != MONEY and on_break(session, user.id):
+        hold(session, user, subject, body, kind, HeldReason.BREAK.value)
+        return None
+    frequency = preferences.frequency_of(session, user.id)
+    if kind != MONEY and frequency is Frequency.WEEKLY_DIGEST:
+        hold(session, user, subject, body, kind, HeldReason.DIGEST.value)
+        return None
+    return body + footer(session, user, frequency)
+
+
+# --- sending the digests ------------------------------------------------------------------------
+
+
+def _compose(user: User, items: list[DigestItem], after_break: bool) -> tuple[str, str]:
+    first = min(as_utc(item.created_at) for item in items)
+    if after_break:
+        subject = "Welcome back: what we kept for you while you were away"
+        lead = "Welcome back. While you were away we kept these emails rather than send them."
+    else:
+        subject = "Your weekly email from Budget Marketplace"
+        lead = f"Here is everything from the last week (since {first:%d %B}), in one email."
+    parts = [f"Hello {user.display_name},", "", lead, ""]
+    for number, item in enumerate(items, 1):
+        parts += [
+            f"{number}. {item.subject} ({as_utc(item.created_at):%d %B})",
+            "",
+            item.body.strip(),
+            "",
+        ]
+    parts += [
+        "Links in these emails that have run out still work if you sign in and do it there.",
+        "",
+        "--",
+        "Choose how we email you (sign in):",
+        _settings_url(),
+    ]
+    return subject, "\n".join(parts) + "\n"
+
+
+_LINK = re.compile(r"/do/([A-Za-z0-9_\-]+)")
+_DONE = frozenset({links.State.USED, links.State.GONE})
+
+
+def still_needed(session: Session, item: DigestItem) -> bool:
+    """False when every one-click link in a kept email is used or has nothing left to do (the
+    hours were confirmed, the vote closed): no reminder for something already done."""
+    tokens = _LINK.findall(item.body)
+    return not tokens or any(links.find(session, raw).state not in _DONE for raw in tokens)
+
+
+def send_digest(session: Session, user_id: int, after_break: bool = False) -> bool:
+    """Send everything kept for this person in one email and clear it; commits. Whether one
+    was sent. At least once: if the commit after a direct send fails, it is sent again later."""
+    items = list(
+        session.scalars(
+            select(DigestItem)
+            .where(DigestItem.user_id == user_id)
+            .order_by(DigestItem.created_at, DigestItem.id)
+            .with_for_update()  # a weekly run and a return from a break never both send it
+        )
+    )
+    if not items:
+        session.commit()
+        return False
+    session.execute(delete(DigestItem).where(DigestItem.id.in_([i.id for i in items])))
+    user = session.get(User, user_id)
+    items = [item for item in items if still_needed(session, item)]
+    if user is None or user.erased_at is not None or not items:
+        session.commit()
+        return False
+    subject, body = _compose(user, items, after_break)
+    dispatch(user.email, subject, body)
+    session.commit()
+    return True
+
+
+def send_digests(session: Session, now: datetime | None = None) -> int:
+    """The weekly job: one email per person with anything kept, except those still on a break
+    (theirs waits for their return). Also clears long-expired links. Commits; returns how many
+    emails went."""
+    now = now or utcnow()
+    user_ids = list(session.scalars(select(DigestItem.user_id).distinct()))
+    session.commit()
+    sent = 0
+    for user_id in user_ids:
+        if on_break(session, user_id, now):
+            session.commit()
+            continue
+        sent += send_digest(session, user_id)
+    links.purge(session, now)
+    session.commit()
+    return sent
+
+
+def _on_break_ended(session: Session, brk: Any) -> None:
+    """Coming back: what was kept goes out in one email, after the return commits."""
+    from marketplace.jobs.services import enqueue
+
+    enqueue(session, "notifications.send_digest", {"user_id": brk.user_id, "after_break": True})
+
+
+try:
+    from marketplace.wellbeing import breaks as _breaks
+except ImportError:  # the breaks feature is not installed yet
+    pass
+else:
+    _breaks.on_break_ended(_on_break_ended)

@@ -1,0 +1,220 @@
+"""One-click links in emails: do one safe thing as one person, without signing in.
+
+A link is single use and expires (7 days unless the email says otherwise). Opening it (GET)
+only shows what will happen: email scanners and link previews fetch every link, and a GET must
+never change anything. The one button on that page POSTs, and the action runs as the person
+the link was made for. Using a link is a conditional UPDATE (... WHERE used_at IS NULL), so two
+clicks at once do the action once.
+
+Nothing that moves money can be a link: `register` refuses such an action, and `lookup` would
+not return one even if it were slipped into the table. Paying always asks the person to sign in.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app, url_for
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from marketplace.auth.models import User
+from marketplace.db import as_utc, utcnow
+from marketplace.errors import DomainError
+from marketplace.moderation import audit
+from marketplace.notifications.models import ActionLink
+from marketplace.tokens import hash_token, new_token
+
+DEFAULT_TTL = timedelta(days=7)
+
+Describe = Callable[[Session, User, dict[str, Any]], str]
+Run = Callable[[Session, User, dict[str, Any]], str]
+After = Callable[[User, dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class Action:
+    """Something a link can do. `describe` says exactly what will happen (DomainError when it
+    no longer can); `run` does it through the feature's own service, which checks permission,
+    and returns what to tell the person. `after` runs once the change is committed (to email
+    the other people involved, as the page on the site would)."""
+
+    name: str
+    button: str
+    describe: Describe
+    run: Run
+    moves_money: bool = False
+    after: After | None = None
+
+
+_ACTIONS: dict[str, Action] = {}
+
+
+def register(action: Action) -> Action:
+    """Make an action available to links. Money never is: the person signs in for that."""
+    if action.moves_money:
+        raise ValueError(f"{action.name}: one-click links never move money")
+    _ACTIONS[action.name] = action
+    return action
+
+
+def lookup(name: str) -> Action | None:
+    """The registered action of this name (never one that moves money)."""
+    import marketplace.notifications.actions  # noqa: F401 - registers the built-in actions
+
+    action = _ACTIONS.get(name)
+    return None if action is None or action.moves_money else action
+
+
+def _url(raw: str) -> str:
+    try:
+        return url_for("notifications.do", token=raw, _external=True)
+    except RuntimeError:  # a job with no request and no SERVER_NAME: a path still helps
+        with current_app.test_request_context():
+            return url_for("notifications.do", token=raw)
+
+
+def make_link(
+    session: Session,
+    user: User,
+    action: str,
+    params: dict[str, Any] | None = None,
+    ttl: timedelta = DEFAULT_TTL,
+    now: datetime | None = None,
+) -> str:
+    """A new link for `user` to do `action`; the row is added to the session's transaction."""
+    if lookup(action) is None:
+        raise ValueError(f"no one-click action {action!r}")
+    raw, hashed = new_token()
+    session.add(
+        ActionLink(
+            token_hash=hashed,
+            user_id=user.id,
+            action=action,
+            params=dict(params or {}),
+            expires_at=(now or utcnow()) + ttl,
+        )
+    )
+    return _url(raw)
+
+
+def email_link(
+    user_id: int, action: str, params: dict[str, Any] | None = None, ttl: timedelta = DEFAULT_TTL
+) -> str | None:
+    """A link for an email composed after the caller's commit, on db.session, committed at once
+    (so the link works by the time the email arrives). Call it only after your own commit.
+    None when the person's account is gone."""
+    from marketplace.extensions import db
+
+    session = db.session
+    user = session.get(User, user_id)
+    if user is None or user.erased_at is not None:
+        return None
+    url = make_link(session, user, action, params, ttl)
+    session.commit()
+    return url
+
+
+class State(enum.StrEnum):
+    READY = "ready"
+    USED = "used"
+    EXPIRED = "expired"
+    GONE = "gone"  # what it was about has changed (already answered, closed, deleted)
+    UNKNOWN = "unknown"  # no such link (mistyped, tampered with) or its person is gone
+
+
+@dataclass(frozen=True)
+class Found:
+    state: State
+    link: ActionLink | None = None
+    user: User | None = None
+    action: Action | None = None
+    description: str = ""
+
+
+def _suspended(user: User, now: datetime) -> bool:
+    return user.suspended_until is not None and as_utc(user.suspended_until) > now
+
+
+def find(session: Session, raw: str, now: datetime | None = None) -> Found:
+    """What a token would do now, changing nothing."""
+    now = as_utc(now or utcnow())
+    link = session.scalars(
+        select(ActionLink).where(ActionLink.token_hash == hash_token(raw))
+    ).first()
+    if link is None:
+        return Found(State.UNKNOWN)
+    if link.used_at is not None:
+        return Found(State.USED, link)
+    if as_utc(link.expires_at) <= now:
+        return Found(State.EXPIRED, link)
+    user = session.get(User, link.user_id)
+    action = lookup(link.action)
+    if user is None or not user.is_active or _suspended(user, now) or action is None:
+        return Found(State.UNKNOWN, link)
+    try:
+        description = action.describe(session, user, dict(link.params or {}))
+    except DomainError as error:
+        return Found(State.GONE, link, user, action, error.message)
+    return Found(State.READY, link, user, action, description)
+
+
+class LinkUnusable(DomainError):
+    """The link cannot be used (now): `state` says why."""
+
+    def __init__(self, found: Found) -> None:
+        super().__init__(found.description or f"This link is {found.state.value}")
+        self.found = found
+
+
+def use(session: Session, raw: str, now: datetime | None = None) -> tuple[Found, str]:
+    """Use the link once and do its action as its person; returns (what it was, what was done).
+    LinkUnusable when it is used, expired or unknown; the action's own DomainError when it
+    cannot be done (the caller rolls back, which leaves the link unused)."""
+    now = as_utc(now or utcnow())
+    found = find(session, raw, now)
+    if found.state is not State.READY:
+        raise LinkUnusable(found)
+    link, user, action = found.link, found.user, found.action
+    if link is None or user is None or action is None:  # READY always has all three
+        raise LinkUnusable(Found(State.UNKNOWN))
+    claimed = session.execute(
+        update(ActionLink)
+        .where(
+            ActionLink.id == link.id,
+            ActionLink.used_at.is_(None),
+            ActionLink.expires_at > now,
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(claimed, "rowcount", 0) != 1:  # another click got there first
+        raise LinkUnusable(Found(State.USED, link))
+    done = action.run(session, user, dict(link.params or {}))
+    audit.record(
+        session,
+        user.id,
+        "notifications.link_used",
+        "action_link",
+        link.id,
+        link.action,
+    )
+    return found, done
+
+
+def purge(
+    session: Session, now: datetime | None = None, keep: timedelta = timedelta(days=30)
+) -> int:
+    """Delete links that expired more than `keep` ago (used or not); returns how many."""
+    from sqlalchemy import delete
+
+    result = session.execute(
+        delete(ActionLink)
+        .where(ActionLink.expires_at < as_utc(now or utcnow()) - keep)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,1 @@
+"""Wellbeing controls: taking a break from everything at once, crisis plans, gentler emails."""

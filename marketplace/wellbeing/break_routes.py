@@ -1,0 +1,173 @@
+"""Take a break pages: choose how long, check what will happen, confirm; come back in one click.
+
+A carer with the "wellbeing" grant uses the same pages with ?for=<holder id>.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from marketplace.auth.models import User
+from marketplace.buddies import conversations
+from marketplace.buddies.models import BuddyMatch
+from marketplace.errors import DomainError, NotAllowed
+from marketplace.extensions import db
+from marketplace.web.forms import add_error
+from marketplace.wellbeing import breaks, crisis_plans
+from marketplace.wellbeing.forms import BreakForm, ConfirmBreakForm
+from marketplace.wellbeing.models import Break, BreakLength, PausedKind
+
+bp = Blueprint("breaks", __name__)
+
+LENGTHS = {length.value for length in BreakLength}
+
+
+def _me() -> User:
+    user: User = current_user._get_current_object()
+    return user
+
+
+def _subject() -> tuple[User, User | None]:
+    """(whose break, the carer acting for them or None); 404 without the grant."""
+    me = _me()
+    holder_id = request.args.get("for", type=int)
+    if holder_id is None or holder_id == me.id:
+        return me, None
+    try:
+        return breaks.holder_for(db.session, me, holder_id), me
+    except NotAllowed:
+        abort(404)
+
+
+def _for(holder: User, carer: User | None) -> dict[str, Any]:
+    """The ?for= argument to keep on every link while a carer acts."""
+    return {"for": holder.id} if carer is not None else {}
+
+
+@bp.app_context_processor
+def _break_in_navigation() -> dict[str, Any]:
+    """Lets the navigation say "You're on a break" instead of "Take a break"."""
+
+    def on_break() -> bool:
+        return current_user.is_authenticated and breaks.is_on_break(db.session, current_user.id)
+
+    return {"on_break": on_break}
+
+
+@bp.route("/break", methods=["GET", "POST"])
+@login_required
+def choose() -> str | Response:
+    holder, carer = _subject()
+    current = breaks.current_break(db.session, holder.id)
+    if current is not None:
+        return render_template(
+            "wellbeing/break_on.html",
+            brk=current,
+            holder=holder,
+            carer=carer,
+            args=_for(holder, carer),
+        )
+    form = BreakForm()
+    if request.method == "GET" and request.args.get("length") in LENGTHS:
+        form.length.data = request.args["length"]  # "Change" from the check page
+    if form.validate_on_submit():
+        return redirect(url_for("breaks.check", length=form.length.data, **_for(holder, carer)))
+    return render_template(
+        "wellbeing/break_choose.html",
+        form=form,
+        holder=holder,
+        carer=carer,
+        args=_for(holder, carer),
+        helped=[] if carer else breaks.people_i_act_for(db.session, holder),
+    )
+
+
+def _tell_the_other_side(brk: Break) -> None:
+    """The people whose pairings paused get the usual "new message" email: the message itself
+    (the neutral one) is only on the site, as every buddy message is."""
+    for item in brk.paused:
+        if item.kind != PausedKind.MATCH.value:
+            continue
+        match = db.session.get(BuddyMatch, item.ref_id)
+        if match is None:
+            continue
+        other = db.session.get(User, match.other_id(brk.user_id))
+        conversations.send_notice(
+            conversations.notice_to(
+                other,
+                match,
+                "You have a new message from your budget buddy",
+                "There is a new message for you in your budget buddy conversation.",
+            )
+        )
+
+
+@bp.route("/break/check", methods=["GET", "POST"])
+@login_required
+def check() -> str | Response:
+    holder, carer = _subject()
+    args = _for(holder, carer)
+    form = ConfirmBreakForm()
+    length = (form.length.data if request.method == "POST" else request.args.get("length")) or ""
+    if length not in LENGTHS or breaks.is_on_break(db.session, holder.id):
+        return redirect(url_for("breaks.choose", **args))
+    if form.validate_on_submit():
+        try:
+            brk = breaks.start_break(db.session, holder, length, acting_carer=carer)
+        except DomainError as error:
+            db.session.rollback()
+            add_error(form, error, fallback_field="submit")
+        else:
+            db.session.commit()
+            _tell_the_other_side(brk)
+            return redirect(url_for("breaks.started", **args))
+    form.length.data = length
+    return render_template(
+        "wellbeing/break_check.html",
+        form=form,
+        plan=breaks.plan(db.session, holder, length),
+        holder=holder,
+        carer=carer,
+        args=args,
+    )
+
+
+@bp.route("/break/started")
+@login_required
+def started() -> str | Response:
+    holder, carer = _subject()
+    current = breaks.current_break(db.session, holder.id)
+    if current is None:
+        return redirect(url_for("breaks.choose", **_for(holder, carer)))
+    return render_template(
+        "wellbeing/break_started.html",
+        brk=current,
+        holder=holder,
+        carer=carer,
+        args=_for(holder, carer),
+        # Only whether there is one: reading it (an audited view) is the person's own choice.
+        has_crisis_plan=carer is None and crisis_plans.plan_of(db.session, holder.id) is not None,
+    )
+
+
+@bp.route("/break/end", methods=["POST"])
+@login_required
+def end() -> Response:
+    holder, carer = _subject()
+    try:
+        breaks.end_break(db.session, holder, acting_carer=carer)
+    except DomainError:
+        db.session.rollback()  # already back (another tab, or the break ran out)
+    else:
+        db.session.commit()
+        flash(
+            f"{holder.display_name}'s break has ended. Everything is as it was."
+            if carer
+            else "Welcome back. Everything is as you left it.",
+            "success",
+        )
+    return redirect(url_for("breaks.choose", **_for(holder, carer)))
