@@ -78,12 +78,21 @@ def chosen_quote(session: Session, pool: Pool) -> Quote:
 
 
 def billable_members(pool: Pool, month: int) -> list[PoolMember]:
-    """Members who pay for this month (not those who said they leave before it)."""
-    return [
+    """Members who pay for this month (not those who said they leave before it). A place lent
+    for this month (see loans.py) is paid by the person first on the waiting list instead."""
+    paying = [
         m
         for m in pool.current_members
         if m.leave_after_month is None or m.leave_after_month >= month
     ]
+    for loan in pool.loans:
+        if (
+            loan.covers(month)
+            and loan.lender in paying
+            and loan.borrower.status == MemberStatus.WAITING.value
+        ):
+            paying[paying.index(loan.lender)] = loan.borrower
+    return paying
 
 
 @dataclass

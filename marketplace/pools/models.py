@@ -143,6 +143,7 @@ class Pool(Base):
         back_populates="pool", order_by="Quote.id", foreign_keys="Quote.pool_id"
     )
     messages: Mapped[list[PoolMessage]] = relationship(order_by="PoolMessage.id")
+    loans: Mapped[list[PlaceLoan]] = relationship(order_by="PlaceLoan.id")
 
     @property
     def current_members(self) -> list[PoolMember]:
@@ -185,6 +186,29 @@ class PoolMember(Base):
 
     pool: Mapped[Pool] = relationship(back_populates="members")
     user: Mapped[User] = relationship()
+
+
+class PlaceLoan(Base):
+    """A member away on a break lends their place to the first person waiting, for the pool's
+    months from `from_month` to `to_month` (None: until the member comes back). In those months
+    the borrower pays the share and the lender does not."""
+
+    __tablename__ = "pool_place_loans"
+    __table_args__ = (CheckConstraint("from_month >= 1", name="from_month_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pool_id: Mapped[int] = mapped_column(ForeignKey("pools.id"), index=True)
+    lender_id: Mapped[int] = mapped_column(ForeignKey("pool_members.id"), index=True)
+    borrower_id: Mapped[int] = mapped_column(ForeignKey("pool_members.id"), index=True)
+    from_month: Mapped[int] = mapped_column(Integer)
+    to_month: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    lender: Mapped[PoolMember] = relationship(foreign_keys=[lender_id])
+    borrower: Mapped[PoolMember] = relationship(foreign_keys=[borrower_id])
+
+    def covers(self, month: int) -> bool:
+        return self.from_month <= month and (self.to_month is None or month <= self.to_month)
 
 
 class Quote(Base):

@@ -521,7 +521,7 @@ def leave(pool_id: int) -> str | BaseResponse:
     problem = None
     if form.validate_on_submit():
         try:
-            if pool.is_gathering:
+            if pool.is_gathering or member.status == MemberStatus.WAITING.value:
                 services.leave(db.session, holder, pool, acting_carer=carer)
                 message = "You have left the pool. You will not be charged"
             else:
@@ -540,7 +540,13 @@ def leave(pool_id: int) -> str | BaseResponse:
             flash(message, "success")
             return redirect(url_for("pools.pool_page", pool_id=pool.id))
     return render_template(
-        "pools/leave.html", pool=pool, form=form, problem=problem, holder=holder, carer=carer
+        "pools/leave.html",
+        pool=pool,
+        form=form,
+        problem=problem,
+        holder=holder,
+        carer=carer,
+        waiting=member.status == MemberStatus.WAITING.value,
     )
 
 

@@ -425,10 +425,11 @@ def _promote(session: Session, pool: Pool) -> PoolMember | None:
 def leave(
     session: Session, user: User, pool: Pool, acting_carer: User | None = None
 ) -> PoolMember | None:
-    """Leave at no cost before the pool is funded (the first person waiting takes the place).
+    """Leave at no cost before the pool is funded (the first person waiting takes the place),
+    or leave the waiting list at any time.
 
-    Returns the person promoted from the waiting list, if any. Once a pool is running, leaving
-    takes effect at the end of the month already paid (see `funding.leave_running`).
+    Returns the person promoted from the waiting list, if any. Once a pool is running, a member
+    leaves at the end of the month already paid (see `funding.leave_running`).
     """
     act_as(session, acting_carer, user.id, f"Left the pool {pool.title}")
     lock_pool(session, pool)
@@ -438,9 +439,11 @@ def leave(
         MemberStatus.WAITING.value,
     ):
         raise DomainError("You are not in this pool")
-    if pool.status not in GATHERING:
-        raise DomainError("The pool has been funded: you can leave at the end of a paid month")
     was_member = member.status == MemberStatus.MEMBER.value
+    # Someone waiting pays nothing, so they may go at any time; a member of a funded pool
+    # leaves at the end of a paid month instead.
+    if was_member and pool.status not in GATHERING:
+        raise DomainError("The pool has been funded: you can leave at the end of a paid month")
     member.status = MemberStatus.LEFT.value
     member.left_at = utcnow()
     session.flush()

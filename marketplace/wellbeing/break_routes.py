@@ -16,9 +16,10 @@ from marketplace.buddies import conversations
 from marketplace.buddies.models import BuddyMatch
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.extensions import db
+from marketplace.pools import loans
 from marketplace.web.forms import add_error
 from marketplace.wellbeing import breaks, crisis_plans
-from marketplace.wellbeing.forms import BreakForm, ConfirmBreakForm
+from marketplace.wellbeing.forms import LEND, BreakForm, ConfirmBreakForm
 from marketplace.wellbeing.models import Break, BreakLength, PausedKind
 
 bp = Blueprint("breaks", __name__)
@@ -74,8 +75,13 @@ def choose() -> str | Response:
     form = BreakForm()
     if request.method == "GET" and request.args.get("length") in LENGTHS:
         form.length.data = request.args["length"]  # "Change" from the check page
+    if request.method == "GET" and request.args.get("places") == LEND:
+        form.places.data = LEND
     if form.validate_on_submit():
-        return redirect(url_for("breaks.check", length=form.length.data, **_for(holder, carer)))
+        places = LEND if form.places.data == LEND else None
+        return redirect(
+            url_for("breaks.check", length=form.length.data, places=places, **_for(holder, carer))
+        )
     return render_template(
         "wellbeing/break_choose.html",
         form=form,
@@ -83,6 +89,7 @@ def choose() -> str | Response:
         carer=carer,
         args=_for(holder, carer),
         helped=[] if carer else breaks.people_i_act_for(db.session, holder),
+        can_lend=bool(breaks.places_to_lend(db.session, holder)),
     )
 
 
@@ -113,23 +120,31 @@ def check() -> str | Response:
     args = _for(holder, carer)
     form = ConfirmBreakForm()
     length = (form.length.data if request.method == "POST" else request.args.get("length")) or ""
+    chosen = form.places.data if request.method == "POST" else request.args.get("places")
+    lend = chosen == LEND
     if length not in LENGTHS or breaks.is_on_break(db.session, holder.id):
         return redirect(url_for("breaks.choose", **args))
     if form.validate_on_submit():
         try:
-            brk = breaks.start_break(db.session, holder, length, acting_carer=carer)
+            brk = breaks.start_break(
+                db.session, holder, length, offer_pool_places=lend, acting_carer=carer
+            )
         except DomainError as error:
             db.session.rollback()
             add_error(form, error, fallback_field="submit")
         else:
             db.session.commit()
             _tell_the_other_side(brk)
+            for loan in loans.made_since(db.session, holder.id, brk.starts_at):
+                loans.tell_borrower(loan)
             return redirect(url_for("breaks.started", **args))
     form.length.data = length
+    form.places.data = LEND if lend else ""
     return render_template(
         "wellbeing/break_check.html",
         form=form,
-        plan=breaks.plan(db.session, holder, length),
+        plan=breaks.plan(db.session, holder, length, lend_places=lend),
+        lend=lend,
         holder=holder,
         carer=carer,
         args=args,

@@ -32,6 +32,7 @@ from marketplace.db import as_utc, utcnow
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.memberships import services as memberships
 from marketplace.memberships.models import Basis, Membership, MembershipStatus
+from marketplace.pools import loans
 from marketplace.pools.models import MemberStatus, PoolMember, PoolStatus
 from marketplace.privacy import services as privacy
 from marketplace.wellbeing.models import Break, BreakLength, BreakPaused, PausedKind
@@ -232,19 +233,31 @@ def _membership_items(found: _Commitments, months: str) -> list[PlanItem]:
     return items
 
 
-def _pool_items(found: _Commitments) -> list[PlanItem]:
+def can_lend(place: PoolMember) -> bool:
+    """A running pool's member whose place could go to the waiting list while they are away."""
+    return (
+        place.status == MemberStatus.MEMBER.value
+        and place.pool.status == PoolStatus.RUNNING.value
+        and bool(place.pool.waiting_list)
+    )
+
+
+def _pool_items(found: _Commitments, lend_places: bool) -> list[PlanItem]:
     items = []
     for place in found.pool_places:
         heading = f"Your place in the pool “{place.pool.title}”"
         if place.status == MemberStatus.WAITING.value:
             outcome = "Kept. You stay in the same place on the waiting list."
+        elif lend_places and can_lend(place):
+            outcome = (
+                "Offered to the first person on the waiting list for the months that start "
+                "while you are away: they pay the share and you pay nothing for those months. "
+                "You keep your place, and have it back from the first month after you return."
+            )
         elif place.pool.status in RUNNING_POOL:
-            # Lending the place to the waiting list for the months away needs the pool's
-            # charging to move a share between members; not built yet, so say so plainly.
             outcome = (
                 "Kept. Your share for each month is still due, because the service "
-                "carries on for the others. (Offering your place to the waiting list "
-                "while you are away is not available yet.)"
+                "carries on for the others."
             )
         else:
             outcome = "Kept. Nothing changes."
@@ -252,7 +265,18 @@ def _pool_items(found: _Commitments) -> list[PlanItem]:
     return items
 
 
-def plan(session: Session, user: User, length: str, now: datetime | None = None) -> BreakPlan:
+def places_to_lend(session: Session, user: User) -> list[PoolMember]:
+    """The places this person could offer to a waiting list while on a break."""
+    return [place for place in _commitments(session, user).pool_places if can_lend(place)]
+
+
+def plan(
+    session: Session,
+    user: User,
+    length: str,
+    now: datetime | None = None,
+    lend_places: bool = False,
+) -> BreakPlan:
     """What a break of this length would do to each commitment; changes nothing."""
     chosen = _length(length)
     now = now or utcnow()
@@ -262,7 +286,7 @@ def plan(session: Session, user: User, length: str, now: datetime | None = None)
     items = [
         *_match_items(user, found),
         *_membership_items(found, months),
-        *_pool_items(found),
+        *_pool_items(found, lend_places),
         PlanItem("Emails", "Only emails about money that is due. Everything else waits."),
     ]
     return BreakPlan(chosen, now, ends_at, items)
@@ -333,6 +357,10 @@ def _pause_everything(session: Session, user: User, brk: Break, now: datetime) -
             until = brk.ends_at.date() if brk.ends_at else None
             memberships.pause(session, user, membership, until=until, now=now)
             brk.paused.append(BreakPaused(kind=PausedKind.MEMBERSHIP.value, ref_id=membership.id))
+    if brk.offer_pool_places:
+        for place in found.pool_places:
+            if can_lend(place):
+                loans.lend_place(session, place, brk.ends_at)
 
 
 def start_break(
@@ -397,6 +425,7 @@ def _finish(session: Session, brk: Break, by: User | None, now: datetime) -> Non
     user = brk.user
     for item in brk.paused:
         _resume(session, user, item, now)
+    loans.end_loans_of(session, user.id, now)
     brk.ended_at = now
     brk.ended_by_id = by.id if by else None
     session.flush()

@@ -173,3 +173,29 @@ def test_the_started_page_points_to_the_persons_own_crisis_plan(client, db_sessi
     page = client.get("/break/started").get_data(as_text=True)
     assert "Read your crisis plan" in page
     assert "Call my sister" not in page  # reading it is their choice (and an audited view)
+
+
+def test_a_running_pool_place_can_be_offered_to_the_waiting_list(
+    app, client, db_session, council, moderator, provider
+):
+    from tests.wellbeing.test_break_pool_places import full_running_pool
+
+    with app.app_context():  # funding reads the app's config; the client's requests must not
+        pool, members, waiting = full_running_pool(db_session, council, moderator, provider)
+        db_session.commit()
+    away = members[0]
+    sign_in(client, away)
+    page = client.get("/break").get_data(as_text=True)
+    assert "what should happen to your place in a running pool?" in page
+    response = post(client, "/break", {"length": "month", "places": "lend"})
+    assert response.location.endswith("/break/check?length=month&places=lend")
+    page = client.get(response.location).get_data(as_text=True)
+    assert "Offered to the first person on the waiting list" in page
+    response = post(
+        client, "/break/check", {"length": "month", "places": "lend"}, token_from="/break"
+    )
+    assert response.status_code == 302
+    from marketplace.pools.models import PlaceLoan
+
+    loan = db_session.scalars(select(PlaceLoan)).one()
+    assert loan.borrower.user_id == waiting.id and loan.lender.user_id == away.id

@@ -39,16 +39,6 @@ def _app_context(app):
 
 
 @pytest.fixture
-def provider(db_session, council):
-    org = OrganisationFactory(kind=OrganisationKind.PROVIDER.value)
-    org.councils.append(council)
-    staff = UserFactory(roles=["provider_staff"])
-    StaffFactory(organisation=org, user=staff)
-    db_session.commit()
-    return staff, org
-
-
-@pytest.fixture
 def ulo(db_session):
     org = OrganisationFactory(
         name="Leeds Voice", kind=OrganisationKind.ULO.value, status=ApprovalStatus.APPROVED.value

@@ -1,0 +1,106 @@
+"""A place in a running pool lent to the waiting list while its member is on a break."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from marketplace.db import utcnow
+from marketplace.pools import funding, loans, quotes
+from marketplace.pools import services as pools
+from marketplace.pools.models import PoolPayment, PoolStatus
+from marketplace.wellbeing import breaks
+from tests.factories import UserFactory
+from tests.pools.builders import approved_pool, invoice_pledge, quote
+
+
+@pytest.fixture(autouse=True)
+def _app_context(app):
+    """Funding emails read the app's config."""
+    with app.app_context():
+        yield
+
+
+def full_running_pool(db_session, council, moderator, provider):
+    """Three members paying by invoice (no Stripe), a fourth waiting; month one collected."""
+    pool = approved_pool(db_session, council, moderator, max_members=3)
+    offer = quote(db_session, provider, pool, total_pence=9000)
+    members = [UserFactory(), UserFactory(), UserFactory()]
+    waiting = UserFactory()
+    for person in [*members, waiting]:
+        pools.join(db_session, person, pool, invoice_pledge())
+    quotes.open_vote(db_session, pool.proposer, pool, utcnow() + timedelta(days=7))
+    for person in members:
+        quotes.vote(db_session, person, pool, offer)
+    assert quotes.close_vote(db_session, moderator, pool).winner is offer
+    assert funding.fund(db_session, pool) == PoolStatus.RUNNING.value
+    return pool, members, waiting
+
+
+def payers(db_session, pool, month):
+    return set(
+        db_session.scalars(
+            select(PoolPayment.user_id).where(
+                PoolPayment.pool_id == pool.id, PoolPayment.month == month
+            )
+        )
+    )
+
+
+def month_start(pool, month):
+    return funding.add_months(pool.commissioned_at, month - 1) + timedelta(hours=1)
+
+
+def test_the_first_person_waiting_pays_while_the_member_is_away(
+    db_session, council, moderator, provider
+):
+    pool, members, waiting = full_running_pool(db_session, council, moderator, provider)
+    away = members[0]
+    assert [p.pool_id for p in breaks.places_to_lend(db_session, away)] == [pool.id]
+    summary = breaks.plan(db_session, away, "open", lend_places=True)
+    assert any(
+        "Offered to the first person on the waiting list" in i.outcome for i in summary.items
+    )
+
+    brk = breaks.start_break(db_session, away, "open", offer_pool_places=True)
+    (loan,) = loans.made_since(db_session, away.id, brk.starts_at)
+    assert (loan.from_month, loan.to_month) == (2, None)
+    funding.charge_due(db_session, now=month_start(pool, 2))
+    assert payers(db_session, pool, 2) == {members[1].id, members[2].id, waiting.id}
+
+    # Back before month three: the place is theirs again; the share is the same for everyone.
+    breaks.end_break(db_session, away, now=month_start(pool, 2) + timedelta(days=3))
+    assert loan.to_month == 2
+    funding.charge_due(db_session, now=month_start(pool, 3))
+    assert payers(db_session, pool, 3) == {m.id for m in members}
+    amounts = set(
+        db_session.scalars(select(PoolPayment.amount_pence).where(PoolPayment.pool_id == pool.id))
+    )
+    assert amounts == {3000}
+
+
+def test_without_the_choice_or_anyone_waiting_the_share_is_still_due(
+    db_session, council, moderator, provider
+):
+    pool, members, waiting = full_running_pool(db_session, council, moderator, provider)
+    breaks.start_break(db_session, members[0], "month")  # not offered
+    funding.charge_due(db_session, now=month_start(pool, 2))
+    assert members[0].id in payers(db_session, pool, 2)
+    assert waiting.id not in payers(db_session, pool, 2)
+
+    pools.leave(db_session, waiting, pool)  # nobody waiting now
+    brk = breaks.start_break(db_session, members[1], "month", offer_pool_places=True)
+    assert loans.made_since(db_session, members[1].id, brk.starts_at) == []
+
+
+def test_a_timed_break_lends_only_the_months_that_start_while_away(
+    db_session, council, moderator, provider
+):
+    pool, members, _waiting = full_running_pool(db_session, council, moderator, provider)
+    # A week that ends before month two starts lends nothing.
+    brk = breaks.start_break(
+        db_session, members[0], "week", offer_pool_places=True, now=pool.commissioned_at
+    )
+    assert loans.made_since(db_session, members[0].id, brk.starts_at) == []
