@@ -94,9 +94,10 @@ class Mailbox:
     def clear(self) -> None:
         self.messages.clear()
 
-    def last_to(self, address: str) -> Message:
+    def last_to(self, address: str, subject: str | None = None) -> Message:
+        """The latest message to this address (with this subject, when given)."""
         for message in reversed(self.messages):
-            if message["To"] == address:
+            if message["To"] == address and subject in (None, message["Subject"]):
                 return message
         raise AssertionError(f"no email to {address}; got {[m['To'] for m in self.messages]}")
 
