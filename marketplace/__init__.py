@@ -60,7 +60,7 @@ def _init_templates(app: Flask) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
-    from marketplace import ops
+    from marketplace import after_commit, ops
     from marketplace.auth import sessions
     from marketplace.extensions import csrf, db, limiter, login_manager
     from marketplace.payments import gateway
@@ -76,6 +76,7 @@ def _init_extensions(app: Flask) -> None:
     indexing.init_app(app)
     gateway.init_app(app)
     ops.init_app(app)
+    after_commit.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from marketplace import after_commit
 from marketplace.auth.models import User
 from marketplace.buddies import conversations, rounds, services
 from marketplace.buddies.models import (
@@ -46,7 +48,6 @@ log = logging.getLogger(__name__)
 MAX_SUMMARY = 1000
 # Pairings that were real (the buddy had said yes, so accepted_at is set) may be handed over.
 _WERE_PAIRED = (MatchStatus.ACTIVE.value, MatchStatus.PAUSED.value, MatchStatus.ENDED.value)
-_PENDING = "buddies.handover_notices"
 
 
 @dataclass(frozen=True)
@@ -119,9 +120,11 @@ def offer_handover(session: Session, match: BuddyMatch) -> None:
         request.status = RequestStatus.WAITING.value  # created_at is left alone
         _hold_while_away(session, request)
     # Otherwise they asked again separately and are in the queue already; we still tell them.
-    pending = session.info.setdefault(_PENDING, {})
-    if match.id not in pending:
-        pending[match.id] = _notice(match)
+    notice = _notice(match)
+    if notice is not None:
+        after_commit.note(
+            session, ("handover", match.id), partial(conversations.send_notice, notice), notice
+        )
 
 
 def _hold_while_away(session: Session, request: BuddyRequest) -> None:
@@ -264,60 +267,16 @@ def ask_new_buddy(
 
 
 # --- the email, after the commit ------------------------------------------------------------------
-#
 # offer_handover runs inside someone else's transaction (ending a pairing, starting a break), so
-# it only notes the email. A commit moves the note to "committed" (no SQL may run in that hook);
-# the buddy pages send what is committed after every request (routes.py), or a caller outside a
-# request calls send_committed after its commit. A rollback drops the note.
-
-_COMMITTED = "buddies.handover_notices_committed"
+# the email waits for the commit (marketplace/after_commit.py).
 
 
 def notices_waiting(session: Session) -> list[conversations.Notice]:
     """Handover emails this transaction will send once it commits."""
-    return [n for n in session.info.get(_PENDING, {}).values() if n is not None]
+    return list(after_commit.waiting(session, "handover"))
 
 
 def send_committed(session: Session) -> int:
-    """Send the handover emails of transactions that have committed; returns how many."""
-    notices: list[conversations.Notice] = session.info.pop(_COMMITTED, [])
-    if not notices:
-        return 0
-    if session.in_transaction() and not (session.new or session.dirty or session.deleted):
-        # Only reads since the commit: end them, so the email's own rows commit with it.
-        session.commit()
-    sent = 0
-    for notice in notices:
-        try:
-            conversations.send_notice(notice)
-        except Exception:
-            # The handover is committed whatever happens here; the seeker still sees it.
-            log.exception("Could not email the handover for pairing %s", notice.match_id)
-            session.rollback()
-        else:
-            sent += 1
-    return sent
-
-
-def _after_commit(session: Session) -> None:
-    nested = session.get_nested_transaction()
-    if nested is not None and nested.parent is not None:
-        return  # a SAVEPOINT released inside a transaction that is still open
-    notices = session.info.pop(_PENDING, None)
-    if notices:
-        committed = session.info.setdefault(_COMMITTED, [])
-        committed.extend(n for n in notices.values() if n is not None)
-
-
-def _after_soft_rollback(session: Session, previous_transaction: object) -> None:
-    # Only the outermost rollback undoes the handover; a rolled-back SAVEPOINT does not.
-    if getattr(previous_transaction, "parent", None) is None:
-        session.info.pop(_PENDING, None)
-
-
-for _name, _hook in (
-    ("after_commit", _after_commit),
-    ("after_soft_rollback", _after_soft_rollback),
-):
-    if not event.contains(Session, _name, _hook):
-        event.listen(Session, _name, _hook)
+    """Send what committed transactions left to send (outside a request; the app does this
+    after every request)."""
+    return after_commit.run_committed(session)

@@ -58,13 +58,6 @@ bp = Blueprint("buddies", __name__, url_prefix="/buddies", cli_group="buddies")
 handover.register_break_hooks()
 
 
-@bp.after_app_request
-def _send_handover_emails(response: Response) -> Response:
-    # A handover may be offered by any page's commit (ending a pairing, starting a break).
-    handover.send_committed(db.scoped())
-    return response
-
-
 @bp.cli.command("resume-due")
 def resume_due_command() -> None:
     """Resume pairings whose chosen pause has run out (run daily)."""

@@ -14,12 +14,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from flask import current_app, url_for
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from marketplace import after_commit
 from marketplace.auth.models import User
 from marketplace.auth.services import find_user_by_email, normalise_email
 from marketplace.buddies.models import BuddyMatch, MatchStatus
@@ -393,10 +395,10 @@ def _plan_link(plan: CrisisPlan) -> str:
         return f"/crisis-plans/{plan.id}"
 
 
-def _tell(plan: CrisisPlan) -> None:
-    # Sent inside the break's transaction (or, with EMAIL_DELIVERY=queue, queued with it).
-    # Calm and neutral: never why, and the plan itself stays behind a sign-in. The person
-    # who may act is told too, so they know their permission has started and until when.
+def _tell(session: Session, plan: CrisisPlan) -> None:
+    # Sent once the break's transaction commits (marketplace/after_commit.py). Calm and
+    # neutral: never why, and the plan itself stays behind a sign-in. The person who may act
+    # is told too, so they know their permission has started and until when.
     name = plan.user.display_name
     link = _plan_link(plan)
     grant = delegate_of(plan)
@@ -410,7 +412,8 @@ def _tell(plan: CrisisPlan) -> None:
         if person.erased_at is not None:
             continue
         until = acting_until if acting is not None and person.id == acting.id else None
-        send_email(
+        email = partial(
+            send_email,
             person.email,
             f"{name} has started a break",
             # The app's Jinja directly: breaks may start outside a request (a job, a test).
@@ -422,6 +425,7 @@ def _tell(plan: CrisisPlan) -> None:
             user_id=person.id,
             kind=ACTION,
         )
+        after_commit.note(session, ("crisis_plan", plan.id, person.id), email, person.email)
 
 
 def on_break_started(session: Session, brk: Break) -> None:
@@ -430,7 +434,7 @@ def on_break_started(session: Session, brk: Break) -> None:
     if plan is None:
         return
     _switch_on(session, plan, brk, as_utc(brk.starts_at))
-    _tell(plan)
+    _tell(session, plan)
 
 
 def on_break_ended(session: Session, brk: Break) -> None:

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from marketplace import after_commit
 from marketplace.buddies import services as buddies
 from marketplace.carers import services as carers
 from marketplace.carers.models import CarerGrant, CarerScope
@@ -213,7 +214,9 @@ def test_a_break_tells_the_named_people_calmly(db_session, world, mailbox):
     plan_for(db_session, world)
     mailbox.clear()
     breaks.start_break(db_session, world["person"], "month")
+    assert mailbox.messages == []  # nobody is told before the break is committed
     db_session.commit()
+    after_commit.run_committed(db_session)  # what the app does after each request
     for name in ("buddy", "staff"):
         message = mailbox.last_to(world[name].email)
         body = message.get_payload(decode=True).decode()
