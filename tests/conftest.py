@@ -6,9 +6,11 @@ import os
 import tempfile
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from email import message_from_bytes
 from email.message import Message
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,7 +22,7 @@ from aiosmtpd.controller import Controller  # noqa: E402
 from flask import Flask  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
 from sqlalchemy import create_engine, make_url, text  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
+from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
 from marketplace import create_app, migrations  # noqa: E402
 from marketplace.db import Base, make_engine  # noqa: E402
@@ -67,6 +69,33 @@ def separate_database(suffix: str) -> tuple[str, Callable[[], None]]:
         admin.dispose()
 
     return url.render_as_string(hide_password=False), drop_and_dispose
+
+
+@contextmanager
+def database_of_its_own(app: Flask, suffix: str) -> Iterator[sessionmaker[Session]]:
+    """A fresh, migrated database that threads can commit to, with `db` pointed at it meanwhile.
+
+    For tests of real concurrency: the rest of the suite runs each test inside one transaction
+    that other connections cannot see.
+    """
+    url, drop = separate_database(suffix)
+    reset_schema(url)
+    engine = make_engine(url)
+    previous = db.engine
+
+    def bind(target: Any) -> None:
+        db.scoped.remove()
+        db.engine = target
+        db.scoped.configure(bind=target)
+
+    bind(engine)
+    try:
+        with app.app_context():
+            yield sessionmaker(bind=engine, expire_on_commit=False)
+    finally:
+        bind(previous)
+        engine.dispose()
+        drop()
 
 
 def reset_schema(url: str) -> None:

@@ -10,40 +10,21 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from marketplace.auth.models import User
-from marketplace.db import make_engine
-from marketplace.extensions import db
 from marketplace.moderation.audit import AuditEntry
 from marketplace.notifications import links
-from tests.conftest import reset_schema, separate_database
-
-
-def _bind(engine: Any) -> None:
-    db.scoped.remove()
-    db.engine = engine
-    db.scoped.configure(bind=engine)
+from tests.conftest import database_of_its_own
 
 
 @pytest.fixture
 def own_database(db_session, app) -> Iterator[sessionmaker[Session]]:
-    url, drop = separate_database("notify")
-    reset_schema(url)
-    engine = make_engine(url)
-    previous = db.engine
-    _bind(engine)
-    try:
-        with app.app_context():
-            yield sessionmaker(bind=engine, expire_on_commit=False)
-    finally:
-        _bind(previous)
-        engine.dispose()
-        drop()
+    with database_of_its_own(app, "notify") as factory:
+        yield factory
 
 
 def test_two_clicks_at_once_do_the_action_once(app, own_database):

@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from marketplace.auth.models import User
-from marketplace.db import make_engine, utcnow
+from marketplace.db import utcnow
 from marketplace.extensions import db
 from marketplace.payments import services as payments
 from marketplace.payments.gateway import get_gateway
@@ -27,7 +27,7 @@ from marketplace.payments.models import Charge
 from marketplace.pools import funding, quotes, services
 from marketplace.pools.models import Pool, PoolMember, PoolPayment, PoolStatus
 from marketplace.pools.services import Pledge
-from tests.conftest import reset_schema, separate_database
+from tests.conftest import database_of_its_own
 from tests.factories import CouncilFactory, OrganisationFactory, StaffFactory, UserFactory
 from tests.listing_helpers import ulo_moderator
 from tests.pools.builders import approved_pool, in_days
@@ -36,27 +36,10 @@ PEOPLE = 200
 PLACES = 50
 
 
-def _bind(engine: Any) -> None:
-    db.scoped.remove()
-    db.engine = engine
-    db.scoped.configure(bind=engine)
-
-
 @pytest.fixture
 def own_database(db_session, app) -> Iterator[sessionmaker[Session]]:
-    """A fresh, migrated database that threads can commit to; `db` points at it meanwhile."""
-    url, drop = separate_database("pools")
-    reset_schema(url)
-    engine = make_engine(url)
-    previous = db.engine
-    _bind(engine)
-    try:
-        with app.app_context():
-            yield sessionmaker(bind=engine, expire_on_commit=False)
-    finally:
-        _bind(previous)
-        engine.dispose()
-        drop()
+    with database_of_its_own(app, "pools") as factory:
+        yield factory
 
 
 def in_thread_session(factory: sessionmaker[Session], work: Callable[[Session], Any]) -> Any:
