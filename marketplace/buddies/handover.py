@@ -274,9 +274,3 @@ def ask_new_buddy(
 def notices_waiting(session: Session) -> list[conversations.Notice]:
     """Handover emails this transaction will send once it commits."""
     return list(after_commit.waiting(session, "handover"))
-
-
-def send_committed(session: Session) -> int:
-    """Send what committed transactions left to send (outside a request; the app does this
-    after every request)."""
-    return after_commit.run_committed(session)

@@ -332,12 +332,7 @@ MODERATOR_WORDS = {
 def appealed_decision(session: Session, sanction: Sanction) -> dict[str, object]:
     """The decision under appeal in words a second moderator can judge: what was done, and
     the thing it was about (its text, even if hidden, because they must see it to decide)."""
-    try:
-        subject: reports.Subject | None = reports.load_subject(
-            session, None, sanction.subject_type, sanction.subject_id
-        )
-    except NotAllowed:
-        subject = None
+    subject = reports.subject_for_moderator(session, sanction.subject_type, sanction.subject_id)
     return {
         "action": MODERATOR_WORDS.get(sanction.action, sanction.action),
         "subject_title": subject.title if subject else "something that no longer exists",

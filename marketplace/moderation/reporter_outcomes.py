@@ -14,7 +14,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from marketplace.auth.models import User
-from marketplace.errors import NotAllowed
 from marketplace.moderation import reports
 from marketplace.moderation.models import Decision, ModerationItem, QueueState, Report
 
@@ -82,10 +81,8 @@ def notices_for(
 
 
 def _title(session: Session, report: Report) -> str:
-    try:
-        return reports.load_subject(session, None, report.subject_type, report.subject_id).title
-    except NotAllowed:
-        return "something that has since been removed"
+    subject = reports.subject_for_moderator(session, report.subject_type, report.subject_id)
+    return subject.title if subject else "something that has since been removed"
 
 
 @dataclass(frozen=True)

@@ -249,6 +249,14 @@ def _enquiry_message_subject(session: Session, user: User | None, message_id: in
     )
 
 
+def subject_for_moderator(session: Session, subject_type: str, subject_id: int) -> Subject | None:
+    """The thing as a moderator sees it (hidden or not), or None if it no longer exists."""
+    try:
+        return load_subject(session, None, subject_type, subject_id)
+    except NotAllowed:
+        return None
+
+
 def open_reports(session: Session, subject_type: str, subject_id: int) -> list[Report]:
     """Reports about one thing that no moderator has decided yet, oldest first."""
     return list(
@@ -517,15 +525,9 @@ def report_for_item(session: Session, item: ModerationItem) -> dict[str, object]
     report = session.get(Report, item.item_id)
     if report is None:
         return {}
-    try:
-        subject: Subject | None = load_subject(
-            session, None, report.subject_type, report.subject_id
-        )
-    except NotAllowed:
-        subject = None
     return {
         "report": report,
-        "report_subject": subject,
+        "report_subject": subject_for_moderator(session, report.subject_type, report.subject_id),
         "report_reason": REASON_LABELS.get(report.reason, report.reason),
         "report_count": len(open_reports(session, report.subject_type, report.subject_id)),
     }

@@ -53,6 +53,7 @@ from marketplace.pools.models import (
 STALE_AFTER = timedelta(minutes=10)
 BUSY_RETRIES = 5
 PURPOSE = "pool"
+INVOICE_DAYS = 30  # for a managed account or the council to pay
 OVER_MAXIMUM = "Your share is now more than the most you said you would pay"
 
 
@@ -244,12 +245,18 @@ def collect_month(
             _charge_claimed(session, pool, member, row, now, gateway)
             result.charged += 1
         else:
-            row.status = PaymentStatus.INVOICED.value
-            row.due_by = now + timedelta(days=30)
+            invoice(row, now)
             result.invoiced += 1
         session.commit()
         notices.payment_problem(session, row)
     return result
+
+
+def invoice(row: PoolPayment, now: datetime) -> None:
+    """Send this month's share to the managed account or council as an invoice, due in 30 days."""
+    row.status = PaymentStatus.INVOICED.value
+    row.message = None
+    row.due_by = now + timedelta(days=INVOICE_DAYS)
 
 
 def _share_in(session: Session, pool: Pool, month: int) -> int | None:
@@ -533,7 +540,7 @@ def _retire_leavers(pool: Pool, month: int) -> None:
             member.status = MemberStatus.LEFT.value
             member.left_at = utcnow()
     free = pool.max_members - len(pool.current_members)
-    for waiting in sorted(pool.waiting_list, key=lambda m: (m.joined_at, m.id))[: max(free, 0)]:
+    for waiting in pool.waiting_list[: max(free, 0)]:
         waiting.status = MemberStatus.MEMBER.value
 
 

@@ -39,8 +39,7 @@ def last_month_starting_before(pool: Pool, moment: datetime) -> int:
 
 
 def _first_waiting(pool: Pool, lent: set[int]) -> PoolMember | None:
-    waiting = [m for m in pool.waiting_list if m.id not in lent]
-    return min(waiting, key=lambda m: (m.joined_at, m.id), default=None)
+    return next((m for m in pool.waiting_list if m.id not in lent), None)
 
 
 def lend_place(session: Session, member: PoolMember, ends_at: datetime | None) -> PlaceLoan | None:
@@ -71,20 +70,17 @@ def lend_place(session: Session, member: PoolMember, ends_at: datetime | None) -
     return loan
 
 
-def end_loans_of(session: Session, user_id: int, now: datetime) -> list[PlaceLoan]:
+def end_loans_of(session: Session, user_id: int, now: datetime) -> None:
     """The lender is back: months that start from now on are theirs again."""
-    ended = []
     for loan in session.scalars(
         select(PlaceLoan)
         .join(PoolMember, PlaceLoan.lender_id == PoolMember.id)
         .where(PoolMember.user_id == user_id)
     ):
-        back_from = last_month_starting_before(loan.lender.pool, now) + 1
-        last = back_from - 1
+        # Months already started stay lent; the next one is the lender's again.
+        last = last_month_starting_before(loan.lender.pool, now)
         if loan.to_month is None or loan.to_month > last:
             loan.to_month = max(last, loan.from_month - 1)
-            ended.append(loan)
-    return ended
 
 
 def made_since(session: Session, user_id: int, since: datetime) -> list[PlaceLoan]:

@@ -8,7 +8,7 @@ or invoiced (managed account), and nothing above the new maximum ever is.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -109,9 +109,7 @@ def raise_maximum(
     if member.pay_by != PayBy.CARD.value:
         for row in held_back(session, pool, member):
             if row.amount_pence <= new_max_pence:
-                row.status = PaymentStatus.INVOICED.value
-                row.message = None
-                row.due_by = now + timedelta(days=30)
+                funding.invoice(row, now)
     return member
 
 

@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.auth.models import User
-from marketplace.db import Base, utcnow
+from marketplace.db import Base, as_utc, utcnow
 from marketplace.organisations.models import Organisation
 from marketplace.places.models import Council
 
@@ -151,7 +151,10 @@ class Pool(Base):
 
     @property
     def waiting_list(self) -> list[PoolMember]:
-        return [m for m in self.members if m.status == MemberStatus.WAITING.value]
+        """The people waiting, first in line first (a rejoiner's row keeps its id but not its
+        place, so the order is by when they joined)."""
+        waiting = [m for m in self.members if m.status == MemberStatus.WAITING.value]
+        return sorted(waiting, key=lambda m: (as_utc(m.joined_at), m.id))
 
     @property
     def is_gathering(self) -> bool:

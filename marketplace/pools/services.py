@@ -510,8 +510,7 @@ def invoices_waiting(session: Session, pool: Pool) -> list[PoolPayment]:
 
 def waiting_place(pool: Pool, member: PoolMember) -> int | None:
     """This person's place on the waiting list (1 is next), or None if not waiting."""
-    line = sorted(pool.waiting_list, key=lambda m: (m.joined_at, m.id))
-    return next((i for i, m in enumerate(line, start=1) if m.id == member.id), None)
+    return next((i for i, m in enumerate(pool.waiting_list, start=1) if m.id == member.id), None)
 
 
 def check_pledge(pool: Pool, pledge: Pledge) -> None:

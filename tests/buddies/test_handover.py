@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from marketplace import after_commit
 from marketplace.buddies import conversations, handover, rounds, services
 from marketplace.buddies.models import BuddyMatch, MatchStatus, RequestStatus
 from marketplace.db import as_utc, utcnow
@@ -250,11 +251,11 @@ def test_the_email_goes_after_the_commit_and_not_after_a_rollback(app, db_sessio
         assert handover.notices_waiting(db_session) == []
         assert mailbox.messages == []
         services.end(db_session, old_buddy, match)
-        assert handover.send_committed(db_session) == 0  # nothing before the commit
+        assert after_commit.run_committed(db_session) == 0  # nothing before the commit
         db_session.commit()
         assert mailbox.messages == []
-        assert handover.send_committed(db_session) == 1
-        assert handover.send_committed(db_session) == 0
+        assert after_commit.run_committed(db_session) == 1
+        assert after_commit.run_committed(db_session) == 0
     email = mailbox.last_to(seeker.email)
     assert email["Subject"] == "Would you like another budget buddy?"
     assert f"/buddies/pairings/{match.id}" in email.get_payload()
