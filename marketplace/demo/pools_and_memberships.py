@@ -40,7 +40,9 @@ def seed_memberships(session: Session, ulo_staff: list[tuple[User, Organisation]
                         session,
                         staff,
                         org,
-                        memberships.OfferData(LEEDS_FEE_PENCE, 2 * HOURS, kinds),
+                        memberships.OfferData(
+                            LEEDS_FEE_PENCE, 2 * HOURS, kinds, pause_fee_on_break=True
+                        ),
                     )
                 fees += 1
                 continue

@@ -12,11 +12,13 @@ from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCharacterCount,
     GovCheckboxesInput,
+    GovCheckboxInput,
     GovRadioInput,
     GovSubmitInput,
     GovTextInput,
 )
 from wtforms import (
+    BooleanField,
     EmailField,
     IntegerField,
     RadioField,
@@ -119,6 +121,16 @@ class OfferForm(FlaskForm):
         choices=kind_choices(),
         description="Only needed if you offer giving time back. Select all that apply.",
         validators=[Optional()],
+    )
+    pause_fee_on_break = BooleanField(
+        "Take no fee while a member is taking a break",
+        widget=GovCheckboxInput(),
+        description=(
+            "Members can take a break from everything on the site when they are unwell. "
+            "If you tick this, their fee stops for the months they are away and starts again "
+            "when they come back."
+        ),
+        default=False,
     )
     submit = SubmitField("Save the offer", widget=GovSubmitInput())
 

@@ -28,6 +28,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -140,6 +141,8 @@ class MembershipOffer(Base):
     reciprocity_minutes: Mapped[int | None] = mapped_column(Integer)
     # Comma-separated GivingKind values.
     reciprocity_kinds: Mapped[str] = mapped_column(String(200), default="")
+    # The ULO's choice: no fee is taken while a fee member is on a wellbeing break.
+    pause_fee_on_break: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
@@ -229,6 +232,8 @@ class MembershipSubscription(Base):
     current_period_end: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The `created` time of the last Stripe event applied: older events are stale and ignored.
     last_event_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set while Stripe is told to take nothing (pause_collection, during a break).
+    collection_paused_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

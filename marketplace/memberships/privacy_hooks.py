@@ -87,6 +87,7 @@ def export(session: Session, user: User) -> dict[str, Any]:
                         "fee_pence": s.fee_pence,
                         "started_at": _iso(s.created_at),
                         "ended_at": _iso(s.ended_at),
+                        "fee_paused_since": _iso(s.collection_paused_at),
                     }
                     for s in m.subscriptions
                 ],

@@ -263,12 +263,14 @@ def set_offer(org_id: int) -> str | BaseResponse:
         if offer.reciprocity_minutes:
             form.reciprocity_hours.process_data(offer.reciprocity_minutes // 60)
         form.reciprocity_kinds.data = list(offer.kinds)
+        form.pause_fee_on_break.data = offer.pause_fee_on_break
     if form.validate_on_submit():
         hours = form.reciprocity_hours.data
         data = services.OfferData(
             fee_pence=form.fee_pence.pence,
             reciprocity_minutes=hours * 60 if hours is not None else None,
             reciprocity_kinds=tuple(form.reciprocity_kinds.data or ()),
+            pause_fee_on_break=bool(form.pause_fee_on_break.data),
         )
         try:
             services.set_offer(db.session, _me(), org, data)

@@ -78,6 +78,7 @@ class OfferData:
     fee_pence: int | None
     reciprocity_minutes: int | None
     reciprocity_kinds: tuple[str, ...] = ()
+    pause_fee_on_break: bool = False
 
 
 def _check_offer(data: OfferData) -> None:
@@ -132,6 +133,7 @@ def set_offer(
     offer.reciprocity_minutes = data.reciprocity_minutes
     kinds = [k.value for k in GivingKind if k.value in data.reciprocity_kinds]
     offer.reciprocity_kinds = ",".join(kinds) if data.reciprocity_minutes is not None else ""
+    offer.pause_fee_on_break = data.pause_fee_on_break and data.fee_pence is not None
     offer.updated_by_id = staff.id
     return offer
 

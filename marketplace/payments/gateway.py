@@ -26,6 +26,7 @@ from typing import Any, Protocol
 import stripe
 from flask import Flask, current_app
 from stripe.params import PaymentIntentListParams
+from stripe.params._subscription_update_params import SubscriptionUpdateParamsPauseCollection
 
 from marketplace.config import is_loopback_url
 
@@ -94,6 +95,8 @@ class SubscriptionResult:
     status: str
     current_period_end: datetime | None
     cancel_at_period_end: bool = False
+    # Stripe takes nothing while set (pause_collection): a member's break.
+    collection_paused: bool = False
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,12 @@ class PaymentGateway(Protocol):
     def cancel_subscription(
         self, subscription_id: str, at_period_end: bool
     ) -> SubscriptionResult: ...
+
+    def pause_collection(
+        self, subscription_id: str, resumes_at: datetime | None
+    ) -> SubscriptionResult: ...
+
+    def resume_collection(self, subscription_id: str) -> SubscriptionResult: ...
 
     def recent_payment_intents(self, limit: int = 100) -> list[RemotePayment]: ...
 
@@ -374,6 +383,32 @@ class StripeGateway:
             subscription = client.v1.subscriptions.cancel(subscription_id)
         return _subscription_result(_to_dict(subscription))
 
+    def pause_collection(
+        self, subscription_id: str, resumes_at: datetime | None
+    ) -> SubscriptionResult:
+        """Take nothing until resumed (or `resumes_at`): invoices in between are voided, so
+        the member never owes them. Setting it twice is harmless."""
+        pause: SubscriptionUpdateParamsPauseCollection = {"behavior": "void"}
+        if resumes_at is not None:
+            pause["resumes_at"] = int(resumes_at.timestamp())
+        try:
+            subscription = self._client().v1.subscriptions.update(
+                subscription_id, params={"pause_collection": pause}
+            )
+        except stripe.StripeError as error:
+            raise PaymentError("The payment provider could not be reached.") from error
+        return _subscription_result(_to_dict(subscription))
+
+    def resume_collection(self, subscription_id: str) -> SubscriptionResult:
+        """Take the fee again from the next period (an empty value unsets the pause)."""
+        try:
+            subscription = self._client().v1.subscriptions.update(
+                subscription_id, params={"pause_collection": ""}
+            )
+        except stripe.StripeError as error:
+            raise PaymentError("The payment provider could not be reached.") from error
+        return _subscription_result(_to_dict(subscription))
+
     # --- reading back -------------------------------------------------------------------
 
     def recent_payment_intents(self, limit: int = 100) -> list[RemotePayment]:
@@ -469,6 +504,7 @@ def _subscription_result(subscription: dict[str, Any]) -> SubscriptionResult:
         status=subscription["status"],
         current_period_end=_timestamp(period_end),
         cancel_at_period_end=bool(subscription.get("cancel_at_period_end")),
+        collection_paused=bool(subscription.get("pause_collection")),
     )
 
 

@@ -7,6 +7,8 @@ localstripe also finds the objects of one kind by scanning its whole store, and 
 it renders every Charge (for the charge's refunds): each payment then costs time in proportion
 to everything created so far, and settling 20,000 pledges slows to a crawl. We keep an index
 of the store by kind, so listing one kind reads only that kind, as Stripe itself would.
+It also lacks Stripe's `pause_collection` on subscriptions (how a membership fee stops while a
+member takes a break); `support_pause_collection` adds it with Stripe's checks and shape.
 For `make run`, `--state FILE` loads the store from FILE at start and saves it there when
 stopped, so the customers, cards and plans our database points at survive a restart.
 """
@@ -70,6 +72,45 @@ def index_store_by_kind() -> None:
     resources.StripeObject._api_list_all = classmethod(list_all)
 
 
+PAUSE_BEHAVIOURS = ("keep_as_draft", "mark_uncollectible", "void")
+
+
+def support_pause_collection() -> None:
+    """Accept, check and return `pause_collection` on subscriptions as Stripe does: a dict with
+    `behavior` (one of PAUSE_BEHAVIOURS) and an optional `resumes_at` timestamp, or "" to resume.
+    localstripe never bills a new period by itself, so there is no invoice to void meanwhile;
+    what the setting is, at any moment, is what Stripe would report."""
+    from localstripe import resources
+
+    subscription = resources.Subscription
+    if getattr(subscription, "_pause_collection_supported", False):
+        return
+    original_update = subscription._update
+
+    def checked(value: Any) -> dict[str, Any] | None:
+        if value in ("", None):
+            return None
+        if not isinstance(value, dict) or value.get("behavior") not in PAUSE_BEHAVIOURS:
+            raise resources.UserError(400, "Bad request")
+        resumes_at = value.get("resumes_at")
+        if resumes_at not in (None, ""):
+            resumes_at = resources.try_convert_to_int(resumes_at)
+            if not isinstance(resumes_at, int) or resumes_at <= time.time():
+                raise resources.UserError(400, "Bad request")
+        return {"behavior": value["behavior"], "resumes_at": resumes_at or None}
+
+    def update(self: Any, pause_collection: Any = ..., **data: Any) -> Any:
+        paused = self.pause_collection if pause_collection is ... else checked(pause_collection)
+        # Its own checks first, so a bad request changes nothing.
+        result = original_update(self, **data)
+        self.pause_collection = paused
+        return result
+
+    subscription.pause_collection = None  # exported like Stripe's own field
+    subscription._update = update
+    subscription._pause_collection_supported = True
+
+
 def serve(port: int, state: Path | None = None) -> None:
     """Serve localstripe on 127.0.0.1:port until stopped (SIGINT or SIGTERM)."""
     from aiohttp import web
@@ -80,6 +121,7 @@ def serve(port: int, state: Path | None = None) -> None:
         # Our own file, written below by this same code: not untrusted input.
         server.store.update(pickle.loads(state.read_bytes()))  # noqa: S301
     index_store_by_kind()
+    support_pause_collection()
     asyncio.set_event_loop(asyncio.new_event_loop())
     web.run_app(server.app, host="127.0.0.1", port=port, print=None, handle_signals=True)
     if state is not None:

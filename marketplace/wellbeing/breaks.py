@@ -30,6 +30,7 @@ from marketplace.carers import services as carers
 from marketplace.carers.models import CarerScope
 from marketplace.db import as_utc, utcnow
 from marketplace.errors import DomainError, NotAllowed
+from marketplace.memberships import fee_pause
 from marketplace.memberships import services as memberships
 from marketplace.memberships.models import Basis, Membership, MembershipStatus
 from marketplace.pools import loans
@@ -214,7 +215,19 @@ def _match_items(user: User, found: _Commitments) -> list[PlanItem]:
     return items
 
 
-def _membership_items(found: _Commitments, months: str) -> list[PlanItem]:
+def _fee_outcome(session: Session, membership: Membership, months: str) -> str:
+    if fee_pause.can_pause_fee(session, membership):
+        return (
+            f"Paused: {membership.organisation.name} takes no fee for {months}. "
+            "It starts again when you come back."
+        )
+    still_owed = membership.status != MembershipStatus.ACTIVE.value
+    if fee_pause.ulo_pauses_fee(session, membership) and still_owed:
+        return "Kept. A payment that is already due is still due."
+    return "Kept. Your membership fee is still taken each month."
+
+
+def _membership_items(session: Session, found: _Commitments, months: str) -> list[PlanItem]:
     items = []
     for membership in found.memberships:
         heading = f"Membership of {membership.organisation.name}"
@@ -227,8 +240,7 @@ def _membership_items(found: _Commitments, months: str) -> list[PlanItem]:
             else:
                 outcome = "Already paused. It stays paused when you come back."
         else:
-            # The ULO's offer has no "pause fees" choice yet, so a fee membership carries on.
-            outcome = "Kept. Your membership fee is still taken each month."
+            outcome = _fee_outcome(session, membership, months)
         items.append(PlanItem(heading, outcome))
     return items
 
@@ -285,7 +297,7 @@ def plan(
     months = _months_text(now.date(), ends_at.date() if ends_at else None)
     items = [
         *_match_items(user, found),
-        *_membership_items(found, months),
+        *_membership_items(session, found, months),
         *_pool_items(found, lend_places),
         PlanItem("Emails", "Only emails about money that is due. Everything else waits."),
     ]
@@ -361,6 +373,11 @@ def _pause_everything(session: Session, user: User, brk: Break, now: datetime) -
         for place in found.pool_places:
             if can_lend(place):
                 loans.lend_place(session, place, brk.ends_at)
+    # Stripe last: if it cannot be reached, DomainError rolls the whole break back.
+    for membership in found.memberships:
+        if fee_pause.can_pause_fee(session, membership):
+            fee_pause.pause_fee(session, membership, brk.ends_at, now=now)
+            brk.paused.append(BreakPaused(kind=PausedKind.FEE.value, ref_id=membership.id))
 
 
 def start_break(
@@ -407,6 +424,11 @@ def _resume(session: Session, user: User, item: BreakPaused, now: datetime) -> N
         membership = session.get(Membership, item.ref_id)
         if membership is not None and membership.status == MembershipStatus.PAUSED.value:
             memberships.resume(session, user, membership, now=now)
+    elif item.kind == PausedKind.FEE.value:
+        membership = session.get(Membership, item.ref_id)
+        if membership is not None:
+            # Never blocks coming back: an unreachable Stripe is retried by the hourly job.
+            fee_pause.resume_fee(session, membership)
     elif item.kind == PausedKind.BUDDY_PROFILE.value:
         profile = buddies.profile_of(session, user.id)
         if profile is not None and profile.status == ProfileStatus.PAUSED.value:
@@ -460,6 +482,7 @@ def end_due_breaks(session: Session, now: datetime | None = None) -> int:
     ).all()
     for brk in due:
         _finish(session, brk, None, now)
+    fee_pause.resume_fees_left_paused(session, lambda user_id: is_on_break(session, user_id, now))
     return len(due)
 
 

@@ -25,6 +25,7 @@ class PausedKind(enum.StrEnum):
     MEMBERSHIP = "membership"
     BUDDY_PROFILE = "buddy_profile"
     BUDDY_REQUEST = "buddy_request"
+    FEE = "fee"  # a fee membership's fee (ref_id: the membership), when the ULO allows it
 
 
 class Break(Base):

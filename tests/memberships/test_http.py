@@ -158,6 +158,26 @@ def test_staff_set_a_reciprocity_offer_and_the_public_page_shows_it(app, db_sess
     )
 
 
+def test_staff_choose_to_take_no_fee_during_a_break_and_members_are_told(
+    app, db_session, staff, org, stripe_clean
+):
+    client = signed_in(app, staff)
+    url = f"/organisations/{org.id}/membership/offer"
+    assert 'name="pause_fee_on_break"' in text(client.get(url))
+    response = post(client, url, {"fee_pence": "7", "pause_fee_on_break": "y"})
+    assert response.status_code == 302
+    offer = db_session.scalars(select(MembershipOffer)).one()
+    db_session.refresh(offer)
+    assert (offer.fee_pence, offer.pause_fee_on_break) == (700, True)
+    assert "no fee is taken while you are away" in text(
+        app.test_client().get(url[: -len("/offer")])
+    )
+    assert 'name="pause_fee_on_break" type="checkbox" value="y" checked' in text(client.get(url))
+    post(client, url, {"fee_pence": "7"})  # unticked: the fee is taken as usual
+    db_session.refresh(offer)
+    assert offer.pause_fee_on_break is False
+
+
 def test_staff_need_a_second_factor_and_must_be_this_ulos_staff(app, db_session, org, other_ulo):
     no_code = UserFactory(roles=["ulo_staff"])
     StaffFactory(organisation=org, user=no_code)
