@@ -102,7 +102,8 @@ def _notice(match: BuddyMatch) -> conversations.Notice | None:
 def offer_handover(session: Session, match: BuddyMatch) -> None:
     """Make sure the seeker of this pairing is offered another buddy. Safe to call twice.
 
-    Called when the buddy ends the pairing, and when the buddy starts a break of more than two
+    Called when the buddy ends the pairing (or blocks the seeker, which ends it too: the seeker
+    is never told of the block), and when the buddy starts a break of more than two
     weeks (or with no end date). The seeker's request goes back to waiting, keeping its
     created_at (their place in the queue), and they are emailed after the commit.
     """

@@ -676,6 +676,12 @@ def block(session: Session, user: User, other_user_id: int) -> BuddyBlock:
         if match.status == MatchStatus.PROPOSED.value and match.request is not None:
             match.request.status = RequestStatus.WAITING.value
         _finish(match, user.id, MatchStatus.ENDED, None)
+        if user.id == match.buddy_user_id:
+            from marketplace.buddies.handover import offer_handover
+
+            # Blocked by their buddy, a seeker keeps their place in the queue like any seeker
+            # whose buddy ends the pairing; the notice says only that the pairing has ended.
+            offer_handover(session, match)
     existing = session.scalars(
         select(BuddyBlock).where(
             BuddyBlock.blocker_id == user.id, BuddyBlock.blocked_id == other_user_id

@@ -140,6 +140,30 @@ def test_suggestions_leave_out_the_old_buddy_and_blocked_people(
     assert _suggested_user_ids(db_session, match) == {next_buddy.id}
 
 
+def test_a_seeker_blocked_by_their_buddy_keeps_their_place_and_is_never_told_why(
+    db_session, paired
+):
+    seeker, old_buddy, match, next_buddy, _ = paired
+    asked_at = as_utc(match.request.created_at)
+    services.block(db_session, old_buddy, seeker.id)
+    assert match.status == MatchStatus.ENDED.value
+    assert match.request.status == RequestStatus.WAITING.value
+    assert as_utc(match.request.created_at) == asked_at
+    assert _suggested_user_ids(db_session, match) == {next_buddy.id}  # never the blocker
+    (notice,) = handover.notices_waiting(db_session)
+    assert notice.to == seeker.email
+    assert "has come to an end" in notice.lead and "block" not in notice.lead.lower()
+
+
+def test_a_seeker_who_blocks_their_buddy_is_not_put_back_in_the_queue(db_session, paired):
+    seeker, old_buddy, match, _, _ = paired
+    services.block(db_session, seeker, old_buddy.id)
+    assert match.status == MatchStatus.ENDED.value
+    assert match.request.status == RequestStatus.MATCHED.value  # their own choice: no handover
+    assert handover.handovers_of(db_session, seeker) == []
+    assert handover.notices_waiting(db_session) == []
+
+
 def test_a_buddy_who_steps_back_from_a_seeker_already_waiting_again_is_told_once(
     db_session, paired, council
 ):

@@ -224,7 +224,9 @@ def test_block_ends_a_live_pairing_and_prevents_proposals(db_session, council, m
     buddy, seeker, match = active_pair(db_session, council, moderator)
     services.block(db_session, buddy, seeker.id)
     assert match.status == MatchStatus.ENDED.value
-    request = services.ask_for_buddy(db_session, seeker, ask(council))
+    # The seeker is back in the queue with the request they first made (see test_handover).
+    request = services.waiting_request_of(db_session, seeker.id)
+    assert request is match.request
     assert services.candidates(db_session, request) == []  # blocked by the buddy
     with pytest.raises(DomainError):
         services.propose(db_session, request, match.profile)
