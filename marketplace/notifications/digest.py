@@ -118,7 +118,8 @@ def _compose(user: User, items: list[DigestItem], after_break: bool) -> tuple[st
             "",
         ]
     parts += [
-        "Links in these emails that have run out still work if you sign in and do it there.",
+        f"Each link in this email works once, for {links.DEFAULT_TTL.days} days from today. "
+        "After that, sign in and do it there.",
         "",
         "--",
         "Choose how we email you (sign in):",
@@ -154,6 +155,8 @@ def send_digest(session: Session, user_id: int, after_break: bool = False) -> bo
         return False
     session.execute(delete(DigestItem).where(DigestItem.id.in_([i.id for i in items])))
     user = session.get(User, user_id)
+    # Their days start now: a link kept through a long break still works when it arrives.
+    links.renew(session, [raw for item in items for raw in _LINK.findall(item.body)])
     items = [item for item in items if still_needed(session, item)]
     if user is None or user.erased_at is not None or not items:
         session.commit()

@@ -1,6 +1,9 @@
 """One-click links in emails: do one safe thing as one person, without signing in.
 
-A link is single use and expires (7 days unless the email says otherwise). Opening it (GET)
+A link is single use and expires (7 days unless the email says otherwise). In an email kept back
+(a weekly digest, or while the person is on a break) the days count from when it is finally
+sent: `renew` moves the expiry on then, and `purge` never deletes an unused link of someone with
+kept emails, however long their break. Opening it (GET)
 only shows what will happen: email scanners and link previews fetch every link, and a GET must
 never change anything. The one button on that page POSTs, and the action runs as the person
 the link was made for. Using a link is a conditional UPDATE (... WHERE used_at IS NULL), so two
@@ -13,13 +16,13 @@ not return one even if it were slipped into the table. Paying always asks the pe
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app, url_for
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from marketplace.auth.models import User
@@ -206,15 +209,45 @@ def use(session: Session, raw: str, now: datetime | None = None) -> tuple[Found,
     return found, done
 
 
+def renew(
+    session: Session, raws: Iterable[str], now: datetime | None = None, ttl: timedelta = DEFAULT_TTL
+) -> int:
+    """An email kept back goes out now: its unused links work for `ttl` from now (never less
+    than they had). Returns how many links were renewed."""
+    hashes = [hash_token(raw) for raw in raws]
+    if not hashes:
+        return 0
+    until = as_utc(now or utcnow()) + ttl
+    result = session.execute(
+        update(ActionLink)
+        .where(
+            ActionLink.token_hash.in_(hashes),
+            ActionLink.used_at.is_(None),
+            ActionLink.expires_at < until,
+        )
+        .values(expires_at=until)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def purge(
     session: Session, now: datetime | None = None, keep: timedelta = timedelta(days=30)
 ) -> int:
-    """Delete links that expired more than `keep` ago (used or not); returns how many."""
+    """Delete links that expired more than `keep` ago, used or not, except the unused links of
+    anyone with emails still kept for them (they will be renewed when those go). Returns how
+    many were deleted."""
     from sqlalchemy import delete
 
+    from marketplace.notifications.models import DigestItem
+
+    kept_for = select(DigestItem.user_id)
     result = session.execute(
         delete(ActionLink)
-        .where(ActionLink.expires_at < as_utc(now or utcnow()) - keep)
+        .where(
+            ActionLink.expires_at < as_utc(now or utcnow()) - keep,
+            or_(ActionLink.used_at.is_not(None), ActionLink.user_id.not_in(kept_for)),
+        )
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)

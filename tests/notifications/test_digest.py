@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from marketplace.db import utcnow
+from marketplace.db import as_utc, utcnow
 from marketplace.email import ACCOUNT, MONEY, send_email
 from marketplace.jobs.models import Job
 from marketplace.jobs.services import enqueue, run_next
@@ -211,3 +211,40 @@ def test_a_kept_email_whose_links_are_all_done_is_left_out_of_the_digest(
     send_email(person.email, "Please choose fewer emails", f"One click:\n{stale}")
     assert digest.send_digests(db_session) == 0  # only a stale one: no email at all
     assert len(mailbox.messages) == 1 and _held(db_session, person) == []
+
+
+def test_links_kept_through_a_long_break_work_for_a_week_from_when_they_arrive(
+    app, db_session, person, mailbox
+):
+    from marketplace.notifications import links
+
+    long_ago = utcnow() - timedelta(days=60)
+    breaks.start_break(db_session, person, "open", now=long_ago)
+    raw_url = links.make_link(db_session, person, "fewer_emails", {}, now=long_ago)
+    db_session.commit()
+    send_email(person.email, "Fewer emails?", f"One click:\n{raw_url}", user_id=person.id)
+    token = raw_url.rsplit("/", 1)[-1]
+
+    # Expired 53 days ago, yet the weekly clean-up keeps it: its email has not gone out yet.
+    assert links.find(db_session, token).state is links.State.EXPIRED
+    links.purge(db_session)
+    db_session.commit()
+    assert db_session.scalars(select(ActionLink).where(ActionLink.user_id == person.id)).all()
+
+    breaks.end_break(db_session, person)
+    db_session.commit()
+    assert "notifications.send_digest:done" in _run_jobs(db_session)
+    email = mailbox.last_to(person.email)
+    assert "Fewer emails?" in body_of(email)
+    assert "works once, for 7 days from today" in body_of(email)
+    found = links.find(db_session, token)
+    assert found.state is links.State.READY
+    assert as_utc(found.link.expires_at) > utcnow() + timedelta(days=6)
+    (path,) = do_paths(email)
+    assert follow(app.test_client(), path).status_code == 200
+    assert preferences.frequency_of(db_session, person.id) is Frequency.WEEKLY_DIGEST
+
+    # Used or not, once its email has gone it is cleared like any other in time.
+    links.purge(db_session, now=utcnow() + timedelta(days=40))
+    db_session.commit()
+    assert db_session.scalars(select(ActionLink).where(ActionLink.user_id == person.id)).all() == []
