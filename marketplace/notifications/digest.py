@@ -31,12 +31,13 @@ MAX_SUBJECT = 300
 
 
 def on_break(session: Session, user_id: int, now: datetime | None = None) -> bool:
-    """Whether the person is on a break (the wellbeing feature decides)."""
+    """Whether the person is on a break that keeps emails back (the wellbeing feature decides:
+    their crisis plan may ask for emails to keep coming)."""
     try:
-        from marketplace.wellbeing.breaks import is_on_break
+        from marketplace.wellbeing.breaks import is_holding_emails
     except ImportError:  # the breaks feature is not installed: nobody is on a break
         return False
-    return bool(is_on_break(session, user_id, now))
+    return bool(is_holding_emails(session, user_id, now))
 
 
 def recipient(session: Session, to: str, user_id: int | None) -> User | None:

@@ -36,6 +36,7 @@ from marketplace.memberships.models import Basis, Membership, MembershipStatus
 from marketplace.pools import loans
 from marketplace.pools.models import MemberStatus, PoolMember, PoolStatus
 from marketplace.privacy import services as privacy
+from marketplace.wellbeing.crisis_plan_models import CrisisPlan
 from marketplace.wellbeing.models import Break, BreakLength, BreakPaused, PausedKind
 
 BreakCallback = Callable[[Session, Break], None]
@@ -81,6 +82,13 @@ def current_break(session: Session, user_id: int, now: datetime | None = None) -
 def is_on_break(session: Session, user_id: int, now: datetime | None = None) -> bool:
     """True while the person is on a break."""
     return current_break(session, user_id, now) is not None
+
+
+def is_holding_emails(session: Session, user_id: int, now: datetime | None = None) -> bool:
+    """True while the person is on a break that keeps emails back (unless their crisis plan
+    asked for emails to keep coming)."""
+    brk = current_break(session, user_id, now)
+    return brk is not None and brk.hold_emails
 
 
 def neutral_message(user: User) -> str:
@@ -144,6 +152,25 @@ class BreakPlan:
         return LENGTH_LABELS[self.length]
 
 
+@dataclass(frozen=True)
+class Wishes:
+    """What the person's crisis plan asks a break to pause (everything, without a plan)."""
+
+    pause_buddies: bool = True
+    pause_emails: bool = True
+
+
+AS_PLANNED = "Kept, as your crisis plan says."
+
+
+def wishes_of(session: Session, user_id: int) -> Wishes:
+    """The pause choices in the person's crisis plan, written when they were well."""
+    plan = session.scalars(select(CrisisPlan).where(CrisisPlan.user_id == user_id)).first()
+    if plan is None:
+        return Wishes()
+    return Wishes(pause_buddies=plan.pause_buddies, pause_emails=plan.pause_emails)
+
+
 @dataclass
 class _Commitments:
     matches: list[BuddyMatch]
@@ -182,12 +209,14 @@ def _commitments(session: Session, user: User) -> _Commitments:
     )
 
 
-def _match_items(user: User, found: _Commitments) -> list[PlanItem]:
+def _match_items(user: User, found: _Commitments, wishes: Wishes) -> list[PlanItem]:
     items = []
     for match in found.matches:
         other = match.buddy_user if match.seeker_id == user.id else match.seeker
         heading = f"Budget buddy pairing with {other.display_name}"
-        if match.status == MatchStatus.ACTIVE.value:
+        if not wishes.pause_buddies:
+            outcome = f"{AS_PLANNED} You and {other.display_name} can keep talking as usual."
+        elif match.status == MatchStatus.ACTIVE.value:
             outcome = (
                 f"Paused. {other.display_name} will see only: “{neutral_message(user)}” "
                 "It starts again when you come back."
@@ -196,20 +225,20 @@ def _match_items(user: User, found: _Commitments) -> list[PlanItem]:
             outcome = "Already paused by one of you. It stays paused when you come back."
         items.append(PlanItem(heading, outcome))
     if found.profile_confirmed or found.profile_paused:
-        items.append(
-            PlanItem(
-                "Your offer to be a budget buddy",
-                "Nobody new is suggested to you while you are away."
-                if found.profile_confirmed
-                else "Already paused. It stays paused when you come back.",
-            )
-        )
+        if found.profile_paused:
+            outcome = "Already paused. It stays paused when you come back."
+        elif wishes.pause_buddies:
+            outcome = "Nobody new is suggested to you while you are away."
+        else:
+            outcome = f"{AS_PLANNED} New people may still be suggested to you."
+        items.append(PlanItem("Your offer to be a budget buddy", outcome))
     if found.request is not None:
         items.append(
             PlanItem(
                 "Your request for a budget buddy",
-                "No new buddies are suggested while you are away. "
-                "You keep your place in the queue.",
+                "No new buddies are suggested while you are away. You keep your place in the queue."
+                if wishes.pause_buddies
+                else f"{AS_PLANNED} You stay in the queue and may be offered a buddy.",
             )
         )
     return items
@@ -294,12 +323,18 @@ def plan(
     now = now or utcnow()
     ends_at = ends_at_for(chosen, now)
     found = _commitments(session, user)
+    wishes = wishes_of(session, user.id)
     months = _months_text(now.date(), ends_at.date() if ends_at else None)
+    emails = (
+        "Only emails about money that is due. Everything else waits."
+        if wishes.pause_emails
+        else f"{AS_PLANNED} Emails come as usual."
+    )
     items = [
-        *_match_items(user, found),
+        *_match_items(user, found, wishes),
         *_membership_items(session, found, months),
         *_pool_items(found, lend_places),
-        PlanItem("Emails", "Only emails about money that is due. Everything else waits."),
+        PlanItem("Emails", emails),
     ]
     return BreakPlan(chosen, now, ends_at, items)
 
@@ -348,8 +383,7 @@ def _pause_match(session: Session, user: User, brk: Break, match: BuddyMatch) ->
         _offer_handover(session, match)
 
 
-def _pause_everything(session: Session, user: User, brk: Break, now: datetime) -> None:
-    found = _commitments(session, user)
+def _pause_buddying(session: Session, user: User, brk: Break, found: _Commitments) -> None:
     for match in found.matches:
         if match.status == MatchStatus.ACTIVE.value:
             _pause_match(session, user, brk, match)
@@ -361,6 +395,12 @@ def _pause_everything(session: Session, user: User, brk: Break, now: datetime) -
         # queue) is never touched, so coming back puts them where they were.
         found.request.status = RequestStatus.WITHDRAWN.value
         brk.paused.append(BreakPaused(kind=PausedKind.BUDDY_REQUEST.value, ref_id=found.request.id))
+
+
+def _pause_everything(session: Session, user: User, brk: Break, now: datetime) -> None:
+    found = _commitments(session, user)
+    if wishes_of(session, user.id).pause_buddies:
+        _pause_buddying(session, user, brk, found)
     for membership in found.memberships:
         if (
             membership.basis == Basis.RECIPROCITY.value
@@ -405,6 +445,7 @@ def start_break(
         ends_at=ends_at_for(chosen, now),
         started_by_id=acting_carer.id if acting_carer else None,
         offer_pool_places=offer_pool_places,
+        hold_emails=wishes_of(session, user.id).pause_emails,
     )
     session.add(brk)
     _pause_everything(session, user, brk, now)

@@ -47,7 +47,8 @@ class CrisisPlanForm(FlaskForm):
         "What should be paused when you start a break?",
         widget=GovCheckboxesInput(),
         choices=[SelectChoice(value, label) for value, label in PAUSE_LABELS.items()],
-        description="A break pauses these anyway. We will show you this plan as a reminder.",
+        description="What you tick is paused when a break starts. Anything you leave unticked "
+        "carries on as usual during a break, for example if talking to your buddy helps.",
     )
     delegate = RadioField(
         "Who may act for you during a break?",

@@ -36,7 +36,7 @@ class CrisisPlan(Base):
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), unique=True, index=True
     )
-    # What they would like paused; the break pauses both anyway, so this is a recorded wish.
+    # What a break pauses (marketplace/wellbeing/breaks.py): what is left unticked carries on.
     pause_buddies: Mapped[bool] = mapped_column(Boolean, default=True)
     pause_emails: Mapped[bool] = mapped_column(Boolean, default=True)
     # Who may act for them during a break: the grant is the plan's own, time-limited one.

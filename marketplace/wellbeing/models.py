@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.auth.models import User
@@ -48,6 +48,8 @@ class Break(Base):
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
     offer_pool_places: Mapped[bool] = mapped_column(Boolean, default=False)
+    # False when the person's crisis plan asked for emails to keep coming during a break.
+    hold_emails: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     paused: Mapped[list[BreakPaused]] = relationship(

@@ -298,3 +298,39 @@ def test_erasing_the_person_who_may_act_leaves_the_plan_without_them(db_session,
     privacy.erase_account(db_session, world["carer"], PASSWORD)
     db_session.commit()
     assert plan.grant is None and crisis_plans.delegate_of(plan) is None
+
+
+def test_what_the_plan_leaves_unticked_carries_on_during_a_break(db_session, world, mailbox):
+    from marketplace.buddies.models import BuddyMatch, MatchStatus
+    from marketplace.email import send_email
+
+    person = world["person"]
+    plan_for(db_session, world, pause_buddies=False, pause_emails=False)
+    outcomes = {i.heading: i.outcome for i in breaks.plan(db_session, person, "month").items}
+    pairing = next(v for k, v in outcomes.items() if k.startswith("Budget buddy pairing"))
+    assert pairing.startswith("Kept, as your crisis plan says")
+    assert outcomes["Emails"] == "Kept, as your crisis plan says. Emails come as usual."
+
+    brk = breaks.start_break(db_session, person, "month")
+    db_session.commit()
+    match = db_session.scalars(select(BuddyMatch).where(BuddyMatch.seeker_id == person.id)).one()
+    assert match.status == MatchStatus.ACTIVE.value  # they can keep talking to their buddy
+    assert {p.kind for p in brk.paused} == {"membership"}  # hours are still paused
+    mailbox.clear()
+    send_email(person.email, "New message", "There is a new message.", user_id=person.id)
+    assert [m["Subject"] for m in mailbox.messages] == ["New message"]
+
+
+def test_with_everything_ticked_the_break_pauses_buddies_and_holds_emails(
+    db_session, world, mailbox
+):
+    from marketplace.email import send_email
+
+    person = world["person"]
+    plan_for(db_session, world)
+    brk = breaks.start_break(db_session, person, "month")
+    db_session.commit()
+    assert {p.kind for p in brk.paused} == {"match", "membership"}
+    mailbox.clear()
+    send_email(person.email, "New message", "There is a new message.", user_id=person.id)
+    assert mailbox.messages == []
