@@ -26,6 +26,7 @@ from tests.factories import UserFactory
 from tests.memberships.conftest import (  # noqa: F401 - fixtures, registered by import
     GOOD_CARD,
     KINDS,
+    both_offer,  # the ULO keeps its fee during breaks
     gateway,
     org,
     staff,
@@ -63,13 +64,6 @@ def pausing_offer(db_session, staff, org, gateway):
     return offer
 
 
-@pytest.fixture
-def keeping_offer(db_session, staff, org, gateway):
-    offer = memberships.set_offer(db_session, staff, org, OfferData(700, 240, KINDS), gateway)
-    db_session.commit()
-    return offer
-
-
 def test_the_ulo_that_pauses_fees_has_stripe_take_nothing_until_the_member_is_back(
     db_session, org, gateway, pausing_offer, localstripe
 ):
@@ -93,9 +87,7 @@ def test_the_ulo_that_pauses_fees_has_stripe_take_nothing_until_the_member_is_ba
     assert current_subscription(membership).collection_paused_at is None
 
 
-def test_a_ulo_that_keeps_its_fee_is_not_touched(
-    db_session, org, gateway, keeping_offer, localstripe
-):
+def test_a_ulo_that_keeps_its_fee_is_not_touched(db_session, org, gateway, both_offer, localstripe):
     person, membership = fee_member(db_session, org, gateway)
     items = breaks.plan(db_session, person, "open").items
     assert "Kept. Your membership fee is still taken each month." in [i.outcome for i in items]
