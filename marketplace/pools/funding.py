@@ -35,13 +35,14 @@ from marketplace.money import format_pence
 from marketplace.payments import services as payments
 from marketplace.payments.gateway import PaymentGateway
 from marketplace.payments.models import Charge, ChargeStatus
-from marketplace.pools import notices, services
+from marketplace.pools import loans, notices, services
 from marketplace.pools.models import (
     GATHERING,
     GRACE_DAYS,
     MemberStatus,
     PayBy,
     PaymentStatus,
+    PlaceLoan,
     Pool,
     PoolMember,
     PoolPayment,
@@ -87,13 +88,22 @@ def billable_members(pool: Pool, month: int) -> list[PoolMember]:
         if m.leave_after_month is None or m.leave_after_month >= month
     ]
     for loan in pool.loans:
-        if (
-            loan.covers(month)
-            and loan.lender in paying
-            and loan.borrower.status == MemberStatus.WAITING.value
-        ):
-            paying[paying.index(loan.lender)] = loan.borrower
+        if loan.covers(month) and loan.lender in paying:
+            paying.remove(loan.lender)
+            if _borrower_pays(loan, paying):
+                paying.append(loan.borrower)
     return paying
+
+
+def _borrower_pays(loan: PlaceLoan, paying: list[PoolMember]) -> bool:
+    """Whether the borrower is listed for a month of their loan. Someone waiting is; so is
+    someone who has left the waiting list since, as a month collected from them stays theirs
+    (`loans.hand_on` ends their loan at the last month collected). Someone who now has a place
+    of their own is listed already, and someone removed for not paying is not: either way the
+    lender, who is away, is not charged for the month."""
+    if loan.borrower in paying:
+        return False
+    return loan.borrower.status in (MemberStatus.WAITING.value, MemberStatus.LEFT.value)
 
 
 @dataclass
@@ -340,6 +350,7 @@ def settle_month(
             member.status = MemberStatus.REMOVED.value
             member.left_at = now
             row.status = PaymentStatus.CANCELLED.value
+            loans.hand_on(session, member)  # a borrower's lent place goes on
     session.flush()
     members = billable_members(pool, month)
     if len(members) < pool.min_members:
@@ -516,7 +527,7 @@ def charge_due(
         start = pool.commissioned_at or pool.funded_at or now
         month = pool.months_started + 1
         if month <= pool.months and add_months(as_utc(start), month - 1) <= now:
-            _retire_leavers(pool, month)
+            _retire_leavers(session, pool, month)
             collect_month(session, pool, month, now, gateway)
             settle_month(session, pool, month, now, gateway)
             report.collected += 1
@@ -532,7 +543,7 @@ def charge_due(
     return report
 
 
-def _retire_leavers(pool: Pool, month: int) -> None:
+def _retire_leavers(session: Session, pool: Pool, month: int) -> None:
     """Members who asked to leave after an earlier month have now left; the waiting list
     fills their places."""
     for member in pool.current_members:
@@ -540,8 +551,11 @@ def _retire_leavers(pool: Pool, month: int) -> None:
             member.status = MemberStatus.LEFT.value
             member.left_at = utcnow()
     free = pool.max_members - len(pool.current_members)
-    for waiting in pool.waiting_list[: max(free, 0)]:
+    promoted = pool.waiting_list[: max(free, 0)]
+    for waiting in promoted:
         waiting.status = MemberStatus.MEMBER.value
+    for member in promoted:
+        loans.hand_on(session, member)  # a place they were borrowing goes on without them
 
 
 def _on_intent_succeeded(session: Session, event: dict[str, Any]) -> None:

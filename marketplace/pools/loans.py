@@ -11,15 +11,27 @@ from __future__ import annotations
 
 import smtplib
 from datetime import datetime
+from functools import partial
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from marketplace import after_commit
 from marketplace.db import as_utc
-from marketplace.email import send_email
-from marketplace.pools.funding import add_months
-from marketplace.pools.models import MemberStatus, PlaceLoan, Pool, PoolMember, PoolStatus
+from marketplace.email import GENERAL, MONEY, send_email
+from marketplace.money import format_pence
+
+# `funding` imports this module too (to hand a loan on): use it by attribute, at call time.
+from marketplace.pools import funding
+from marketplace.pools.models import (
+    MemberStatus,
+    PlaceLoan,
+    Pool,
+    PoolMember,
+    PoolPayment,
+    PoolStatus,
+)
 
 
 def _start(pool: Pool) -> datetime | None:
@@ -33,7 +45,7 @@ def last_month_starting_before(pool: Pool, moment: datetime) -> int:
     if start is None:
         return 0
     month = 0
-    while month < pool.months and add_months(start, month) < as_utc(moment):
+    while month < pool.months and funding.add_months(start, month) < as_utc(moment):
         month += 1
     return month
 
@@ -70,6 +82,106 @@ def lend_place(session: Session, member: PoolMember, ends_at: datetime | None) -
     return loan
 
 
+def _last_collected(session: Session, pool: Pool) -> int:
+    """The last month whose payments were taken (or invoiced), settled or not: it never moves."""
+    charged = session.scalar(
+        select(func.max(PoolPayment.month)).where(PoolPayment.pool_id == pool.id)
+    )
+    return max(pool.months_started, charged or 0)
+
+
+def hand_on(session: Session, borrower: PoolMember) -> PlaceLoan | None:
+    """The borrower of a lent place has stopped waiting (given a place of their own, left the
+    waiting list, or removed): call this after changing their status.
+
+    Their loan ends with the last month already collected. The months left of it go to the next
+    person waiting who is not borrowing already (returned, and emailed after the commit); with
+    nobody waiting, the lender's share is due again from the next month and they are emailed.
+    Without this, the loan would silently stop applying and the lender, who is away, would be
+    charged without being told.
+    """
+    if borrower.status == MemberStatus.WAITING.value:
+        return None  # still waiting: the loan still applies
+    pool = borrower.pool
+    collected = _last_collected(session, pool)
+    handed: PlaceLoan | None = None
+    for loan in list(pool.loans):
+        if loan.borrower_id != borrower.id or not _runs_past(loan, collected):
+            continue
+        rest_to = loan.to_month
+        loan.to_month = max(collected, loan.from_month - 1)
+        rest_from = loan.to_month + 1
+        if not _place_continues(loan.lender, rest_from):
+            continue  # nothing left to pay for: the pool or the lender's place ends first
+        handed = _lend_rest(session, loan, rest_from, rest_to) or handed
+    session.flush()
+    return handed
+
+
+def _place_continues(lender: PoolMember, month: int) -> bool:
+    pool = lender.pool
+    return (
+        pool.status == PoolStatus.RUNNING.value
+        and month <= pool.months
+        and lender.status == MemberStatus.MEMBER.value
+        and (lender.leave_after_month is None or lender.leave_after_month >= month)
+    )
+
+
+def _runs_past(loan: PlaceLoan, month: int) -> bool:
+    return loan.to_month is None or loan.to_month > month
+
+
+def _lend_rest(
+    session: Session, ended: PlaceLoan, from_month: int, to_month: int | None
+) -> PlaceLoan | None:
+    """Lend what is left of an ended loan to the next person waiting, or give it back to the
+    lender (telling them their share is due again)."""
+    pool = ended.lender.pool
+    live = {loan.borrower_id for loan in pool.loans if _runs_past(loan, from_month - 1)}
+    borrower = _first_waiting(pool, live)
+    if borrower is None:
+        to, subject, body = _lender_email(ended, from_month)
+        after_commit.note(
+            session,
+            ("pool-loan-returned", ended.id),
+            partial(_send, to, subject, body, ended.lender.user_id, MONEY),
+            ended,
+        )
+        return None
+    loan = PlaceLoan(
+        pool_id=pool.id,
+        lender_id=ended.lender_id,
+        borrower_id=borrower.id,
+        from_month=from_month,
+        to_month=to_month,
+    )
+    session.add(loan)
+    pool.loans.append(loan)
+    session.flush()  # the note's key names the loan
+    to, subject, body = _borrower_email(loan)
+    after_commit.note(
+        session, ("pool-loan", loan.id), partial(_send, to, subject, body, borrower.user_id), loan
+    )
+    return loan
+
+
+def _lender_email(ended: PlaceLoan, from_month: int) -> tuple[str, str, str]:
+    lender = ended.lender
+    pool = lender.pool
+    body = (
+        f"Hello {lender.user.display_name},\n\n"
+        f"While you are away, someone from the waiting list has been paying for your place in "
+        f"{pool.title}. They are no longer on the waiting list, and nobody else is waiting, so "
+        f"from month {from_month} of the pool your share is due from you again, never more "
+        f"than the most you agreed to pay ({format_pence(lender.max_pence)} a month). You keep "
+        "your place.\n\n"
+        "If you would rather not pay while you are away, you can leave the pool at the end of "
+        "a paid month from the pool's page.\n"
+    )
+    return lender.user.email, "Your pool share is due again", body
+
+
 def end_loans_of(session: Session, user_id: int, now: datetime) -> None:
     """The lender is back: months that start from now on are theirs again."""
     for loan in session.scalars(
@@ -94,8 +206,7 @@ def made_since(session: Session, user_id: int, since: datetime) -> list[PlaceLoa
     )
 
 
-def tell_borrower(loan: PlaceLoan) -> None:
-    """Email the person who takes the place for a while (after the commit)."""
+def _borrower_email(loan: PlaceLoan) -> tuple[str, str, str]:
     borrower = loan.borrower
     pool = borrower.pool
     until = f"month {loan.to_month}" if loan.to_month else "the member comes back"
@@ -107,7 +218,16 @@ def tell_borrower(loan: PlaceLoan) -> None:
         "you go back to the top of the waiting list.\n\n"
         "If you would rather not, you can leave the waiting list from the pool's page.\n"
     )
+    return borrower.user.email, "A place in your pool is free for a while", body
+
+
+def tell_borrower(loan: PlaceLoan) -> None:
+    """Email the person who takes the place for a while (after the commit)."""
+    _send(*_borrower_email(loan), user_id=loan.borrower.user_id)
+
+
+def _send(to: str, subject: str, body: str, user_id: int, kind: str = GENERAL) -> None:
     try:
-        send_email(borrower.user.email, "A place in your pool is free for a while", body)
+        send_email(to, subject, body, user_id=user_id, kind=kind)
     except (OSError, smtplib.SMTPException):
-        current_app.logger.exception("Could not tell a borrower about a pool place")
+        current_app.logger.exception("Could not send an email about a lent pool place")

@@ -419,7 +419,15 @@ def _promote(session: Session, pool: Pool) -> PoolMember | None:
     ).first()
     if first is not None:
         first.status = MemberStatus.MEMBER.value
+        _hand_on(session, first)
     return first
+
+
+def _hand_on(session: Session, member: PoolMember) -> None:
+    """Someone stopped waiting: a place they were borrowing goes on without them."""
+    from marketplace.pools import loans  # loans -> funding -> services
+
+    loans.hand_on(session, member)
 
 
 def leave(
@@ -447,6 +455,8 @@ def leave(
     member.status = MemberStatus.LEFT.value
     member.left_at = utcnow()
     session.flush()
+    if not was_member:
+        _hand_on(session, member)
     return _promote(session, pool) if was_member else None
 
 
