@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -494,8 +494,18 @@ def leave_running(
     ).first()
     if member is None:
         raise DomainError("You are not in this pool")
-    member.leave_after_month = pool.months_started
+    # A month charged but not yet settled (its grace period is running) was paid for: the
+    # member stays to the end of it, or the month's re-run would count them out of it.
+    member.leave_after_month = last_collected_month(session, pool)
     return member
+
+
+def last_collected_month(session: Session, pool: Pool) -> int:
+    """The last month whose payments were taken (or invoiced), settled or not: it never moves."""
+    charged = session.scalar(
+        select(func.max(PoolPayment.month)).where(PoolPayment.pool_id == pool.id)
+    )
+    return max(pool.months_started, charged or 0)
 
 
 @dataclass

@@ -14,7 +14,7 @@ from datetime import datetime
 from functools import partial
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from marketplace import after_commit
@@ -29,7 +29,6 @@ from marketplace.pools.models import (
     PlaceLoan,
     Pool,
     PoolMember,
-    PoolPayment,
     PoolStatus,
 )
 
@@ -82,14 +81,6 @@ def lend_place(session: Session, member: PoolMember, ends_at: datetime | None) -
     return loan
 
 
-def _last_collected(session: Session, pool: Pool) -> int:
-    """The last month whose payments were taken (or invoiced), settled or not: it never moves."""
-    charged = session.scalar(
-        select(func.max(PoolPayment.month)).where(PoolPayment.pool_id == pool.id)
-    )
-    return max(pool.months_started, charged or 0)
-
-
 def hand_on(session: Session, borrower: PoolMember) -> PlaceLoan | None:
     """The borrower of a lent place has stopped waiting (given a place of their own, left the
     waiting list, or removed): call this after changing their status.
@@ -103,7 +94,7 @@ def hand_on(session: Session, borrower: PoolMember) -> PlaceLoan | None:
     if borrower.status == MemberStatus.WAITING.value:
         return None  # still waiting: the loan still applies
     pool = borrower.pool
-    collected = _last_collected(session, pool)
+    collected = funding.last_collected_month(session, pool)
     handed: PlaceLoan | None = None
     for loan in list(pool.loans):
         if loan.borrower_id != borrower.id or not _runs_past(loan, collected):

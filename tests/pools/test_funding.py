@@ -350,3 +350,21 @@ def test_fewer_members_raise_the_share_and_below_the_minimum_the_pool_winds_down
     # Month two, the last one paid, is over by now: the pool has wound down.
     assert report.closed == 1 and pool.status == PoolStatus.CLOSED.value
     assert len(intents(gateway, pool.id)) == 4 + 3  # months one and two, nothing for three
+
+
+def test_leaving_while_a_charged_month_is_unsettled_stays_to_the_end_of_that_month(
+    db_session, gateway, council, moderator, provider
+):
+    pool, people = funded_pool(db_session, gateway, council, moderator, provider, [GOOD] * 3)
+    funding.fund(db_session, pool)
+    next_month = funding.add_months(pool.commissioned_at, 1) + timedelta(hours=1)
+    # Month two is charged but its grace period has not run out, so it is not settled yet.
+    funding.collect_month(db_session, pool, 2, next_month, gateway)
+    assert pool.months_started == 1 and len(rows(db_session, pool, 2)) == 3
+    leaver = funding.leave_running(db_session, people[0], pool)
+    assert leaver.leave_after_month == 2  # they paid for month two: it is theirs
+    funding.charge_due(db_session, now=next_month)
+    assert pool.months_started == 2
+    assert services.member_record(db_session, pool, people[0].id).status == "member"
+    assert len(funding.billable_members(pool, 2)) == 3
+    assert people[0] not in [m.user for m in funding.billable_members(pool, 3)]
