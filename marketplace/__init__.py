@@ -54,8 +54,9 @@ def _init_templates(app: Flask) -> None:
     app.jinja_env.lstrip_blocks = True
     WTFormsHelpers(app)
 
-    from marketplace.web import template_globals
+    from marketplace.web import govuk_widgets, template_globals
 
+    govuk_widgets.install()
     template_globals.init_app(app)
 
 
@@ -64,7 +65,7 @@ def _init_extensions(app: Flask) -> None:
     from marketplace.auth import sessions
     from marketplace.extensions import csrf, db, limiter, login_manager
     from marketplace.payments import gateway
-    from marketplace.providers import indexing
+    from marketplace.providers import indexing, reference
     from marketplace.web import security_headers
 
     db.init_app(app)
@@ -74,6 +75,7 @@ def _init_extensions(app: Flask) -> None:
     sessions.init_login_manager(login_manager)
     security_headers.init_app(app)
     indexing.init_app(app)
+    reference.init_app(app)
     gateway.init_app(app)
     ops.init_app(app)
     after_commit.init_app(app)

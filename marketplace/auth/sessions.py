@@ -11,6 +11,7 @@ import secrets
 
 from flask import session
 from flask_login import LoginManager, login_user, logout_user
+from sqlalchemy.orm import joinedload
 
 from marketplace.auth.models import User
 from marketplace.auth.services import end_all_sessions
@@ -32,7 +33,9 @@ def init_login_manager(login_manager: LoginManager) -> None:
         user_id, _, version = user_key.partition(":")
         if not user_id.isdigit() or not version.isdigit():
             return None
-        user = db.session.get(User, int(user_id))
+        # Roles are read on most pages (navigation, access checks): in the same query rather
+        # than the model's separate selectin query, on every signed-in request.
+        user = db.session.get(User, int(user_id), options=[joinedload(User.roles)])
         if user is None or not user.is_active or user.session_version != int(version):
             return None
         return user

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import smtplib
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app, url_for
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.interfaces import ORMOption
 
 from marketplace.auth.models import User
 from marketplace.buddies.models import (
@@ -24,6 +26,7 @@ from marketplace.buddies.models import (
     BuddyFeedback,
     BuddyMatch,
     BuddyMessage,
+    BuddyProfile,
     ConcernStatus,
     Helpfulness,
     MatchStatus,
@@ -43,12 +46,30 @@ SEEKER = "seeker"
 BUDDY = "buddy"
 
 
-def get_match_for(session: Session, user: User, match_id: int) -> BuddyMatch:
+def get_match_for(
+    session: Session, user: User, match_id: int, options: Sequence[ORMOption] = ()
+) -> BuddyMatch:
     """A pairing this person is in; NotAllowed for anyone else (the view answers 404)."""
-    match = session.get(BuddyMatch, match_id)
+    match = session.get(BuddyMatch, match_id, options=options)
     if match is None or user.id not in (match.seeker_id, match.buddy_user_id):
         raise NotAllowed("You are not in this pairing")
     return match
+
+
+# What the conversation page shows besides the messages: both people (without the other's
+# roles, which the page never reads), the request and the buddy's profile with its council.
+# One query instead of five lazy ones on every read of a conversation.
+CONVERSATION_LOADING = (
+    joinedload(BuddyMatch.request),
+    joinedload(BuddyMatch.profile).joinedload(BuddyProfile.council),
+    joinedload(BuddyMatch.seeker).lazyload(User.roles),
+    joinedload(BuddyMatch.buddy_user).lazyload(User.roles),
+)
+
+
+def get_conversation_for(session: Session, user: User, match_id: int) -> BuddyMatch:
+    """As get_match_for, with what the conversation page shows loaded in the same query."""
+    return get_match_for(session, user, match_id, CONVERSATION_LOADING)
 
 
 def role_in(match: BuddyMatch, user: User) -> str:

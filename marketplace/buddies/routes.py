@@ -91,6 +91,13 @@ def _match_or_404(match_id: int) -> BuddyMatch:
         abort(404)
 
 
+def _conversation_or_404(match_id: int) -> BuddyMatch:
+    try:
+        return conversations.get_conversation_for(db.session, _me(), match_id)
+    except NotAllowed:
+        abort(404)
+
+
 def _request_or_404(request_id: int) -> tuple[BuddyRequest, bool]:
     try:
         return services.get_request_for(db.session, _me(), request_id)
@@ -378,7 +385,7 @@ def _pairing_page(match: BuddyMatch, form: MessageForm, contact_form: ContactFor
 @bp.route("/pairings/<int:match_id>")
 @login_required
 def pairing(match_id: int) -> str:
-    match = _match_or_404(match_id)
+    match = _conversation_or_404(match_id)
     me = _me()
     # Reading is not a change the person makes, but it decides when we email them next.
     conversations.resume_if_due(match)
@@ -391,7 +398,7 @@ def pairing(match_id: int) -> str:
 @bp.route("/pairings/<int:match_id>/messages", methods=["POST"])
 @login_required
 def send_message(match_id: int) -> str | Response:
-    match = _match_or_404(match_id)
+    match = _conversation_or_404(match_id)
     me = _me()
     form = MessageForm()
     if form.validate_on_submit():

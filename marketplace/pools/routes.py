@@ -65,6 +65,7 @@ from marketplace.pools.models import (
     PoolStatus,
     Quote,
 )
+from marketplace.providers import reference
 from marketplace.providers.models import Listing
 from marketplace.providers.services import all_categories, published_listing
 from marketplace.web.actions import button_action
@@ -152,11 +153,12 @@ def _pool_labels() -> dict[str, Any]:
 @bp.route("/pools")
 def index() -> str:
     form = SearchForm(request.args)
+    # The busiest page of pools: the two lists come from the short-lived per-process copy.
     form.council.choices = [SelectChoice("", "Any council")] + [
-        SelectChoice(c.id, c.name) for c in all_councils(db.session)
+        SelectChoice(c.id, c.name) for c in reference.councils(db.session)
     ]
     form.kind.choices = [SelectChoice("", "Any kind")] + [
-        SelectChoice(c.id, c.name) for c in all_categories(db.session)
+        SelectChoice(c.id, c.name) for c in reference.categories(db.session)
     ]
     form.validate()
     found = services.open_pools_page(

@@ -7,12 +7,13 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template, request
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, lazyload
 
 from marketplace.extensions import db
 from marketplace.money import parse_pounds
+from marketplace.organisations.models import Organisation
 from marketplace.places import postcodes
-from marketplace.places.services import all_councils
-from marketplace.providers import services
+from marketplace.providers import reference, services
 from marketplace.providers.indexing import get_index
 from marketplace.providers.models import (
     COMMUNITY_LABELS,
@@ -27,6 +28,14 @@ from marketplace.web.pagination import page_url
 bp = Blueprint("directory", __name__)
 
 PER_PAGE = 20
+# A result shows its organisation's name and its prices; its categories and councils (and its
+# organisation's councils), which the model loads eagerly for the listing page, would be three
+# more queries a search for nothing on the page. Loaded lazily, should anything ever ask.
+RESULT_LOADING = (
+    lazyload(Listing.categories),
+    lazyload(Listing.councils),
+    joinedload(Listing.organisation).lazyload(Organisation.councils),
+)
 
 
 @bp.app_context_processor
@@ -77,10 +86,10 @@ def _query_from(form: SearchForm) -> SearchQuery | None:
 
 def _facets(result: SearchResult, query: SearchQuery) -> dict[str, list[FacetOption]]:
     labels: dict[str, dict[str, str]] = {
-        "categories": {c.slug: c.name for c in services.all_categories(db.session)},
+        "categories": {c.key: c.name for c in reference.categories(db.session)},
         "delivery_modes": {m.value: label for m, label in DELIVERY_LABELS.items()},
         "communities": {c.value: label for c, label in COMMUNITY_LABELS.items()},
-        "councils": {c.code: c.name for c in all_councils(db.session)},
+        "councils": {c.key: c.name for c in reference.councils(db.session)},
     }
     chosen = {
         "categories": query.categories,
@@ -110,7 +119,9 @@ def search() -> str:
     listings: dict[int, Listing] = {}
     if result is not None and result.hits:
         ids = [hit.listing_id for hit in result.hits]
-        found = db.session.scalars(select(Listing).where(Listing.id.in_(ids)))
+        found = db.session.scalars(
+            select(Listing).where(Listing.id.in_(ids)).options(*RESULT_LOADING)
+        )
         listings = {listing.id: listing for listing in found if listing.is_published}
     return render_template(
         "providers/search.html",

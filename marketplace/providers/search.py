@@ -97,6 +97,7 @@ SEGMENT_POSTINGS_BYTES = 64 << 20
 VIEW_BITSETS_BYTES = 16 << 20
 VIEW_SCORES_BYTES = 64 << 20
 VIEW_DERIVED_ENTRIES = 256
+VIEW_RANKINGS_BYTES = 16 << 20
 
 
 # ---------------------------------------------------------------------------------------------
@@ -482,6 +483,7 @@ class _View:
         self._facets: dict[str, dict[str, int]] = {}
         self._columns: dict[str, list[Any]] = {}
         self._derived: _LRU = _LRU(VIEW_DERIVED_ENTRIES)
+        self._rankings: _LRU = _LRU(VIEW_RANKINGS_BYTES, _ranking_bytes)
 
     def term(self, fieldname: str, text: str) -> int:
         """Live documents whose text field holds this (already analysed) term."""
@@ -577,6 +579,23 @@ class _View:
 
         merged = heapq.merge(*(keyed(*leaf) for leaf in self.leaves))
         return (entry[-1] for entry in merged)
+
+    def ranking(self, variants: list[dict[str, float]], per_word: list[dict[int, float]]) -> array:
+        """Every document the words match, best total score first, ties in index order.
+
+        Sorting all the matches costs more than picking one page's best, but it is done once
+        per set of words per index generation: after that a page is the first documents of
+        this list (that pass the filters), instead of a pass over every match on each request.
+        """
+        key = tuple(tuple(sorted(stems.items())) for stems in variants)
+        order = self._rankings.recall(key)
+        if order is None:
+            totals = _totals(per_word)
+            ascending = sorted(totals)
+            # A stable sort keeps equal scores in the ascending order of document numbers.
+            ascending.sort(key=totals.__getitem__, reverse=True)
+            order = self._rankings.remember(key, array("i", ascending))
+        return order
 
     def cached(self, key: Any, compute: Callable[[], Any]) -> Any:
         value = self._derived.recall(key)
@@ -1032,16 +1051,14 @@ class _Search:
                 [(d, sum(scores.get(d, 0.0) for scores in per_word)) for d in _members(selected)],
                 needed,
             )
-        totals = per_word[0]
-        if len(per_word) > 1:
-            totals = dict(totals)
-            for scores in per_word[1:]:
-                for d, score in scores.items():
-                    totals[d] = totals.get(d, 0.0) + score
-        if total == len(totals):  # nothing filtered out
-            return _best(totals.items(), needed)
-        wanted = _Membership(selected)
-        return _best([(d, score) for d, score in totals.items() if d in wanted], needed)
+        ranking = self.view.ranking(text_match.variants, per_word)
+        if total == len(ranking):  # nothing filtered out
+            chosen: Iterable[int] = ranking[:needed]
+        else:
+            wanted = _Membership(selected)
+            chosen = itertools.islice((d for d in ranking if d in wanted), needed)
+        # The same sum, in the same order, as _totals: the same floats, so the same ranks.
+        return [(d, sum(scores.get(d, 0.0) for scores in per_word)) for d in chosen]
 
     def _hit(self, docnum: int, score: float) -> Hit:
         distance = None
@@ -1081,6 +1098,21 @@ class _Search:
         if name == DIRECT_PAYMENTS:
             return ("true",) if self.query.takes_direct_payments else ()
         return tuple(getattr(self.query, name))
+
+
+def _totals(per_word: list[dict[int, float]]) -> dict[int, float]:
+    """Each matching document's score for all the words: its words' scores added up."""
+    totals = per_word[0]
+    if len(per_word) > 1:
+        totals = dict(totals)
+        for scores in per_word[1:]:
+            for d, score in scores.items():
+                totals[d] = totals.get(d, 0.0) + score
+    return totals
+
+
+def _ranking_bytes(order: array) -> int:
+    return len(order) * order.itemsize + 64
 
 
 def _best(scored: Collection[tuple[int, float]], needed: int) -> list[tuple[int, float]]:

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from marketplace.auth.models import Role, User
 from marketplace.db import utcnow
@@ -382,5 +382,18 @@ def all_categories(session: Session) -> list[Category]:
 
 def published_listing(session: Session, listing_id: int) -> Listing | None:
     """A listing anyone may see."""
-    listing = session.get(Listing, listing_id)
+    # One query instead of five: the page never shows the organisation's councils (which the
+    # model loads eagerly; still loaded on first use if anything asks), and a listing has a few
+    # categories and prices, so joining them costs a few rows rather than two more queries.
+    # Its councils can be many (a national provider), so they keep their own query rather than
+    # multiplying the rows.
+    listing = session.get(
+        Listing,
+        listing_id,
+        options=[
+            joinedload(Listing.organisation).lazyload(Organisation.councils),
+            joinedload(Listing.categories),
+            joinedload(Listing.prices),
+        ],
+    )
     return listing if listing is not None and listing.is_published else None

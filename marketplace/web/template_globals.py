@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from flask import Flask, request, url_for
+from flask import Flask, current_app, request, url_for
 from flask_login import current_user
 
 from marketplace.db import as_utc, utcnow
@@ -14,17 +14,47 @@ from marketplace.money import format_pence
 SERVICE_NAME = "Budget Marketplace"
 
 
-def _navigation() -> list[dict[str, Any]]:
-    items = [
-        ("Find services", "directory.search"),
-        ("Budget buddies", "buddies.index"),
-        ("Pools", "pools.index"),
-        ("Organisations", "organisations.directory"),
-        ("Guides", "pages.guides"),
-    ]
+NAVIGATION = [
+    ("Find services", "directory.search"),
+    ("Budget buddies", "buddies.index"),
+    ("Pools", "pools.index"),
+    ("Organisations", "organisations.directory"),
+    ("Guides", "pages.guides"),
+]
+# Links on every page that take no arguments (base.html's header, menu and footer), and its
+# static files. Building a URL costs tens of microseconds and a page had sixteen of them; the
+# answers only change with the app's mount point, so each is built once per process.
+FIXED_ENDPOINTS = (
+    *(endpoint for _text, endpoint in NAVIGATION),
+    "pages.home",
+    "account.overview",
+    "breaks.choose",
+    "auth.sign_out",
+    "auth.sign_in",
+    "auth.register",
+    "pages.privacy",
+    "pages.accessibility",
+    "casework.complaint",
+)
+STATIC_FILES = ("images/favicon.svg", "css/app.css", "js/app.js")
+_LINKS_KEY = "fixed_links"
+
+
+def fixed_links() -> dict[str, str]:
+    """URL of each FIXED_ENDPOINTS endpoint, and of each STATIC_FILES file under "static/"."""
+    cache: dict[str, dict[str, str]] = current_app.extensions.setdefault(_LINKS_KEY, {})
+    links = cache.get(request.script_root)
+    if links is None:
+        links = {endpoint: url_for(endpoint) for endpoint in FIXED_ENDPOINTS}
+        links.update({f"static/{name}": url_for("static", filename=name) for name in STATIC_FILES})
+        cache[request.script_root] = links
+    return links
+
+
+def _navigation(links: dict[str, str]) -> list[dict[str, Any]]:
     return [
-        {"text": text, "href": url_for(endpoint), "active": request.endpoint == endpoint}
-        for text, endpoint in items
+        {"text": text, "href": links[endpoint], "active": request.endpoint == endpoint}
+        for text, endpoint in NAVIGATION
     ]
 
 
@@ -81,8 +111,10 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
+        links = fixed_links()
         return {
             "service_name": SERVICE_NAME,
-            "navigation": _navigation(),
+            "navigation": _navigation(links),
+            "fixed_links": links,
             "current_user": current_user,
         }
