@@ -68,16 +68,27 @@ def lend_place(session: Session, member: PoolMember, ends_at: datetime | None) -
     borrower = _first_waiting(pool, {loan.borrower_id for loan in live})
     if borrower is None:
         return None
+    return _new_loan(session, pool, member.id, borrower.id, from_month, to_month)
+
+
+def _new_loan(
+    session: Session,
+    pool: Pool,
+    lender_id: int,
+    borrower_id: int,
+    from_month: int,
+    to_month: int | None,
+) -> PlaceLoan:
     loan = PlaceLoan(
         pool_id=pool.id,
-        lender_id=member.id,
-        borrower_id=borrower.id,
+        lender_id=lender_id,
+        borrower_id=borrower_id,
         from_month=from_month,
         to_month=to_month,
     )
     session.add(loan)
     pool.loans.append(loan)
-    session.flush()
+    session.flush()  # callers name the loan (after-commit keys, emails)
     return loan
 
 
@@ -140,16 +151,7 @@ def _lend_rest(
             ended,
         )
         return None
-    loan = PlaceLoan(
-        pool_id=pool.id,
-        lender_id=ended.lender_id,
-        borrower_id=borrower.id,
-        from_month=from_month,
-        to_month=to_month,
-    )
-    session.add(loan)
-    pool.loans.append(loan)
-    session.flush()  # the note's key names the loan
+    loan = _new_loan(session, pool, ended.lender_id, borrower.id, from_month, to_month)
     to, subject, body = _borrower_email(loan)
     after_commit.note(
         session, ("pool-loan", loan.id), partial(_send, to, subject, body, borrower.user_id), loan

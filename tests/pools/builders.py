@@ -8,7 +8,8 @@ from datetime import date, timedelta
 from marketplace.db import utcnow
 from marketplace.moderation import services as moderation
 from marketplace.moderation.models import Decision
-from marketplace.pools import quotes, services
+from marketplace.pools import funding, quotes, services
+from marketplace.pools.models import PoolStatus
 from marketplace.pools.services import Pledge, PoolData
 from tests.factories import UserFactory
 
@@ -61,3 +62,19 @@ def quote(db_session, provider, pool, total_pence: int = 9000, **overrides):
         terms="Cancel with a month's notice.",
     )
     return quotes.submit_quote(db_session, staff, org, pool, replace(data, **overrides))
+
+
+def running_pool(db_session, council, moderator, provider, waiting_count, **overrides):
+    """Three members paying by invoice (no Stripe), then people waiting; month one collected."""
+    pool = approved_pool(db_session, council, moderator, max_members=3, **overrides)
+    offer = quote(db_session, provider, pool, total_pence=9000)
+    members = [UserFactory(), UserFactory(), UserFactory()]
+    waiting = [UserFactory() for _ in range(waiting_count)]
+    for person in [*members, *waiting]:
+        services.join(db_session, person, pool, invoice_pledge())
+    quotes.open_vote(db_session, pool.proposer, pool, utcnow() + timedelta(days=7))
+    for person in members:
+        quotes.vote(db_session, person, pool, offer)
+    assert quotes.close_vote(db_session, moderator, pool).winner is offer
+    assert funding.fund(db_session, pool) == PoolStatus.RUNNING.value
+    return pool, members, waiting

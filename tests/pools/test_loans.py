@@ -9,8 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from marketplace import after_commit
-from marketplace.db import utcnow
-from marketplace.pools import funding, loans, quotes
+from marketplace.pools import funding, loans
 from marketplace.pools import services as pools
 from marketplace.pools.models import (
     GRACE_DAYS,
@@ -18,11 +17,9 @@ from marketplace.pools.models import (
     PayBy,
     PaymentStatus,
     PoolPayment,
-    PoolStatus,
 )
 from marketplace.wellbeing import breaks
-from tests.factories import UserFactory
-from tests.pools.builders import approved_pool, invoice_pledge, quote
+from tests.pools.builders import running_pool
 
 FREE_FOR_A_WHILE = "A place in your pool is free for a while"
 
@@ -32,22 +29,6 @@ def _app_context(app):
     """Funding emails read the app's config."""
     with app.app_context():
         yield
-
-
-def running_pool(db_session, council, moderator, provider, waiting_count, **overrides):
-    """Three members paying by invoice (no Stripe), then people waiting; month one collected."""
-    pool = approved_pool(db_session, council, moderator, max_members=3, **overrides)
-    offer = quote(db_session, provider, pool, total_pence=9000)
-    members = [UserFactory(), UserFactory(), UserFactory()]
-    waiting = [UserFactory() for _ in range(waiting_count)]
-    for person in [*members, *waiting]:
-        pools.join(db_session, person, pool, invoice_pledge())
-    quotes.open_vote(db_session, pool.proposer, pool, utcnow() + timedelta(days=7))
-    for person in members:
-        quotes.vote(db_session, person, pool, offer)
-    assert quotes.close_vote(db_session, moderator, pool).winner is offer
-    assert funding.fund(db_session, pool) == PoolStatus.RUNNING.value
-    return pool, members, waiting
 
 
 def month_start(pool, month):

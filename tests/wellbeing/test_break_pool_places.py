@@ -7,13 +7,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from marketplace.db import utcnow
-from marketplace.pools import funding, loans, quotes
+from marketplace.pools import funding, loans
 from marketplace.pools import services as pools
-from marketplace.pools.models import PoolPayment, PoolStatus
+from marketplace.pools.models import PoolPayment
 from marketplace.wellbeing import breaks
-from tests.factories import UserFactory
-from tests.pools.builders import approved_pool, invoice_pledge, quote
+from tests.pools.builders import running_pool
 
 
 @pytest.fixture(autouse=True)
@@ -25,17 +23,7 @@ def _app_context(app):
 
 def full_running_pool(db_session, council, moderator, provider):
     """Three members paying by invoice (no Stripe), a fourth waiting; month one collected."""
-    pool = approved_pool(db_session, council, moderator, max_members=3)
-    offer = quote(db_session, provider, pool, total_pence=9000)
-    members = [UserFactory(), UserFactory(), UserFactory()]
-    waiting = UserFactory()
-    for person in [*members, waiting]:
-        pools.join(db_session, person, pool, invoice_pledge())
-    quotes.open_vote(db_session, pool.proposer, pool, utcnow() + timedelta(days=7))
-    for person in members:
-        quotes.vote(db_session, person, pool, offer)
-    assert quotes.close_vote(db_session, moderator, pool).winner is offer
-    assert funding.fund(db_session, pool) == PoolStatus.RUNNING.value
+    pool, members, (waiting,) = running_pool(db_session, council, moderator, provider, 1)
     return pool, members, waiting
 
 
