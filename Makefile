@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 5000
 STRIPE_PORT ?= 8420
 
-.PHONY: run serve-prod test test-sqlite test-postgres lint bench bench-load frontend clean
+.PHONY: run serve-prod test test-sqlite test-postgres lint bench bench-load bench-page-cost frontend clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,8 +56,15 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# The self-contained benchmarks (each makes its own data). The load test and the page cost
+# need the load-test world in PostgreSQL: see bench-load and bench-page-cost.
+BENCHES := bench/search.py bench/matching.py bench/settlement.py
 bench: $(STAMP)
-	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f; done
+	@for f in $(BENCHES); do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+# CPU, wall time and SQL statements per request for each kind of request in the load mix.
+bench-page-cost: $(STAMP)
+	$(BIN)/python bench/page_cost.py $(PAGE_COST_ARGS)
 
 # The load test: gunicorn on PostgreSQL, driven by locust (see bench/load.py for its flags).
 bench-load: $(STAMP)
