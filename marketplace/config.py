@@ -51,7 +51,12 @@ def from_environment() -> dict[str, Any]:
     """Build the configuration mapping from environment variables."""
     debug = _bool("FLASK_DEBUG", False)
     stripe_api_base = os.environ.get("STRIPE_API_BASE", "http://127.0.0.1:8420")
+    optional: dict[str, Any] = {}
+    if reference_seconds := os.environ.get("REFERENCE_CACHE_SECONDS"):
+        # Left unset, marketplace.providers.reference picks 60 s (0 under tests).
+        optional["REFERENCE_CACHE_SECONDS"] = float(reference_seconds)
     return {
+        **optional,
         "SECRET_KEY": _secret_key(),
         "DATABASE_URL": os.environ.get(
             "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'marketplace.sqlite3'}"
