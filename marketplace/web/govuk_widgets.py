@@ -10,7 +10,9 @@ request after request (the council list on /pools, the sort and distance selects
 boxes of every search). So a select, a set of checkboxes or radios, a button (all drawn from a
 form's fixed choices) and an *empty* text box are kept in a small per-process cache keyed by their
 params. A text box holding what someone typed, or any widget with an error message (which can
-quote it), is never cached, so no one's words stay in memory after their request.
+quote it), is never cached, so no one's words stay in memory after their request. Choices can
+name people (a crisis plan's "whom to tell" lists the person's own carers and buddy); such HTML
+is only ever returned for exactly the same params, so the cache shows nobody anything new.
 """
 
 from __future__ import annotations
