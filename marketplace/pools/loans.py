@@ -88,7 +88,10 @@ def _new_loan(
     )
     session.add(loan)
     pool.loans.append(loan)
-    session.flush()  # callers name the loan (after-commit keys, emails)
+    session.flush()  # the after-commit key names the loan
+    to, subject, body = _borrower_email(loan)
+    run = partial(_send, to, subject, body, loan.borrower.user_id)
+    after_commit.note(session, ("pool-loan", loan.id), run, loan)
     return loan
 
 
@@ -151,12 +154,7 @@ def _lend_rest(
             ended,
         )
         return None
-    loan = _new_loan(session, pool, ended.lender_id, borrower.id, from_month, to_month)
-    to, subject, body = _borrower_email(loan)
-    after_commit.note(
-        session, ("pool-loan", loan.id), partial(_send, to, subject, body, borrower.user_id), loan
-    )
-    return loan
+    return _new_loan(session, pool, ended.lender_id, borrower.id, from_month, to_month)
 
 
 def _lender_email(ended: PlaceLoan, from_month: int) -> tuple[str, str, str]:
@@ -188,17 +186,6 @@ def end_loans_of(session: Session, user_id: int, now: datetime) -> None:
             loan.to_month = max(last, loan.from_month - 1)
 
 
-def made_since(session: Session, user_id: int, since: datetime) -> list[PlaceLoan]:
-    """Loans this person made as lender from `since` (their break's start), to announce."""
-    return list(
-        session.scalars(
-            select(PlaceLoan)
-            .join(PoolMember, PlaceLoan.lender_id == PoolMember.id)
-            .where(PoolMember.user_id == user_id, PlaceLoan.created_at >= since)
-        )
-    )
-
-
 def _borrower_email(loan: PlaceLoan) -> tuple[str, str, str]:
     borrower = loan.borrower
     pool = borrower.pool
@@ -212,11 +199,6 @@ def _borrower_email(loan: PlaceLoan) -> tuple[str, str, str]:
         "If you would rather not, you can leave the waiting list from the pool's page.\n"
     )
     return borrower.user.email, "A place in your pool is free for a while", body
-
-
-def tell_borrower(loan: PlaceLoan) -> None:
-    """Email the person who takes the place for a while (after the commit)."""
-    _send(*_borrower_email(loan), user_id=loan.borrower.user_id)
 
 
 def _send(to: str, subject: str, body: str, user_id: int, kind: str = GENERAL) -> None:

@@ -16,7 +16,6 @@ from marketplace.buddies import conversations
 from marketplace.buddies.models import BuddyMatch
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.extensions import db
-from marketplace.pools import loans
 from marketplace.web.forms import add_error
 from marketplace.wellbeing import breaks, crisis_plans
 from marketplace.wellbeing.forms import LEND, BreakForm, ConfirmBreakForm
@@ -133,10 +132,8 @@ def check() -> str | Response:
             db.session.rollback()
             add_error(form, error, fallback_field="submit")
         else:
-            db.session.commit()
+            db.session.commit()  # the borrowers of lent places are emailed after it
             _tell_the_other_side(brk)
-            for loan in loans.made_since(db.session, holder.id, brk.starts_at):
-                loans.tell_borrower(loan)
             return redirect(url_for("breaks.started", **args))
     form.length.data = length
     form.places.data = LEND if lend else ""

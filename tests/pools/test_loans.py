@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from marketplace import after_commit
-from marketplace.pools import funding, loans
+from marketplace.pools import funding
 from marketplace.pools import services as pools
 from marketplace.pools.models import (
     GRACE_DAYS,
@@ -37,9 +37,11 @@ def month_start(pool, month):
 
 def lend_from_month_two(db_session, pool, lender):
     """The lender goes on an open-ended break, lending their place; month two is collected."""
-    brk = breaks.start_break(db_session, lender, "open", offer_pool_places=True)
-    (loan,) = loans.made_since(db_session, lender.id, brk.starts_at)
+    breaks.start_break(db_session, lender, "open", offer_pool_places=True)
+    (loan,) = pool.loans
     assert (loan.from_month, loan.to_month) == (2, None)
+    db_session.commit()
+    assert after_commit.run_committed(db_session) == 1  # the borrower is told, once
     funding.charge_due(db_session, now=month_start(pool, 2))
     return loan
 
