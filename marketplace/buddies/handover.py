@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -39,9 +38,7 @@ from marketplace.buddies.models import (
 )
 from marketplace.db import utcnow
 from marketplace.errors import DomainError, NotAllowed
-
-if TYPE_CHECKING:
-    from marketplace.wellbeing.models import Break
+from marketplace.wellbeing.models import Break, BreakPaused, PausedKind
 
 log = logging.getLogger(__name__)
 
@@ -132,11 +129,8 @@ def _hold_while_away(session: Session, request: BuddyRequest) -> None:
     """A seeker who is on a break themselves is not matched while away: their break holds the
     request as it holds one they were waiting with, and puts it back in the queue (same place)
     when they return. The email waits for them too (marketplace.email)."""
-    try:
-        from marketplace.wellbeing import breaks
-        from marketplace.wellbeing.models import BreakPaused, PausedKind
-    except ImportError:  # breaks are not installed
-        return
+    from marketplace.wellbeing import breaks  # breaks imports this module
+
     brk = breaks.current_break(session, request.seeker_id)
     if brk is not None:
         request.status = RequestStatus.WITHDRAWN.value
@@ -168,10 +162,8 @@ def _on_break_ended(session: Session, brk: Break) -> None:
 def register_break_hooks() -> None:
     """Undo an unused handover when a buddy comes back (called from the buddy pages; the breaks
     module ignores a callback registered twice)."""
-    try:
-        from marketplace.wellbeing import breaks
-    except ImportError:  # breaks are not installed
-        return
+    from marketplace.wellbeing import breaks  # breaks imports this module
+
     breaks.on_break_ended(_on_break_ended)
 
 

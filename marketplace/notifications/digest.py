@@ -21,6 +21,7 @@ from marketplace.db import as_utc, utcnow
 from marketplace.email import ACCOUNT, ACTION, GENERAL, MONEY, dispatch
 from marketplace.notifications import links, preferences
 from marketplace.notifications.models import DigestItem, Frequency, HeldReason
+from marketplace.wellbeing import breaks
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +34,7 @@ MAX_SUBJECT = 300
 def on_break(session: Session, user_id: int, now: datetime | None = None) -> bool:
     """Whether the person is on a break that keeps emails back (the wellbeing feature decides:
     their crisis plan may ask for emails to keep coming)."""
-    try:
-        from marketplace.wellbeing.breaks import is_holding_emails
-    except ImportError:  # the breaks feature is not installed: nobody is on a break
-        return False
-    return bool(is_holding_emails(session, user_id, now))
+    return breaks.is_holding_emails(session, user_id, now)
 
 
 def recipient(session: Session, to: str, user_id: int | None) -> User | None:
@@ -193,9 +190,4 @@ def _on_break_ended(session: Session, brk: Any) -> None:
     enqueue(session, "notifications.send_digest", {"user_id": brk.user_id, "after_break": True})
 
 
-try:
-    from marketplace.wellbeing import breaks as _breaks
-except ImportError:  # the breaks feature is not installed yet
-    pass
-else:
-    _breaks.on_break_ended(_on_break_ended)
+breaks.on_break_ended(_on_break_ended)

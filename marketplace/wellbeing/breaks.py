@@ -17,6 +17,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from marketplace.auth.models import User
+from marketplace.buddies import handover
 from marketplace.buddies import services as buddies
 from marketplace.buddies.models import (
     BuddyMatch,
@@ -365,14 +366,6 @@ def holder_for(session: Session, carer: User, holder_id: int) -> User:
     return holder
 
 
-def _offer_handover(session: Session, match: BuddyMatch) -> None:
-    try:
-        from marketplace.buddies.handover import offer_handover
-    except ImportError:  # the handover feature is not installed
-        return
-    offer_handover(session, match)
-
-
 def _pause_match(session: Session, user: User, brk: Break, match: BuddyMatch) -> None:
     # The pause's own end date lets the pairing pick up even if the break's job runs late.
     buddies.pause(session, user, match, until=brk.ends_at)
@@ -380,7 +373,7 @@ def _pause_match(session: Session, user: User, brk: Break, match: BuddyMatch) ->
     brk.paused.append(BreakPaused(kind=PausedKind.MATCH.value, ref_id=match.id))
     long_break = brk.ends_at is None or brk.ends_at - brk.starts_at > HANDOVER_AFTER
     if long_break and match.buddy_user_id == user.id:
-        _offer_handover(session, match)
+        handover.offer_handover(session, match)
 
 
 def _pause_buddying(session: Session, user: User, brk: Break, found: _Commitments) -> None:
@@ -397,9 +390,11 @@ def _pause_buddying(session: Session, user: User, brk: Break, found: _Commitment
         brk.paused.append(BreakPaused(kind=PausedKind.BUDDY_REQUEST.value, ref_id=found.request.id))
 
 
-def _pause_everything(session: Session, user: User, brk: Break, now: datetime) -> None:
+def _pause_everything(
+    session: Session, user: User, brk: Break, wishes: Wishes, now: datetime
+) -> None:
     found = _commitments(session, user)
-    if wishes_of(session, user.id).pause_buddies:
+    if wishes.pause_buddies:
         _pause_buddying(session, user, brk, found)
     for membership in found.memberships:
         if (
@@ -438,6 +433,7 @@ def start_break(
         if stale.live_at(now):
             raise DomainError("You are already taking a break", field="length")
         _finish(session, stale, None, now)  # a timed break the job has not ended yet
+    wishes = wishes_of(session, user.id)
     brk = Break(
         user_id=user.id,
         length=chosen.value,
@@ -445,10 +441,10 @@ def start_break(
         ends_at=ends_at_for(chosen, now),
         started_by_id=acting_carer.id if acting_carer else None,
         offer_pool_places=offer_pool_places,
-        hold_emails=wishes_of(session, user.id).pause_emails,
+        hold_emails=wishes.pause_emails,
     )
     session.add(brk)
-    _pause_everything(session, user, brk, now)
+    _pause_everything(session, user, brk, wishes, now)
     session.flush()
     for callback in _started:
         callback(session, brk)
