@@ -48,6 +48,13 @@ def _for(holder: User, carer: User | None) -> dict[str, Any]:
     return {"for": holder.id} if carer is not None else {}
 
 
+def _page(template: str, holder: User, carer: User | None, **context: Any) -> str:
+    """A break page: every one shows whose break it is and keeps ?for= on its links."""
+    return render_template(
+        template, holder=holder, carer=carer, args=_for(holder, carer), **context
+    )
+
+
 @bp.app_context_processor
 def _break_in_navigation() -> dict[str, Any]:
     """Lets the navigation say "You're on a break" instead of "Take a break"."""
@@ -64,13 +71,7 @@ def choose() -> str | Response:
     holder, carer = _subject()
     current = breaks.current_break(db.session, holder.id)
     if current is not None:
-        return render_template(
-            "wellbeing/break_on.html",
-            brk=current,
-            holder=holder,
-            carer=carer,
-            args=_for(holder, carer),
-        )
+        return _page("wellbeing/break_on.html", holder, carer, brk=current)
     form = BreakForm()
     if request.method == "GET" and request.args.get("length") in LENGTHS:
         form.length.data = request.args["length"]  # "Change" from the check page
@@ -81,12 +82,11 @@ def choose() -> str | Response:
         return redirect(
             url_for("breaks.check", length=form.length.data, places=places, **_for(holder, carer))
         )
-    return render_template(
+    return _page(
         "wellbeing/break_choose.html",
+        holder,
+        carer,
         form=form,
-        holder=holder,
-        carer=carer,
-        args=_for(holder, carer),
         helped=[] if carer else breaks.people_i_act_for(db.session, holder),
         can_lend=bool(breaks.places_to_lend(db.session, holder)),
     )
@@ -137,14 +137,13 @@ def check() -> str | Response:
             return redirect(url_for("breaks.started", **args))
     form.length.data = length
     form.places.data = LEND if lend else ""
-    return render_template(
+    return _page(
         "wellbeing/break_check.html",
+        holder,
+        carer,
         form=form,
         plan=breaks.plan(db.session, holder, length, lend_places=lend),
         lend=lend,
-        holder=holder,
-        carer=carer,
-        args=args,
     )
 
 
@@ -155,12 +154,11 @@ def started() -> str | Response:
     current = breaks.current_break(db.session, holder.id)
     if current is None:
         return redirect(url_for("breaks.choose", **_for(holder, carer)))
-    return render_template(
+    return _page(
         "wellbeing/break_started.html",
+        holder,
+        carer,
         brk=current,
-        holder=holder,
-        carer=carer,
-        args=_for(holder, carer),
         # Only whether there is one: reading it (an audited view) is the person's own choice.
         has_crisis_plan=carer is None and crisis_plans.plan_of(db.session, holder.id) is not None,
     )
