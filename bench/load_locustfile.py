@@ -20,22 +20,16 @@ import random
 import re
 import threading
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import load_mix  # bench/ is on locust's path: it loads this file from there
+from load_mix import CSRF, SENDS_PER_ACCOUNT
 from locust import FastHttpUser, between, constant, task
 
 PLAN: dict[str, Any] = json.loads(Path(os.environ["LOAD_PLAN"]).read_text(encoding="utf-8"))
 WAIT = float(os.environ.get("LOAD_WAIT", "0"))
-# A buddy sender may send 30 messages an hour; an account is swapped well before that.
-SENDS_PER_ACCOUNT = 10
-CSRF = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
-SEARCH_WORDS = (
-    "peer support walking gym art counselling payroll advocacy computer help home night "
-    "swimming cooking music women group travel yoga anxiety volunteering social club"
-).split()
-DELIVERY = ["in_person", "at_home", "online", "phone"]
-TOTAL = re.compile(r"service(s)? found|No services match")
 
 _accounts_lock = threading.Lock()  # locust runs users as greenlets; this is cheap insurance
 _accounts = itertools.cycle(random.Random().sample(PLAN["accounts"], len(PLAN["accounts"])))
@@ -69,6 +63,11 @@ class SiteUser(FastHttpUser):
         self.sign_in()
 
     # --- helpers ------------------------------------------------------------------------------
+
+    def ask(self, make: Callable[[Any, dict[str, Any]], load_mix.Request], name: str) -> None:
+        """GET a page of the mix that needs nothing but the plan (bench/load_mix.py)."""
+        request = make(random, PLAN)
+        self.page(request.path, name, request.expect)
 
     def page(self, path: str, name: str, expect: str | re.Pattern[str]) -> str | None:
         """GET a page; a failure unless it is 2xx (after redirects) and shows `expect`."""
@@ -123,48 +122,25 @@ class SiteUser(FastHttpUser):
 
     @task(10)
     def directory(self) -> None:
-        page = random.choice((1, 1, 1, 2, 3, random.randint(4, 50)))
-        args = "" if page == 1 else f"?page={page}"
-        self.page(f"/services{args}", "/services (browse)", TOTAL)
+        self.ask(load_mix.browse, "/services (browse)")
 
     @task(25)
     def listing(self) -> None:
-        listing_id = random.randint(1, PLAN["listings"])
-        self.page(f"/services/{listing_id}", "/services/[id]", "Report this listing")
+        self.ask(load_mix.listing, "/services/[id]")
 
     # --- searching: 30 -----------------------------------------------------------------------
 
     @task(12)
     def search_text(self) -> None:
-        words = " ".join(random.sample(SEARCH_WORDS, random.choice((1, 1, 2))))
-        args = f"q={words.replace(' ', '+')}"
-        if random.random() < 0.4:
-            args += f"&category={random.choice(PLAN['categories'])}"
-        if random.random() < 0.3:
-            args += "&dp=y"
-        self.page(f"/services?{args}", "/services?q (text)", TOTAL)
+        self.ask(load_mix.search_text, "/services?q (text)")
 
     @task(8)
     def search_filters(self) -> None:
-        args = [f"category={c}" for c in random.sample(PLAN["categories"], random.randint(1, 2))]
-        if random.random() < 0.5:
-            args.append(f"delivery={random.choice(DELIVERY)}")
-        if random.random() < 0.3:
-            args.append(f"language={random.choice(PLAN['languages'])}")
-        if random.random() < 0.5:
-            args.append(f"council={random.choice(PLAN['councils'])}")
-        if random.random() < 0.4:
-            args.append(f"max_price={random.choice((10, 20, 30))}&sort=price")
-        self.page(f"/services?{'&'.join(args)}", "/services?filters", TOTAL)
+        self.ask(load_mix.search_filters, "/services?filters")
 
     @task(10)
     def search_near(self) -> None:
-        postcode = random.choice(PLAN["postcodes"]).replace(" ", "+")
-        within = random.choice((1, 3, 5, 10))
-        args = f"postcode={postcode}&within={within}&sort=distance"
-        if random.random() < 0.5:
-            args += f"&q={random.choice(SEARCH_WORDS)}"
-        self.page(f"/services?{args}", "/services?postcode (near)", TOTAL)
+        self.ask(load_mix.search_near, "/services?postcode (near)")
 
     # --- pools: 10 ---------------------------------------------------------------------------
 
@@ -174,8 +150,7 @@ class SiteUser(FastHttpUser):
 
     @task(4)
     def pool(self) -> None:
-        pool_id, _cap = random.choice(PLAN["pools"])
-        self.page(f"/pools/{pool_id}", "/pools/[id]", "Open: people can join")
+        self.ask(load_mix.pool, "/pools/[id]")
 
     @task(3)
     def join_and_leave(self) -> None:

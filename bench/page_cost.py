@@ -37,24 +37,17 @@ from pathlib import Path
 from typing import Any
 
 import load_data  # bench/ is on sys.path when this file is run as a script
+import load_mix
 from flask import Flask
 from flask.testing import FlaskClient
 from load import make_plan
+from load_mix import CSRF, SENDS_PER_ACCOUNT, Request
 from sqlalchemy import event
 
 from marketplace import create_app
 from marketplace.extensions import db
 from marketplace.ops.json_logging import JsonStreamHandler
 
-# The locustfile's words and patterns, so that the same pages are asked for.
-SEARCH_WORDS = (
-    "peer support walking gym art counselling payroll advocacy computer help home night "
-    "swimming cooking music women group travel yoga anxiety volunteering social club"
-).split()
-DELIVERY = ["in_person", "at_home", "online", "phone"]
-TOTAL = re.compile(r"service(s)? found|No services match")
-CSRF = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
-SENDS_PER_ACCOUNT = 10  # a buddy may send 30 messages an hour; the locustfile swaps after 10
 MESSAGE = "Thanks, that helps. Shall we talk on Thursday?"
 
 
@@ -64,16 +57,6 @@ class Sample:
     wall_ms: list[float] = field(default_factory=list)
     statements: list[int] = field(default_factory=list)
     wrong: int = 0
-
-
-@dataclass(frozen=True)
-class Request:
-    """One request to make: GET unless `data` is given; `expect` must be in the answer."""
-
-    path: str
-    expect: str | re.Pattern[str]
-    data: dict[str, str] | None = None
-    status: int = 200
 
 
 class StatementCounter:
@@ -148,63 +131,18 @@ class People:
 # The kinds of request, as the locustfile makes them
 
 
-def _browse(rng: random.Random, plan: dict[str, Any]) -> Request:
-    page = rng.choice((1, 1, 1, 2, 3, rng.randint(4, 50)))
-    return Request("/services" + ("" if page == 1 else f"?page={page}"), TOTAL)
-
-
-def _listing(rng: random.Random, plan: dict[str, Any]) -> Request:
-    return Request(f"/services/{rng.randint(1, plan['listings'])}", "Report this listing")
-
-
-def _search_text(rng: random.Random, plan: dict[str, Any]) -> Request:
-    words = " ".join(rng.sample(SEARCH_WORDS, rng.choice((1, 1, 2))))
-    args = f"q={words.replace(' ', '+')}"
-    if rng.random() < 0.4:
-        args += f"&category={rng.choice(plan['categories'])}"
-    if rng.random() < 0.3:
-        args += "&dp=y"
-    return Request(f"/services?{args}", TOTAL)
-
-
-def _search_filters(rng: random.Random, plan: dict[str, Any]) -> Request:
-    args = [f"category={c}" for c in rng.sample(plan["categories"], rng.randint(1, 2))]
-    if rng.random() < 0.5:
-        args.append(f"delivery={rng.choice(DELIVERY)}")
-    if rng.random() < 0.3:
-        args.append(f"language={rng.choice(plan['languages'])}")
-    if rng.random() < 0.5:
-        args.append(f"council={rng.choice(plan['councils'])}")
-    if rng.random() < 0.4:
-        args.append(f"max_price={rng.choice((10, 20, 30))}&sort=price")
-    return Request(f"/services?{'&'.join(args)}", TOTAL)
-
-
-def _search_near(rng: random.Random, plan: dict[str, Any]) -> Request:
-    postcode = rng.choice(plan["postcodes"]).replace(" ", "+")
-    args = f"postcode={postcode}&within={rng.choice((1, 3, 5, 10))}&sort=distance"
-    if rng.random() < 0.5:
-        args += f"&q={rng.choice(SEARCH_WORDS)}"
-    return Request(f"/services?{args}", TOTAL)
-
-
-def _pool(rng: random.Random, plan: dict[str, Any]) -> Request:
-    pool_id, _cap = rng.choice(plan["pools"])
-    return Request(f"/pools/{pool_id}", "Open: people can join")
-
-
 # kind -> (the locustfile's name for it, how to make one; None: request_for makes it from the
 # signed-in people)
 Maker = Callable[[random.Random, dict[str, Any]], Request]
 KINDS: dict[str, tuple[str, Maker | None]] = {
     "home": ("/", lambda _rng, _plan: Request("/", "Get more from your personal budget")),
-    "browse": ("/services (browse)", _browse),
-    "listing": ("/services/[id]", _listing),
-    "search_text": ("/services?q (text)", _search_text),
-    "search_filters": ("/services?filters", _search_filters),
-    "search_near": ("/services?postcode (near)", _search_near),
+    "browse": ("/services (browse)", load_mix.browse),
+    "listing": ("/services/[id]", load_mix.listing),
+    "search_text": ("/services?q (text)", load_mix.search_text),
+    "search_filters": ("/services?filters", load_mix.search_filters),
+    "search_near": ("/services?postcode (near)", load_mix.search_near),
     "pools": ("/pools", lambda _rng, _plan: Request("/pools", "Pools")),
-    "pool": ("/pools/[id]", _pool),
+    "pool": ("/pools/[id]", load_mix.pool),
     "buddies": ("/buddies", lambda _rng, _plan: Request("/buddies", "Budget buddies")),
     # The reader's own pairing, and a message from the current sender.
     "pairing": ("/buddies/pairings/[id]", None),
