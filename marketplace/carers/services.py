@@ -16,7 +16,8 @@ from marketplace.errors import DomainError, NotAllowed
 from marketplace.tokens import hash_token, new_token
 
 
-def _scopes_text(scopes: Iterable[CarerScope]) -> str:
+def scopes_text(scopes: Iterable[CarerScope]) -> str:
+    """How a grant stores its scopes: each once, in a fixed order."""
     chosen = sorted({CarerScope(s) for s in scopes})
     if not chosen:
         raise DomainError("Choose at least one thing your carer may do", field="scopes")
@@ -48,7 +49,7 @@ def invite_carer(
     grant = CarerGrant(
         holder_id=holder.id,
         invited_email=email,
-        scopes=_scopes_text(scopes),
+        scopes=scopes_text(scopes),
         token_hash=digest,
         invite_expires_at=utcnow() + timedelta(seconds=ttl_seconds),
     )
@@ -102,17 +103,22 @@ def change_scopes(
     grant = _holders_grant(session, holder, grant_id)
     if grant.status == GrantStatus.REVOKED.value:
         raise DomainError("This carer's access has ended. Invite them again")
-    grant.scopes = _scopes_text(scopes)
+    grant.scopes = scopes_text(scopes)
     return grant
 
 
 def revoke(session: Session, holder: User, grant_id: int) -> CarerGrant:
     """The holder ends a carer's access (or withdraws an invitation), at once."""
     grant = _holders_grant(session, holder, grant_id)
-    grant.status = GrantStatus.REVOKED.value
-    grant.revoked_at = utcnow()
-    grant.token_hash = None
+    end_grant(grant)
     return grant
+
+
+def end_grant(grant: CarerGrant, now: datetime | None = None) -> None:
+    """The grant stops working now, and its invitation link with it."""
+    grant.status = GrantStatus.REVOKED.value
+    grant.revoked_at = now or utcnow()
+    grant.token_hash = None
 
 
 def grants_given(session: Session, holder: User) -> list[CarerGrant]:

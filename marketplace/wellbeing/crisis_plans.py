@@ -248,9 +248,7 @@ def _replace_contacts(plan: CrisisPlan, chosen: dict[int, str]) -> None:
 
 def _end_grant(grant: CarerGrant | None, now: datetime) -> None:
     if grant is not None and grant.status != GrantStatus.REVOKED.value:
-        grant.status = GrantStatus.REVOKED.value
-        grant.revoked_at = now
-        grant.token_hash = None
+        carers.end_grant(grant, now)
 
 
 def _dormant_grant_for(
@@ -261,7 +259,7 @@ def _dormant_grant_for(
         holder_id=user.id,
         carer_id=carer.id,
         invited_email=carer.email,
-        scopes=",".join(sorted(s.value for s in scopes)),
+        scopes=carers.scopes_text(scopes),
         status=GrantStatus.ACTIVE.value,
         accepted_at=now,
         expires_at=now,
@@ -309,7 +307,7 @@ def _set_delegate(
         or (carer is None and current.carer_id is None and current.invited_email == email)
     )
     if same and current is not None:
-        current.scopes = ",".join(sorted(s.value for s in scopes))
+        current.scopes = carers.scopes_text(scopes)
         return None
     _end_grant(current, now)
     if carer is not None:
