@@ -37,6 +37,7 @@ from marketplace.errors import DomainError, NotAllowed
 from marketplace.moderation import audit, limits
 from marketplace.moderation import services as moderation
 from marketplace.moderation.models import Decision, ModerationItem, QueueState
+from marketplace.notifications.links import email_link
 from marketplace.places.models import Council
 
 ITEM_BUDDY_CONCERN = "buddy_concern"
@@ -144,6 +145,23 @@ def send_notice(notice: Notice | None) -> None:
         send_email(notice.to, notice.subject, body)
     except (OSError, smtplib.SMTPException):
         current_app.logger.exception("Could not send the buddy notice for %s", link)
+
+
+def tell_seeker_accepted(match: BuddyMatch, buddy: User) -> None:
+    """The buddy said yes (on the site or by an emailed link): tell the seeker, with a
+    one-click pause for later. Call after the commit."""
+    pause = email_link(match.seeker_id, "pause_buddy", {"match_id": match.id})
+    send_notice(
+        notice_to(
+            match.seeker,
+            match,
+            "You have a budget buddy",
+            f"{buddy.display_name} has said yes to being your budget buddy. "
+            "You can now send each other messages."
+            + f"\n\nIf you need a rest, pause it with one click:\n\n{pause}"
+            * bool(pause),
+        )
+    )
 
 
 def _read_at(match: BuddyMatch, user_id: int) -> datetime | None:

@@ -459,18 +459,7 @@ def answer(match_id: int, action: str) -> Response:
         else:
             db.session.commit()
             if action == "accept":
-                pause = email_link(match.seeker_id, "pause_buddy", {"match_id": match.id})
-                conversations.send_notice(
-                    conversations.notice_to(
-                        match.seeker,
-                        match,
-                        "You have a budget buddy",
-                        f"{me.display_name} has said yes to being your budget buddy. "
-                        "You can now send each other messages."
-                        + f"\n\nIf you need a rest, pause it with one click:\n\n{pause}"
-                        * bool(pause),
-                    )
-                )
+                conversations.tell_seeker_accepted(match, me)
                 flash("You are now buddies. Say hello when you are ready", "success")
             elif action == "decline":
                 flash(

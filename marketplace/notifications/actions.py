@@ -125,26 +125,13 @@ def _accept(session: Session, user: User, params: dict[str, Any]) -> str:
 
 
 def _after_accept(user: User, params: dict[str, Any]) -> None:
-    """Tell the seeker, as saying yes on the site does, with a one-click pause for later."""
+    """Tell the seeker, as saying yes on the site does."""
     from marketplace.buddies import conversations
     from marketplace.extensions import db
-    from marketplace.notifications.links import email_link
 
     match = db.session.get(BuddyMatch, _int(params, "match_id"))
-    if match is None:
-        return
-    pause = email_link(match.seeker_id, "pause_buddy", {"match_id": match.id})
-    conversations.send_notice(
-        conversations.notice_to(
-            match.seeker,
-            match,
-            "You have a budget buddy",
-            f"{user.display_name} has said yes to being your budget buddy. "
-            "You can now send each other messages."
-            + f"\n\nIf you need a rest, pause it with one click:\n\n{pause}"
-            * bool(pause),
-        )
-    )
+    if match is not None:
+        conversations.tell_seeker_accepted(match, user)
 
 
 def _describe_pause(session: Session, _user: User, params: dict[str, Any]) -> str:
