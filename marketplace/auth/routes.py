@@ -27,7 +27,7 @@ from marketplace.auth.forms import (
 )
 from marketplace.auth.models import UsageIntent, User
 from marketplace.auth.sessions import PENDING_USER_KEY, end_session, start_session
-from marketplace.email import send_email
+from marketplace.email import ACCOUNT, send_email
 from marketplace.errors import DomainError
 from marketplace.extensions import db, limiter
 from marketplace.web.forms import add_error
@@ -182,7 +182,7 @@ def forgotten_password() -> str | Response:
                 "Reset your password",
                 render_template("emails/reset_password.txt", user=user, link=link),
                 user_id=user.id,
-                kind="account",  # the way back in: never held for a digest or a break
+                kind=ACCOUNT,  # the way back in: never held for a digest or a break
             )
         # The same page whether or not the address has an account.
         return render_template("auth/reset_sent.html", email=form.email.data)

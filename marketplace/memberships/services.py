@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from marketplace.auth.models import User
 from marketplace.db import as_utc, utcnow
-from marketplace.email import send_email
+from marketplace.email import MONEY, send_email
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.memberships.common import (
     act_as,
@@ -668,7 +668,7 @@ def remind_payment_due(session: Session, now: datetime | None = None) -> Reminde
                 "membership. If things are hard at the moment, you can switch to giving time "
                 "back instead, or contact the organisation.\n",
                 user_id=membership.user_id,
-                kind="money",  # money that is due: sent even during a break
+                kind=MONEY,  # money that is due: sent even during a break
             )
         except (OSError, smtplib.SMTPException) as error:
             log.warning("payment reminder for membership %s not sent: %s", membership.id, error)
