@@ -58,14 +58,13 @@ def pause_fee(
     until: datetime | None,
     gateway: PaymentGateway | None = None,
     now: datetime | None = None,
-) -> MembershipSubscription:
-    """Stop the fee until `until` (None: until resumed). Raises DomainError if Stripe cannot
-    be told, so the caller's transaction (the whole break) is rolled back and nothing changed."""
-    if not can_pause_fee(session, membership):
-        raise DomainError("This membership's fee cannot be paused", field="membership")
+) -> MembershipSubscription | None:
+    """Stop the fee until `until` (None: until resumed); None, changing nothing, when it cannot
+    be paused (see can_pause_fee). Raises DomainError if Stripe cannot be told, so the caller's
+    transaction (the whole break) is rolled back and nothing changed."""
     subscription = current_subscription(membership)
-    if subscription is None:  # can_pause_fee checked it; this satisfies the type checker
-        raise DomainError("This membership has no fee to pause", field="membership")
+    if subscription is None or not can_pause_fee(session, membership):
+        return None
     try:
         (gateway or get_gateway()).pause_collection(subscription.stripe_subscription_id, until)
     except PaymentError as error:

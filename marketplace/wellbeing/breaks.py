@@ -410,8 +410,7 @@ def _pause_everything(
                 loans.lend_place(session, place, brk.ends_at)
     # Stripe last: if it cannot be reached, DomainError rolls the whole break back.
     for membership in found.memberships:
-        if fee_pause.can_pause_fee(session, membership):
-            fee_pause.pause_fee(session, membership, brk.ends_at, now=now)
+        if fee_pause.pause_fee(session, membership, brk.ends_at, now=now) is not None:
             brk.paused.append(BreakPaused(kind=PausedKind.FEE.value, ref_id=membership.id))
 
 
