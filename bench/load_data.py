@@ -305,9 +305,9 @@ def generate(url: str, sizes: Sizes, seed: int) -> dict[str, int]:
     engine = make_engine(url)
     try:
         with engine.begin() as connection:
-            categories: dict[str, int] = dict(
-                connection.execute(select(Category.slug, Category.id)).tuples().all()
-            )
+            categories: dict[str, int] = {
+                row.slug: row.id for row in connection.execute(select(Category.slug, Category.id))
+            }
             council_rows = [
                 {"id": i, "code": code, "name": name} for i, (code, name) in enumerate(councils, 1)
             ]

@@ -3,6 +3,7 @@
     .venv/bin/python bench/page_cost.py                      # every kind, 200 requests each
     .venv/bin/python bench/page_cost.py --requests 50 --kinds listing,search_text
     .venv/bin/python bench/page_cost.py --profile search_near   # top 25 functions, cProfile
+    .venv/bin/python bench/page_cost.py --profile home --sort tottime --lines 40
 
 Runs the app in this process with Flask's test client against the load-test world that
 bench/load_data.py made (DATABASE_URL and SEARCH_INDEX_DIR as bench/load.py sets them; by default
@@ -283,9 +284,16 @@ def report(samples: dict[str, Sample]) -> None:
 
 
 def profile(
-    app: Flask, plan: dict[str, Any], kind: str, requests: int, warmup: int, seed: int
+    app: Flask,
+    plan: dict[str, Any],
+    kind: str,
+    requests: int,
+    warmup: int,
+    seed: int,
+    sort: str = "cumulative",
+    lines: int = 25,
 ) -> None:
-    """The 25 functions with the most cumulative time over `requests` requests of one kind."""
+    """The `lines` functions with the most `sort` time over `requests` requests of one kind."""
     counter = StatementCounter()
     event.listen(db.engine, "before_cursor_execute", counter)
     people = People(app, plan)
@@ -308,8 +316,8 @@ def profile(
             people.sender.sent += 1
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out)
-    stats.sort_stats("cumulative").print_stats(25)
-    print(f"{kind}: {requests} requests, CPU profile (process time, cumulative)")
+    stats.sort_stats(sort).print_stats(lines)
+    print(f"{kind}: {requests} requests, CPU profile (process time, by {sort})")
     print(out.getvalue())
 
 
@@ -327,6 +335,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=50, help="untimed requests per kind first")
     parser.add_argument("--kinds", default=",".join(KINDS), help="comma-separated kinds")
     parser.add_argument("--profile", metavar="KIND", choices=list(KINDS), default=None)
+    parser.add_argument(
+        "--sort", choices=("cumulative", "tottime"), default="cumulative", help="profile order"
+    )
+    parser.add_argument("--lines", type=int, default=25, help="functions the profile shows")
     parser.add_argument("--seed", type=int, default=8)
     args = parser.parse_args(argv)
     kinds = [kind for kind in args.kinds.split(",") if kind]
@@ -345,7 +357,9 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     if args.profile:
-        profile(app, plan, args.profile, args.requests, args.warmup, args.seed)
+        profile(
+            app, plan, args.profile, args.requests, args.warmup, args.seed, args.sort, args.lines
+        )
     else:
         report(measure(app, plan, kinds, args.requests, args.warmup, args.seed))
     return 0

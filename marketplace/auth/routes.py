@@ -95,6 +95,8 @@ def sign_in() -> str | Response:
     form = SignInForm()
     if form.validate_on_submit():
         user = services.authenticate(db.session, form.email.data or "", form.password.data or "")
+        if user is not None:
+            db.session.commit()  # keeps a password hash that authenticate upgraded
         until = (
             services.suspended_until(db.session, form.email.data or "", form.password.data or "")
             if user is None

@@ -13,7 +13,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from marketplace.auth.models import PasswordResetToken, Role, UsageIntent, User, UserRole
-from marketplace.auth.passwords import hash_password, password_problem, verify_password
+from marketplace.auth.passwords import (
+    hash_password,
+    needs_rehash,
+    password_problem,
+    verify_password,
+)
 from marketplace.db import as_utc, utcnow
 from marketplace.errors import DomainError
 from marketplace.tokens import hash_token, new_token
@@ -82,11 +87,15 @@ def grant_role(session: Session, user: User, role: Role) -> None:
 
 
 def authenticate(session: Session, email: str, password: str) -> User | None:
-    """The account for these credentials, or None. Never says which part was wrong."""
+    """The account for these credentials, or None. Never says which part was wrong.
+
+    A password hashed with older settings is hashed again with today's (the caller commits)."""
     user = find_user_by_email(session, email)
     ok = verify_password(user.password_hash if user else None, password)
     if user is None or not ok or not user.is_active or is_suspended(user):
         return None
+    if user.password_hash and needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
     return user
 
 

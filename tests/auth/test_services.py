@@ -64,6 +64,21 @@ def test_authenticate_accepts_right_password_only(db_session):
     assert services.authenticate(db_session, "nobody@example.org", PASSWORD) is None
 
 
+def test_authenticate_upgrades_a_hash_made_with_older_settings(db_session):
+    from argon2 import PasswordHasher
+
+    old_hash = PasswordHasher(time_cost=3, memory_cost=64 * 1024, parallelism=4).hash(PASSWORD)
+    user = UserFactory(email="a@example.org", password_hash=old_hash)
+
+    assert services.authenticate(db_session, "a@example.org", "wrong password!") is None
+    assert user.password_hash == old_hash  # only the right password may replace it
+
+    assert services.authenticate(db_session, "a@example.org", PASSWORD) == user
+    assert user.password_hash != old_hash
+    assert user.password_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert services.authenticate(db_session, "a@example.org", PASSWORD) == user
+
+
 def test_authenticate_refuses_erased_accounts(db_session):
     user = UserFactory(email="a@example.org")
     user.erased_at = utcnow()
