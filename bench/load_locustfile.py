@@ -5,6 +5,8 @@ what exists in the database (accounts, pools, postcodes, sizes) from the JSON fi
 LOAD_PLAN. Each SiteUser signs in as a holder in an active buddy pairing and then, with
 weights roughly 40/30/10/20, browses the directory, searches it, looks at, joins and leaves
 pools (paying by managed-account invoice: no Stripe), and reads and sends buddy messages.
+A FloorUser signs in the same way and then asks for the home page only; a BareUser asks the
+bare app (bench/bare_app.py) for one row.
 Every form POST carries the CSRF token parsed from the page that holds the form.
 
 A response counts as an error if it is not 2xx/3xx (redirects are followed) or if the page is
@@ -51,9 +53,10 @@ def csrf_token(body: str) -> str | None:
     return match.group(1) if match else None
 
 
-class SiteUser(FastHttpUser):
-    """A budget holder using the site."""
+class SignedInPerson(FastHttpUser):
+    """A budget holder signed in to the site: sign-in and the page checks, but no tasks."""
 
+    abstract = True
     wait_time = between(WAIT / 2, WAIT * 1.5) if WAIT else constant(0)
 
     def on_start(self) -> None:
@@ -113,6 +116,10 @@ class SiteUser(FastHttpUser):
         """Sign out and in as someone else, before this account reaches the message limit."""
         self.post("/sign-out", "/sign-out [POST]", {"csrf_token": token}, "personal budget")
         self.sign_in()
+
+
+class SiteUser(SignedInPerson):
+    """A budget holder using the site: the load test's mix."""
 
     # --- browsing: 40 ------------------------------------------------------------------------
 
@@ -230,6 +237,16 @@ class SiteUser(FastHttpUser):
         self.sent += 1
         if self.sent >= SENDS_PER_ACCOUNT:
             self.switch_account(token)
+
+
+class FloorUser(SignedInPerson):
+    """The site's cheapest signed-in page (the home page), over and over: the most any mix of
+    signed-in pages could reach through the site's own stack (gunicorn, Flask, sessions,
+    Flask-Login, CSRF, the request log and metrics, the GOV.UK layout)."""
+
+    @task
+    def home(self) -> None:
+        self.page("/", "/", "Get more from your personal budget")
 
 
 class BareUser(FastHttpUser):
