@@ -52,6 +52,34 @@ def send_email(
         session.commit()
 
 
+def send_email_or_log(
+    to: str,
+    subject: str,
+    body: str,
+    *,
+    user_id: int | None = None,
+    kind: str = GENERAL,
+    about: str = "an email",
+) -> bool:
+    """`send_email`, but a mail failure (OSError, SMTPException) is logged, not raised: for
+    emails sent after the caller's commit, where the saved work must stand and the rest go on.
+
+    `about` says what the email was, for the log ("the answer to case 12"); the log names the
+    subject and the user id, never the body. Returns False if the mail server failed, else True
+    (also when the recipient's choices kept the email for later: it is not lost)."""
+    try:
+        send_email(to, subject, body, user_id=user_id, kind=kind)
+    except (OSError, smtplib.SMTPException):
+        current_app.logger.exception(
+            "Could not send %s (subject %r, user %s)",
+            about,
+            subject,
+            "unknown" if user_id is None else user_id,
+        )
+        return False
+    return True
+
+
 def dispatch(to: str, subject: str, body: str) -> None:
     """Send now (or enqueue, in queue mode) whatever the recipient's choices: for the digest
     itself. In queue mode the job goes with the caller's transaction."""

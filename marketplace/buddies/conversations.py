@@ -6,13 +6,12 @@ reported about it; each time they open it, the audit log records who and why.
 
 from __future__ import annotations
 
-import smtplib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app, url_for
+from flask import url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.interfaces import ORMOption
@@ -32,7 +31,7 @@ from marketplace.buddies.models import (
     MatchStatus,
 )
 from marketplace.db import as_utc, utcnow
-from marketplace.email import send_email
+from marketplace.email import send_email_or_log
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.moderation import audit, limits
 from marketplace.moderation import services as moderation
@@ -141,10 +140,7 @@ def send_notice(notice: Notice | None) -> None:
         f"Sign in and open:\n\n{link}\n\n"
         "We never put messages in emails, to keep them private.\n"
     )
-    try:
-        send_email(notice.to, notice.subject, body)
-    except (OSError, smtplib.SMTPException):
-        current_app.logger.exception("Could not send the buddy notice for %s", link)
+    send_email_or_log(notice.to, notice.subject, body, about=f"the buddy notice for {link}")
 
 
 def tell_seeker_accepted(match: BuddyMatch, buddy: User) -> None:

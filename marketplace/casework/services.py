@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import calendar
 import enum
-import smtplib
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from marketplace.auth.models import User
 from marketplace.casework.models import Case
 from marketplace.db import as_utc, utcnow
-from marketplace.email import send_email
+from marketplace.email import send_email_or_log
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.moderation import audit
 from marketplace.privacy import services as privacy
@@ -178,10 +176,7 @@ def close_case(session: Session, admin: User, case: Case, response: str) -> Answ
 def send_answer(answer: Answer | None) -> None:
     if answer is None:
         return
-    try:
-        send_email(answer.to, answer.subject, answer.body)
-    except (OSError, smtplib.SMTPException):
-        current_app.logger.exception("Could not send the answer to case")
+    send_email_or_log(answer.to, answer.subject, answer.body, about="the answer to a case")
 
 
 # --- the person's own rights over these records ------------------------------------------------

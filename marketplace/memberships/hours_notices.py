@@ -4,13 +4,11 @@ in (confirming moves no money). Sent after the commit; a mail failure loses noth
 
 from __future__ import annotations
 
-import smtplib
-
-from flask import current_app, url_for
+from flask import url_for
 from sqlalchemy.orm import Session
 
 from marketplace.auth.models import User
-from marketplace.email import ACTION, send_email
+from marketplace.email import ACTION, send_email_or_log
 from marketplace.engagement.services import staff_of
 from marketplace.memberships.charts import hours_text
 from marketplace.memberships.models import LogStatus, TimeLog
@@ -45,12 +43,13 @@ def ask_to_confirm(session: Session, log_id: int) -> int:
             f"If that is right, confirm it with one click (no need to sign in):\n\n{link}\n\n"
             f"If it is not right, sign in to turn it down:\n\n{page}\n"
         )
-        try:
-            send_email(
-                person.email, "Please confirm hours given", body, user_id=person.id, kind=ACTION
-            )
-        except (OSError, smtplib.SMTPException):
-            current_app.logger.exception("Could not ask user %s to confirm hours", person.id)
-            continue
-        sent += 1
+        if send_email_or_log(
+            person.email,
+            "Please confirm hours given",
+            body,
+            user_id=person.id,
+            kind=ACTION,
+            about=f"the request to confirm hours log {entry.id}",
+        ):
+            sent += 1
     return sent

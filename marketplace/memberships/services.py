@@ -13,7 +13,6 @@ and dashboard services.
 from __future__ import annotations
 
 import logging
-import smtplib
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -24,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from marketplace.auth.models import User
 from marketplace.db import as_utc, utcnow
-from marketplace.email import MONEY, send_email
+from marketplace.email import MONEY, send_email_or_log
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.memberships.common import (
     act_as,
@@ -658,20 +657,18 @@ def remind_payment_due(session: Session, now: datetime | None = None) -> Reminde
         if getattr(claimed, "rowcount", 0) != 1:
             continue  # paid, lapsed or reminded since the list was read: nothing to remind
         deadline = as_utc(membership.payment_due_by) if membership.payment_due_by else now
-        try:
-            send_email(
-                membership.user.email,
-                f"Your {membership.organisation.name} membership payment",
-                f"Hello {membership.user.display_name},\n\n"
-                f"Your last membership payment to {membership.organisation.name} did not go "
-                f"through. Please update your card by {deadline:%d %B %Y} to keep your "
-                "membership. If things are hard at the moment, you can switch to giving time "
-                "back instead, or contact the organisation.\n",
-                user_id=membership.user_id,
-                kind=MONEY,  # money that is due: sent even during a break
-            )
-        except (OSError, smtplib.SMTPException) as error:
-            log.warning("payment reminder for membership %s not sent: %s", membership.id, error)
+        if not send_email_or_log(
+            membership.user.email,
+            f"Your {membership.organisation.name} membership payment",
+            f"Hello {membership.user.display_name},\n\n"
+            f"Your last membership payment to {membership.organisation.name} did not go "
+            f"through. Please update your card by {deadline:%d %B %Y} to keep your "
+            "membership. If things are hard at the moment, you can switch to giving time "
+            "back instead, or contact the organisation.\n",
+            user_id=membership.user_id,
+            kind=MONEY,  # money that is due: sent even during a break
+            about=f"the payment reminder for membership {membership.id}",
+        ):
             membership.reminder_sent_at = None  # tried again on the next run
             failed += 1
             continue

@@ -8,7 +8,6 @@ is overturned the effect is reversed (shown again, suspension lifted, listing re
 
 from __future__ import annotations
 
-import smtplib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,7 +20,7 @@ from sqlalchemy.orm import Session
 from marketplace.auth.models import User
 from marketplace.auth.services import end_all_sessions
 from marketplace.db import as_utc, utcnow
-from marketplace.email import send_email
+from marketplace.email import send_email_or_log
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.moderation import audit, reporter_outcomes, reports
 from marketplace.moderation import services as moderation
@@ -246,10 +245,7 @@ def send(notices: list[Notice]) -> None:
                 _external=True,
             )
             body = body.replace(APPEAL_LINK, link)
-        try:
-            send_email(notice.to, notice.subject, body)
-        except (OSError, smtplib.SMTPException):
-            current_app.logger.exception("Could not send a moderation decision email")
+        send_email_or_log(notice.to, notice.subject, body, about="a moderation decision email")
 
 
 # --- appeals --------------------------------------------------------------------------------

@@ -10,12 +10,10 @@ hide anything: a lone flag must not be a weapon), and its owner is told it is un
 from __future__ import annotations
 
 import enum
-import smtplib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -23,7 +21,7 @@ from marketplace.auth.models import User
 from marketplace.buddies import conversations
 from marketplace.buddies.models import BuddyMessage
 from marketplace.db import as_utc, utcnow
-from marketplace.email import send_email
+from marketplace.email import send_email_or_log
 from marketplace.engagement import services as engagement
 from marketplace.engagement.models import EnquiryMessage, Review
 from marketplace.errors import DomainError, NotAllowed
@@ -479,10 +477,9 @@ def send_under_review(notices: list[UnderReview]) -> None:
             'while a moderator reviews it. You can still see it, marked "under review".\n\n'
             "You do not need to do anything now.\n"
         )
-        try:
-            send_email(notice.to, "Something you posted is under review", body)
-        except (OSError, smtplib.SMTPException):
-            current_app.logger.exception("Could not send an under-review notice")
+        send_email_or_log(
+            notice.to, "Something you posted is under review", body, about="an under-review notice"
+        )
 
 
 # --- the moderator's decision ---------------------------------------------------------------

@@ -9,17 +9,15 @@ A month already collected never moves: the loan starts with the next month to be
 
 from __future__ import annotations
 
-import smtplib
 from datetime import datetime
 from functools import partial
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from marketplace import after_commit
 from marketplace.db import as_utc
-from marketplace.email import GENERAL, MONEY, send_email
+from marketplace.email import GENERAL, MONEY, send_email_or_log
 from marketplace.money import format_pence
 
 # `funding` imports this module too (to hand a loan on): use it by attribute, at call time.
@@ -202,7 +200,7 @@ def _borrower_email(loan: PlaceLoan) -> tuple[str, str, str]:
 
 
 def _send(to: str, subject: str, body: str, user_id: int, kind: str = GENERAL) -> None:
-    try:
-        send_email(to, subject, body, user_id=user_id, kind=kind)
-    except (OSError, smtplib.SMTPException):
-        current_app.logger.exception("Could not send an email about a lent pool place")
+    # An after-commit callback (after_commit.note wants one returning None).
+    send_email_or_log(
+        to, subject, body, user_id=user_id, kind=kind, about="an email about a lent pool place"
+    )

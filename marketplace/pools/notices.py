@@ -7,14 +7,13 @@ what happened and link to the page; they never contain card details.
 
 from __future__ import annotations
 
-import smtplib
 from typing import Any
 
 from flask import current_app, url_for
 from sqlalchemy.orm import Session
 
 from marketplace.auth.models import User
-from marketplace.email import ACTION, GENERAL, MONEY, send_email
+from marketplace.email import ACTION, GENERAL, MONEY, send_email_or_log
 from marketplace.engagement.services import staff_of
 from marketplace.money import format_pence
 from marketplace.pools.models import (
@@ -40,16 +39,14 @@ def _link(endpoint: str, **values: Any) -> str:
 def _send(person: User | None, subject: str, body: str, kind: str = GENERAL) -> None:
     if person is None or person.erased_at is not None:
         return
-    try:
-        send_email(
-            person.email,
-            subject,
-            f"Hello {person.display_name},\n\n{body}\n",
-            user_id=person.id,
-            kind=kind,
-        )
-    except (OSError, smtplib.SMTPException):
-        current_app.logger.exception("Could not send %r to user %s", subject, person.id)
+    send_email_or_log(
+        person.email,
+        subject,
+        f"Hello {person.display_name},\n\n{body}\n",
+        user_id=person.id,
+        kind=kind,
+        about="a pool notice",
+    )
 
 
 def payment_problem(session: Session, row: PoolPayment) -> None:
