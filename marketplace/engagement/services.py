@@ -13,20 +13,19 @@ Services never commit; the views do, and send the emails (`send_notices`) only a
 
 from __future__ import annotations
 
-import smtplib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from flask import current_app, url_for
-from sqlalchemy import delete, func, or_, select
+from flask import url_for
+from sqlalchemy import Select, and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from marketplace.auth.models import User
 from marketplace.carers import services as carers
 from marketplace.carers.models import CarerScope
 from marketplace.db import utcnow
-from marketplace.email import send_email
+from marketplace.email import send_email_or_log
 from marketplace.engagement.models import (
     MAX_MESSAGE,
     MAX_REPLY,
@@ -339,17 +338,25 @@ def enquiries_for(session: Session, user: User) -> EnquiryLists:
     )
 
 
+def _threads_about(session: Session, user: User, listing_id: int) -> list[Enquiry]:
+    """Threads about one service that this person is the holder or the sender of, newest
+    first (a sender who is no longer the holder's carer is filtered out by side_of)."""
+    return list(
+        session.scalars(
+            select(Enquiry)
+            .where(
+                Enquiry.listing_id == listing_id,
+                or_(Enquiry.holder_id == user.id, Enquiry.sent_by_id == user.id),
+            )
+            .order_by(Enquiry.last_message_at.desc(), Enquiry.id.desc())
+        )
+    )
+
+
 def enquiries_about(session: Session, user: User, listing_id: int) -> list[Enquiry]:
     """This person's own threads (as holder or carer) about one service."""
-    found = session.scalars(
-        select(Enquiry)
-        .where(
-            Enquiry.listing_id == listing_id,
-            or_(Enquiry.holder_id == user.id, Enquiry.sent_by_id == user.id),
-        )
-        .order_by(Enquiry.last_message_at.desc(), Enquiry.id.desc())
-    )
-    return [e for e in found if side_of(session, user, e) is Side.HOLDER]
+    threads = _threads_about(session, user, listing_id)
+    return [e for e in threads if side_of(session, user, e) is Side.HOLDER]
 
 
 def send_notices(notices: tuple[Notice, ...] | list[Notice]) -> None:
@@ -366,10 +373,12 @@ def send_notices(notices: tuple[Notice, ...] | list[Notice]) -> None:
             f"{link}\n\n"
             "We do not put messages in emails, to keep them private.\n"
         )
-        try:
-            send_email(notice.to, f"New message about {notice.listing_name}", body)
-        except (OSError, smtplib.SMTPException):
-            current_app.logger.exception("Could not send the enquiry notice for %s", link)
+        send_email_or_log(
+            notice.to,
+            f"New message about {notice.listing_name}",
+            body,
+            about=f"the enquiry notice for {link}",
+        )
 
 
 # --- Reviews ------------------------------------------------------------------------------
@@ -530,28 +539,38 @@ def moderation_subject(session: Session, item: ModerationItem) -> dict[str, Any]
     return {}
 
 
+# Approved by a moderator and not hidden since. _shown() is the same test for a loaded row.
+_SHOWN = and_(Review.status == ReviewStatus.PUBLISHED.value, Review.hidden_at.is_(None))
+
+
+def _shown(review: Review) -> bool:
+    return review.status == ReviewStatus.PUBLISHED.value and review.hidden_at is None
+
+
+def _reviews_of(listing_id: int) -> Select[Review]:
+    """A service's reviews, newest first (published_at is empty until published: those last)."""
+    return (
+        select(Review)
+        .where(Review.listing_id == listing_id)
+        .order_by(Review.published_at.desc().nulls_last(), Review.id.desc())
+    )
+
+
+def _rating_of(published: list[Review]) -> RatingSummary:
+    count = len(published)
+    return RatingSummary(sum(r.rating for r in published) / count if count else None, count)
+
+
 def published_reviews(session: Session, listing_id: int) -> list[Review]:
     """Reviews a moderator has approved, newest first."""
-    return list(
-        session.scalars(
-            select(Review)
-            .where(
-                Review.listing_id == listing_id,
-                Review.status == ReviewStatus.PUBLISHED.value,
-                Review.hidden_at.is_(None),
-            )
-            .order_by(Review.published_at.desc(), Review.id.desc())
-        )
-    )
+    return list(session.scalars(_reviews_of(listing_id).where(_SHOWN)))
 
 
 def rating_summary(session: Session, listing_id: int) -> RatingSummary:
     """Average rating and count, from published reviews only."""
     average, count = session.execute(
         select(func.avg(Review.rating), func.count(Review.id)).where(
-            Review.listing_id == listing_id,
-            Review.status == ReviewStatus.PUBLISHED.value,
-            Review.hidden_at.is_(None),
+            Review.listing_id == listing_id, _SHOWN
         )
     ).one()
     return RatingSummary(float(average) if average is not None else None, int(count))
@@ -585,24 +604,38 @@ class ServicePanel:
 
 
 def service_panel(session: Session, user: User | None, listing: Listing) -> ServicePanel:
-    """The shortlist state, enquiries and reviews of one service, as this person may see them."""
-    rating = rating_summary(session, listing.id)
-    reviews = published_reviews(session, listing.id)
+    """The shortlist state, enquiries and reviews of one service, as this person may see them.
+
+    The service page is the one most asked for, so this reads each table once: the published
+    reviews together with the person's own (whatever its state), the rating from those, the
+    shortlist entries of the person and everyone they help in one query, and their threads
+    (which also say whether they have been in touch)."""
     if user is None:
-        return ServicePanel(rating=rating, reviews=reviews)
+        reviews = published_reviews(session, listing.id)
+        return ServicePanel(rating=_rating_of(reviews), reviews=reviews)
+    mine_or_shown = or_(_SHOWN, Review.author_id == user.id)
+    read = list(session.scalars(_reviews_of(listing.id).where(mine_or_shown)))
+    reviews = [r for r in read if _shown(r)]
     is_staff = organisations.is_staff(session, user, listing.organisation)
+    helped = people_i_help(session, user)
+    shortlisted = set(
+        session.scalars(
+            select(ShortlistEntry.user_id).where(
+                ShortlistEntry.listing_id == listing.id,
+                ShortlistEntry.user_id.in_([user.id, *(h.id for h in helped)]),
+            )
+        )
+    )
+    threads = _threads_about(session, user, listing.id)
     return ServicePanel(
-        rating=rating,
+        rating=_rating_of(reviews),
         reviews=reviews,
         signed_in=True,
-        shortlisted=_entry(session, user.id, listing.id) is not None,
-        helped=[
-            HelpedShortlist(h, _entry(session, h.id, listing.id) is not None)
-            for h in people_i_help(session, user)
-        ],
-        enquiries=enquiries_about(session, user, listing.id),
-        in_touch=has_been_in_touch(session, user.id, listing.id),
-        my_review=review_by(session, user.id, listing.id),
+        shortlisted=user.id in shortlisted,
+        helped=[HelpedShortlist(h, h.id in shortlisted) for h in helped],
+        enquiries=[e for e in threads if side_of(session, user, e) is Side.HOLDER],
+        in_touch=any(e.holder_id == user.id for e in threads),
+        my_review=next((r for r in read if r.author_id == user.id), None),
         is_staff=is_staff,
         staff_replies=[r.reply for r in reviews if r.reply is not None] if is_staff else [],
     )

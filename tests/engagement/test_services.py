@@ -322,6 +322,54 @@ def test_service_panel_for_each_kind_of_person(db_session, world):
     assert staff.is_staff and not staff.shortlisted and staff.enquiries == []
 
 
+def test_service_panel_shows_published_reviews_and_your_own_whatever_its_state(db_session, world):
+    others = []
+    for rating, publish in ((5, True), (2, True), (1, False)):
+        person = UserFactory()
+        enquire(db_session, world, who=person)
+        others.append(services.write_review(db_session, person, world.listing, rating, "Words"))
+        if publish:
+            approve(db_session, world, "review", others[-1].id)
+    published = services.published_reviews(db_session, world.listing.id)
+    assert set(published) == set(others[:2])
+
+    enquire(db_session, world)
+    mine = services.write_review(db_session, world.holder, world.listing, 4, "Kind people")
+    panel = services.service_panel(db_session, world.holder, world.listing)
+    assert panel.my_review is mine  # still waiting for a moderator: only its author sees it
+    assert panel.reviews == published
+    assert panel.rating == services.RatingSummary(3.5, 2)
+    assert panel.rating == services.rating_summary(db_session, world.listing.id)
+    assert services.service_panel(db_session, None, world.listing).rating == panel.rating
+
+    approve(db_session, world, "review", mine.id)
+    panel = services.service_panel(db_session, world.holder, world.listing)
+    assert panel.my_review is mine
+    assert panel.reviews == services.published_reviews(db_session, world.listing.id)
+    assert mine in panel.reviews and others[2] not in panel.reviews
+    assert panel.rating == services.RatingSummary(11 / 3, 3)
+    assert (
+        services.service_panel(db_session, others[2].author, world.listing).my_review is others[2]
+    )
+
+
+def test_service_panel_shows_the_shortlists_of_the_people_a_carer_helps(db_session, world):
+    carer = carer_for(db_session, world.holder)
+    other = UserFactory(display_name="Sam")
+    carer_for_other = carers.invite_carer(db_session, other, carer.email, [CarerScope.VIEW], 3600)
+    carers.accept_invitation(db_session, carer, carer_for_other[1])
+    services.add_to_shortlist(db_session, carer, world.listing, for_holder_id=other.id)
+    db_session.flush()
+
+    panel = services.service_panel(db_session, carer, world.listing)
+    assert not panel.shortlisted and not panel.in_touch and panel.my_review is None
+    assert {(h.holder, h.shortlisted) for h in panel.helped} == {
+        (world.holder, False),
+        (other, True),
+    }
+    assert services.service_panel(db_session, other, world.listing).shortlisted
+
+
 # --- Your data -----------------------------------------------------------------------------------
 
 
