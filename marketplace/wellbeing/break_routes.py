@@ -11,6 +11,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from marketplace.auth import sessions
 from marketplace.auth.models import User
 from marketplace.buddies import conversations
 from marketplace.buddies.models import BuddyMatch
@@ -55,12 +56,21 @@ def _page(template: str, holder: User, carer: User | None, **context: Any) -> st
     )
 
 
+ON_BREAK = "on_break"
+sessions.load_with_user(ON_BREAK, breaks.live_break_exists)
+
+
 @bp.app_context_processor
 def _break_in_navigation() -> dict[str, Any]:
     """Lets the navigation say "You're on a break" instead of "Take a break"."""
 
     def on_break() -> bool:
-        return current_user.is_authenticated and breaks.is_on_break(db.session, current_user.id)
+        if not current_user.is_authenticated:
+            return False
+        loaded = sessions.user_fact(ON_BREAK)
+        if loaded is None:
+            return breaks.is_on_break(db.session, current_user.id)
+        return bool(loaded)
 
     return {"on_break": on_break}
 

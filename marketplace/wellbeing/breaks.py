@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, exists, or_, select
 from sqlalchemy.orm import Session
 
 from marketplace.auth.models import User
@@ -78,6 +78,17 @@ def current_break(session: Session, user_id: int, now: datetime | None = None) -
         select(Break).where(Break.user_id == user_id, Break.ended_at.is_(None))
     ).all()
     return next((brk for brk in rows if brk.live_at(now)), None)
+
+
+def live_break_exists(now: datetime | None = None) -> ColumnElement[bool]:
+    """SQL: the `users` row of the query has a live break (Break.live_at, in SQL)."""
+    now = now or utcnow()
+    return exists().where(
+        Break.user_id == User.id,
+        Break.ended_at.is_(None),
+        Break.starts_at <= now,
+        or_(Break.ends_at.is_(None), Break.ends_at > now),
+    )
 
 
 def is_on_break(session: Session, user_id: int, now: datetime | None = None) -> bool:

@@ -199,3 +199,40 @@ def test_a_running_pool_place_can_be_offered_to_the_waiting_list(
 
     loan = db_session.scalars(select(PlaceLoan)).one()
     assert loan.borrower.user_id == waiting.id and loan.lender.user_id == away.id
+
+
+def test_the_navigation_reads_the_break_with_the_person_in_one_query(client, db_session, app):
+    """Every signed-in page says "Take a break" or "You're on a break": that must not cost a
+    query of its own on each page."""
+    from sqlalchemy import event
+
+    from marketplace.extensions import db
+
+    person = UserFactory()
+    db_session.commit()
+    sign_in(client, person)
+    with app.app_context():
+        engine = db.engine
+    statements: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+
+    def about_breaks(path: str) -> tuple[str, list[str]]:
+        statements.clear()
+        page = client.get(path).get_data(as_text=True)
+        return page, [s for s in statements if "wellbeing_breaks" in s]
+
+    try:
+        page, queries = about_breaks("/")
+        assert "Take a break" in page
+        assert len(queries) == 1 and "FROM users" in queries[0]
+        breaks.start_break(db_session, person, "week")
+        db_session.commit()
+        page, queries = about_breaks("/")
+        assert "You're on a break" in page
+        assert len(queries) == 1 and "FROM users" in queries[0]
+    finally:
+        event.remove(engine, "before_cursor_execute", note)

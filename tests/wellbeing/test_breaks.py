@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from marketplace.auth.models import User
 from marketplace.buddies import services as buddies
 from marketplace.buddies.models import BuddyMessage, MatchStatus, ProfileStatus, RequestStatus
 from marketplace.carers import services as carers
@@ -300,3 +301,40 @@ def test_breaks_are_exported_and_erased(db_session, holder):
     breaks._erase(db_session, person)
     db_session.flush()
     assert db_session.scalars(select(Break).where(Break.user_id == person.id)).all() == []
+
+
+def test_live_break_in_sql_agrees_with_live_at(db_session):
+    """The navigation reads live_break_exists with the signed-in person; it must say what
+    Break.live_at says, on every database, for every kind of break."""
+    now = utcnow()
+    hour = timedelta(hours=1)
+    kinds = {
+        "open-ended, started": {"starts_at": now - hour, "ends_at": None},
+        "ends later": {"starts_at": now - hour, "ends_at": now + hour},
+        "planned for later": {"starts_at": now + hour, "ends_at": now + 2 * hour},
+        "past its end, not yet ended by the job": {
+            "starts_at": now - 2 * hour,
+            "ends_at": now - hour,
+        },
+        "ended": {"starts_at": now - hour, "ends_at": None, "ended_at": now - hour / 2},
+    }
+    people = {}
+    for name, times in kinds.items():
+        person = UserFactory()
+        db_session.add(Break(user_id=person.id, length="open", **times))
+        people[name] = person
+    nobody = UserFactory()
+    db_session.flush()
+
+    in_sql = dict(
+        db_session.execute(
+            select(User.id, breaks.live_break_exists(now)).where(
+                User.id.in_([p.id for p in [*people.values(), nobody]])
+            )
+        ).all()
+    )
+    for name, person in people.items():
+        [brk] = db_session.scalars(select(Break).where(Break.user_id == person.id))
+        assert in_sql[person.id] == brk.live_at(now), name
+    assert in_sql[nobody.id] is False
+    assert [n for n, p in people.items() if in_sql[p.id]] == ["open-ended, started", "ends later"]
