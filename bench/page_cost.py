@@ -4,6 +4,7 @@
     .venv/bin/python bench/page_cost.py --requests 50 --kinds listing,search_text
     .venv/bin/python bench/page_cost.py --profile search_near   # top 25 functions, cProfile
     .venv/bin/python bench/page_cost.py --profile home --sort tottime --lines 40
+    .venv/bin/python bench/page_cost.py --statements pool     # the SQL one request sends
 
 Runs the app in this process with Flask's test client against the load-test world that
 bench/load_data.py made (DATABASE_URL and SEARCH_INDEX_DIR as bench/load.py sets them; by default
@@ -63,11 +64,15 @@ class Sample:
 class StatementCounter:
     """Counts the SQL statements the app's engine sends (before_cursor_execute)."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep: bool = False) -> None:
         self.count = 0
+        self.keep = keep
+        self.statements: list[str] = []
 
-    def __call__(self, *_args: Any) -> None:
+    def __call__(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         self.count += 1
+        if self.keep:
+            self.statements.append(statement)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -189,6 +194,7 @@ def run_one(
     request = request_for(kind, rng, plan, people)
     client = client_for(kind, people)
     counter.count = 0
+    counter.statements.clear()
     wall = time.perf_counter()
     cpu = time.process_time()
     if request.data is None:
@@ -283,6 +289,20 @@ def report(samples: dict[str, Sample]) -> None:
     print("(milliseconds per request; SQL: statements per request)")
 
 
+def show_statements(app: Flask, plan: dict[str, Any], kind: str, warmup: int, seed: int) -> None:
+    """Print each SQL statement one request of this kind sends, in order."""
+    counter = StatementCounter(keep=True)
+    event.listen(db.engine, "before_cursor_execute", counter)
+    people = People(app, plan)
+    rng = random.Random(seed)
+    for _ in range(warmup):
+        run_one(kind, rng, plan, people, counter, None)
+    run_one(kind, rng, plan, people, counter, None)
+    print(f"{kind}: {counter.count} statements")
+    for number, statement in enumerate(counter.statements, 1):
+        print(f"\n-- {number}\n{' '.join(statement.split())[:600]}")
+
+
 def profile(
     app: Flask,
     plan: dict[str, Any],
@@ -339,6 +359,10 @@ def main(argv: list[str] | None = None) -> int:
         "--sort", choices=("cumulative", "tottime"), default="cumulative", help="profile order"
     )
     parser.add_argument("--lines", type=int, default=25, help="functions the profile shows")
+    parser.add_argument(
+        "--statements", metavar="KIND", choices=list(KINDS), default=None,
+        help="print the SQL statements of one request of this kind (after the warm-up)",
+    )  # fmt: skip
     parser.add_argument("--seed", type=int, default=8)
     args = parser.parse_args(argv)
     kinds = [kind for kind in args.kinds.split(",") if kind]
@@ -356,7 +380,9 @@ def main(argv: list[str] | None = None) -> int:
         f" Jinja auto_reload={app.jinja_env.auto_reload}; load average {os.getloadavg()[0]:.2f}",
         flush=True,
     )
-    if args.profile:
+    if args.statements:
+        show_statements(app, plan, args.statements, args.warmup, args.seed)
+    elif args.profile:
         profile(
             app, plan, args.profile, args.requests, args.warmup, args.seed, args.sort, args.lines
         )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import url_for
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
@@ -173,15 +173,30 @@ def _set_read_at(match: BuddyMatch, user_id: int, when: datetime) -> None:
 
 def unread_count(session: Session, match: BuddyMatch, user: User) -> int:
     """Messages from the other person this one has not opened yet."""
-    query = select(func.count(BuddyMessage.id)).where(
-        BuddyMessage.match_id == match.id,
-        BuddyMessage.sender_id != user.id,
-        BuddyMessage.hidden_at.is_(None),
+    return unread_counts(session, [match], user)[match.id]
+
+
+def unread_counts(session: Session, matches: Sequence[BuddyMatch], user: User) -> dict[int, int]:
+    """unread_count for each of this person's pairings, in one query (for the hub)."""
+    if not matches:
+        return {}
+    unopened = [
+        BuddyMessage.match_id == m.id
+        if (read_at := _read_at(m, user.id)) is None
+        else and_(BuddyMessage.match_id == m.id, BuddyMessage.created_at > read_at)
+        for m in matches
+    ]
+    counts = session.execute(
+        select(BuddyMessage.match_id.label("match_id"), func.count(BuddyMessage.id).label("n"))
+        .where(
+            or_(*unopened),
+            BuddyMessage.sender_id != user.id,
+            BuddyMessage.hidden_at.is_(None),
+        )
+        .group_by(BuddyMessage.match_id)
     )
-    read_at = _read_at(match, user.id)
-    if read_at is not None:
-        query = query.where(BuddyMessage.created_at > read_at)
-    return session.scalar(query) or 0
+    found = {row.match_id: row.n for row in counts}
+    return {m.id: found.get(m.id, 0) for m in matches}
 
 
 def mark_read(match: BuddyMatch, user: User, now: datetime | None = None) -> None:
@@ -375,16 +390,29 @@ def feedback_due(
     session: Session, user: User, match: BuddyMatch, now: datetime | None = None
 ) -> bool:
     """Whether to ask this person how the pairing is going: four weeks in, asked once."""
-    if match.accepted_at is None or user.id not in (match.seeker_id, match.buddy_user_id):
-        return False
-    if as_utc(now or utcnow()) - as_utc(match.accepted_at) < FEEDBACK_AFTER:
-        return False
+    return match.id in feedback_due_in(session, user, [match], now)
+
+
+def feedback_due_in(
+    session: Session, user: User, matches: Sequence[BuddyMatch], now: datetime | None = None
+) -> set[int]:
+    """The ids of the pairings, of these, where feedback_due is true: one query (for the hub)."""
+    now = as_utc(now or utcnow())
+    old_enough = {
+        m.id
+        for m in matches
+        if m.accepted_at is not None
+        and user.id in (m.seeker_id, m.buddy_user_id)
+        and now - as_utc(m.accepted_at) >= FEEDBACK_AFTER
+    }
+    if not old_enough:
+        return set()
     given = session.scalars(
-        select(BuddyFeedback.id).where(
-            BuddyFeedback.match_id == match.id, BuddyFeedback.user_id == user.id
+        select(BuddyFeedback.match_id).where(
+            BuddyFeedback.match_id.in_(old_enough), BuddyFeedback.user_id == user.id
         )
-    ).first()
-    return given is None
+    )
+    return old_enough - set(given)
 
 
 def give_feedback(

@@ -695,12 +695,17 @@ def block(session: Session, user: User, other_user_id: int) -> BuddyBlock:
 
 
 def matches_of(session: Session, user: User) -> list[BuddyMatch]:
-    """Every pairing this person is in (as seeker or buddy), newest first."""
+    """Every pairing this person is in (as seeker or buddy), newest first, with both people
+    (the hub names the other one) in the same query, without their roles."""
     return list(
         session.scalars(
             select(BuddyMatch)
             .where(or_(BuddyMatch.seeker_id == user.id, BuddyMatch.buddy_user_id == user.id))
             .order_by(BuddyMatch.proposed_at.desc(), BuddyMatch.id.desc())
+            .options(
+                joinedload(BuddyMatch.seeker).lazyload(User.roles),
+                joinedload(BuddyMatch.buddy_user).lazyload(User.roles),
+            )
         )
     )
 

@@ -189,6 +189,47 @@ def test_concern_needs_words(db_session, pair):
         conversations.report_concern(db_session, UserFactory(), match, "Worried")
 
 
+def test_the_hub_counts_unread_messages_and_due_feedback_per_pairing(
+    db_session, council, moderator
+):
+    """unread_counts and feedback_due_in answer for several pairings at once (one query each)
+    exactly what unread_count and feedback_due answer for each."""
+    buddy, profile = confirmed_buddy(db_session, council, moderator, capacity=3)
+    matches = []
+    for _ in range(3):
+        seeker, request = seeker_request(db_session, council)
+        match = services.propose(db_session, request, profile)
+        services.accept(db_session, buddy, match)
+        matches.append((seeker, match))
+    db_session.flush()
+    (first, opened), (second, unopened), (_, quiet) = matches
+    start = utcnow()
+    conversations.send_message(db_session, first, opened, "Hello", now=start)
+    conversations.mark_read(opened, buddy, now=start + timedelta(seconds=1))
+    conversations.send_message(db_session, first, opened, "Thursday?", now=start + timedelta(2))
+    for text in ("One", "Two", "Three"):
+        conversations.send_message(db_session, second, unopened, text, now=start)
+    conversations.send_message(db_session, buddy, quiet, "Mine do not count for me", now=start)
+    hidden, _ = conversations.send_message(db_session, second, unopened, "Reported", now=start)
+    hidden.hidden_at = start
+    db_session.flush()
+
+    every = [m for _, m in matches]
+    counts = conversations.unread_counts(db_session, every, buddy)
+    assert counts == {opened.id: 1, unopened.id: 3, quiet.id: 0}
+    assert counts == {m.id: conversations.unread_count(db_session, m, buddy) for m in every}
+    assert conversations.unread_counts(db_session, [], buddy) == {}
+
+    opened.accepted_at = unopened.accepted_at = utcnow() - timedelta(weeks=5)
+    conversations.give_feedback(db_session, buddy, opened, "very")
+    db_session.flush()
+    assert conversations.feedback_due_in(db_session, buddy, every) == {unopened.id}
+    assert {m.id for m in every if conversations.feedback_due(db_session, buddy, m)} == {
+        unopened.id
+    }
+    assert conversations.feedback_due_in(db_session, UserFactory(), every) == set()
+
+
 def test_feedback_is_asked_after_four_weeks_once(db_session, pair):
     seeker, buddy, match = pair
     assert not conversations.feedback_due(db_session, seeker, match)
