@@ -283,8 +283,10 @@ def can_see(session: Session, user: User | None, pool: Pool) -> bool:
 
 
 def get_pool_for(session: Session, user: User | None, pool_id: int) -> Pool:
-    """The pool, if this person may see it; NotAllowed otherwise (the view answers 404)."""
-    pool = session.get(Pool, pool_id)
+    """The pool, if this person may see it; NotAllowed otherwise (the view answers 404).
+
+    Its council and members come in the same query: every pool page and action reads them."""
+    pool = session.get(Pool, pool_id, options=[joinedload(Pool.council), joinedload(Pool.members)])
     if pool is None or not can_see(session, user, pool):
         raise NotAllowed("You cannot see this pool")
     return pool
