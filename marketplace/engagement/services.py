@@ -353,10 +353,14 @@ def _threads_about(session: Session, user: User, listing_id: int) -> list[Enquir
     )
 
 
+def _own(session: Session, user: User, threads: list[Enquiry]) -> list[Enquiry]:
+    """Of these threads, those this person is on the holder's side of (as holder or carer)."""
+    return [e for e in threads if side_of(session, user, e) is Side.HOLDER]
+
+
 def enquiries_about(session: Session, user: User, listing_id: int) -> list[Enquiry]:
     """This person's own threads (as holder or carer) about one service."""
-    threads = _threads_about(session, user, listing_id)
-    return [e for e in threads if side_of(session, user, e) is Side.HOLDER]
+    return _own(session, user, _threads_about(session, user, listing_id))
 
 
 def send_notices(notices: tuple[Notice, ...] | list[Notice]) -> None:
@@ -633,7 +637,7 @@ def service_panel(session: Session, user: User | None, listing: Listing) -> Serv
         signed_in=True,
         shortlisted=user.id in shortlisted,
         helped=[HelpedShortlist(h, h.id in shortlisted) for h in helped],
-        enquiries=[e for e in threads if side_of(session, user, e) is Side.HOLDER],
+        enquiries=_own(session, user, threads),
         in_touch=any(e.holder_id == user.id for e in threads),
         my_review=next((r for r in read if r.author_id == user.id), None),
         is_staff=is_staff,
