@@ -7,7 +7,9 @@
 
 1. Unless ``--skip-data``, bench/load_data.py drops, re-creates and fills its own PostgreSQL
    database (default ``bench_load``) and builds the Whoosh index (``--services`` listings,
-   ``--users`` accounts, open pools, active buddy pairings); it prints each step's time.
+   ``--users`` accounts, open pools, active buddy pairings); it prints each step's time, and
+   keeps a copy of the world in ``bench_load_pristine``. With ``--skip-data`` the database is
+   made a fresh copy of that (a few seconds), so every run starts from the same world.
 2. Two gunicorn servers start on free loopback ports, with ``--workers`` workers each (default
    2 * cores + 1) and gunicorn.conf.py when the project has one: the site (``wsgi:app``, with
    DATABASE_URL, SEARCH_INDEX_DIR, a fresh SECRET_KEY, FLASK_DEBUG unset,
@@ -370,6 +372,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         load_data.prepare(url, args.index_dir, load_data.sizes_from(args), args.processes)
     elif not args.index_dir.exists():
         raise SystemExit(f"No index in {args.index_dir}: run without --skip-data first")
+    else:
+        started = time.perf_counter()
+        if load_data.restore_pristine(url):
+            print(
+                f"{load_data.database_name(url)}: a fresh copy of the world as generated"
+                f" ({time.perf_counter() - started:.1f} s)"
+            )
+        else:
+            print(
+                f"No {load_data.database_name(load_data.pristine_url(url))}: this run starts from"
+                " what earlier runs left (messages sent, pools joined and left)"
+            )
 
     with tempfile.TemporaryDirectory(prefix="bench-load-") as scratch:
         work = Path(scratch)

@@ -21,7 +21,9 @@ batches, never one ORM object per row, and ids chosen here so no row has to be r
   they can join any pool.
 
 Finally the Whoosh index is built from the database with ``indexing.rebuild_from_database``
-(``--processes`` at once). Every step prints how long it took.
+(``--processes`` at once), and the database is copied to ``<name>_pristine`` so that each later
+run of bench/load.py can start from the same world (runs send messages and join and leave
+pools, which would otherwise pile up). Every step prints how long it took.
 """
 
 from __future__ import annotations
@@ -209,16 +211,55 @@ def database_name(url: str) -> str:
     return name
 
 
-def recreate_database(url: str) -> None:
-    """DROP and CREATE the bench database (through the server's `postgres` database)."""
+def recreate_database(url: str, template: str | None = None) -> None:
+    """DROP and CREATE the bench database (through the server's `postgres` database), empty
+    or as a copy of `template`."""
     name = database_name(url)
     admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    copy = f' TEMPLATE "{template}"' if template else ""
     try:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
+            connection.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     finally:
         admin.dispose()
+
+
+def pristine_url(url: str) -> str:
+    """Where the world is kept as generated: ``<name>_pristine`` (a bench_ name too)."""
+    return (
+        make_url(url)
+        .set(database=f"{database_name(url)}_pristine")
+        .render_as_string(hide_password=False)
+    )
+
+
+def database_exists(url: str) -> bool:
+    admin = create_engine(make_url(url).set(database="postgres"))
+    try:
+        with admin.connect() as connection:
+            found = connection.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                {"name": make_url(url).database},
+            ).first()
+    finally:
+        admin.dispose()
+    return found is not None
+
+
+def keep_pristine(url: str) -> None:
+    """Copy the generated world to pristine_url, so each load run can start from it."""
+    recreate_database(pristine_url(url), template=database_name(url))
+
+
+def restore_pristine(url: str) -> bool:
+    """Make the bench database a fresh copy of the world as generated, undoing what earlier
+    runs added (messages sent, pools joined and left); False if there is no pristine copy."""
+    pristine = pristine_url(url)
+    if not database_exists(pristine):
+        return False
+    recreate_database(url, template=database_name(pristine))
+    return True
 
 
 def insert_rows(connection: Connection, table: Any, rows: Iterable[dict[str, Any]]) -> int:
@@ -759,6 +800,8 @@ def prepare(
     counts = generate(url, sizes, seed)
     with step(f"Whoosh index in {index_dir} ({processes} processes)"):
         counts["indexed"] = build_index(url, index_dir, processes)
+    with step(f"A pristine copy in {database_name(pristine_url(url))}, for later runs"):
+        keep_pristine(url)
     print(
         "Generated "
         + ", ".join(f"{value:,} {name}" for name, value in counts.items())
