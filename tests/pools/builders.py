@@ -64,11 +64,14 @@ def quote(db_session, provider, pool, total_pence: int = 9000, **overrides):
     return quotes.submit_quote(db_session, staff, org, pool, replace(data, **overrides))
 
 
-def running_pool(db_session, council, moderator, provider, waiting_count, **overrides):
-    """Three members paying by invoice (no Stripe), then people waiting; month one collected."""
+def running_pool(
+    db_session, council, moderator, provider, waiting_count=0, members=None, **overrides
+):
+    """Three members paying by invoice (no Stripe; new people unless `members` names them),
+    then people waiting; month one collected."""
     pool = approved_pool(db_session, council, moderator, max_members=3, **overrides)
     offer = quote(db_session, provider, pool, total_pence=9000)
-    members = [UserFactory(), UserFactory(), UserFactory()]
+    members = members or [UserFactory(), UserFactory(), UserFactory()]
     waiting = [UserFactory() for _ in range(waiting_count)]
     for person in [*members, *waiting]:
         services.join(db_session, person, pool, invoice_pledge())

@@ -19,15 +19,14 @@ from marketplace.memberships import services as memberships
 from marketplace.memberships.models import MembershipStatus, Standing
 from marketplace.memberships.services import OfferData
 from marketplace.organisations.models import ApprovalStatus, OrganisationKind
-from marketplace.pools import funding, quotes
-from marketplace.pools import services as pools
-from marketplace.pools.models import MemberStatus, PoolPayment, PoolStatus
+from marketplace.pools import funding
+from marketplace.pools.models import MemberStatus, PoolPayment
 from marketplace.privacy import services as privacy
 from marketplace.wellbeing import breaks
 from marketplace.wellbeing.models import Break
 from tests.buddies.builders import confirmed_buddy, seeker_request
 from tests.factories import OrganisationFactory, StaffFactory, UserFactory
-from tests.pools.builders import approved_pool, invoice_pledge, quote
+from tests.pools.builders import running_pool
 
 KINDS = ("buddy", "occasional_pa", "events", "peer_group", "other")
 
@@ -65,29 +64,15 @@ def pair(db_session, council, moderator, seeker=None):
     return buddy, match
 
 
-def running_pool(db_session, council, moderator, provider, holder):
-    """A running pool of three members paying by invoice (no card, so no Stripe), one the
-    holder; month one already collected."""
-    pool = approved_pool(db_session, council, moderator)
-    offer = quote(db_session, provider, pool, total_pence=9000)
-    people = [holder, UserFactory(), UserFactory()]
-    for person in people:
-        pools.join(db_session, person, pool, invoice_pledge())
-    quotes.open_vote(db_session, pool.proposer, pool, utcnow() + timedelta(days=7))
-    for person in people:
-        quotes.vote(db_session, person, pool, offer)
-    assert quotes.close_vote(db_session, moderator, pool).winner is offer
-    assert funding.fund(db_session, pool) == PoolStatus.RUNNING.value
-    return pool
-
-
 @pytest.fixture
 def holder(db_session, council, moderator, provider, ulo):
     """A holder with a buddy, a reciprocity membership and a place in a running pool."""
     person = UserFactory(display_name="Robin")
     buddy, match = pair(db_session, council, moderator, seeker=person)
     membership = memberships.join(db_session, person, ulo, "reciprocity")
-    pool = running_pool(db_session, council, moderator, provider, person)
+    pool, _, _ = running_pool(
+        db_session, council, moderator, provider, members=[person, UserFactory(), UserFactory()]
+    )
     db_session.commit()
     return person, buddy, match, membership, pool
 
