@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import url_for
-from sqlalchemy import Select, and_, delete, func, or_, select
+from sqlalchemy import Select, and_, delete, or_, select
 from sqlalchemy.orm import Session
 
 from marketplace.auth.models import User
@@ -572,12 +572,7 @@ def published_reviews(session: Session, listing_id: int) -> list[Review]:
 
 def rating_summary(session: Session, listing_id: int) -> RatingSummary:
     """Average rating and count, from published reviews only."""
-    average, count = session.execute(
-        select(func.avg(Review.rating), func.count(Review.id)).where(
-            Review.listing_id == listing_id, _SHOWN
-        )
-    ).one()
-    return RatingSummary(float(average) if average is not None else None, int(count))
+    return _rating_of(published_reviews(session, listing_id))
 
 
 # --- What the service page shows -----------------------------------------------------------
