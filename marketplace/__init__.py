@@ -21,8 +21,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _configure(app, config)
     _init_templates(app)
     _init_extensions(app)
-    _register_blueprints(app)
-    _register_services()
+    _init_packages(app)
     _register_error_handlers(app)
     _register_cli(app)
     return app
@@ -81,63 +80,49 @@ def _init_extensions(app: Flask) -> None:
     after_commit.init_app(app)
 
 
-def _register_blueprints(app: Flask) -> None:
-    from marketplace.account.routes import bp as account_bp
-    from marketplace.admin.routes import bp as admin_bp
-    from marketplace.auth.routes import bp as auth_bp
-    from marketplace.buddies.routes import bp as buddies_bp
-    from marketplace.carers.routes import bp as carers_bp
-    from marketplace.casework.routes import bp as casework_bp
-    from marketplace.engagement.routes import bp as engagement_bp
-    from marketplace.memberships.routes import bp as memberships_bp
-    from marketplace.moderation.report_routes import bp as reports_bp
-    from marketplace.moderation.routes import bp as moderation_bp
-    from marketplace.notifications.routes import bp as notifications_bp
-    from marketplace.organisations.routes import bp as organisations_bp
-    from marketplace.pages.routes import bp as pages_bp
-    from marketplace.payments.routes import bp as payments_bp
-    from marketplace.pools.routes import bp as pools_bp
-    from marketplace.privacy.routes import bp as privacy_bp
-    from marketplace.providers.api import bp as api_bp
-    from marketplace.providers.csv_routes import bp as listing_csv_bp
-    from marketplace.providers.manage_routes import bp as provider_bp
-    from marketplace.providers.routes import bp as directory_bp
-    from marketplace.wellbeing.break_routes import bp as breaks_bp
-    from marketplace.wellbeing.crisis_plan_routes import bp as crisis_plans_bp
+def _init_packages(app: Flask) -> None:
+    """Each package wires itself in its own init_app (blueprints, commands, moderation
+    subjects, privacy hooks, webhook and job handlers), in this order: lower layers first."""
+    from marketplace import (
+        account,
+        admin,
+        auth,
+        buddies,
+        carers,
+        casework,
+        engagement,
+        memberships,
+        moderation,
+        notifications,
+        organisations,
+        pages,
+        payments,
+        pools,
+        privacy,
+        providers,
+        wellbeing,
+    )
 
-    for blueprint in (
-        pages_bp,
-        auth_bp,
-        account_bp,
-        carers_bp,
-        organisations_bp,
-        privacy_bp,
-        admin_bp,
-        casework_bp,
-        directory_bp,
-        provider_bp,
-        listing_csv_bp,
-        engagement_bp,
-        buddies_bp,
-        pools_bp,
-        memberships_bp,
-        moderation_bp,
-        reports_bp,
-        api_bp,
-        payments_bp,
-        notifications_bp,
-        breaks_bp,
-        crisis_plans_bp,
+    for package in (
+        pages,
+        auth,
+        account,
+        carers,
+        organisations,
+        privacy,
+        admin,
+        casework,
+        providers,
+        engagement,
+        buddies,
+        pools,
+        memberships,
+        moderation,
+        payments,
+        notifications,
+        wellbeing,
     ):
-        app.register_blueprint(blueprint)
-
-
-def _register_services() -> None:
-    """Import service modules that have no pages yet, so their moderation kinds and
-    privacy exporters/erasers are registered in the running app."""
-    import marketplace.buddies.services
-    import marketplace.memberships.services
-    import marketplace.pools.funding  # noqa: F401
+        package.init_app(app)
 
 
 def _register_error_handlers(app: Flask) -> None:

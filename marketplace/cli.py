@@ -9,10 +9,6 @@ from flask.cli import AppGroup
 from marketplace import migrations
 from marketplace.backup.cli import backup_command, restore_command
 from marketplace.jobs import cli as jobs_cli
-from marketplace.memberships.cli import memberships_cli
-from marketplace.moderation.cli import moderation_cli
-from marketplace.payments.cli import payments_cli
-from marketplace.pools.cli import pools_cli
 
 db_cli = AppGroup("db", help="Database schema migrations.")
 
@@ -49,10 +45,6 @@ def init_app(app: Flask) -> None:
     """Register the commands."""
     app.cli.add_command(db_cli)
     app.cli.add_command(seed_demo_command)
-    app.cli.add_command(payments_cli)
-    app.cli.add_command(pools_cli)
-    app.cli.add_command(memberships_cli)
-    app.cli.add_command(moderation_cli)
     jobs_cli.register(app)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)

@@ -1,0 +1,12 @@
+"""Your account pages."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register this package's pages, commands and hooks with the app."""
+    from marketplace.account import routes
+
+    app.register_blueprint(routes.bp)

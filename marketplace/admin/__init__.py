@@ -1,0 +1,12 @@
+"""Administrators: organisation approval, categories, the audit log."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register this package's pages, commands and hooks with the app."""
+    from marketplace.admin import routes
+
+    app.register_blueprint(routes.bp)

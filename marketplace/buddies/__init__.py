@@ -1,1 +1,14 @@
 """Budget buddies: people who hold a personal budget helping newcomers who are starting out."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register this package's pages, commands and hooks with the app."""
+    from marketplace.buddies import conversations, handover, routes, services
+
+    app.register_blueprint(routes.bp)
+    # Registered when imported: services, conversations, handover.
+    del services, conversations, handover

@@ -1,1 +1,14 @@
 """Data-protection rights requests and complaints: logged, answered by an admin by a deadline."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register this package's pages, commands and hooks with the app."""
+    from marketplace.casework import routes, services
+
+    app.register_blueprint(routes.bp)
+    # Registered when imported: services.
+    del services

@@ -1,1 +1,14 @@
 """Engagement with the directory: shortlists, enquiries to providers, and reviews."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register this package's pages, commands and hooks with the app."""
+    from marketplace.engagement import routes, services
+
+    app.register_blueprint(routes.bp)
+    # Registered when imported: services.
+    del services

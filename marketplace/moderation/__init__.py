@@ -1,1 +1,16 @@
 """Moderation: the audit log now; the queue arrives with the directory."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register this package's pages, commands and hooks with the app."""
+    from marketplace.moderation import cli, decisions, report_routes, reports, routes
+
+    app.register_blueprint(routes.bp)
+    app.register_blueprint(report_routes.bp)
+    app.cli.add_command(cli.moderation_cli)
+    # Registered when imported: decisions, reports.
+    del decisions, reports

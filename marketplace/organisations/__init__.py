@@ -1,0 +1,14 @@
+"""Providers and user-led organisations, and their staff."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register this package's pages, commands and hooks with the app."""
+    from marketplace.organisations import routes, services
+
+    app.register_blueprint(routes.bp)
+    # Registered when imported: services.
+    del services

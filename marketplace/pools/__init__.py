@@ -1,1 +1,15 @@
 """Pools: holders jointly commissioning a service, all or nothing."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register this package's pages, commands and hooks with the app."""
+    from marketplace.pools import cli, funding, quotes, routes, services
+
+    app.register_blueprint(routes.bp)
+    app.cli.add_command(cli.pools_cli)
+    # Registered when imported: services, quotes, funding.
+    del services, quotes, funding

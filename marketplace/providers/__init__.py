@@ -1,0 +1,17 @@
+"""The provider directory: listings, search, the Open Referral UK API."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register this package's pages, commands and hooks with the app."""
+    from marketplace.providers import api, csv_routes, manage_routes, routes, services
+
+    app.register_blueprint(routes.bp)
+    app.register_blueprint(manage_routes.bp)
+    app.register_blueprint(csv_routes.bp)
+    app.register_blueprint(api.bp)
+    # Registered when imported: services.
+    del services
