@@ -60,7 +60,7 @@ def _init_templates(app: Flask) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
-    from marketplace import after_commit, ops
+    from marketplace import email, ops, outbox
     from marketplace.auth import sessions
     from marketplace.extensions import csrf, db, limiter, login_manager
     from marketplace.payments import gateway
@@ -77,7 +77,8 @@ def _init_extensions(app: Flask) -> None:
     reference.init_app(app)
     gateway.init_app(app)
     ops.init_app(app)
-    after_commit.init_app(app)
+    outbox.init_app(app)
+    email.init_app(app)
 
 
 def _init_packages(app: Flask) -> None:

@@ -1,55 +1,93 @@
-"""Sending email: over SMTP when MAIL_SERVER is set, otherwise written to the log.
+"""Email: noted with the change that causes it, sent after the commit, never lost to a mail outage.
 
-With EMAIL_DELIVERY = "queue" an email is a job (kind "email.send") added to the current
-database transaction instead: it is sent by `flask worker` only if that transaction commits, and
-tried again if the mail server is away. The default, "direct", sends at once.
+`send_email` only notes the email on the caller's session (marketplace/outbox.py): it goes
+once that transaction commits, and never if it rolls back. With EMAIL_DELIVERY = "queue" it is
+instead a job (kind "email.send") in the caller's transaction, sent by `flask worker`.
 
-Before either, the person's choices apply (marketplace/notifications/digest.py): while they are
-on a break only money that is due is sent, and in weekly-digest mode everything else waits for
-the weekly email; what is not sent is kept, never dropped. Every email to an account ends with a
-one-click "fewer emails" link. Both write rows on db.session.
-
-Many callers send after their commit. When db.session has no transaction open and nothing
-waiting to be written, those rows (and a queued email) are committed at once on their own; but a
-caller that has read from the database since its commit (opening a transaction) must commit
-again, or they are dropped with that transaction.
+When it goes, the recipient's choices apply first (the router that marketplace.notifications
+registers: kept for a weekly digest or until a break ends, with a "fewer emails" footer). Then
+`deliver` sends it over SMTP (MAIL_SERVER) or, with no mail server, writes it to the log. If the
+mail server fails, the email becomes an "email.send" job and is tried again with backoff, so
+nothing is lost.
 """
 
 from __future__ import annotations
 
+import itertools
+import logging
 import smtplib
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from email.message import EmailMessage
+from typing import Any
 
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy.orm import Session
+
+from marketplace import outbox
+
+log = logging.getLogger(__name__)
 
 MONEY = "money"  # money that is due: sent even during a break or in digest mode
 ACTION = "action"  # asks the person to do something
 GENERAL = "general"
 ACCOUNT = "account"  # signing in or resetting a password: always sent at once
+KINDS = frozenset({MONEY, ACTION, GENERAL, ACCOUNT})
+
+JOB_KIND = "email.send"
 
 
-def _settled(session: Session) -> bool:
-    # After the caller's commit (see above): nothing else can go with our rows, so commit them.
-    return not session.in_transaction() and not (session.new or session.dirty or session.deleted)
+@dataclass(frozen=True)
+class Email:
+    to: str
+    subject: str
+    body: str
+    user_id: int | None = None
+    kind: str = GENERAL
+    routed: bool = False  # the recipient's choices are applied (and the footer added)
+    about: str = "an email"  # for the log, never the body
+
+
+# The recipient's choices: the body to send now (footer added), or None when the email was kept.
+Router = Callable[[Session, Email], str | None]
+_router: list[Router] = []
+_numbers = itertools.count()
+
+
+def set_router(router: Router) -> None:
+    """Install the function that applies people's email choices (marketplace.notifications)."""
+    _router[:] = [router]
 
 
 def send_email(
-    to: str, subject: str, body: str, *, user_id: int | None = None, kind: str = GENERAL
-) -> None:
-    """Send a plain-text email (or, in queue mode, enqueue it on db.session), unless the
-    recipient's choices say to keep it for later. `user_id` names the recipient when known;
-    otherwise the address is looked up."""
-    from marketplace.extensions import db
-    from marketplace.notifications import digest
+    to: str,
+    subject: str,
+    body: str,
+    *,
+    user_id: int | None = None,
+    kind: str = GENERAL,
+    session: Session | None = None,
+    about: str = "an email",
+) -> bool:
+    """Send a plain-text email once `session`'s transaction commits (db.session by default;
+    at once when no transaction is open). `user_id` names the recipient when known;
+    otherwise the address is looked up. False only when it was tried at once and the mail
+    server failed (it is then retried as a job)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown email kind {kind!r}")
+    email = Email(to, subject, body, user_id, kind, about=about)
+    return _send(session if session is not None else _db_session(), email)
 
-    session = db.scoped()  # the Session itself: the proxy lacks in_transaction()
-    settled = _settled(session)
-    routed = digest.route(session, to, subject, body, user_id, kind)
-    if routed is not None:
-        _dispatch(session, to, subject, routed)
-    if settled and session.in_transaction():
-        session.commit()
+
+def _send(session: Session, email: Email) -> bool:
+    if _queued() and session.in_transaction():
+        _enqueue(session, email)  # durable: the job commits with the change, or not at all
+        return True
+    failed: list[bool] = []
+    outbox.note(
+        session, ("email", next(_numbers)), lambda own: failed.append(not _go(own, email)), email
+    )
+    return not any(failed)
 
 
 def send_email_or_log(
@@ -60,45 +98,114 @@ def send_email_or_log(
     user_id: int | None = None,
     kind: str = GENERAL,
     about: str = "an email",
+    session: Session | None = None,
 ) -> bool:
-    """`send_email`, but a mail failure (OSError, SMTPException) is logged, not raised: for
-    emails sent after the caller's commit, where the saved work must stand and the rest go on.
+    """`send_email`, named for callers that must carry on whatever the mail server does: a
+    failure is logged (naming `about`, the subject and the user id, never the body) and the
+    email retried as a job, so nothing is lost. False when the mail server failed just now."""
+    return send_email(to, subject, body, user_id=user_id, kind=kind, session=session, about=about)
 
-    `about` says what the email was, for the log ("the answer to case 12"); the log names the
-    subject and the user id, never the body. Returns False if the mail server failed, else True
-    (also when the recipient's choices kept the email for later: it is not lost)."""
+
+def send_now(
+    session: Session,
+    to: str,
+    subject: str,
+    body: str,
+    *,
+    user_id: int | None = None,
+    kind: str = GENERAL,
+    about: str = "an email",
+) -> bool:
+    """Send at once, inside the caller's transaction, and say whether the mail server took it.
+    Only for a job that claims an email and must give the claim back when sending fails (the
+    payment reminder): everything else uses `send_email`. The recipient's choices apply, on
+    the caller's own session (so no second session waits on its lock)."""
+    email = Email(to, subject, body, user_id, kind, about=about)
+    routed = _route(session, email)
+    if routed is None:
+        return True
     try:
-        send_email(to, subject, body, user_id=user_id, kind=kind)
+        deliver(routed.to, routed.subject, routed.body)
     except (OSError, smtplib.SMTPException):
-        current_app.logger.exception(
-            "Could not send %s (subject %r, user %s)",
-            about,
-            subject,
-            "unknown" if user_id is None else user_id,
-        )
+        log.exception("Could not send %s (subject %r, user %s)", about, subject, user_id)
         return False
     return True
 
 
-def dispatch(to: str, subject: str, body: str) -> None:
-    """Send now (or enqueue, in queue mode) whatever the recipient's choices: for the digest
-    itself. In queue mode the job goes with the caller's transaction."""
+def send_routed(session: Session, to: str, subject: str, body: str) -> None:
+    """Send an email whose recipient's choices are already applied (the digest itself), after
+    `session`'s transaction commits."""
+    _send(session, Email(to, subject, body, kind=ACCOUNT, routed=True, about="a digest"))
+
+
+def _db_session() -> Session:
     from marketplace.extensions import db
 
-    _dispatch(db.scoped(), to, subject, body)
+    return db.scoped()  # the Session itself: the proxy lacks in_transaction()
 
 
-def _dispatch(session: Session, to: str, subject: str, body: str) -> None:
-    if current_app.config.get("EMAIL_DELIVERY", "direct") == "queue":
-        from marketplace.jobs.services import enqueue
+def _queued() -> bool:
+    return current_app.config.get("EMAIL_DELIVERY", "direct") == "queue"
 
-        enqueue(session, "email.send", {"to": to, "subject": subject, "body": body})
-        return
-    deliver(to, subject, body)
+
+def _enqueue(session: Session, email: Email) -> None:
+    from marketplace.jobs.services import enqueue
+
+    enqueue(session, JOB_KIND, asdict(email))
+
+
+def _route(session: Session, email: Email) -> Email | None:
+    if email.routed or email.kind == ACCOUNT or not _router:
+        return Email(**{**asdict(email), "routed": True})
+    body = _router[0](session, email)
+    return None if body is None else Email(**{**asdict(email), "body": body, "routed": True})
+
+
+def _go(session: Session, email: Email) -> bool:
+    """Outbox work: apply the recipient's choices (rows on our own session, committed before
+    anything leaves), then send; a mail failure becomes a retried job (and False)."""
+    routed = _route(session, email)
+    if routed is None:
+        return True  # kept for their digest
+    if _queued():
+        _enqueue(session, routed)
+        return True
+    session.commit()
+    try:
+        deliver(routed.to, routed.subject, routed.body)
+    except (OSError, smtplib.SMTPException):
+        log.exception(
+            "Could not send %s (subject %r, user %s); it will be tried again as a job",
+            email.about,
+            email.subject,
+            "unknown" if email.user_id is None else email.user_id,
+        )
+        _enqueue(session, routed)
+        return False
+    return True
+
+
+def send_job(session: Session, payload: dict[str, Any]) -> None:
+    """The "email.send" job: {to, subject, body[, user_id, kind, routed]}. SMTP is not
+    transactional: if the commit after a successful send fails, it is sent again on the retry
+    (at least once)."""
+    fields = {k: payload[k] for k in ("to", "subject", "body") if k in payload}
+    email = Email(
+        str(fields["to"]),
+        str(fields["subject"]),
+        str(fields["body"]),
+        user_id=payload.get("user_id"),
+        kind=str(payload.get("kind", GENERAL)),
+        # Jobs queued before routing existed carry a finished body.
+        routed=bool(payload.get("routed", "kind" not in payload)),
+    )
+    routed = _route(session, email)
+    if routed is not None:
+        deliver(routed.to, routed.subject, routed.body)
 
 
 def deliver(to: str, subject: str, body: str) -> None:
-    """Send a plain-text email now."""
+    """Send a plain-text email now: over SMTP, or to the log when MAIL_SERVER is unset."""
     message = EmailMessage()
     message["From"] = current_app.config["MAIL_FROM"]
     message["To"] = to
@@ -106,7 +213,17 @@ def deliver(to: str, subject: str, body: str) -> None:
     message.set_content(body)
     server = current_app.config.get("MAIL_SERVER")
     if not server:
-        current_app.logger.info("Email not sent (no MAIL_SERVER):\n%s", message.as_string())
+        # Readable: the decoded text, links whole (as_string() would be quoted-printable).
+        current_app.logger.info(
+            "Email not sent (no MAIL_SERVER)\nTo: %s\nSubject: %s\n\n%s", to, subject, body
+        )
         return
     with smtplib.SMTP(server, current_app.config["MAIL_PORT"], timeout=10) as smtp:
         smtp.send_message(message)
+
+
+def init_app(app: Flask) -> None:
+    """Register the "email.send" job."""
+    from marketplace.jobs.registry import handler
+
+    handler(JOB_KIND)(send_job)

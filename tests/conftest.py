@@ -24,7 +24,7 @@ from flask.testing import FlaskClient  # noqa: E402
 from sqlalchemy import create_engine, make_url, text  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
-from marketplace import create_app, migrations  # noqa: E402
+from marketplace import create_app, migrations, outbox  # noqa: E402
 from marketplace.db import Base, make_engine  # noqa: E402
 from marketplace.extensions import db, limiter  # noqa: E402
 from marketplace.models import import_all_models  # noqa: E402
@@ -178,17 +178,33 @@ def db_session(request: pytest.FixtureRequest) -> Iterator[Session | None]:
     connection = db.engine.connect()
     transaction = connection.begin()
     db.scoped.remove()
-    db.scoped.configure(bind=connection, join_transaction_mode="create_savepoint")
+    # Each commit here stands for a whole unit of work (a request, a job): it also does the
+    # work it noted (marketplace/outbox.py). Tests of the runner itself use `manual_outbox`.
+    db.scoped.configure(
+        bind=connection,
+        join_transaction_mode="create_savepoint",
+        info={outbox.RUN_AT_COMMIT: True},
+    )
     try:
         yield db.scoped()
     finally:
         db.scoped.remove()
         transaction.rollback()
         connection.close()
-        db.scoped.configure(bind=db.engine)
+        db.scoped.configure(bind=db.engine, info={})
         limiter.reset()
         box.clear()
         _empty_search_index(request.getfixturevalue("app"))
+
+
+def manual_outbox(session: Session) -> Session:
+    """From now on the test's session is as the app's: work its commits note waits for
+    `outbox.run_committed` (for tests of the runner itself). What the test did so far is
+    committed first, as a unit of work of its own."""
+    session.commit()
+    session.info.pop(outbox.RUN_AT_COMMIT, None)
+    db.scoped.session_factory.configure(info={})  # sessions made later (after a request) too
+    return session
 
 
 def _empty_search_index(application: Flask) -> None:

@@ -6,9 +6,13 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register this package's pages, commands and hooks with the app."""
-    from marketplace.buddies import conversations, handover, routes, services
+    """Pages, moderated kinds, "Your data", one-click actions and jobs of budget buddies."""
+    from marketplace.buddies import conversations, jobs, link_actions, routes, services
+    from marketplace.jobs.registry import handler
 
     app.register_blueprint(routes.bp)
-    # Registered when imported: services, conversations, handover.
-    del services, conversations, handover
+    services.register_privacy()
+    link_actions.register_actions()
+    handler("buddies.resume_due")(jobs.resume_due)
+    # Registered when imported (moderation kinds): services, conversations.
+    del conversations

@@ -130,8 +130,8 @@ def notice_to(user: User | None, match: BuddyMatch, subject: str, lead: str) -> 
     return Notice(user.email, user.display_name, match.id, subject, lead)
 
 
-def send_notice(notice: Notice | None) -> None:
-    """Email a notice. Call after the commit; a mail failure loses nothing already saved."""
+def send_notice(notice: Notice | None, *, session: Session | None = None) -> None:
+    """Email a notice once `session`'s transaction commits (db.session by default)."""
     if notice is None:
         return
     link = url_for("buddies.pairing", match_id=notice.match_id, _external=True)
@@ -140,13 +140,15 @@ def send_notice(notice: Notice | None) -> None:
         f"Sign in and open:\n\n{link}\n\n"
         "We never put messages in emails, to keep them private.\n"
     )
-    send_email_or_log(notice.to, notice.subject, body, about=f"the buddy notice for {link}")
+    send_email_or_log(
+        notice.to, notice.subject, body, about=f"the buddy notice for {link}", session=session
+    )
 
 
-def tell_seeker_accepted(match: BuddyMatch, buddy: User) -> None:
+def tell_seeker_accepted(match: BuddyMatch, buddy: User, *, session: Session | None = None) -> None:
     """The buddy said yes (on the site or by an emailed link): tell the seeker, with a
-    one-click pause for later. Call after the commit."""
-    pause = email_link(match.seeker_id, "pause_buddy", {"match_id": match.id})
+    one-click pause for later, once `session`'s transaction commits."""
+    pause = email_link(match.seeker_id, "pause_buddy", {"match_id": match.id}, session=session)
     send_notice(
         notice_to(
             match.seeker,
@@ -156,7 +158,8 @@ def tell_seeker_accepted(match: BuddyMatch, buddy: User) -> None:
             "You can now send each other messages."
             + f"\n\nIf you need a rest, pause it with one click:\n\n{pause}"
             * bool(pause),
-        )
+        ),
+        session=session,
     )
 
 

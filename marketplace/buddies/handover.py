@@ -19,13 +19,14 @@ whichever caller started it: `services.end` or the breaks module.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from marketplace import after_commit
+from marketplace import outbox
 from marketplace.auth.models import User
 from marketplace.buddies import conversations, rounds, services
 from marketplace.buddies.models import (
@@ -38,7 +39,6 @@ from marketplace.buddies.models import (
 )
 from marketplace.db import utcnow
 from marketplace.errors import DomainError, NotAllowed
-from marketplace.wellbeing.models import Break, BreakPaused, PausedKind
 
 log = logging.getLogger(__name__)
 
@@ -120,21 +120,31 @@ def offer_handover(session: Session, match: BuddyMatch) -> None:
     # Otherwise they asked again separately and are in the queue already; we still tell them.
     notice = _notice(match)
     if notice is not None:
-        after_commit.note(
-            session, ("handover", match.id), partial(conversations.send_notice, notice), notice
+        outbox.note(
+            session,
+            ("handover", match.id),
+            lambda own: conversations.send_notice(notice, session=own),
+            notice,
         )
+
+
+# Whether the seeker is away on a break, and if so hold `request` until they return (True
+# then). Wellbeing, which sits above buddies, installs it from its init_app.
+HoldWhileAway = Callable[[Session, BuddyRequest], bool]
+_hold_while_away_hooks: list[HoldWhileAway] = []
+
+
+def set_hold_while_away(hook: HoldWhileAway) -> None:
+    """Install the rule that holds a seeker's request while they are on a break."""
+    _hold_while_away_hooks[:] = [hook]
 
 
 def _hold_while_away(session: Session, request: BuddyRequest) -> None:
     """A seeker who is on a break themselves is not matched while away: their break holds the
     request as it holds one they were waiting with, and puts it back in the queue (same place)
     when they return. The email waits for them too (marketplace.email)."""
-    from marketplace.wellbeing import breaks  # breaks imports this module
-
-    brk = breaks.current_break(session, request.seeker_id)
-    if brk is not None:
+    if any(hold(session, request) for hold in _hold_while_away_hooks):
         request.status = RequestStatus.WITHDRAWN.value
-        brk.paused.append(BreakPaused(kind=PausedKind.BUDDY_REQUEST.value, ref_id=request.id))
 
 
 def withdraw_on_return(session: Session, buddy_user_id: int) -> None:
@@ -155,16 +165,9 @@ def withdraw_on_return(session: Session, buddy_user_id: int) -> None:
             request.status = RequestStatus.MATCHED.value
 
 
-def _on_break_ended(session: Session, brk: Break) -> None:
+def on_break_ended(session: Session, brk: Any) -> None:
+    """A buddy's break ended (wellbeing calls this): undo an unused handover."""
     withdraw_on_return(session, brk.user_id)
-
-
-def register_break_hooks() -> None:
-    """Undo an unused handover when a buddy comes back (called from the buddy pages; the breaks
-    module ignores a callback registered twice)."""
-    from marketplace.wellbeing import breaks  # breaks imports this module
-
-    breaks.on_break_ended(_on_break_ended)
 
 
 # --- what the seeker sees -------------------------------------------------------------------------
@@ -261,9 +264,9 @@ def ask_new_buddy(
 
 # --- the email, after the commit ------------------------------------------------------------------
 # offer_handover runs inside someone else's transaction (ending a pairing, starting a break), so
-# the email waits for the commit (marketplace/after_commit.py).
+# the email waits for the commit (marketplace/outbox.py).
 
 
 def notices_waiting(session: Session) -> list[conversations.Notice]:
     """Handover emails this transaction will send once it commits."""
-    return list(after_commit.waiting(session, "handover"))
+    return list(outbox.waiting(session, "handover"))

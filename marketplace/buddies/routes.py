@@ -55,7 +55,6 @@ from marketplace.web.actions import button_action
 from marketplace.web.forms import add_error
 
 bp = Blueprint("buddies", __name__, url_prefix="/buddies", cli_group="buddies")
-handover.register_break_hooks()
 
 
 @bp.cli.command("resume-due")

@@ -832,8 +832,10 @@ def _erase(session: Session, user: User) -> None:
             session.expunge(obj)  # deleted above; nothing may write it back
 
 
-privacy.register_exporter("budget_buddies", _export)
-privacy.register_eraser(_erase)
+def register_privacy() -> None:
+    """Add this package's part of "Your data": what it exports and what erasure removes."""
+    privacy.register_exporter("budget_buddies", _export)
+    privacy.register_eraser(_erase)
 
 
 # --- who may see what -------------------------------------------------------------------------

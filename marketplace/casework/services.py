@@ -205,5 +205,7 @@ def _erase(session: Session, user: User) -> None:
         case.details = "(erased)"
 
 
-privacy.register_exporter("requests_and_complaints", _export)
-privacy.register_eraser(_erase)
+def register_privacy() -> None:
+    """Add this package's part of "Your data": what it exports and what erasure removes."""
+    privacy.register_exporter("requests_and_complaints", _export)
+    privacy.register_eraser(_erase)

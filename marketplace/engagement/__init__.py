@@ -6,9 +6,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register this package's pages, commands and hooks with the app."""
+    """Pages, moderated kinds and "Your data" of shortlists, enquiries and reviews."""
     from marketplace.engagement import routes, services
 
     app.register_blueprint(routes.bp)
-    # Registered when imported: services.
-    del services
+    services.register_privacy()

@@ -736,5 +736,7 @@ def _erase(session: Session, user: User) -> None:
         enquiry.closed_at = now
 
 
-privacy.register_exporter("shortlists_enquiries_reviews", _export)
-privacy.register_eraser(_erase)
+def register_privacy() -> None:
+    """Add this package's part of "Your data": what it exports and what erasure removes."""
+    privacy.register_exporter("shortlists_enquiries_reviews", _export)
+    privacy.register_eraser(_erase)

@@ -37,6 +37,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from marketplace import outbox
 from marketplace.db import as_utc, utcnow
 from marketplace.jobs import registry
 from marketplace.jobs.models import MAX_ERROR, Job, JobStatus
@@ -166,7 +167,7 @@ def _done(job: Job) -> str:
 
 
 def _finish(session: Session, job_id: int, kind: str, outcome: str) -> Outcome:
-    session.commit()
+    outbox.commit(session)  # then the emails and index updates the job noted
     record_job(kind, outcome)
     if outcome != "done":
         log.warning("job %s (%s) %s", job_id, kind, outcome)
@@ -237,7 +238,7 @@ def _run_leased(
     error: Exception | None = None
     try:
         spec.function(session, payload)
-        session.commit()
+        outbox.commit(session)
     except Exception as caught:
         log.exception("job %s (%s) failed", job_id, kind)
         session.rollback()

@@ -7,10 +7,13 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register this package's pages, commands and hooks with the app."""
-    from marketplace.memberships import cli, privacy_hooks, routes, services
+    """Pages, commands, "Your data", webhooks, one-click actions and jobs of memberships."""
+    from marketplace.jobs.registry import handler
+    from marketplace.memberships import cli, jobs, link_actions, privacy_hooks, routes, services
 
     app.register_blueprint(routes.bp)
     app.cli.add_command(cli.memberships_cli)
-    # Registered when imported: services, privacy_hooks.
-    del services, privacy_hooks
+    privacy_hooks.register_privacy()
+    services.register_webhooks()
+    link_actions.register_actions()
+    handler("memberships.run_jobs", commits=True)(jobs.run_jobs)

@@ -196,5 +196,7 @@ def erase(session: Session, user: User) -> None:
     session.flush()
 
 
-privacy.register_exporter("memberships", export)
-privacy.register_eraser(erase)
+def register_privacy() -> None:
+    """Add this package's part of "Your data": what it exports and what erasure removes."""
+    privacy.register_exporter("memberships", export)
+    privacy.register_eraser(erase)

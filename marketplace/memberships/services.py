@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from marketplace.auth.models import User
 from marketplace.db import as_utc, utcnow
-from marketplace.email import MONEY, send_email_or_log
+from marketplace.email import MONEY, send_now
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.memberships.common import (
     act_as,
@@ -597,9 +597,11 @@ def _on_subscription_deleted(session: Session, event: dict[str, Any]) -> None:
     _end(membership, when)
 
 
-payments.register_handler("invoice.payment_succeeded", _on_invoice_paid)
-payments.register_handler("invoice.payment_failed", _on_invoice_failed)
-payments.register_handler("customer.subscription.deleted", _on_subscription_deleted)
+def register_webhooks() -> None:
+    """Keep fee memberships in line with Stripe's subscription events."""
+    payments.register_handler("invoice.payment_succeeded", _on_invoice_paid)
+    payments.register_handler("invoice.payment_failed", _on_invoice_failed)
+    payments.register_handler("customer.subscription.deleted", _on_subscription_deleted)
 
 
 # --- jobs ---------------------------------------------------------------------------------------
@@ -657,7 +659,8 @@ def remind_payment_due(session: Session, now: datetime | None = None) -> Reminde
         if getattr(claimed, "rowcount", 0) != 1:
             continue  # paid, lapsed or reminded since the list was read: nothing to remind
         deadline = as_utc(membership.payment_due_by) if membership.payment_due_by else now
-        if not send_email_or_log(
+        if not send_now(
+            session,
             membership.user.email,
             f"Your {membership.organisation.name} membership payment",
             f"Hello {membership.user.display_name},\n\n"

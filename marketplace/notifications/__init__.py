@@ -7,9 +7,14 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register this package's pages, commands and hooks with the app."""
-    from marketplace.notifications import actions, digest, privacy_hooks, routes
+    """Pages, the email router (people's choices), the one-click action it owns, its jobs."""
+    from marketplace import email
+    from marketplace.jobs.registry import handler
+    from marketplace.notifications import actions, digest, jobs, privacy_hooks, routes
 
     app.register_blueprint(routes.bp)
-    # Registered when imported: digest, actions, privacy_hooks.
-    del digest, actions, privacy_hooks
+    email.set_router(digest.route)
+    actions.register_actions()
+    privacy_hooks.register()
+    handler("notifications.send_digests", commits=True)(jobs.send_digests)
+    handler("notifications.send_digest")(jobs.send_digest)

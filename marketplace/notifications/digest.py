@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 from flask import current_app, url_for
 from sqlalchemy import delete, select
@@ -18,23 +18,30 @@ from sqlalchemy.orm import Session
 
 from marketplace.auth.models import User
 from marketplace.db import as_utc, utcnow
-from marketplace.email import ACCOUNT, ACTION, GENERAL, MONEY, dispatch
+from marketplace.email import ACCOUNT, MONEY, Email, send_routed
 from marketplace.notifications import links, preferences
 from marketplace.notifications.models import DigestItem, Frequency, HeldReason
-from marketplace.wellbeing import breaks
 
 log = logging.getLogger(__name__)
 
-KINDS = frozenset({MONEY, ACTION, GENERAL, ACCOUNT})
 # Long enough to still work when someone reads an old email; it only ever means fewer emails.
 FEWER_EMAILS_TTL = timedelta(days=30)
 MAX_SUBJECT = 300
 
 
+HoldCheck = Callable[[Session, int, datetime | None], bool]
+_hold_checks: list[HoldCheck] = []
+
+
+def set_break_check(check: HoldCheck) -> None:
+    """Install the rule for whether someone's break keeps their emails back (wellbeing owns
+    it: a crisis plan may ask for emails to keep coming)."""
+    _hold_checks[:] = [check]
+
+
 def on_break(session: Session, user_id: int, now: datetime | None = None) -> bool:
-    """Whether the person is on a break that keeps emails back (the wellbeing feature decides:
-    their crisis plan may ask for emails to keep coming)."""
-    return breaks.is_holding_emails(session, user_id, now)
+    """Whether the person is on a break that keeps emails back."""
+    return any(check(session, user_id, now) for check in _hold_checks)
 
 
 def recipient(session: Session, to: str, user_id: int | None) -> User | None:
@@ -75,12 +82,15 @@ def hold(session: Session, user: User, subject: str, body: str, kind: str, reaso
     )
 
 
-def route(
-    session: Session, to: str, subject: str, body: str, user_id: int | None, kind: str
-) -> str | None:
+def route(session: Session, email: Email) -> str | None:
     """The body to send now (with its footer), or None when the email was kept for later."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown email kind {kind!r}")
+    to, subject, body, user_id, kind = (
+        email.to,
+        email.subject,
+        email.body,
+        email.user_id,
+        email.kind,
+    )
     if kind == ACCOUNT:
         return body
     user = recipient(session, to, user_id)
@@ -138,8 +148,8 @@ def still_needed(session: Session, item: DigestItem) -> bool:
 
 
 def send_digest(session: Session, user_id: int, after_break: bool = False) -> bool:
-    """Send everything kept for this person in one email and clear it; commits. Whether one
-    was sent. At least once: if the commit after a direct send fails, it is sent again later."""
+    """Send everything kept for this person in one email (after the caller's commit) and clear
+    it. Whether one was sent."""
     items = list(
         session.scalars(
             select(DigestItem)
@@ -149,7 +159,6 @@ def send_digest(session: Session, user_id: int, after_break: bool = False) -> bo
         )
     )
     if not items:
-        session.commit()
         return False
     session.execute(delete(DigestItem).where(DigestItem.id.in_([i.id for i in items])))
     user = session.get(User, user_id)
@@ -157,37 +166,33 @@ def send_digest(session: Session, user_id: int, after_break: bool = False) -> bo
     links.renew(session, [raw for item in items for raw in _LINK.findall(item.body)])
     items = [item for item in items if still_needed(session, item)]
     if user is None or user.erased_at is not None or not items:
-        session.commit()
         return False
     subject, body = _compose(user, items, after_break)
-    dispatch(user.email, subject, body)
-    session.commit()
+    send_routed(session, user.email, subject, body)
     return True
 
 
-def send_digests(session: Session, now: datetime | None = None) -> int:
-    """The weekly job: one email per person with anything kept, except those still on a break
-    (theirs waits for their return). Also clears long-expired links. Commits; returns how many
-    emails went."""
+def waiting_for_digest(session: Session, now: datetime | None = None) -> list[int]:
+    """Everyone with emails kept for the weekly digest, except those still on a break (theirs
+    waits for their return)."""
     now = now or utcnow()
     user_ids = list(session.scalars(select(DigestItem.user_id).distinct()))
-    session.commit()
+    return [user_id for user_id in user_ids if not on_break(session, user_id, now)]
+
+
+def send_digests(
+    session: Session,
+    now: datetime | None = None,
+    after_each: Callable[[Session], None] | None = None,
+) -> int:
+    """The weekly job: one email per person with anything kept, and long-expired links
+    cleared; returns how many emails go (each after the caller's commit). The job passes
+    `after_each` to commit after every person, so one failure never holds back the rest."""
+    now = now or utcnow()
     sent = 0
-    for user_id in user_ids:
-        if on_break(session, user_id, now):
-            session.commit()
-            continue
+    for user_id in waiting_for_digest(session, now):
         sent += send_digest(session, user_id)
+        if after_each is not None:
+            after_each(session)
     links.purge(session, now)
-    session.commit()
     return sent
-
-
-def _on_break_ended(session: Session, brk: Any) -> None:
-    """Coming back: what was kept goes out in one email, after the return commits."""
-    from marketplace.jobs.services import enqueue
-
-    enqueue(session, "notifications.send_digest", {"user_id": brk.user_id, "after_break": True})
-
-
-breaks.on_break_ended(_on_break_ended)

@@ -25,6 +25,7 @@ from flask import current_app, url_for
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from marketplace import outbox
 from marketplace.auth.models import User
 from marketplace.db import as_utc, utcnow
 from marketplace.errors import DomainError
@@ -36,22 +37,20 @@ DEFAULT_TTL = timedelta(days=7)
 
 Describe = Callable[[Session, User, dict[str, Any]], str]
 Run = Callable[[Session, User, dict[str, Any]], str]
-After = Callable[[User, dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
 class Action:
     """Something a link can do. `describe` says exactly what will happen (DomainError when it
     no longer can); `run` does it through the feature's own service, which checks permission,
-    and returns what to tell the person. `after` runs once the change is committed (to email
-    the other people involved, as the page on the site would)."""
+    and returns what to tell the person (emails to the other people involved are noted with
+    the change, as on the site, and go after the commit)."""
 
     name: str
     button: str
     describe: Describe
     run: Run
     moves_money: bool = False
-    after: After | None = None
 
 
 _ACTIONS: dict[str, Action] = {}
@@ -67,10 +66,16 @@ def register(action: Action) -> Action:
 
 def lookup(name: str) -> Action | None:
     """The registered action of this name (never one that moves money)."""
-    import marketplace.notifications.actions  # noqa: F401 - registers the built-in actions
-
     action = _ACTIONS.get(name)
     return None if action is None or action.moves_money else action
+
+
+def int_param(params: dict[str, Any], key: str) -> int:
+    """An id a link's action needs, or DomainError when the link is not complete."""
+    value = params.get(key)
+    if not isinstance(value, int):
+        raise DomainError("This link is not complete")
+    return value
 
 
 def _url(raw: str) -> str:
@@ -79,6 +84,22 @@ def _url(raw: str) -> str:
     except RuntimeError:  # a job with no request and no SERVER_NAME: a path still helps
         with current_app.test_request_context():
             return url_for("notifications.do", token=raw)
+
+
+def _new_link(
+    user_id: int, action: str, params: dict[str, Any] | None, ttl: timedelta, now: datetime | None
+) -> tuple[str, ActionLink]:
+    if lookup(action) is None:
+        raise ValueError(f"no one-click action {action!r}")
+    raw, hashed = new_token()
+    link = ActionLink(
+        token_hash=hashed,
+        user_id=user_id,
+        action=action,
+        params=dict(params or {}),
+        expires_at=(now or utcnow()) + ttl,
+    )
+    return raw, link
 
 
 def make_link(
@@ -90,36 +111,33 @@ def make_link(
     now: datetime | None = None,
 ) -> str:
     """A new link for `user` to do `action`; the row is added to the session's transaction."""
-    if lookup(action) is None:
-        raise ValueError(f"no one-click action {action!r}")
-    raw, hashed = new_token()
-    session.add(
-        ActionLink(
-            token_hash=hashed,
-            user_id=user.id,
-            action=action,
-            params=dict(params or {}),
-            expires_at=(now or utcnow()) + ttl,
-        )
-    )
+    raw, link = _new_link(user.id, action, params, ttl, now)
+    session.add(link)
     return _url(raw)
 
 
 def email_link(
-    user_id: int, action: str, params: dict[str, Any] | None = None, ttl: timedelta = DEFAULT_TTL
+    user_id: int,
+    action: str,
+    params: dict[str, Any] | None = None,
+    ttl: timedelta = DEFAULT_TTL,
+    *,
+    session: Session | None = None,
 ) -> str | None:
-    """A link for an email composed after the caller's commit, on db.session, committed at once
-    (so the link works by the time the email arrives). Call it only after your own commit.
-    None when the person's account is gone."""
-    from marketplace.extensions import db
+    """A link to put in an email. Its row is written after `session`'s transaction commits
+    (db.session by default; at once if none is open) and before the email that carries it is
+    sent, so the link works by the time the email arrives and never outlives a rolled-back
+    change. None when the person's account is gone."""
+    if session is None:
+        from marketplace.extensions import db
 
-    session = db.session
+        session = db.scoped()
     user = session.get(User, user_id)
     if user is None or user.erased_at is not None:
         return None
-    url = make_link(session, user, action, params, ttl)
-    session.commit()
-    return url
+    raw, link = _new_link(user_id, action, params, ttl, None)
+    outbox.note(session, ("action-link", link.token_hash), lambda own: own.add(link), link)
+    return _url(raw)
 
 
 class State(enum.StrEnum):

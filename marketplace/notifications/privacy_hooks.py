@@ -55,5 +55,7 @@ def _erase(session: Session, user: User) -> None:
         )
 
 
-register_exporter("emails", _export)
-register_eraser(_erase)
+def register() -> None:
+    """Add this package's part of "Your data": what it exports and what erasure removes."""
+    register_exporter("emails", _export)
+    register_eraser(_erase)

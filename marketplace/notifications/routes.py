@@ -57,8 +57,6 @@ def do(token: str) -> str | tuple[str, int]:
             db.session.rollback()
             return render_template("notifications/do_failed.html", message=error.message), GONE
         db.session.commit()
-        if found.action is not None and found.action.after is not None and found.user:
-            found.action.after(found.user, dict(found.link.params or {}) if found.link else {})
         return render_template("notifications/do_done.html", message=done)
     found = links.find(db.session, token)
     db.session.rollback()  # only read

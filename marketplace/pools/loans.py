@@ -10,12 +10,11 @@ A month already collected never moves: the loan starts with the next month to be
 from __future__ import annotations
 
 from datetime import datetime
-from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from marketplace import after_commit
+from marketplace import outbox
 from marketplace.db import as_utc
 from marketplace.email import GENERAL, MONEY, send_email_or_log
 from marketplace.money import format_pence
@@ -88,8 +87,13 @@ def _new_loan(
     pool.loans.append(loan)
     session.flush()  # the after-commit key names the loan
     to, subject, body = _borrower_email(loan)
-    run = partial(_send, to, subject, body, loan.borrower.user_id)
-    after_commit.note(session, ("pool-loan", loan.id), run, loan)
+    user_id = loan.borrower.user_id
+    outbox.note(
+        session,
+        ("pool-loan", loan.id),
+        lambda own: _send(to, subject, body, user_id, own=own),
+        loan,
+    )
     return loan
 
 
@@ -145,10 +149,11 @@ def _lend_rest(
     borrower = _first_waiting(pool, live)
     if borrower is None:
         to, subject, body = _lender_email(ended, from_month)
-        after_commit.note(
+        lender_id = ended.lender.user_id
+        outbox.note(
             session,
             ("pool-loan-returned", ended.id),
-            partial(_send, to, subject, body, ended.lender.user_id, MONEY),
+            lambda own: _send(to, subject, body, lender_id, MONEY, own=own),
             ended,
         )
         return None
@@ -199,8 +204,16 @@ def _borrower_email(loan: PlaceLoan) -> tuple[str, str, str]:
     return borrower.user.email, "A place in your pool is free for a while", body
 
 
-def _send(to: str, subject: str, body: str, user_id: int, kind: str = GENERAL) -> None:
-    # An after-commit callback (after_commit.note wants one returning None).
+def _send(
+    to: str, subject: str, body: str, user_id: int, kind: str = GENERAL, *, own: Session
+) -> None:
+    # Outbox work: given the runner's own session.
     send_email_or_log(
-        to, subject, body, user_id=user_id, kind=kind, about="an email about a lent pool place"
+        to,
+        subject,
+        body,
+        user_id=user_id,
+        kind=kind,
+        about="an email about a lent pool place",
+        session=own,
     )

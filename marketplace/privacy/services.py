@@ -35,7 +35,8 @@ def register_exporter(name: str, exporter: Exporter) -> None:
 
 def register_eraser(eraser: Eraser) -> None:
     """Add a step to account erasure (runs before the account row is anonymised)."""
-    _erasers.append(eraser)
+    if eraser not in _erasers:  # every app in a process registers it again
+        _erasers.append(eraser)
 
 
 def _iso(value: datetime | None) -> str | None:

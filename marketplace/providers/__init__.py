@@ -6,12 +6,14 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register this package's pages, commands and hooks with the app."""
-    from marketplace.providers import api, csv_routes, manage_routes, routes, services
+    """The directory's pages, its API, its moderated kinds and its search index job."""
+    from marketplace.jobs.registry import handler
+    from marketplace.providers import api, csv_routes, jobs, manage_routes, routes, services
 
     app.register_blueprint(routes.bp)
     app.register_blueprint(manage_routes.bp)
     app.register_blueprint(csv_routes.bp)
     app.register_blueprint(api.bp)
-    # Registered when imported: services.
+    handler("search.index_listings")(jobs.index_listings)
+    # Registered when imported (moderation kinds): services.
     del services

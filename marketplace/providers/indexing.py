@@ -2,8 +2,9 @@
 
 Listings are (re)indexed when the transaction that changed them commits, never before: a rolled
 back change must not reach the index, and an unpublished listing must never be found. During a
-transaction we only note which listings were touched; after the commit we load each one afresh
-and index it if it is published, or remove it if it is not (or no longer exists).
+transaction we only note in the outbox (marketplace/outbox.py) which listings were touched; after
+the commit its runner loads each one afresh and indexes it if it is published, or removes it if
+it is not (or no longer exists).
 
 The hooks sit on the sessionmaker behind ``marketplace.extensions.db.scoped``, once per process,
 and find the index through ``current_app``; so several apps in one process (as in tests) each
@@ -24,7 +25,9 @@ from sqlalchemy import event, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
+from marketplace import outbox
 from marketplace.extensions import db
+from marketplace.ops import health
 from marketplace.organisations.models import Organisation
 from marketplace.providers.models import (
     Category,
@@ -38,7 +41,7 @@ from marketplace.providers.search import ListingDocument, SearchIndex, document_
 log = logging.getLogger(__name__)
 
 EXTENSION_KEY = "search_index"
-_PENDING = "search_index_pending_listing_ids"  # key in Session.info
+OUTBOX_KIND = "search-index"
 BATCH = 500
 
 search_cli = AppGroup("search", help="The directory's full-text search index.")
@@ -49,11 +52,17 @@ def init_app(app: Flask) -> None:
     app.extensions[EXTENSION_KEY] = SearchIndex(app.config["SEARCH_INDEX_DIR"])
     listen(db.scoped.session_factory)
     register_cli(app)
+    health.register_check("search_index", check_search_index)
 
 
 def register_cli(app: Flask) -> None:
     """Add the `flask search` command group."""
     app.cli.add_command(search_cli)
+
+
+def check_search_index() -> None:
+    """Readiness: raise unless the search index's latest generation opens for reading."""
+    get_index().doc_count()
 
 
 def get_index() -> SearchIndex:
@@ -62,7 +71,7 @@ def get_index() -> SearchIndex:
 
 
 # ---------------------------------------------------------------------------------------------
-# Session hooks
+# Session hooks: which listings a transaction touched, noted in the outbox
 
 
 def listen(target: Any) -> None:
@@ -73,7 +82,17 @@ def listen(target: Any) -> None:
 
 
 def _pending(session: Session) -> set[int]:
-    return session.info.setdefault(_PENDING, set())
+    """The listing ids this transaction touched: the `what` of its one outbox note, whose work
+    (run after the commit) reads the set as it is by then."""
+    noted = outbox.waiting(session, OUTBOX_KIND)
+    if noted:
+        ids: set[int] = noted[0]
+        return ids
+    ids = set()
+    outbox.note(
+        session, (OUTBOX_KIND,), lambda own: _index_after_commit(own, ids), ids, at_commit=True
+    )
+    return ids
 
 
 def _before_flush(session: Session, _flush_context: Any, _instances: Any) -> None:
@@ -126,44 +145,31 @@ def _after_flush(session: Session, _flush_context: Any) -> None:
 
 def _before_commit(session: Session) -> None:
     # SEARCH_INDEX_DELIVERY = "queue": the update becomes a job in this very transaction, run by
-    # `flask worker` once it has committed; _after_commit then finds nothing to do.
+    # `flask worker` once it has committed; the outbox note then finds nothing to do.
     if not has_app_context() or current_app.config.get("SEARCH_INDEX_DELIVERY") != "queue":
         return
     nested = session.get_nested_transaction()
     if nested is not None and nested.parent is not None:
-        return  # a SAVEPOINT released: wait for the outer commit (see _after_commit)
+        return  # a SAVEPOINT released: wait for the outer commit
     session.flush()  # changes still unflushed reach _after_flush now, not after this hook
-    listing_ids = session.info.pop(_PENDING, None)
+    noted = outbox.waiting(session, OUTBOX_KIND)
+    listing_ids: set[int] = noted[0] if noted else set()
     if listing_ids:
         from marketplace.jobs.services import enqueue
 
         enqueue(session, "search.index_listings", {"ids": sorted(listing_ids)})
+        listing_ids.clear()
 
 
-def _after_commit(session: Session) -> None:
-    nested = session.get_nested_transaction()
-    if nested is not None and nested.parent is not None:
-        # SQLAlchemy also calls this when a begin_nested() SAVEPOINT is released; the outer
-        # transaction is still open, so nothing is committed yet (and reading now would wait on
-        # our own lock). A session joined to an outer transaction (the tests) has a root
-        # transaction that is a SAVEPOINT with no parent: its commit counts.
-        return
-    listing_ids = session.info.pop(_PENDING, None)
+def _index_after_commit(session: Session, listing_ids: set[int]) -> None:
     if not listing_ids:
-        return
-    if not has_app_context():
-        log.warning(
-            "Search index not updated for listings %s: no app context; run `flask search rebuild`",
-            sorted(listing_ids),
-        )
         return
     index = current_app.extensions.get(EXTENSION_KEY)
     if index is None:
         return
     try:
-        # The committed session cannot run SQL any more; a new one on the same connection or
-        # engine sees what was just committed (in tests, inside the outer test transaction).
-        sync_listings(index, session.get_bind(), listing_ids)
+        # Our own session sees what was just committed (in tests, inside the test transaction).
+        sync_listings(index, session.connection(), listing_ids)
     except Exception:
         # The data is committed whatever happens here; failing the request would not undo it.
         current_app.logger.exception(
@@ -172,19 +178,10 @@ def _after_commit(session: Session) -> None:
         )
 
 
-def _after_soft_rollback(session: Session, previous_transaction: Any) -> None:
-    # Only the outermost rollback discards the record. A rolled-back SAVEPOINT (which also fires
-    # after_rollback) leaves the outer transaction's changes on course to commit.
-    if previous_transaction.parent is None:
-        session.info.pop(_PENDING, None)
-
-
 _HOOKS = (
     ("before_flush", _before_flush),
     ("after_flush", _after_flush),
     ("before_commit", _before_commit),
-    ("after_commit", _after_commit),
-    ("after_soft_rollback", _after_soft_rollback),
 )
 
 

@@ -6,10 +6,21 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register this package's pages, commands and hooks with the app."""
-    from marketplace.wellbeing import break_routes, breaks, crisis_plan_routes, crisis_plans
+    """Pages, and what a break does to everything else: wellbeing sits above the features it
+    pauses, so it installs its rules into them here."""
+    from marketplace.buddies import handover
+    from marketplace.jobs.registry import handler
+    from marketplace.notifications import digest
+    from marketplace.wellbeing import break_routes, breaks, crisis_plan_routes, crisis_plans, jobs
 
     app.register_blueprint(break_routes.bp)
     app.register_blueprint(crisis_plan_routes.bp)
-    # Registered when imported: breaks, crisis_plans.
-    del breaks, crisis_plans
+    digest.set_break_check(breaks.is_holding_emails)
+    handover.set_hold_while_away(breaks.hold_buddy_request)
+    breaks.on_break_started(crisis_plans.on_break_started)
+    breaks.on_break_ended(crisis_plans.on_break_ended)
+    breaks.on_break_ended(handover.on_break_ended)
+    breaks.on_break_ended(breaks.send_kept_emails)
+    breaks.register_privacy()
+    crisis_plans.register_privacy()
+    handler("wellbeing.end_due_breaks")(jobs.end_due_breaks)

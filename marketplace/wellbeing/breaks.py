@@ -103,6 +103,24 @@ def is_holding_emails(session: Session, user_id: int, now: datetime | None = Non
     return brk is not None and brk.hold_emails
 
 
+def hold_buddy_request(session: Session, request: Any) -> bool:
+    """Hold a seeker's buddy request while they are on a break, to go back in the queue when
+    they return (buddies' handover asks, through the hook wellbeing installs)."""
+    brk = current_break(session, request.seeker_id)
+    if brk is None:
+        return False
+    brk.paused.append(BreakPaused(kind=PausedKind.BUDDY_REQUEST.value, ref_id=request.id))
+    return True
+
+
+def send_kept_emails(session: Session, brk: Break) -> None:
+    """Coming back: what was kept goes out in one email, after the return commits (a job, so
+    a mail outage does not lose it)."""
+    from marketplace.jobs.services import enqueue
+
+    enqueue(session, "notifications.send_digest", {"user_id": brk.user_id, "after_break": True})
+
+
 def neutral_message(user: User) -> str:
     """All the other side of a pairing is told: no reason, nothing about health."""
     return f"{user.display_name} is taking a break and will be back in touch."
@@ -575,5 +593,7 @@ def _erase(session: Session, user: User) -> None:
             brk.ended_by_id = None
 
 
-privacy.register_exporter("breaks", _export)
-privacy.register_eraser(_erase)
+def register_privacy() -> None:
+    """Add this package's part of "Your data": what it exports and what erasure removes."""
+    privacy.register_exporter("breaks", _export)
+    privacy.register_eraser(_erase)

@@ -14,14 +14,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 
 from flask import current_app, url_for
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from marketplace import after_commit
 from marketplace.auth.models import User
 from marketplace.auth.services import find_user_by_email, normalise_email
 from marketplace.buddies.models import BuddyMatch, MatchStatus
@@ -394,7 +392,7 @@ def _plan_link(plan: CrisisPlan) -> str:
 
 
 def _tell(session: Session, plan: CrisisPlan) -> None:
-    # Sent once the break's transaction commits (marketplace/after_commit.py). Calm and
+    # Sent once the break's transaction commits (marketplace/outbox.py). Calm and
     # neutral: never why, and the plan itself stays behind a sign-in. The person who may act
     # is told too, so they know their permission has started and until when.
     name = plan.user.display_name
@@ -410,8 +408,7 @@ def _tell(session: Session, plan: CrisisPlan) -> None:
         if person.erased_at is not None:
             continue
         until = acting_until if acting is not None and person.id == acting.id else None
-        email = partial(
-            send_email,
+        send_email(
             person.email,
             f"{name} has started a break",
             # The app's Jinja directly: breaks may start outside a request (a job, a test).
@@ -422,8 +419,8 @@ def _tell(session: Session, plan: CrisisPlan) -> None:
             ),
             user_id=person.id,
             kind=ACTION,
+            session=session,
         )
-        after_commit.note(session, ("crisis_plan", plan.id, person.id), email, person.email)
 
 
 def on_break_started(session: Session, brk: Break) -> None:
@@ -450,10 +447,6 @@ def on_break_ended(session: Session, brk: Break) -> None:
 def reminder_for(session: Session, user: User) -> CrisisPlan | None:
     """The plan to show the person as a reminder when they start a break (audited)."""
     return view_own(session, user)
-
-
-breaks.on_break_started(on_break_started)
-breaks.on_break_ended(on_break_ended)
 
 
 # --- your data ----------------------------------------------------------------------------------
@@ -506,5 +499,7 @@ def _erase(session: Session, user: User) -> None:
     session.flush()
 
 
-privacy.register_exporter("crisis_plan", _export)
-privacy.register_eraser(_erase)
+def register_privacy() -> None:
+    """Add this package's part of "Your data": what it exports and what erasure removes."""
+    privacy.register_exporter("crisis_plan", _export)
+    privacy.register_eraser(_erase)

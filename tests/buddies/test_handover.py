@@ -7,13 +7,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from marketplace import after_commit
+from marketplace import outbox
 from marketplace.buddies import conversations, handover, rounds, services
 from marketplace.buddies.models import BuddyMatch, MatchStatus, RequestStatus
 from marketplace.db import as_utc, utcnow
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.wellbeing import breaks
 from tests.buddies.builders import ask, confirmed_buddy, seeker_request
+from tests.conftest import manual_outbox
 from tests.helpers import post, sign_in
 
 ASKED_DAYS_AGO = 40
@@ -269,17 +270,18 @@ def test_only_the_seeker_with_a_handover_can_ask(db_session, paired, council, mo
 
 def test_the_email_goes_after_the_commit_and_not_after_a_rollback(app, db_session, paired, mailbox):
     seeker, old_buddy, match, _, _ = paired
+    manual_outbox(db_session)
     with app.app_context():
         services.end(db_session, old_buddy, match)
         db_session.rollback()
         assert handover.notices_waiting(db_session) == []
         assert mailbox.messages == []
         services.end(db_session, old_buddy, match)
-        assert after_commit.run_committed(db_session) == 0  # nothing before the commit
+        assert outbox.run_committed(db_session) == 0  # nothing before the commit
         db_session.commit()
         assert mailbox.messages == []
-        assert after_commit.run_committed(db_session) == 1
-        assert after_commit.run_committed(db_session) == 0
+        assert outbox.run_committed(db_session) == 1
+        assert outbox.run_committed(db_session) == 0
     email = mailbox.last_to(seeker.email)
     assert email["Subject"] == "Would you like another budget buddy?"
     assert f"/buddies/pairings/{match.id}" in email.get_payload()

@@ -136,6 +136,7 @@ def test_three_reporters_and_12_hours_hide_a_review(app, db_session, council, mo
     )
     with app.app_context():
         reports.send_under_review(notices)
+        db_session.commit()  # emails go after the commit
     email = mailbox.last_to(review.author.email)
     assert "under review" in email["Subject"]
     # Running the job again changes nothing and emails nobody.

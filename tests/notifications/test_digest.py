@@ -205,6 +205,7 @@ def test_a_kept_email_whose_links_are_all_done_is_left_out_of_the_digest(
     assert len(_held(db_session, person)) == 2
 
     assert digest.send_digests(db_session) == 1
+    db_session.commit()  # the digest goes after the commit
     body = body_of(mailbox.last_to(person.email))
     assert "News" in body and "Please choose fewer emails" not in body
 

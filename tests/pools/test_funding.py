@@ -321,6 +321,7 @@ def test_the_provider_is_told_when_the_pool_goes_ahead(
 ):
     pool, people = funded_pool(db_session, gateway, council, moderator, provider, [GOOD] * 3)
     funding.fund(db_session, pool)
+    db_session.commit()  # emails go after the commit
     staff, _ = provider
     assert mailbox.last_to(staff.email)["Subject"] == "Your quote for a pool has been chosen"
     assert mailbox.last_to(people[1].email)["Subject"] == "Your pool is going ahead"

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from marketplace import after_commit
+from marketplace import outbox
 from marketplace.pools import funding
 from marketplace.pools import services as pools
 from marketplace.pools.models import (
@@ -19,6 +19,7 @@ from marketplace.pools.models import (
     PoolPayment,
 )
 from marketplace.wellbeing import breaks
+from tests.conftest import manual_outbox
 from tests.pools.builders import running_pool
 
 FREE_FOR_A_WHILE = "A place in your pool is free for a while"
@@ -37,11 +38,12 @@ def month_start(pool, month):
 
 def lend_from_month_two(db_session, pool, lender):
     """The lender goes on an open-ended break, lending their place; month two is collected."""
+    manual_outbox(db_session)
     breaks.start_break(db_session, lender, "open", offer_pool_places=True)
     (loan,) = pool.loans
     assert (loan.from_month, loan.to_month) == (2, None)
     db_session.commit()
-    assert after_commit.run_committed(db_session) == 1  # the borrower is told, once
+    assert outbox.run_committed(db_session) == 1  # the borrower is told, once
     funding.charge_due(db_session, now=month_start(pool, 2))
     return loan
 
@@ -102,7 +104,7 @@ def test_a_promoted_borrower_pays_as_a_member_and_the_next_person_waiting_borrow
     # A member leaves after month two: the first person waiting gets their place for month three.
     funding.leave_running(db_session, goes, pool)
     funding.charge_due(db_session, now=month_start(pool, 3))
-    after_commit.run_committed(db_session)
+    outbox.run_committed(db_session)
 
     first_member = pools.member_record(db_session, pool, first.id)
     assert first_member.status == MemberStatus.MEMBER.value
@@ -130,7 +132,7 @@ def test_a_borrower_leaving_the_waiting_list_passes_the_place_on(
     assert loan_spans(pool) == [(first.id, 2, 2), (second.id, 3, None)]
     assert emails_to(mailbox, second) == []  # not before the commit
     db_session.commit()
-    after_commit.run_committed(db_session)
+    outbox.run_committed(db_session)
     assert "month 3" in emails_to(mailbox, second, FREE_FOR_A_WHILE)[0].get_payload()
 
     funding.charge_due(db_session, now=month_start(pool, 3))
@@ -154,8 +156,8 @@ def test_with_nobody_else_waiting_the_lender_pays_from_the_next_month_and_is_tol
     assert loan_spans(pool) == [(borrower.id, 2, 2)]
     assert emails_to(mailbox, lender) == []  # not before the commit
     db_session.commit()
-    after_commit.run_committed(db_session)
-    after_commit.run_committed(db_session)
+    outbox.run_committed(db_session)
+    outbox.run_committed(db_session)
 
     # Sent although the lender is on a break: money that is due always is.
     (email,) = emails_to(mailbox, lender)
@@ -214,7 +216,7 @@ def test_someone_waiting_who_borrows_nothing_changes_nothing(
     lend_from_month_two(db_session, pool, lender)
     pools.leave(db_session, second, pool)
     db_session.commit()
-    assert after_commit.run_committed(db_session) == 0
+    assert outbox.run_committed(db_session) == 0
     assert loan_spans(pool) == [(first.id, 2, None)]
     funding.charge_due(db_session, now=month_start(pool, 3))
     assert payers(db_session, pool, 3) == ids(*others, first)

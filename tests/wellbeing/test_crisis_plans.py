@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from marketplace import after_commit
+from marketplace import outbox
 from marketplace.buddies import services as buddies
 from marketplace.carers import services as carers
 from marketplace.carers.models import CarerGrant, CarerScope
@@ -216,7 +216,7 @@ def test_a_break_tells_the_named_people_calmly(db_session, world, mailbox):
     breaks.start_break(db_session, world["person"], "month")
     assert mailbox.messages == []  # nobody is told before the break is committed
     db_session.commit()
-    after_commit.run_committed(db_session)  # what the app does after each request
+    outbox.run_committed(db_session)  # what the app does after each request
     for name in ("buddy", "staff"):
         message = mailbox.last_to(world[name].email)
         body = message.get_payload(decode=True).decode()
@@ -318,6 +318,7 @@ def test_what_the_plan_leaves_unticked_carries_on_during_a_break(db_session, wor
     assert {p.kind for p in brk.paused} == {"membership"}  # hours are still paused
     mailbox.clear()
     send_email(person.email, "New message", "There is a new message.", user_id=person.id)
+    db_session.commit()  # emails go after the commit
     assert [m["Subject"] for m in mailbox.messages] == ["New message"]
 
 

@@ -1,0 +1,18 @@
+"""Buddies' background jobs."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from marketplace.buddies import conversations
+
+log = logging.getLogger(__name__)
+
+
+def resume_due(session: Session, _payload: dict[str, Any]) -> None:
+    """ "buddies.resume_due": resume pairings whose pause has run out."""
+    count = conversations.resume_due(session)
+    log.info("buddies.resume_due: resumed %s", count)
