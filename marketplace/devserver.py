@@ -8,7 +8,7 @@ It migrates the database, loads the demo data if the database is empty, and star
   sends, headers and decoded plain-text body, so links are whole and can be clicked;
 - the background worker (`flask worker`, a child process): the periodic jobs (pool charging,
   membership jobs, ending breaks, digests) and queued jobs, emails included
-  (EMAIL_DELIVERY=queue, as in production);
+  (EMAIL_DELIVERY=queue, so that the worker sends them);
 - the site on 127.0.0.1:<port>, with SERVER_NAME set to that address so that links made outside
   a request (emails sent by the worker) point at it.
 
