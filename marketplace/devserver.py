@@ -12,7 +12,7 @@ It migrates the database, loads the demo data if the database is empty, and star
 - the site on 127.0.0.1:<port>, with SERVER_NAME set to that address so that links made outside
   a request (emails sent by the worker) point at it.
 
-Ctrl-C or SIGTERM stops the site, then the worker (which finishes the job in hand), then
+Ctrl-C, SIGTERM or SIGHUP stops the site, then the worker (which finishes the job in hand), then
 localstripe (which saves its state) and the SMTP server. Environment variables that are already
 set win over what this sets, so e.g. MAIL_SERVER=... sends real emails instead.
 """
@@ -88,8 +88,12 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-def _stop_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
-    # As Ctrl-C does: unwinds main() through its `finally`, which stops everything it started.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # Ctrl-C, kill, terminal closed
+
+
+def _stop_on_signal(_signum: int, _frame: FrameType | None) -> None:
+    # Unwinds main() through its `finally`, which stops everything it started. The children are
+    # in sessions of their own, so a closed terminal (SIGHUP) reaches only us: we must pass it on.
     raise KeyboardInterrupt
 
 
@@ -102,7 +106,8 @@ def main(argv: list[str] | None = None) -> None:
         "--mail-port", type=int, default=0, help="the email printer [any free port]"
     )
     args = parser.parse_args(argv)
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    for signum in STOP_SIGNALS:  # SIGINT too: a shell may have started us with it ignored
+        signal.signal(signum, _stop_on_signal)
 
     from marketplace.payments.localstripe_server import free_port
 
@@ -158,8 +163,8 @@ def main(argv: list[str] | None = None) -> None:
         pass
     finally:
         # No second Ctrl-C half way through: the worker finishes its job, localstripe saves.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, signal.SIG_IGN)
         print("\nStopping the worker, localstripe and the email printer...", flush=True)
         for thing in reversed(started):
             if isinstance(thing, subprocess.Popen):
