@@ -5,8 +5,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-PORT ?= 5000
+# `make run PORT=5055 STRIPE_PORT=8455 SMTP_PORT=2525` picks the dev server's ports. Only a PORT
+# given on make's command line counts for `make run`: a PORT exported for gunicorn (`make
+# serve-prod`, gunicorn.conf.py) never moves the dev server. SMTP_PORT (the email printer) is
+# any free port unless given.
+RUN_PORT := $(if $(filter command line,$(origin PORT)),$(PORT),5000)
 STRIPE_PORT ?= 8420
+SMTP_PORT ?=
 
 .PHONY: run serve-prod test test-sqlite test-postgres lint bench bench-load bench-page-cost frontend clean
 
@@ -19,7 +24,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m marketplace.devserver --port $(PORT) --stripe-port $(STRIPE_PORT)
+	$(BIN)/python -m marketplace.devserver --port $(RUN_PORT) --stripe-port $(STRIPE_PORT)$(if $(SMTP_PORT), --mail-port $(SMTP_PORT))
 
 # Production: migrate, then gunicorn (gunicorn.conf.py reads PORT, WEB_CONCURRENCY,
 # GUNICORN_THREADS). Workers share their metrics through PROMETHEUS_MULTIPROC_DIR, by default

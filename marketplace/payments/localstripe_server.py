@@ -11,17 +11,22 @@ It also lacks Stripe's `pause_collection` on subscriptions (how a membership fee
 member takes a break); `support_pause_collection` adds it with Stripe's checks and shape.
 For `make run`, `--state FILE` loads the store from FILE at start and saves it there when
 stopped, so the customers, cards and plans our database points at survive a restart.
+Webhooks are registered with `POST /_config/webhooks/<name>` (`register_webhook`) and are not
+kept in that state; `GET /_config/webhooks`, which we add, lists them (without their secrets).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import pickle
 import socket
 import subprocess
 import sys
 import time
+import urllib.parse
+import urllib.request
 from collections import defaultdict
 from contextlib import closing
 from pathlib import Path
@@ -111,6 +116,44 @@ def support_pause_collection() -> None:
     subscription._pause_collection_supported = True
 
 
+def list_webhooks_route() -> None:
+    """Add `GET /_config/webhooks`: each registered webhook's url and events, by name."""
+    from aiohttp import web
+    from localstripe import server, webhooks
+
+    async def list_webhooks(_request: Any) -> Any:
+        return web.json_response(
+            {
+                name: {"url": hook.url, "events": hook.events}
+                for name, hook in webhooks._webhooks.items()
+            }
+        )
+
+    server.app.router.add_get("/_config/webhooks", list_webhooks)
+
+
+def register_webhook(
+    api_base: str, name: str, url: str, secret: str, events: list[str] | None = None
+) -> None:
+    """Have localstripe send its events to `url`, signed with `secret` (as Stripe's endpoint
+    secret would sign them); registering the same name again replaces that webhook."""
+    fields = [("url", url), ("secret", secret)]
+    fields += [(f"events[{i}]", event) for i, event in enumerate(events or ())]
+    request = urllib.request.Request(  # noqa: S310 - our own loopback localstripe
+        f"{api_base.rstrip('/')}/_config/webhooks/{urllib.parse.quote(name)}",
+        data=urllib.parse.urlencode(fields).encode(),
+    )
+    with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - as above
+        pass
+
+
+def webhooks(api_base: str) -> dict[str, Any]:
+    """What `GET /_config/webhooks` lists: {name: {"url": ..., "events": ...}}."""
+    url = f"{api_base.rstrip('/')}/_config/webhooks"
+    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback
+        return dict(json.load(response))
+
+
 def serve(port: int, state: Path | None = None) -> None:
     """Serve localstripe on 127.0.0.1:port until stopped (SIGINT or SIGTERM)."""
     from aiohttp import web
@@ -122,6 +165,7 @@ def serve(port: int, state: Path | None = None) -> None:
         server.store.update(pickle.loads(state.read_bytes()))  # noqa: S301
     index_store_by_kind()
     support_pause_collection()
+    list_webhooks_route()
     asyncio.set_event_loop(asyncio.new_event_loop())
     web.run_app(server.app, host="127.0.0.1", port=port, print=None, handle_signals=True)
     if state is not None:
@@ -130,8 +174,13 @@ def serve(port: int, state: Path | None = None) -> None:
         temporary.replace(state)  # never a half-written file
 
 
-def start_process(port: int, state: Path | None = None) -> subprocess.Popen[bytes]:
-    """Start localstripe in a child process and wait until it accepts connections."""
+def start_process(
+    port: int, state: Path | None = None, *, own_session: bool = False
+) -> subprocess.Popen[bytes]:
+    """Start localstripe in a child process and wait until it accepts connections.
+
+    `own_session`: in a session of its own, so that Ctrl-C in a terminal reaches only our
+    process, which then stops this one itself (after what still uses it)."""
     extra = ["--state", str(state)] if state is not None else []
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and module, fixed arguments
         [
@@ -144,18 +193,23 @@ def start_process(port: int, state: Path | None = None) -> subprocess.Popen[byte
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=own_session,
     )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("localstripe exited while starting")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return process
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("localstripe did not start within 20 seconds")
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError("localstripe exited while starting")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    return process
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("localstripe did not start within 20 seconds")
+    except BaseException:  # Ctrl-C or SIGTERM while waiting, too: never leave it behind
+        process.kill()
+        process.wait()
+        raise
 
 
 if __name__ == "__main__":
