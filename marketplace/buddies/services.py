@@ -12,7 +12,7 @@ imported inside the functions that use it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -635,6 +635,22 @@ def _finish(match: BuddyMatch, by_id: int | None, status: MatchStatus, reason: s
     match.paused_until = None
 
 
+# What happens when a buddy ends a pairing: the handover (buddies/handover.py, which builds on
+# this module) installs itself from the package's init_app.
+_when_ended_by_buddy: list[Callable[[Session, BuddyMatch], None]] = []
+
+
+def on_ended_by_buddy(callback: Callable[[Session, BuddyMatch], None]) -> None:
+    """Run callback(session, match) in the transaction in which a buddy ends a pairing."""
+    if callback not in _when_ended_by_buddy:
+        _when_ended_by_buddy.append(callback)
+
+
+def _ended_by_buddy(session: Session, match: BuddyMatch) -> None:
+    for callback in _when_ended_by_buddy:
+        callback(session, match)
+
+
 def end(
     session: Session,
     user: User,
@@ -652,9 +668,7 @@ def end(
     if was_proposed and match.request is not None:
         match.request.status = RequestStatus.WAITING.value
     elif user.id == match.buddy_user_id:
-        from marketplace.buddies.handover import offer_handover
-
-        offer_handover(session, match)  # the seeker is offered another buddy
+        _ended_by_buddy(session, match)  # the seeker is offered another buddy
     return match
 
 
@@ -677,11 +691,9 @@ def block(session: Session, user: User, other_user_id: int) -> BuddyBlock:
             match.request.status = RequestStatus.WAITING.value
         _finish(match, user.id, MatchStatus.ENDED, None)
         if user.id == match.buddy_user_id:
-            from marketplace.buddies.handover import offer_handover
-
             # Blocked by their buddy, a seeker keeps their place in the queue like any seeker
             # whose buddy ends the pairing; the notice says only that the pairing has ended.
-            offer_handover(session, match)
+            _ended_by_buddy(session, match)
     existing = session.scalars(
         select(BuddyBlock).where(
             BuddyBlock.blocker_id == user.id, BuddyBlock.blocked_id == other_user_id
