@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
+from marketplace import outbox
 from marketplace.auth.access import moderator_required
 from marketplace.auth.models import User
 from marketplace.buddies import conversations, handover, rounds, services
@@ -61,7 +62,7 @@ bp = Blueprint("buddies", __name__, url_prefix="/buddies", cli_group="buddies")
 def resume_due_command() -> None:
     """Resume pairings whose chosen pause has run out (run daily)."""
     count = conversations.resume_due(db.session)
-    db.session.commit()
+    outbox.commit(db.session)
     click.echo(f"Resumed {count} pairing{'s' if count != 1 else ''}.")
 
 

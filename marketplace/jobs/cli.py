@@ -10,6 +10,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from marketplace import outbox
 from marketplace.db import as_utc
 from marketplace.extensions import db
 from marketplace.jobs import services, worker
@@ -90,7 +91,7 @@ def retry_command(job_id: int) -> None:
         job = services.retry(db.session, job_id)
     except services.JobError as error:
         raise click.ClickException(str(error)) from error
-    db.session.commit()
+    outbox.commit(db.session)
     click.echo(f"Job {job.id} ({job.kind}) is queued again.")
 
 
@@ -99,5 +100,5 @@ def retry_command(job_id: int) -> None:
 def purge_command(days: int) -> None:
     """Delete jobs that finished successfully more than DAYS days ago."""
     count = services.purge_done(db.session, timedelta(days=days))
-    db.session.commit()
+    outbox.commit(db.session)
     click.echo(f"Deleted {count} finished job{'s' if count != 1 else ''}.")

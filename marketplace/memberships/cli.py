@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
+from marketplace import outbox
 from marketplace.extensions import db
 from marketplace.memberships import services
 
@@ -16,7 +17,7 @@ def run_jobs_command() -> None:
     """Apply basis switches whose month has come, end finished pauses, lapse memberships whose
     payment has been due for 14 days, and send payment reminders. Safe to run again."""
     report = services.run_jobs(db.session)
-    db.session.commit()
+    outbox.commit(db.session)
     click.echo(
         f"Switched {report.switched}, resumed {report.resumed}, lapsed {report.lapsed}; "
         f"reminders sent {report.reminders.sent}, not sent {report.reminders.failed}."

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -347,9 +348,14 @@ def switch_basis(
 
 
 def apply_switches(
-    session: Session, now: datetime | None = None, gateway: PaymentGateway | None = None
+    session: Session,
+    now: datetime | None = None,
+    gateway: PaymentGateway | None = None,
+    after_each: Callable[[Session], None] | None = None,
 ) -> int:
-    """Job: make switches whose month has come take effect; returns how many did.
+    """Job: make switches whose month has come take effect; returns how many did. With
+    `after_each`, it is called after each new Stripe subscription (the job commits there, so
+    a later failure cannot orphan a subscription Stripe already holds).
 
     COMMITS after each new subscription, so a later failure in the same run cannot roll back
     our record of a subscription Stripe already holds (the member would be charged with no
@@ -400,8 +406,8 @@ def apply_switches(
         membership.status = MembershipStatus.ACTIVE.value
         membership.payment_due_by = None
         applied += 1
-        if membership.basis == Basis.FEE:
-            session.commit()
+        if membership.basis == Basis.FEE and after_each is not None:
+            after_each(session)  # the job commits each new Stripe subscription at once
     return applied
 
 
@@ -690,17 +696,17 @@ class JobReport:
 
 
 def run_jobs(
-    session: Session, now: datetime | None = None, gateway: PaymentGateway | None = None
+    session: Session,
+    now: datetime | None = None,
+    gateway: PaymentGateway | None = None,
+    after_each: Callable[[Session], None] | None = None,
 ) -> JobReport:
-    """Every membership job, in order; safe to run again."""
+    """Every membership job, in order; safe to run again. The job passes `after_each` to
+    commit as it goes (see apply_switches)."""
     now = now or utcnow()
     return JobReport(
-        switched=apply_switches(session, now, gateway),
+        switched=apply_switches(session, now, gateway, after_each),
         resumed=resume_finished_pauses(session, now),
         lapsed=lapse_overdue(session, now),
         reminders=remind_payment_due(session, now),
     )
-
-
-# Register the rest of the feature (privacy hooks) when the services are imported.
-from marketplace.memberships import privacy_hooks  # noqa: E402,F401 - registers on import

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
+from marketplace import outbox
 from marketplace.extensions import db
 from marketplace.pools import funding
 
@@ -18,7 +19,7 @@ def charge_due_command() -> None:
     Safe to run twice, or on two machines at once: each member is charged at most once a month.
     """
     report = funding.charge_due(db.session)
-    db.session.commit()
+    outbox.commit(db.session)
     click.echo(
         f"Lapsed {report.lapsed}, funded {report.funded}, "
         f"collected a month for {report.collected} pool(s)."
