@@ -16,6 +16,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
+from marketplace import audit
 from marketplace.auth.models import User
 from marketplace.buddies.models import (
     FEEDBACK_AFTER,
@@ -33,7 +34,7 @@ from marketplace.buddies.models import (
 from marketplace.db import as_utc, utcnow
 from marketplace.email import send_email_or_log
 from marketplace.errors import DomainError, NotAllowed
-from marketplace.moderation import audit, limits
+from marketplace.moderation import limits
 from marketplace.moderation import services as moderation
 from marketplace.moderation.models import Decision, ModerationItem, QueueState
 from marketplace.notifications.links import email_link

@@ -17,12 +17,12 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from marketplace import audit
 from marketplace.auth.models import User
 from marketplace.casework.models import Case
 from marketplace.db import as_utc, utcnow
 from marketplace.email import send_email_or_log
 from marketplace.errors import DomainError, NotAllowed
-from marketplace.moderation import audit
 from marketplace.privacy import services as privacy
 
 MAX_DETAILS = 5000

@@ -17,12 +17,13 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from marketplace import audit
 from marketplace.auth.models import User
 from marketplace.auth.services import end_all_sessions
 from marketplace.db import as_utc, utcnow
 from marketplace.email import send_email_or_log
 from marketplace.errors import DomainError, NotAllowed
-from marketplace.moderation import audit, reporter_outcomes, reports
+from marketplace.moderation import reporter_outcomes, reports
 from marketplace.moderation import services as moderation
 from marketplace.moderation.models import Appeal, Decision, ModerationItem, Report, Sanction
 from marketplace.privacy import services as privacy

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from marketplace import audit
 from marketplace.auth.models import User
 from marketplace.buddies import conversations
 from marketplace.buddies.models import BuddyMessage
@@ -27,7 +28,6 @@ from marketplace.engagement.models import EnquiryMessage, Review
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.memberships.common import live_membership
 from marketplace.memberships.models import HelpRequest
-from marketplace.moderation import audit
 from marketplace.moderation import services as moderation
 from marketplace.moderation.models import Decision, ModerationItem, QueueState, Report
 from marketplace.organisations import services as organisations

@@ -13,10 +13,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from marketplace import audit
 from marketplace.auth.models import Role, User
 from marketplace.db import as_utc, utcnow
 from marketplace.errors import DomainError, NotAllowed
-from marketplace.moderation import audit
 from marketplace.moderation.models import Decision, ModerationItem, QueueState
 from marketplace.organisations.models import (
     ApprovalStatus,

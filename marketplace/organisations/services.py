@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from marketplace import audit
 from marketplace.auth.models import Role, User
 from marketplace.auth.services import grant_role
 from marketplace.db import utcnow
 from marketplace.errors import DomainError, NotAllowed
-from marketplace.moderation import audit
 from marketplace.moderation import services as moderation
 from marketplace.moderation.models import Decision, ModerationItem, QueueState
 from marketplace.organisations.models import (

@@ -13,12 +13,12 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from marketplace import audit
 from marketplace.auth.models import PasswordResetToken, User, UserRole
 from marketplace.auth.passwords import verify_password
 from marketplace.carers.models import CarerAction, CarerGrant
 from marketplace.db import utcnow
 from marketplace.errors import DomainError
-from marketplace.moderation import audit
 from marketplace.organisations.models import OrganisationStaff
 
 Exporter = Callable[[Session, User], Any]
