@@ -19,7 +19,6 @@ from wtforms import SelectChoice
 from marketplace.auth.access import moderator_required
 from marketplace.auth.models import User
 from marketplace.buddies import moderation_subject as buddies
-from marketplace.carers.forms import ConfirmForm
 from marketplace.engagement import services as engagement
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.extensions import db
@@ -32,7 +31,7 @@ from marketplace.pools import moderation_subject as pools
 from marketplace.providers import services as providers
 from marketplace.providers.forms import ReasonForm
 from marketplace.providers.models import Listing
-from marketplace.web.forms import add_error
+from marketplace.web.forms import ConfirmForm, add_error
 
 bp = Blueprint("moderation", __name__, url_prefix="/moderation")
 
