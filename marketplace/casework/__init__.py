@@ -8,7 +8,8 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Register this package's pages, commands and hooks with the app."""
     from marketplace.casework import routes, services
+    from marketplace.privacy import services as privacy
 
     app.register_blueprint(routes.bp)
-    # Registered when imported: services.
-    del services
+    # Registered when imported: services (exporter, eraser).
+    privacy.register_page_section(services.your_data_section)

@@ -205,5 +205,10 @@ def _erase(session: Session, user: User) -> None:
         case.details = "(erased)"
 
 
+def your_data_section(session: Session, user: User) -> dict[str, Any]:
+    """The person's requests and complaints, for the "Your data" page."""
+    return {"cases": cases_of(session, user), "case_labels": LABELS}
+
+
 privacy.register_exporter("requests_and_complaints", _export)
 privacy.register_eraser(_erase)

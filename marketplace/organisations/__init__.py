@@ -7,8 +7,9 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register this package's pages, commands and hooks with the app."""
-    from marketplace.organisations import routes, services
+    from marketplace.organisations import privacy_hooks, routes, services
 
     app.register_blueprint(routes.bp)
+    privacy_hooks.register()
     # Registered when imported: services.
     del services
