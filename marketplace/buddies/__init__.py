@@ -7,8 +7,9 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register this package's pages, commands and hooks with the app."""
-    from marketplace.buddies import conversations, handover, routes, services
+    from marketplace.buddies import handover, moderation_subject, routes, services
 
     app.register_blueprint(routes.bp)
-    # Registered when imported: services, conversations, handover.
-    del services, conversations, handover
+    moderation_subject.register()
+    # Registered when imported: services (exporter, eraser), handover.
+    del services, handover

@@ -340,15 +340,6 @@ def _decide_concern(
     )
 
 
-moderation.register_kind(
-    ITEM_BUDDY_CONCERN,
-    "Concern about a budget buddy pairing",
-    _decide_concern,
-    approve_label="Dealt with: close the concern",
-    reject_label="No action needed: close with a reason",
-)
-
-
 def concern_for_item(session: Session, item: ModerationItem) -> BuddyConcern | None:
     """The concern a queue item is about."""
     if item.item_type != ITEM_BUDDY_CONCERN:

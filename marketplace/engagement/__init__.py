@@ -7,8 +7,9 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register this package's pages, commands and hooks with the app."""
-    from marketplace.engagement import routes, services
+    from marketplace.engagement import moderation_subject, routes, services
 
     app.register_blueprint(routes.bp)
-    # Registered when imported: services.
+    moderation_subject.register()
+    # Registered when imported: services (exporter, eraser).
     del services

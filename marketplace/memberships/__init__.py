@@ -8,9 +8,10 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register this package's pages, commands and hooks with the app."""
-    from marketplace.memberships import cli, privacy_hooks, routes, services
+    from marketplace.memberships import cli, moderation_subject, privacy_hooks, routes, services
 
     app.register_blueprint(routes.bp)
     app.cli.add_command(cli.memberships_cli)
+    moderation_subject.register()
     # Registered when imported: services, privacy_hooks.
     del services, privacy_hooks

@@ -7,9 +7,8 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register this package's pages, commands and hooks with the app."""
-    from marketplace.organisations import privacy_hooks, routes, services
+    from marketplace.organisations import moderation_subject, privacy_hooks, routes
 
     app.register_blueprint(routes.bp)
     privacy_hooks.register()
-    # Registered when imported: services.
-    del services
+    moderation_subject.register()

@@ -7,9 +7,10 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register this package's pages, commands and hooks with the app."""
-    from marketplace.pools import cli, funding, quotes, routes, services
+    from marketplace.pools import cli, funding, moderation_subject, routes
 
     app.register_blueprint(routes.bp)
     app.cli.add_command(cli.pools_cli)
-    # Registered when imported: services, quotes, funding.
-    del services, quotes, funding
+    moderation_subject.register()
+    # Registered when imported: funding.
+    del funding

@@ -7,11 +7,18 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register this package's pages, commands and hooks with the app."""
-    from marketplace.providers import api, csv_routes, manage_routes, routes, services
+    from marketplace.providers import (
+        api,
+        csv_routes,
+        manage_routes,
+        moderation_routes,
+        moderation_subject,
+        routes,
+    )
 
     app.register_blueprint(routes.bp)
     app.register_blueprint(manage_routes.bp)
     app.register_blueprint(csv_routes.bp)
     app.register_blueprint(api.bp)
-    # Registered when imported: services.
-    del services
+    app.register_blueprint(moderation_routes.bp)
+    moderation_subject.register()

@@ -338,10 +338,6 @@ def _decide_edit(session: Session, item: ModerationItem, decision: Decision, rea
         listing.rejection_reason = reason
 
 
-moderation.register_kind(ITEM_LISTING, "New listing", _decide_listing)
-moderation.register_kind(ITEM_LISTING_EDIT, "Changes to a listing", _decide_edit)
-
-
 def set_hidden(
     session: Session, moderator: User, listing: Listing, hidden: bool, reason: str
 ) -> None:
