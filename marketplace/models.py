@@ -5,6 +5,7 @@ from __future__ import annotations
 
 def import_all_models() -> None:
     """Import the model modules (for Alembic and for creating test schemas)."""
+    import marketplace.audit
     import marketplace.auth.models
     import marketplace.buddies.models
     import marketplace.carers.models
@@ -12,7 +13,6 @@ def import_all_models() -> None:
     import marketplace.engagement.models
     import marketplace.jobs.models
     import marketplace.memberships.models
-    import marketplace.moderation.audit
     import marketplace.moderation.models
     import marketplace.notifications.models
     import marketplace.organisations.models

@@ -12,12 +12,12 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from marketplace import audit
 from marketplace.admin.forms import CategoryForm
+from marketplace.audit import AuditEntry
 from marketplace.auth.access import admin_required
 from marketplace.errors import DomainError
 from marketplace.extensions import db
-from marketplace.moderation import audit
-from marketplace.moderation.audit import AuditEntry
 from marketplace.organisations import services as organisations
 from marketplace.organisations.forms import DecisionForm
 from marketplace.organisations.models import Organisation

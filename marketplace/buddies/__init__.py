@@ -7,13 +7,19 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Pages, moderated kinds, "Your data", one-click actions and jobs of budget buddies."""
-    from marketplace.buddies import conversations, handover, jobs, link_actions, routes, services
+    from marketplace.buddies import (
+        handover,
+        jobs,
+        link_actions,
+        moderation_subject,
+        routes,
+        services,
+    )
     from marketplace.jobs.registry import handler
 
     app.register_blueprint(routes.bp)
+    moderation_subject.register()
     services.register_privacy()
     services.on_ended_by_buddy(handover.offer_handover)
     link_actions.register_actions()
     handler("buddies.resume_due")(jobs.resume_due)
-    # Registered when imported (moderation kinds): services, conversations.
-    del conversations

@@ -16,6 +16,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
+from marketplace import audit
 from marketplace.auth.models import User
 from marketplace.buddies.models import (
     FEEDBACK_AFTER,
@@ -33,7 +34,7 @@ from marketplace.buddies.models import (
 from marketplace.db import as_utc, utcnow
 from marketplace.email import send_email_or_log
 from marketplace.errors import DomainError, NotAllowed
-from marketplace.moderation import audit, limits
+from marketplace.moderation import limits
 from marketplace.moderation import services as moderation
 from marketplace.moderation.models import Decision, ModerationItem, QueueState
 from marketplace.notifications.links import email_link
@@ -340,15 +341,6 @@ def _decide_concern(
     concern.outcome = reason or (
         "Dealt with" if decision is Decision.APPROVE else "No further action"
     )
-
-
-moderation.register_kind(
-    ITEM_BUDDY_CONCERN,
-    "Concern about a budget buddy pairing",
-    _decide_concern,
-    approve_label="Dealt with: close the concern",
-    reject_label="No action needed: close with a reason",
-)
 
 
 def concern_for_item(session: Session, item: ModerationItem) -> BuddyConcern | None:

@@ -280,15 +280,6 @@ def _decide_offer(session: Session, item: ModerationItem, decision: Decision, re
         profile.rejection_reason = reason
 
 
-moderation.register_kind(
-    ITEM_BUDDY_OFFER,
-    "Offer to be a budget buddy",
-    _decide_offer,
-    approve_label="Confirm: they have done our buddy induction",
-    reject_label="Do not confirm, with a reason they will see",
-)
-
-
 # --- asking for a buddy -----------------------------------------------------------------------
 
 

@@ -7,6 +7,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register this package's pages, commands and hooks with the app."""
-    from marketplace.carers import routes
+    from marketplace.carers import privacy_hooks, routes
 
     app.register_blueprint(routes.bp)
+    privacy_hooks.register()

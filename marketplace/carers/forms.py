@@ -10,6 +10,12 @@ from wtforms.validators import DataRequired
 from marketplace.auth.forms import email_field
 from marketplace.carers.models import SCOPE_LABELS
 
+# ConfirmForm moved to the web layer (moderation uses it too); re-exported while other
+# packages still import it from here.
+from marketplace.web.forms import ConfirmForm
+
+__all__ = ["ConfirmForm"]
+
 
 def scopes_field() -> SelectMultipleField:
     return SelectMultipleField(
@@ -30,7 +36,3 @@ class InviteCarerForm(FlaskForm):
 class ScopesForm(FlaskForm):
     scopes = scopes_field()
     submit = SubmitField("Save changes", widget=GovSubmitInput())
-
-
-class ConfirmForm(FlaskForm):
-    """A bare POST with CSRF, for buttons like "Revoke" and "Accept"."""

@@ -17,12 +17,12 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from marketplace import audit
 from marketplace.auth.models import User
 from marketplace.casework.models import Case
 from marketplace.db import as_utc, utcnow
 from marketplace.email import send_email_or_log
 from marketplace.errors import DomainError, NotAllowed
-from marketplace.moderation import audit
 from marketplace.privacy import services as privacy
 
 MAX_DETAILS = 5000
@@ -203,6 +203,11 @@ def _erase(session: Session, user: User) -> None:
     for case in cases_of(session, user):
         case.user_id = None
         case.details = "(erased)"
+
+
+def your_data_section(session: Session, user: User) -> dict[str, Any]:
+    """The person's requests and complaints, for the "Your data" page."""
+    return {"cases": cases_of(session, user), "case_labels": LABELS}
 
 
 def register_privacy() -> None:

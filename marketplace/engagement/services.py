@@ -45,6 +45,9 @@ from marketplace.moderation import services as moderation
 from marketplace.moderation.models import Decision, ModerationItem
 from marketplace.organisations import services as organisations
 from marketplace.organisations.models import ApprovalStatus, Organisation, OrganisationStaff
+
+# staff_of moved to organisations (providers needs it too); re-exported for its callers.
+from marketplace.organisations.services import staff_of
 from marketplace.privacy import services as privacy
 from marketplace.providers.models import Listing
 from marketplace.providers.services import listing_council_codes
@@ -176,24 +179,6 @@ def _check_text(value: str, field_name: str, missing: str, limit: int, what: str
     if len(value) > limit:
         raise DomainError(f"{what} must be {limit} characters or fewer", field=field_name)
     return value
-
-
-def staff_of(session: Session, org: Organisation) -> list[User]:
-    """Approved staff of an approved organisation who still have an account."""
-    if not org.is_approved:
-        return []
-    return list(
-        session.scalars(
-            select(User)
-            .join(OrganisationStaff, OrganisationStaff.user_id == User.id)
-            .where(
-                OrganisationStaff.organisation_id == org.id,
-                OrganisationStaff.status == ApprovalStatus.APPROVED.value,
-                User.erased_at.is_(None),
-            )
-            .order_by(User.id)
-        )
-    )
 
 
 def _sender_still_allowed(session: Session, user: User, enquiry: Enquiry) -> bool:
@@ -527,10 +512,6 @@ def _decide_review(session: Session, item: ModerationItem, decision: Decision, r
 
 def _decide_reply(session: Session, item: ModerationItem, decision: Decision, reason: str) -> None:
     _decide(session.get(ReviewReply, item.item_id), decision, reason)
-
-
-moderation.register_kind(ITEM_REVIEW, "Review", _decide_review)
-moderation.register_kind(ITEM_REVIEW_REPLY, "Reply to a review", _decide_reply)
 
 
 def moderation_subject(session: Session, item: ModerationItem) -> dict[str, Any]:

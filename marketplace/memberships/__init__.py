@@ -7,12 +7,22 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Pages, commands, "Your data", webhooks, one-click actions and jobs of memberships."""
+    """Pages, commands, moderated kinds, "Your data", webhooks, one-click actions and jobs of
+    memberships."""
     from marketplace.jobs.registry import handler
-    from marketplace.memberships import cli, jobs, link_actions, privacy_hooks, routes, services
+    from marketplace.memberships import (
+        cli,
+        jobs,
+        link_actions,
+        moderation_subject,
+        privacy_hooks,
+        routes,
+        services,
+    )
 
     app.register_blueprint(routes.bp)
     app.cli.add_command(cli.memberships_cli)
+    moderation_subject.register()
     privacy_hooks.register_privacy()
     services.register_webhooks()
     link_actions.register_actions()

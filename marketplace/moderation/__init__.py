@@ -7,10 +7,12 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register this package's pages, commands and hooks with the app."""
-    from marketplace.moderation import cli, decisions, report_routes, reports, routes
+    from marketplace.moderation import cli, decisions, limits, report_routes, reports, routes
 
     app.register_blueprint(routes.bp)
     app.register_blueprint(report_routes.bp)
     app.cli.add_command(cli.moderation_cli)
+    # Registered here, not by the web layer, so that web never imports moderation.
+    app.jinja_env.filters["message_text"] = limits.message_text
     # Registered when imported: decisions, reports.
     del decisions, reports

@@ -17,16 +17,16 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from marketplace import audit
 from marketplace.auth.models import User
 from marketplace.auth.services import end_all_sessions
 from marketplace.db import as_utc, utcnow
 from marketplace.email import send_email_or_log
 from marketplace.errors import DomainError, NotAllowed
-from marketplace.moderation import audit, reporter_outcomes, reports
+from marketplace.moderation import reporter_outcomes, reports
 from marketplace.moderation import services as moderation
 from marketplace.moderation.models import Appeal, Decision, ModerationItem, Report, Sanction
 from marketplace.privacy import services as privacy
-from marketplace.providers.models import Listing, ListingStatus
 
 ITEM_APPEAL = "appeal"
 MAX_APPEAL = 2000
@@ -48,19 +48,17 @@ ACTION_WORDS = {
 
 def _report_actions(session: Session, item: ModerationItem) -> list[tuple[Decision, str]]:
     report = session.get(Report, item.item_id)
-    if report is None:
+    kind = moderation.subject_kind(report.subject_type) if report else None
+    if report is None or kind is None:
         return []
     actions: list[tuple[Decision, str]] = []
-    if report.subject_type in reports.HIDEABLE:
+    if kind.hideable:
         actions += [
             (Decision.HIDE, "Hide it (the owner can appeal)"),
             (Decision.ASK_EDIT, "Ask the owner to change it"),
             (Decision.REMOVE, "Remove it for good"),
         ]
-    if (
-        report.subject_type != reports.SubjectType.LISTING
-        and _owners(session, report.subject_type, report.subject_id)[0]
-    ):
+    if kind.warn_writer and _owners(session, report.subject_type, report.subject_id)[0]:
         actions += [
             (Decision.WARN, "Warn the person who wrote it"),
             (Decision.SUSPEND, "Suspend the person who wrote it for some days"),
@@ -69,28 +67,19 @@ def _report_actions(session: Session, item: ModerationItem) -> list[tuple[Decisi
 
 
 def _owners(session: Session, subject_type: str, subject_id: int) -> tuple[list[User], str]:
-    if subject_type not in reports.OWNED:
-        return [], ""
-    try:
-        owners, what = reports._owners(session, subject_type, subject_id)  # noqa: SLF001
-    except AssertionError:
-        return [], ""
+    owners, what = reports._owners(session, subject_type, subject_id)  # noqa: SLF001
     return [o for o in owners if o.erased_at is None], what
 
 
 def _set_content(session: Session, sanction: Sanction, reason: str, restore: bool) -> None:
-    if sanction.subject_type == reports.SubjectType.LISTING:
-        listing = session.get(Listing, sanction.subject_id)
-        if listing is None:
-            return
-        if restore:
-            listing.status = ListingStatus.PUBLISHED.value
-            listing.rejection_reason = None
-        elif sanction.action == Decision.ASK_EDIT.value:
-            listing.status = ListingStatus.REJECTED.value
-            listing.rejection_reason = reason
-        else:
-            listing.status = ListingStatus.HIDDEN.value
+    """Apply a hide / ask-to-edit / remove decision to the thing, or undo it on appeal."""
+    kind = moderation.subject_kind(sanction.subject_type)
+    if kind is None:
+        return
+    if kind.apply_sanction is not None:
+        obj = kind.load(session, sanction.subject_id)
+        if obj is not None:
+            kind.apply_sanction(session, obj, Decision(sanction.action), reason, restore)
         return
     reports._set_hidden(  # noqa: SLF001
         session, sanction.subject_type, sanction.subject_id, None if restore else utcnow()

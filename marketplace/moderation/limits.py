@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from typing import Any
 
 from markupsafe import Markup, escape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from marketplace.auth.models import User
-from marketplace.buddies.models import BuddyMessage
 from marketplace.db import as_utc, utcnow
-from marketplace.engagement.models import EnquiryMessage
 from marketplace.errors import DomainError
-from marketplace.pools.models import PoolMessage
 
 NEW_ACCOUNT_AGE = timedelta(days=7)
 NEW_ACCOUNT_MESSAGES_PER_HOUR = 5
@@ -35,14 +33,20 @@ def is_new_account(user: User | None, now: datetime | None = None) -> bool:
     return as_utc(now or utcnow()) - as_utc(user.created_at) < NEW_ACCOUNT_AGE
 
 
+# Each feature with messages registers its model (with id and created_at columns) and the
+# column naming the author, so that moderation counts them without importing the feature.
+_message_models: dict[str, tuple[Any, Any]] = {}
+
+
+def register_message_model(name: str, model: Any, author: Any) -> None:
+    """Count this kind of message towards a new account's hourly limit (idempotent)."""
+    _message_models[name] = (model, author)
+
+
 def messages_sent_since(session: Session, user: User, since: datetime) -> int:
     """Messages this person has written anywhere on the site since a moment."""
     total = 0
-    for model, author in (
-        (BuddyMessage, BuddyMessage.sender_id),
-        (PoolMessage, PoolMessage.author_id),
-        (EnquiryMessage, EnquiryMessage.author_id),
-    ):
+    for model, author in _message_models.values():
         total += (
             session.scalar(
                 select(func.count(model.id)).where(author == user.id, model.created_at > since)

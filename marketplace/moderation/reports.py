@@ -17,26 +17,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from marketplace import audit
 from marketplace.auth.models import User
-from marketplace.buddies import conversations
-from marketplace.buddies.models import BuddyMessage
 from marketplace.db import as_utc, utcnow
 from marketplace.email import send_email_or_log
-from marketplace.engagement import services as engagement
-from marketplace.engagement.models import EnquiryMessage, Review
 from marketplace.errors import DomainError, NotAllowed
-from marketplace.memberships.common import live_membership
-from marketplace.memberships.models import HelpRequest
-from marketplace.moderation import audit
 from marketplace.moderation import services as moderation
 from marketplace.moderation.models import Decision, ModerationItem, QueueState, Report
-from marketplace.organisations import services as organisations
-from marketplace.organisations.models import Organisation
-from marketplace.pools import services as pools
-from marketplace.pools.models import Pool, PoolMessage
 from marketplace.privacy import services as privacy
-from marketplace.providers import services as providers
-from marketplace.providers.models import Listing, ListingStatus
 
 ITEM_REPORT = "report"
 MAX_DETAILS = 2000
@@ -68,46 +56,9 @@ REASON_LABELS = {
 SAFEGUARDING = frozenset({Reason.RISK_TO_PERSON, Reason.RISK_FROM_OTHER, Reason.MONEY_MISUSE})
 
 
-class SubjectType(enum.StrEnum):
-    LISTING = "listing"
-    REVIEW = "review"
-    POOL = "pool"
-    POOL_MESSAGE = "pool_message"
-    BUDDY_MESSAGE = "buddy_message"
-    ORGANISATION = "organisation"
-    HELP_REQUEST = "help_request"
-    ENQUIRY_MESSAGE = "enquiry_message"
-
-
-HIDEABLE = frozenset(
-    {
-        SubjectType.LISTING,
-        SubjectType.REVIEW,
-        SubjectType.POOL_MESSAGE,
-        SubjectType.BUDDY_MESSAGE,
-    }
-)
-# Things written by one person, who can be warned or suspended for them. Help requests and
-# enquiry messages cannot be hidden: a help request's ULO already sees it and can cancel it,
-# and an enquiry is a private thread the provider can close.
-OWNED = HIDEABLE | {SubjectType.HELP_REQUEST, SubjectType.ENQUIRY_MESSAGE}
-
-
-@dataclass(frozen=True)
-class Subject:
-    """The thing reported, as the report form and the moderator see it."""
-
-    type: SubjectType
-    id: int
-    title: str  # "the service Calm Walks", for the reporter
-    text: str  # what a moderator reads: the message or review itself
-    areas: frozenset[str]
-    back_endpoint: str
-    back_args: tuple[tuple[str, int], ...]
-
-
-def _hidden(obj: object) -> bool:
-    return getattr(obj, "hidden_at", None) is not None
+# What can be reported (listings, reviews, pools, messages, help requests, organisations)
+# is registered by each feature with moderation.register_subject.
+Subject = moderation.Subject
 
 
 def load_subject(
@@ -117,134 +68,7 @@ def load_subject(
 
     With user None (a moderator's view) visibility is not checked.
     """
-    try:
-        kind = SubjectType(subject_type)
-    except ValueError:
-        raise NotAllowed("Nothing to report") from None
-    if kind is SubjectType.LISTING:
-        listing = session.get(Listing, subject_id)
-        if listing is None or (user is not None and not listing.is_published):
-            raise NotAllowed("Nothing to report")
-        return Subject(
-            kind,
-            listing.id,
-            f"the service {listing.name}",
-            listing.summary,
-            frozenset(providers.listing_council_codes(listing)),
-            "directory.service",
-            (("listing_id", listing.id),),
-        )
-    if kind is SubjectType.REVIEW:
-        review = session.get(Review, subject_id)
-        if review is None or (user is not None and (not review.is_published or _hidden(review))):
-            raise NotAllowed("Nothing to report")
-        return Subject(
-            kind,
-            review.id,
-            f"a review of {review.listing.name}",
-            review.body,
-            frozenset(providers.listing_council_codes(review.listing)),
-            "directory.service",
-            (("listing_id", review.listing_id),),
-        )
-    if kind in (SubjectType.POOL, SubjectType.POOL_MESSAGE):
-        message = session.get(PoolMessage, subject_id) if kind is SubjectType.POOL_MESSAGE else None
-        pool = session.get(Pool, message.pool_id if message else subject_id)
-        if pool is None or (kind is SubjectType.POOL_MESSAGE and message is None):
-            raise NotAllowed("Nothing to report")
-        if user is not None and not pools.can_see(session, user, pool):
-            raise NotAllowed("Nothing to report")
-        if message is not None and user is not None:
-            if _hidden(message) or message.author_id == user.id:
-                raise NotAllowed("Nothing to report")
-        return Subject(
-            kind,
-            subject_id,
-            f"a message in the pool {pool.title}" if message else f"the pool {pool.title}",
-            message.body if message else pool.description,
-            frozenset({pool.council.code}),
-            "pools.pool_page",
-            (("pool_id", pool.id),),
-        )
-    if kind is SubjectType.BUDDY_MESSAGE:
-        buddy_message = session.get(BuddyMessage, subject_id)
-        if buddy_message is None:
-            raise NotAllowed("Nothing to report")
-        match = buddy_message.match
-        if user is not None:
-            conversations.get_match_for(session, user, match.id)
-            if buddy_message.sender_id == user.id or _hidden(buddy_message):
-                raise NotAllowed("Nothing to report")
-        return Subject(
-            kind,
-            buddy_message.id,
-            "a message in your budget buddy conversation",
-            buddy_message.body,
-            frozenset(conversations.areas_of(match)),
-            "buddies.pairing",
-            (("match_id", match.id),),
-        )
-    if kind is SubjectType.HELP_REQUEST:
-        return _help_request_subject(session, user, subject_id)
-    if kind is SubjectType.ENQUIRY_MESSAGE:
-        return _enquiry_message_subject(session, user, subject_id)
-    org = session.get(Organisation, subject_id)
-    if org is None or (user is not None and not org.is_approved):
-        raise NotAllowed("Nothing to report")
-    return Subject(
-        kind,
-        org.id,
-        f"the organisation {org.name}",
-        org.name,
-        frozenset(council.code for council in org.councils),
-        "organisations.show",
-        (("org_id", org.id),),
-    )
-
-
-def _help_request_subject(session: Session, user: User | None, request_id: int) -> Subject:
-    """A help request, reportable by the ULO's members and staff who can see it (not its
-    requester)."""
-    found = session.get(HelpRequest, request_id)
-    org = session.get(Organisation, found.organisation_id) if found else None
-    if found is None or org is None:
-        raise NotAllowed("Nothing to report")
-    if user is not None:
-        sees = organisations.is_staff(session, user, org) or (
-            live_membership(session, org.id, user.id) is not None
-        )
-        if not sees or found.requester_id == user.id:
-            raise NotAllowed("Nothing to report")
-    return Subject(
-        SubjectType.HELP_REQUEST,
-        found.id,
-        f"a request for help to {org.name}",
-        found.what,
-        frozenset(council.code for council in org.councils),
-        "memberships.help_request",
-        (("request_id", found.id),),
-    )
-
-
-def _enquiry_message_subject(session: Session, user: User | None, message_id: int) -> Subject:
-    """A message in an enquiry thread, reportable by the other people in the thread."""
-    message = session.get(EnquiryMessage, message_id)
-    if message is None:
-        raise NotAllowed("Nothing to report")
-    enquiry = message.enquiry
-    if user is not None:
-        engagement.get_enquiry_for(session, user, enquiry.id)
-        if message.author_id == user.id:
-            raise NotAllowed("Nothing to report")
-    return Subject(
-        SubjectType.ENQUIRY_MESSAGE,
-        message.id,
-        f"a message about {enquiry.listing.name}",
-        message.body,
-        frozenset(providers.listing_council_codes(enquiry.listing)),
-        "engagement.thread",
-        (("enquiry_id", enquiry.id),),
-    )
+    return moderation.load_subject(session, user, subject_type, subject_id)
 
 
 def subject_for_moderator(session: Session, subject_type: str, subject_id: int) -> Subject | None:
@@ -308,7 +132,7 @@ def submit_report(
         )
     report = Report(
         reporter_id=reporter.id,
-        subject_type=subject.type.value,
+        subject_type=subject.type,
         subject_id=subject.id,
         reason=reason,
         details=details,
@@ -327,7 +151,8 @@ def submit_report(
     item.urgent = Reason(reason) in SAFEGUARDING
     item.submitted_at = now
     notices = []
-    if subject.type in HIDEABLE and _auto_hide_due(session, subject.type, subject.id, now):
+    hideable = subject.type in moderation.hideable_subjects()
+    if hideable and _auto_hide_due(session, subject.type, subject.id, now):
         notices = _hide(session, subject.type, subject.id, now)
     return report, notices
 
@@ -366,63 +191,24 @@ def _auto_hide_due(session: Session, subject_type: str, subject_id: int, now: da
 
 
 def _owners(session: Session, subject_type: str, subject_id: int) -> tuple[list[User], str]:
-    """Who owns the thing (to tell them) and how to name it to them."""
-    if subject_type == SubjectType.LISTING:
-        listing = session.get(Listing, subject_id)
-        assert listing is not None  # noqa: S101 - checked by the caller
-        return engagement.staff_of(session, listing.organisation), f"your listing {listing.name}"
-    if subject_type == SubjectType.REVIEW:
-        review = session.get(Review, subject_id)
-        assert review is not None  # noqa: S101 - checked by the caller
-        return [review.author], f"your review of {review.listing.name}"
-    if subject_type == SubjectType.POOL_MESSAGE:
-        message = session.get(PoolMessage, subject_id)
-        assert message is not None  # noqa: S101 - checked by the caller
-        owner = session.get(User, message.author_id) if message.author_id else None
-        return [owner] if owner else [], "a message you wrote in a pool discussion"
-    if subject_type == SubjectType.HELP_REQUEST:
-        found = session.get(HelpRequest, subject_id)
-        assert found is not None  # noqa: S101 - checked by the caller
-        return [found.requester] if found.requester else [], "a request for help you posted"
-    if subject_type == SubjectType.ENQUIRY_MESSAGE:
-        enquiry_message = session.get(EnquiryMessage, subject_id)
-        assert enquiry_message is not None  # noqa: S101 - checked by the caller
-        author = enquiry_message.author
-        return [author] if author else [], "a message you sent about a service"
-    buddy_message = session.get(BuddyMessage, subject_id)
-    assert buddy_message is not None  # noqa: S101 - checked by the caller
-    return (
-        [buddy_message.sender] if buddy_message.sender else [],
-        "a message you sent to your budget buddy",
-    )
+    """Who wrote the thing (to tell them) and how to name it to them; nobody if its kind
+    has no writer or it no longer exists."""
+    kind = moderation.subject_kind(subject_type)
+    if kind is None or kind.owners is None:
+        return [], ""
+    obj = kind.load(session, subject_id)
+    return kind.owners(session, obj) if obj is not None else ([], "")
 
 
 def _set_hidden(
     session: Session, subject_type: str, subject_id: int, hidden_at: datetime | None
 ) -> bool:
     """Hide (or show again) the thing itself; False if there was nothing to change."""
-    if subject_type == SubjectType.LISTING:
-        listing = session.get(Listing, subject_id)
-        if listing is None:
-            return False
-        if hidden_at is not None and listing.status == ListingStatus.PUBLISHED.value:
-            listing.status = ListingStatus.HIDDEN.value
-            return True
-        if hidden_at is None and listing.status == ListingStatus.HIDDEN.value:
-            listing.status = ListingStatus.PUBLISHED.value
-            return True
+    kind = moderation.subject_kind(subject_type)
+    if kind is None or kind.set_hidden is None:
         return False
-    target: Review | PoolMessage | BuddyMessage | None
-    if subject_type == SubjectType.REVIEW:
-        target = session.get(Review, subject_id)
-    elif subject_type == SubjectType.POOL_MESSAGE:
-        target = session.get(PoolMessage, subject_id)
-    else:
-        target = session.get(BuddyMessage, subject_id)
-    if target is None or (target.hidden_at is None) == (hidden_at is None):
-        return False
-    target.hidden_at = hidden_at
-    return True
+    obj = kind.load(session, subject_id)
+    return obj is not None and kind.set_hidden(session, obj, hidden_at)
 
 
 def _hide(session: Session, subject_type: str, subject_id: int, now: datetime) -> list[UnderReview]:
@@ -456,7 +242,7 @@ def hide_after_reports(session: Session, now: datetime | None = None) -> list[Un
         .where(
             Report.closed_at.is_(None),
             Report.auto_hidden_at.is_(None),
-            Report.subject_type.in_([s.value for s in HIDEABLE]),
+            Report.subject_type.in_(sorted(moderation.hideable_subjects())),
             Report.created_at <= now - AUTO_HIDE_AFTER,
         )
         .distinct()
@@ -506,15 +292,6 @@ def _decide_report(session: Session, item: ModerationItem, decision: Decision, r
         _set_hidden(session, report.subject_type, report.subject_id, None)
 
 
-moderation.register_kind(
-    ITEM_REPORT,
-    "Report",
-    _decide_report,
-    approve_label="Nothing wrong: close the report (and show it again if reports hid it)",
-    reject_label="Report upheld: close it with a note (it stays as it is)",
-)
-
-
 def report_for_item(session: Session, item: ModerationItem) -> dict[str, object]:
     """Template values for the moderation item page (empty for other kinds)."""
     if item.item_type != ITEM_REPORT:
@@ -528,6 +305,16 @@ def report_for_item(session: Session, item: ModerationItem) -> dict[str, object]
         "report_reason": REASON_LABELS.get(report.reason, report.reason),
         "report_count": len(open_reports(session, report.subject_type, report.subject_id)),
     }
+
+
+moderation.register_kind(
+    ITEM_REPORT,
+    "Report",
+    _decide_report,
+    approve_label="Nothing wrong: close the report (and show it again if reports hid it)",
+    reject_label="Report upheld: close it with a note (it stays as it is)",
+    view=report_for_item,
+)
 
 
 # --- data-protection rights -----------------------------------------------------------------

@@ -18,21 +18,12 @@ from wtforms import SelectChoice
 
 from marketplace.auth.access import moderator_required
 from marketplace.auth.models import User
-from marketplace.buddies import moderation_subject as buddies
-from marketplace.carers.forms import ConfirmForm
-from marketplace.engagement import services as engagement
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.extensions import db
-from marketplace.moderation import decisions, reports, services
+from marketplace.moderation import decisions, services
 from marketplace.moderation.forms import AppealForm, DecideForm
 from marketplace.moderation.models import Appeal, Decision, ModerationItem, Sanction
-from marketplace.organisations import services as organisations
-from marketplace.organisations.models import Organisation
-from marketplace.pools import moderation_subject as pools
-from marketplace.providers import services as providers
-from marketplace.providers.forms import ReasonForm
-from marketplace.providers.models import Listing
-from marketplace.web.forms import add_error
+from marketplace.web.forms import ConfirmForm, add_error
 
 bp = Blueprint("moderation", __name__, url_prefix="/moderation")
 
@@ -53,27 +44,6 @@ def queue() -> str:
         kind_label=services.kind_label,
         is_overdue=services.is_overdue,
     )
-
-
-def _subject(item: ModerationItem) -> dict[str, object]:
-    """What the moderator needs to see to decide."""
-    if item.item_type in (providers.ITEM_LISTING, providers.ITEM_LISTING_EDIT):
-        listing = db.session.get(Listing, item.item_id)
-        proposed = (
-            providers.ListingData.from_json(listing.pending_changes)
-            if listing is not None and listing.pending_changes
-            else None
-        )
-        return {"listing": listing, "proposed": proposed}
-    if item.item_type in (engagement.ITEM_REVIEW, engagement.ITEM_REVIEW_REPLY):
-        return engagement.moderation_subject(db.session, item)
-    if item.item_type == organisations.ITEM_ORGANISATION:
-        return {"organisation": db.session.get(Organisation, item.item_id)}
-    return {
-        **reports.report_for_item(db.session, item),
-        **buddies.moderation_subject(db.session, item),
-        **pools.moderation_subject(db.session, item),
-    }
 
 
 @bp.route("/items/<int:item_id>", methods=["GET", "POST"])
@@ -115,7 +85,8 @@ def item(item_id: int) -> str | Response:
         offers_suspend=offers_suspend,
         may_handle=services.may_handle(db.session, current_user, entry),
         appeal=_appeal(entry),
-        **_subject(entry),
+        # What the item's kind registered for the moderator to see (listing, pool, report...).
+        **services.item_view(db.session, entry),
     )
 
 
@@ -192,28 +163,3 @@ def claim(item_id: int) -> Response:
             db.session.commit()
             flash("You are dealing with this now", "success")
     return redirect(url_for("moderation.item", item_id=entry.id))
-
-
-@bp.route("/listings/<int:listing_id>/<any(hide, show):action>", methods=["GET", "POST"])
-@moderator_required
-def listing_visibility(listing_id: int, action: str) -> str | Response:
-    listing = db.session.get(Listing, listing_id)
-    if listing is None:
-        abort(404)
-    form = ReasonForm()
-    if form.validate_on_submit():
-        try:
-            providers.set_hidden(
-                db.session, current_user, listing, action == "hide", form.reason.data or ""
-            )
-        except NotAllowed:
-            abort(403)
-        except DomainError as error:
-            add_error(form, error, fallback_field="reason")
-        else:
-            db.session.commit()
-            flash("Listing hidden" if action == "hide" else "Listing shown again", "success")
-            return redirect(url_for("moderation.queue"))
-    return render_template(
-        "moderation/listing_visibility.html", listing=listing, form=form, action=action
-    )

@@ -2,6 +2,9 @@
 
 Each kind of item registers a handler that applies the decision to the item itself
 (a listing is published or rejected, a review is shown, ...), so the queue stays general.
+Each kind of thing people can report registers a subject (register_subject): how to load
+it, name it, find its areas, hide it and find who wrote it. Features register both from
+their own moderation_subject.py, so moderation never imports a feature.
 """
 
 from __future__ import annotations
@@ -9,21 +12,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from marketplace import audit
 from marketplace.auth.models import Role, User
 from marketplace.db import as_utc, utcnow
 from marketplace.errors import DomainError, NotAllowed
-from marketplace.moderation import audit
 from marketplace.moderation.models import Decision, ModerationItem, QueueState
-from marketplace.organisations.models import (
-    ApprovalStatus,
-    Organisation,
-    OrganisationKind,
-    OrganisationStaff,
-)
 
 # Urgent (safeguarding) items still waiting after this long are highlighted.
 URGENT_WITHIN = timedelta(hours=24)
@@ -33,6 +31,8 @@ DecisionHandler = Callable[[Session, ModerationItem, Decision, str], None]
 ActionsFor = Callable[[Session, ModerationItem], list[tuple[Decision, str]]]
 # Who may not handle a particular item (an appeal: the moderator who made the decision).
 ExcludedFor = Callable[[Session, ModerationItem], set[int]]
+# Template values for the moderator's page about one queue item ({"listing": ...}).
+ItemView = Callable[[Session, ModerationItem], dict[str, object]]
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,7 @@ class ItemKind:
     excluded: ExcludedFor | None = None
     # False for kinds whose two outcomes are not approve/reject (appeals).
     approve_reject: bool = True
+    view: ItemView | None = None
 
 
 _kinds: dict[str, ItemKind] = {}
@@ -58,12 +59,25 @@ def register_kind(
     apply: DecisionHandler,
     approve_label: str = "Approve and publish",
     reject_label: str = "Send back with a reason",
+    view: ItemView | None = None,
 ) -> None:
-    """Teach the queue about a kind of item (called once per kind at import time).
+    """Teach the queue about a kind of item (registering again replaces it).
 
     The labels are the moderator's two choices: "publish" fits a listing, not a concern.
+    view gives the moderator's item page what it shows to decide.
     """
-    _kinds[item_type] = ItemKind(label, apply, approve_label, reject_label)
+    earlier = _kinds.get(item_type)
+    _kinds[item_type] = ItemKind(
+        label,
+        apply,
+        approve_label,
+        reject_label,
+        # Kept when a feature's init_app registers again for another app.
+        earlier.extra_actions if earlier else None,
+        earlier.excluded if earlier else None,
+        earlier.approve_reject if earlier else True,
+        view,
+    )
 
 
 def extend_kind(
@@ -82,7 +96,161 @@ def extend_kind(
         extra_actions,
         excluded,
         approve_reject,
+        kind.view,
     )
+
+
+def item_view(session: Session, item: ModerationItem) -> dict[str, object]:
+    """What the moderator's page shows about this item, from its kind (empty if none)."""
+    kind = _kinds.get(item.item_type)
+    if kind is None or kind.view is None:
+        return {}
+    return kind.view(session, item)
+
+
+# --- subjects: things people can report -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Subject:
+    """The thing reported, as the report form and the moderator see it."""
+
+    type: str
+    id: int
+    title: str  # "the service Calm Walks", for the reporter
+    text: str  # what a moderator reads: the message or review itself
+    areas: frozenset[str]
+    back_endpoint: str
+    back_args: tuple[tuple[str, int], ...]
+
+
+# The feature's own object (a Listing, a PoolMessage, ...): moderation never looks inside.
+Loader = Callable[[Session, int], Any]
+Describe = Callable[[Session, Any], str]
+Areas = Callable[[Session, Any], Iterable[str]]
+# The page to go back to after reporting: an endpoint and its arguments.
+Page = Callable[[Session, Any], tuple[str, dict[str, int]]]
+# May this person see it, and so report it? (Not their own message, not a draft, ...)
+Visible = Callable[[Session, User, Any], bool]
+# Hide it (a moment) or show it again (None); False if there was nothing to change.
+SetHidden = Callable[[Session, Any, datetime | None], bool]
+# Who wrote it (to tell them, warn or suspend them) and how to name it to them.
+Owners = Callable[[Session, Any], tuple[list[User], str]]
+# A hide / ask-to-edit / remove decision applied (restore=True: undone on appeal).
+ApplySanction = Callable[[Session, Any, Decision, str, bool], None]
+
+
+@dataclass(frozen=True)
+class SubjectKind:
+    """What moderation needs to know about one kind of reportable thing."""
+
+    load: Loader
+    title: Describe
+    text: Describe
+    areas: Areas
+    page: Page
+    visible_to: Visible
+    set_hidden: SetHidden | None = None
+    owners: Owners | None = None
+    warn_writer: bool = True
+    apply_sanction: ApplySanction | None = None
+
+    @property
+    def hideable(self) -> bool:
+        return self.set_hidden is not None
+
+
+_subjects: dict[str, SubjectKind] = {}
+
+
+def register_subject(
+    kind: str,
+    *,
+    load: Loader,
+    title: Describe,
+    text: Describe,
+    areas: Areas,
+    page: Page,
+    visible_to: Visible,
+    set_hidden: SetHidden | None = None,
+    owners: Owners | None = None,
+    warn_writer: bool = True,
+    apply_sanction: ApplySanction | None = None,
+    decide: DecisionHandler | None = None,
+    label: str | None = None,
+    approve_label: str = "Approve and publish",
+    reject_label: str = "Send back with a reason",
+    view: ItemView | None = None,
+) -> None:
+    """Teach moderation about a kind of thing people can report (registering again
+    replaces it, so a feature's register() may run once per app).
+
+    set_hidden makes it hideable (by three reporters, or a moderator's decision); owners
+    names who wrote it, who can then be warned or suspended unless warn_writer is False
+    (a listing: its provider's staff are told, not sanctioned). apply_sanction replaces
+    set_hidden for a moderator's hide / ask-to-edit / remove decision.
+    With decide (and label), the same kind is also a kind of queue item: see register_kind.
+    """
+    _subjects[kind] = SubjectKind(
+        load,
+        title,
+        text,
+        areas,
+        page,
+        visible_to,
+        set_hidden,
+        owners,
+        warn_writer,
+        apply_sanction,
+    )
+    if decide is not None:
+        register_kind(kind, label or kind, decide, approve_label, reject_label, view)
+
+
+def subject_kind(kind: str) -> SubjectKind | None:
+    """The registered kind of reportable thing, or None."""
+    return _subjects.get(kind)
+
+
+def hideable_subjects() -> frozenset[str]:
+    """Kinds of thing that reports or a moderator can hide."""
+    return frozenset(name for name, kind in _subjects.items() if kind.hideable)
+
+
+def load_subject(session: Session, user: User | None, kind: str, subject_id: int) -> Subject:
+    """The thing, if this person can see it (and so report it); NotAllowed otherwise.
+
+    With user None (a moderator's view) visibility is not checked.
+    """
+    registered = _subjects.get(kind)
+    if registered is None:
+        raise NotAllowed("Nothing to report")
+    obj = registered.load(session, subject_id)
+    if obj is None or (user is not None and not registered.visible_to(session, user, obj)):
+        raise NotAllowed("Nothing to report")
+    endpoint, args = registered.page(session, obj)
+    return Subject(
+        kind,
+        subject_id,
+        registered.title(session, obj),
+        registered.text(session, obj),
+        frozenset(registered.areas(session, obj)),
+        endpoint,
+        tuple(args.items()),
+    )
+
+
+# --- who moderates where --------------------------------------------------------------------
+
+# Council codes a ULO member of staff moderates: the organisations package knows, and
+# registers it, because moderation must not import organisations.
+ModeratorAreas = Callable[[Session, User], set[str]]
+_moderator_areas: list[ModeratorAreas] = []
+
+
+def register_moderator_areas(areas: ModeratorAreas) -> None:
+    """Say which council areas a ULO staff member moderates (replaces any earlier one)."""
+    _moderator_areas[:] = [areas]
 
 
 def actions_for(session: Session, item: ModerationItem) -> list[tuple[Decision, str]]:
@@ -180,17 +348,7 @@ def moderated_council_codes(session: Session, user: User) -> set[str] | None:
         return None
     if not user.has_role(Role.ULO_STAFF):
         return set()
-    orgs = session.scalars(
-        select(Organisation)
-        .join(OrganisationStaff, OrganisationStaff.organisation_id == Organisation.id)
-        .where(
-            OrganisationStaff.user_id == user.id,
-            OrganisationStaff.status == ApprovalStatus.APPROVED.value,
-            Organisation.kind == OrganisationKind.ULO.value,
-            Organisation.status == ApprovalStatus.APPROVED.value,
-        )
-    )
-    return {council.code for org in orgs for council in org.councils}
+    return {code for areas in _moderator_areas for code in areas(session, user)}
 
 
 def can_moderate(session: Session, user: User, item: ModerationItem) -> bool:

@@ -25,11 +25,10 @@ from flask import current_app, url_for
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from marketplace import outbox
+from marketplace import audit, outbox
 from marketplace.auth.models import User
 from marketplace.db import as_utc, utcnow
 from marketplace.errors import DomainError
-from marketplace.moderation import audit
 from marketplace.notifications.models import ActionLink
 from marketplace.tokens import hash_token, new_token
 

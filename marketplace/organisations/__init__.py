@@ -7,8 +7,8 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register this package's pages, commands and hooks with the app."""
-    from marketplace.organisations import routes, services
+    from marketplace.organisations import moderation_subject, privacy_hooks, routes
 
     app.register_blueprint(routes.bp)
-    # Registered when imported: services.
-    del services
+    privacy_hooks.register()
+    moderation_subject.register()

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from marketplace import audit
 from marketplace.auth.models import Role, User
 from marketplace.auth.services import grant_role
 from marketplace.db import utcnow
 from marketplace.errors import DomainError, NotAllowed
-from marketplace.moderation import audit
 from marketplace.moderation import services as moderation
 from marketplace.moderation.models import Decision, ModerationItem, QueueState
 from marketplace.organisations.models import (
@@ -154,15 +154,6 @@ def _decide_from_queue(
     _apply(session, org, decision is Decision.APPROVE, reason, item.claimed_by_id)
 
 
-moderation.register_kind(
-    ITEM_ORGANISATION,
-    "Organisation asking to join",
-    _decide_from_queue,
-    approve_label="Approve: it can list services (a provider) or moderate its areas (a ULO)",
-    reject_label="Turn it down, with a reason for the person who asked",
-)
-
-
 def membership(session: Session, user: User, org: Organisation) -> OrganisationStaff | None:
     """This person's staff record at this organisation, if any."""
     return session.scalars(
@@ -182,6 +173,24 @@ def is_staff(session: Session, user: User, org: Organisation) -> bool:
     """True if this person is approved staff (or owner) of an approved organisation."""
     record = membership(session, user, org)
     return org.is_approved and record is not None and record.is_approved
+
+
+def staff_of(session: Session, org: Organisation) -> list[User]:
+    """Approved staff of an approved organisation who still have an account."""
+    if not org.is_approved:
+        return []
+    return list(
+        session.scalars(
+            select(User)
+            .join(OrganisationStaff, OrganisationStaff.user_id == User.id)
+            .where(
+                OrganisationStaff.organisation_id == org.id,
+                OrganisationStaff.status == ApprovalStatus.APPROVED.value,
+                User.erased_at.is_(None),
+            )
+            .order_by(User.id)
+        )
+    )
 
 
 def request_to_join(session: Session, user: User, org: Organisation) -> OrganisationStaff:

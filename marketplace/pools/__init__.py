@@ -6,11 +6,12 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register this package's pages, commands and hooks with the app."""
-    from marketplace.pools import cli, funding, link_actions, quotes, routes, services
+    """Pages, commands, moderated kinds and one-click actions of pools."""
+    from marketplace.pools import cli, funding, link_actions, moderation_subject, routes
 
     app.register_blueprint(routes.bp)
     app.cli.add_command(cli.pools_cli)
+    moderation_subject.register()
     link_actions.register_actions()
-    # Registered when imported: services, quotes, funding.
-    del services, quotes, funding
+    # Registered when imported: funding.
+    del funding

@@ -163,15 +163,6 @@ def withdrawal_reason(session: Session, quote: Quote) -> str | None:
     )
 
 
-moderation.register_kind(
-    ITEM_QUOTE,
-    "Quote for a pool",
-    _decide_quote,
-    approve_label="Nothing wrong: leave it on the pool",
-    reject_label="Take it off the pool, with a reason for the provider",
-)
-
-
 def live_quotes(pool: Pool) -> list[Quote]:
     """Quotes members can vote for."""
     return [q for q in pool.quotes if q.status == QuoteStatus.SUBMITTED.value]

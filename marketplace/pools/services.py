@@ -185,15 +185,6 @@ def _decide_pool(session: Session, item: ModerationItem, decision: Decision, rea
         pool.rejection_reason = reason
 
 
-moderation.register_kind(
-    ITEM_POOL,
-    "Proposed pool",
-    _decide_pool,
-    approve_label="Approve: open it for people to join",
-    reject_label="Send back with a reason",
-)
-
-
 # --- finding and seeing pools -------------------------------------------------------------------
 
 

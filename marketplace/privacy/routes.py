@@ -8,7 +8,6 @@ from flask import Blueprint, Response, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required, logout_user
 from werkzeug.wrappers import Response as BaseResponse
 
-from marketplace.casework import services as casework
 from marketplace.errors import DomainError
 from marketplace.extensions import db
 from marketplace.privacy import services
@@ -21,10 +20,9 @@ bp = Blueprint("privacy", __name__, url_prefix="/account")
 @bp.route("/your-data")
 @login_required
 def your_data() -> str:
+    # Other packages add their parts (casework: the person's requests and complaints).
     return render_template(
-        "privacy/your_data.html",
-        cases=casework.cases_of(db.session, current_user),
-        case_labels=casework.LABELS,
+        "privacy/your_data.html", **services.page_sections(db.session, current_user)
     )
 
 

@@ -10,22 +10,24 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from marketplace import audit
 from marketplace.auth.models import PasswordResetToken, User, UserRole
 from marketplace.auth.passwords import verify_password
-from marketplace.carers.models import CarerAction, CarerGrant
 from marketplace.db import utcnow
 from marketplace.errors import DomainError
-from marketplace.moderation import audit
-from marketplace.organisations.models import OrganisationStaff
 
 Exporter = Callable[[Session, User], Any]
 Eraser = Callable[[Session, User], None]
+# Template values for the "Your data" page from another package (casework: your requests).
+PageSection = Callable[[Session, User], dict[str, Any]]
 
 _exporters: dict[str, Exporter] = {}
 _erasers: list[Eraser] = []
+_last_erasers: list[Eraser] = []
+_page_sections: list[PageSection] = []
 
 
 def register_exporter(name: str, exporter: Exporter) -> None:
@@ -33,10 +35,30 @@ def register_exporter(name: str, exporter: Exporter) -> None:
     _exporters[name] = exporter
 
 
-def register_eraser(eraser: Eraser) -> None:
-    """Add a step to account erasure (runs before the account row is anonymised)."""
-    if eraser not in _erasers:  # every app in a process registers it again
-        _erasers.append(eraser)
+def register_eraser(eraser: Eraser, *, after_others: bool = False) -> None:
+    """Add a step to account erasure (runs before the account row is anonymised).
+
+    after_others: for rows other erasers may still read (who cares for whom, who works
+    where), deleted once every other eraser has run. Registering twice changes nothing,
+    so a package's init_app can run for every app it is given.
+    """
+    erasers = _last_erasers if after_others else _erasers
+    if eraser not in erasers:
+        erasers.append(eraser)
+
+
+def register_page_section(section: PageSection) -> None:
+    """Add template values to the "Your data" page (idempotent)."""
+    if section not in _page_sections:
+        _page_sections.append(section)
+
+
+def page_sections(session: Session, user: User) -> dict[str, Any]:
+    """What other packages show on the "Your data" page for this person."""
+    values: dict[str, Any] = {}
+    for section in _page_sections:
+        values.update(section(session, user))
+    return values
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -56,57 +78,7 @@ def _account(_session: Session, user: User) -> dict[str, Any]:
     }
 
 
-def _organisations(session: Session, user: User) -> list[dict[str, Any]]:
-    rows = session.scalars(select(OrganisationStaff).where(OrganisationStaff.user_id == user.id))
-    return [
-        {
-            "organisation": r.organisation.name,
-            "role": r.role,
-            "status": r.status,
-            "requested_at": _iso(r.requested_at),
-        }
-        for r in rows
-    ]
-
-
-def _carer_grants(session: Session, user: User) -> dict[str, Any]:
-    def row(g: CarerGrant) -> dict[str, Any]:
-        return {
-            "holder": g.holder.display_name,
-            "carer": g.carer.display_name if g.carer else None,
-            "invited_email": g.invited_email if g.holder_id == user.id else None,
-            "scopes": sorted(g.scope_set),
-            "status": g.status,
-            "created_at": _iso(g.created_at),
-            "revoked_at": _iso(g.revoked_at),
-        }
-
-    given = session.scalars(select(CarerGrant).where(CarerGrant.holder_id == user.id))
-    held = session.scalars(select(CarerGrant).where(CarerGrant.carer_id == user.id))
-    actions = session.scalars(
-        select(CarerAction).where(
-            (CarerAction.holder_id == user.id) | (CarerAction.carer_id == user.id)
-        )
-    )
-    return {
-        "carers_i_gave_access_to": [row(g) for g in given],
-        "people_i_help": [row(g) for g in held],
-        "carer_actions": [
-            {
-                "by": a.carer.display_name if a.carer else None,
-                "for_holder_id": a.holder_id,
-                "scope": a.scope,
-                "what": a.description,
-                "when": _iso(a.created_at),
-            }
-            for a in actions
-        ],
-    }
-
-
 register_exporter("account", _account)
-register_exporter("organisations", _organisations)
-register_exporter("carers", _carer_grants)
 
 
 def export_user_data(session: Session, user: User) -> dict[str, Any]:
@@ -128,13 +100,8 @@ def erase_account(session: Session, user: User, password: str) -> None:
     for eraser in _erasers:
         eraser(session, user)
     session.execute(delete(PasswordResetToken).where(PasswordResetToken.user_id == user.id))
-    session.execute(
-        delete(CarerGrant).where(
-            (CarerGrant.holder_id == user.id) | (CarerGrant.carer_id == user.id)
-        )
-    )
-    session.execute(delete(CarerAction).where(CarerAction.holder_id == user.id))
-    session.execute(delete(OrganisationStaff).where(OrganisationStaff.user_id == user.id))
+    for eraser in _last_erasers:
+        eraser(session, user)
     session.execute(delete(UserRole).where(UserRole.user_id == user.id))
     session.expire(user, ["roles"])
     user.email = f"erased-{user.id}@erased.invalid"

@@ -7,9 +7,9 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from marketplace import audit
 from marketplace.auth.models import Role, User
 from marketplace.errors import DomainError, NotAllowed
-from marketplace.moderation import audit
 from marketplace.providers.models import Category
 
 _SLUG = re.compile(r"[^a-z0-9]+")

@@ -29,10 +29,10 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice
 
+from marketplace import audit
 from marketplace.auth.models import Role, User
 from marketplace.db import utcnow
 from marketplace.errors import DomainError, NotAllowed
-from marketplace.moderation import audit
 from marketplace.money import format_pence
 from marketplace.organisations import services as organisations
 from marketplace.organisations.models import Organisation, OrganisationKind

@@ -12,10 +12,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from marketplace import audit
 from marketplace.auth.models import Role, User
 from marketplace.db import utcnow
 from marketplace.errors import DomainError, NotAllowed
-from marketplace.moderation import audit
 from marketplace.moderation import services as moderation
 from marketplace.moderation.models import Decision, ModerationItem
 from marketplace.organisations import services as organisations
@@ -336,10 +336,6 @@ def _decide_edit(session: Session, item: ModerationItem, decision: Decision, rea
         listing.rejection_reason = None
     else:
         listing.rejection_reason = reason
-
-
-moderation.register_kind(ITEM_LISTING, "New listing", _decide_listing)
-moderation.register_kind(ITEM_LISTING_EDIT, "Changes to a listing", _decide_edit)
 
 
 def set_hidden(

@@ -46,3 +46,7 @@ class WholeNumberField(IntegerField):
             super().process_formdata(valuelist)
         except ValueError as error:
             raise ValueError(self.not_a_number) from error
+
+
+class ConfirmForm(FlaskForm):
+    """A bare POST with CSRF, for buttons like "Revoke" and "Accept"."""

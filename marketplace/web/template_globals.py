@@ -81,13 +81,6 @@ def labels(values: list[str], mapping: dict[Any, str]) -> list[str]:
     return [mapping.get(value, value) for value in values]
 
 
-def _message_text(body: str | None, author: Any) -> Any:
-    """Message text as safe HTML (links only from accounts older than a week)."""
-    from marketplace.moderation.limits import message_text
-
-    return message_text(body, author)
-
-
 def age_in_words(value: datetime | None, now: datetime | None = None) -> str:
     """How long ago, in words: "5 minutes", "3 hours", "2 days"."""
     if value is None:
@@ -106,7 +99,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["money"] = format_pence
     app.jinja_env.filters["labels"] = labels
-    app.jinja_env.filters["message_text"] = _message_text
     app.jinja_env.filters["age_words"] = age_in_words
 
     @app.context_processor

@@ -20,6 +20,7 @@ from flask import current_app, url_for
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from marketplace import audit
 from marketplace.auth.models import User
 from marketplace.auth.services import find_user_by_email, normalise_email
 from marketplace.buddies.models import BuddyMatch, MatchStatus
@@ -29,7 +30,6 @@ from marketplace.db import as_utc, utcnow
 from marketplace.email import ACTION, send_email
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.memberships.models import Membership, MembershipStatus
-from marketplace.moderation import audit
 from marketplace.organisations.models import ApprovalStatus, OrganisationStaff
 from marketplace.privacy import services as privacy
 from marketplace.web.template_globals import format_datetime

@@ -7,12 +7,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from marketplace.audit import AuditEntry
 from marketplace.buddies import conversations, services
 from marketplace.buddies.models import BuddyFeedback, BuddyMessage, MatchStatus
 from marketplace.db import utcnow
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.moderation import services as moderation
-from marketplace.moderation.audit import AuditEntry
 from marketplace.moderation.models import Decision
 from marketplace.privacy import services as privacy
 from tests.buddies.builders import confirmed_buddy, seeker_request

@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from marketplace.audit import AuditEntry
 from marketplace.buddies import services
 from marketplace.buddies.models import BuddyMatch, BuddyMessage, BuddyProfile, MatchStatus
 from marketplace.db import utcnow
 from marketplace.moderation import services as moderation
-from marketplace.moderation.audit import AuditEntry
 from tests.buddies.builders import confirmed_buddy, seeker_request
 from tests.factories import CouncilFactory, UserFactory
 from tests.helpers import csrf_token, post, sign_in

@@ -6,10 +6,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from marketplace.audit import AuditEntry
 from marketplace.casework import services as casework
 from marketplace.casework.models import Case
 from marketplace.errors import DomainError, NotAllowed
-from marketplace.moderation.audit import AuditEntry
 from marketplace.privacy import services as privacy
 from tests.factories import PASSWORD, UserFactory
 

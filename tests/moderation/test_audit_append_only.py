@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import delete, text, update
 from sqlalchemy.exc import DBAPIError
 
-from marketplace.moderation import audit
-from marketplace.moderation.audit import AuditEntry
+from marketplace import audit
+from marketplace.audit import AuditEntry
 from tests.factories import UserFactory
 
 

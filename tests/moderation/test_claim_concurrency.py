@@ -7,11 +7,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy.orm import Session
 
+from marketplace.audit import AuditEntry
 from marketplace.auth.models import User
 from marketplace.errors import DomainError
 from marketplace.extensions import db
 from marketplace.moderation import services as moderation
-from marketplace.moderation.audit import AuditEntry
 from marketplace.moderation.models import ModerationItem
 from tests.factories import CouncilFactory
 from tests.listing_helpers import ulo_moderator

@@ -6,12 +6,12 @@ from datetime import timedelta
 
 import pytest
 
+from marketplace.audit import AuditEntry
 from marketplace.auth import services as auth
 from marketplace.db import as_utc, utcnow
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.moderation import decisions, reports
 from marketplace.moderation import services as moderation
-from marketplace.moderation.audit import AuditEntry
 from marketplace.moderation.models import Decision, ModerationItem, Sanction
 from marketplace.providers.models import ListingStatus
 from tests.factories import PASSWORD, CouncilFactory, UserFactory

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pyotp
 
+from marketplace import audit
 from marketplace.db import utcnow
 from marketplace.engagement.models import Review
 from marketplace.extensions import db
-from marketplace.moderation import audit, decisions, reports
+from marketplace.moderation import decisions, reports
 from marketplace.moderation import services as moderation
 from marketplace.moderation.models import Decision, Sanction
 from tests.factories import PASSWORD, CouncilFactory, UserFactory

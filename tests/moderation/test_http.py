@@ -6,11 +6,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from marketplace.audit import AuditEntry
 from marketplace.auth.models import User
 from marketplace.db import utcnow
 from marketplace.moderation import reports
 from marketplace.moderation import services as moderation
-from marketplace.moderation.audit import AuditEntry
 from marketplace.moderation.models import Report
 from marketplace.pools import services as pools
 from tests.factories import CouncilFactory, UserFactory

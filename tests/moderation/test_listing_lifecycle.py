@@ -6,9 +6,9 @@ from dataclasses import replace
 
 import pytest
 
+from marketplace.audit import entries_for
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.moderation import services as moderation
-from marketplace.moderation.audit import entries_for
 from marketplace.moderation.models import Decision, QueueState
 from marketplace.providers import services
 from marketplace.providers.models import ListingStatus

@@ -7,12 +7,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from marketplace.audit import AuditEntry, entries_for
 from marketplace.db import utcnow
 from marketplace.engagement import services as engagement
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.moderation import reports
 from marketplace.moderation import services as moderation
-from marketplace.moderation.audit import AuditEntry, entries_for
 from marketplace.moderation.models import Decision, Report
 from marketplace.providers.models import ListingStatus
 from tests.factories import CouncilFactory, OrganisationFactory, UserFactory

@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from marketplace.audit import AuditEntry
 from marketplace.auth.models import User
-from marketplace.moderation.audit import AuditEntry
 from marketplace.notifications import links
 from tests.conftest import database_of_its_own
 

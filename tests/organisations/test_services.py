@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from marketplace.audit import entries_for
 from marketplace.auth.models import Role
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.moderation import services as moderation
-from marketplace.moderation.audit import entries_for
 from marketplace.moderation.models import Decision
 from marketplace.organisations import services
 from marketplace.organisations.models import ApprovalStatus, OrganisationKind, StaffRole

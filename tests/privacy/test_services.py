@@ -7,11 +7,11 @@ import json
 import pytest
 from sqlalchemy import select
 
+from marketplace.audit import AuditEntry
 from marketplace.auth.services import authenticate
 from marketplace.carers import services as carers
 from marketplace.carers.models import CarerGrant, CarerScope
 from marketplace.errors import DomainError
-from marketplace.moderation.audit import AuditEntry
 from marketplace.privacy import services
 from tests.factories import PASSWORD, StaffFactory, UserFactory
 

@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from marketplace.audit import AuditEntry
 from marketplace.db import utcnow
 from marketplace.errors import NotAllowed
-from marketplace.moderation.audit import AuditEntry
 from marketplace.providers import csv_io, services
 from marketplace.providers.csv_io import RowError
 from marketplace.providers.models import Listing, ListingStatus

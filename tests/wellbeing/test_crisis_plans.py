@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from marketplace import outbox
+from marketplace.audit import entries_for
 from marketplace.buddies import services as buddies
 from marketplace.carers import services as carers
 from marketplace.carers.models import CarerGrant, CarerScope
@@ -15,7 +16,6 @@ from marketplace.db import as_utc, utcnow
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.memberships import services as memberships
 from marketplace.memberships.services import OfferData
-from marketplace.moderation.audit import entries_for
 from marketplace.organisations.models import ApprovalStatus, OrganisationKind
 from marketplace.privacy import services as privacy
 from marketplace.wellbeing import breaks, crisis_plans

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from marketplace.audit import AuditEntry
 from marketplace.carers import services as carers
 from marketplace.carers.models import CarerScope
-from marketplace.moderation.audit import AuditEntry
 from marketplace.wellbeing import crisis_plans
 from tests.factories import UserFactory
 from tests.helpers import post, sign_in

@@ -1,0 +1,57 @@
+"""What moderation knows about organisations: the queue kind (an organisation asking to
+join), an organisation as a thing people can report, and which council areas a ULO's
+staff moderate (moderation asks; it must not import organisations)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from marketplace.auth.models import User
+from marketplace.moderation import services as moderation
+from marketplace.moderation.models import ModerationItem
+from marketplace.organisations.models import (
+    ApprovalStatus,
+    Organisation,
+    OrganisationKind,
+    OrganisationStaff,
+)
+from marketplace.organisations.services import ITEM_ORGANISATION, _decide_from_queue
+
+
+def moderated_areas(session: Session, user: User) -> set[str]:
+    """Council codes of the approved ULOs where this person is approved staff."""
+    orgs = session.scalars(
+        select(Organisation)
+        .join(OrganisationStaff, OrganisationStaff.organisation_id == Organisation.id)
+        .where(
+            OrganisationStaff.user_id == user.id,
+            OrganisationStaff.status == ApprovalStatus.APPROVED.value,
+            Organisation.kind == OrganisationKind.ULO.value,
+            Organisation.status == ApprovalStatus.APPROVED.value,
+        )
+    )
+    return {council.code for org in orgs for council in org.councils}
+
+
+def _view(session: Session, item: ModerationItem) -> dict[str, object]:
+    return {"organisation": session.get(Organisation, item.item_id)}
+
+
+def register() -> None:
+    """Teach moderation about organisations (idempotent: called from init_app)."""
+    moderation.register_moderator_areas(moderated_areas)
+    moderation.register_subject(
+        ITEM_ORGANISATION,
+        load=lambda session, org_id: session.get(Organisation, org_id),
+        title=lambda _s, org: f"the organisation {org.name}",
+        text=lambda _s, org: org.name,
+        areas=lambda _s, org: {council.code for council in org.councils},
+        page=lambda _s, org: ("organisations.show", {"org_id": org.id}),
+        visible_to=lambda _s, _user, org: org.is_approved,
+        decide=_decide_from_queue,
+        label="Organisation asking to join",
+        approve_label="Approve: it can list services (a provider) or moderate its areas (a ULO)",
+        reject_label="Turn it down, with a reason for the person who asked",
+        view=_view,
+    )
