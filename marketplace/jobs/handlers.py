@@ -17,14 +17,7 @@ from marketplace.jobs.registry import handler
 log = logging.getLogger(__name__)
 
 
-@handler("pools.charge_due", commits=True)
-def charge_due(session: Session, _payload: dict[str, Any]) -> None:
-    """Lapse, fund and charge pools. It commits each claim before money moves, so it runs
-    leased, not in the worker's transaction; charges carry our own idempotency keys."""
-    from marketplace.pools import funding
-
-    report = funding.charge_due(session)
-    log.info("pools.charge_due: %s", report)
+# pools.charge_due and pools.fund are registered by the pools package (marketplace/pools/jobs.py).
 
 
 @handler("memberships.run_jobs", commits=True)

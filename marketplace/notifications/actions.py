@@ -79,7 +79,9 @@ def _describe_vote(session: Session, user: User, params: dict[str, Any]) -> str:
     pool, quote = _pool_and_quote(session, params)
     if quotes.vote_of(session, pool, user.id) is not None:
         raise DomainError("You have already voted in this pool")
-    share = quote.per_member_pence(len(pool.current_members))
+    from marketplace.pools import shares  # the one rule for a pool member's share
+
+    share = shares.quote_share(quote, pool, shares.next_month(pool))
     price = (
         f" Each member's share at the pool's size now: {format_pence(share)} a month."
         if share
