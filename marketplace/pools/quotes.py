@@ -235,7 +235,7 @@ def fits_everyone(quote: Quote, pool: Pool) -> bool:
     """Whether the share this quote would charge for the first month is within the maximum of
     everyone who would pay it."""
     share = shares.quote_share(quote, pool, 1)
-    return share is not None and all(share <= m.max_pence for m in shares.billable_members(pool, 1))
+    return share is not None and all(share <= m.max_pence for m in shares.payers(pool, 1))
 
 
 def tally(session: Session, pool: Pool) -> Counter[int]:

@@ -294,7 +294,7 @@ def _pool_page(pool: Pool, message_form: MessageForm | None = None) -> str:
         area_staff=me is not None and area_staff,
         may_post=me is not None and (me.id == pool.proposer_id or member is not None),
         size=size,
-        share_size=len(shares.billable_members(pool, share_month)),
+        share_size=len(shares.payers(pool, share_month)),
         share_month=share_month,
         quote_shares=quote_shares,
         min_shares={q.id: q.per_member_pence(pool.min_members) for q in shown_quotes},
@@ -643,7 +643,7 @@ def raise_maximum(pool_id: int) -> str:
         form=form,
         share=maximum.current_share(db.session, pool),
         share_month=share_month,
-        share_size=len(shares.billable_members(pool, share_month)),
+        share_size=len(shares.payers(pool, share_month)),
     )
 
 

@@ -84,10 +84,45 @@ def collected_share(session: Session, pool: Pool, month: int) -> int | None:
     )
 
 
+def payers(pool: Pool, month: int) -> list[PoolMember]:
+    """Who will pay for a month not yet collected, as `funding.charge_due` will find them.
+
+    Before collecting a month, the members who leave before it go and the waiting list fills
+    their places in order (`funding._retire_leavers`); a promoted borrower's lent place goes to
+    the next person waiting, or back to the lender when nobody is (`loans.hand_on`). Counting
+    only today's members would show a share that differs from the one charged.
+    """
+    staying = [
+        m
+        for m in pool.current_members
+        if m.leave_after_month is None or m.leave_after_month >= month
+    ]
+    promoted = pool.waiting_list[: max(pool.max_members - len(staying), 0)]
+    paying = staying + promoted
+    still_waiting = [m for m in pool.waiting_list if m not in promoted]
+    borrowing: set[int] = set()
+    for loan in pool.loans:
+        if not loan.covers(month) or loan.lender not in paying:
+            continue
+        if loan.borrower in promoted:
+            handed = next((m for m in still_waiting if m.id not in borrowing), None)
+            if handed is None:
+                continue  # nobody to hand it on to: the lender pays again
+            paying.remove(loan.lender)
+            paying.append(handed)
+            borrowing.add(handed.id)
+            continue
+        paying.remove(loan.lender)
+        if _borrower_pays(loan, paying):
+            paying.append(loan.borrower)
+            borrowing.add(loan.borrower_id)
+    return paying
+
+
 def quote_share(quote: Quote, pool: Pool, month: int) -> int | None:
     """What each member would pay for `month` if this quote were the pool's (None if it has
     no price for that many people). For quotes being voted on, and for months not collected."""
-    return quote.per_member_pence(len(billable_members(pool, month)))
+    return quote.per_member_pence(len(payers(pool, month)))
 
 
 def share_for(session: Session, pool: Pool, month: int) -> int:
@@ -130,6 +165,6 @@ def member_share(session: Session, pool: Pool, member: PoolMember, month: int) -
     )
     if row_amount is not None:
         return row_amount
-    if member not in billable_members(pool, month):
+    if member not in payers(pool, month):
         return 0
     return share_or_none(session, pool, month)

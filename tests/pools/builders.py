@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, timedelta
 
+from flask import has_app_context
+
 from marketplace.db import utcnow
 from marketplace.jobs.services import run_next
 from marketplace.moderation import services as moderation
@@ -87,8 +89,10 @@ def running_pool(
 def run_jobs(app, db_session) -> int:
     """Run every job that is due, as `flask worker --burst` would (in an app context, for
     Stripe and email); returns how many ran."""
+    if not has_app_context():
+        with app.app_context():
+            return run_jobs(app, db_session)
     ran = 0
-    with app.app_context():
-        while run_next(db_session, "test-worker") is not None:
-            ran += 1
+    while run_next(db_session, "test-worker") is not None:
+        ran += 1
     return ran
