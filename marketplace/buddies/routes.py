@@ -42,7 +42,6 @@ from marketplace.buddies.models import (
     MatchStatus,
     split,
 )
-from marketplace.carers.forms import ConfirmForm
 from marketplace.db import utcnow
 from marketplace.engagement.forms import MYSELF, chosen_holder
 from marketplace.errors import DomainError, NotAllowed
@@ -53,7 +52,7 @@ from marketplace.notifications.links import email_link
 from marketplace.places.services import all_councils
 from marketplace.providers.services import all_categories
 from marketplace.web.actions import button_action
-from marketplace.web.forms import add_error
+from marketplace.web.forms import ConfirmForm, add_error
 
 bp = Blueprint("buddies", __name__, url_prefix="/buddies", cli_group="buddies")
 

@@ -8,13 +8,13 @@ from werkzeug.wrappers import Response
 
 from marketplace.auth.models import User
 from marketplace.carers import services
-from marketplace.carers.forms import ConfirmForm, InviteCarerForm, ScopesForm
+from marketplace.carers.forms import InviteCarerForm, ScopesForm
 from marketplace.carers.models import SCOPE_LABELS, CarerGrant, CarerScope
 from marketplace.email import send_email
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.extensions import db
 from marketplace.organisations import services as organisations
-from marketplace.web.forms import add_error
+from marketplace.web.forms import ConfirmForm, add_error
 
 bp = Blueprint("carers", __name__)
 

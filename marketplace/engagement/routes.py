@@ -10,7 +10,6 @@ from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from marketplace.auth.models import User
-from marketplace.carers.forms import ConfirmForm
 from marketplace.engagement import services
 from marketplace.engagement.forms import (
     MYSELF,
@@ -27,7 +26,7 @@ from marketplace.extensions import db
 from marketplace.moderation import crisis
 from marketplace.providers import services as providers
 from marketplace.providers.models import Listing
-from marketplace.web.forms import add_error
+from marketplace.web.forms import ConfirmForm, add_error
 from marketplace.web.redirects import safe_next
 
 bp = Blueprint("engagement", __name__)

@@ -26,7 +26,7 @@ HandlerFunction = Callable[[Session, dict[str, Any]], None]
 # Test hook: comma-separated modules imported by every worker, so that tests can register
 # handlers of their own kinds in worker processes they start. Not for production use.
 EXTRA_MODULES_ENV = "MARKETPLACE_EXTRA_JOB_MODULES"
-BUILT_IN_MODULES = ("marketplace.jobs.handlers",)
+BUILT_IN_MODULES: tuple[str, ...] = ()  # every package registers its own handlers
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,6 @@ from marketplace.auth.access import moderator_required
 from marketplace.auth.models import User
 from marketplace.auth.sessions import second_factor_done
 from marketplace.carers import services as carers
-from marketplace.carers.forms import ConfirmForm
 from marketplace.carers.models import CarerScope
 from marketplace.db import utcnow
 from marketplace.engagement.forms import MYSELF, chosen_holder
@@ -87,7 +86,7 @@ from marketplace.organisations.models import Organisation, OrganisationKind
 from marketplace.payments.services import CardDetails
 from marketplace.pools.forms import as_date
 from marketplace.web.actions import button_action
-from marketplace.web.forms import add_error
+from marketplace.web.forms import ConfirmForm, add_error
 
 bp = Blueprint("memberships", __name__)
 

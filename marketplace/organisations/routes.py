@@ -8,14 +8,13 @@ from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from marketplace.auth.models import Role
-from marketplace.carers.forms import ConfirmForm
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.extensions import db
 from marketplace.organisations import services
 from marketplace.organisations.forms import OrganisationForm
 from marketplace.organisations.models import Organisation, OrganisationKind, OrganisationStaff
 from marketplace.places.services import all_councils
-from marketplace.web.forms import add_error
+from marketplace.web.forms import ConfirmForm, add_error
 
 bp = Blueprint("organisations", __name__, url_prefix="/organisations")
 

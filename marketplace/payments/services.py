@@ -63,6 +63,39 @@ class ChargeKeyConflict(DomainError):
 # --- Customers ----------------------------------------------------------------------------
 
 
+def stored_customer_id(session: Session, user: User) -> str | None:
+    """This person's Stripe customer id, if one was made for them (a read; no Stripe call)."""
+    return session.scalar(
+        select(PaymentCustomer.stripe_customer_id).where(PaymentCustomer.user_id == user.id)
+    )
+
+
+def create_stripe_customer(user: User, gateway: PaymentGateway | None = None) -> str:
+    """Make a Stripe customer for this person and return its id; touches no database, so call
+    it with no transaction open, then `remember_customer`."""
+    gateway = gateway or get_gateway()
+    # Only what Stripe needs to show a receipt; the user id lets Stripe's dashboard find us.
+    return gateway.create_customer(user.email, user.display_name, {"user_id": str(user.id)})
+
+
+def remember_customer(session: Session, user: User, customer_id: str) -> str:
+    """Record the Stripe customer made by `create_stripe_customer`; returns the id to use.
+
+    Two requests for the same person may both have made one: the first row written wins and
+    the other customer is left unused at Stripe (it has no card, so nothing can be charged to
+    it). Does not commit; the caller commits before saving a card to the returned customer.
+    """
+    try:
+        with session.begin_nested():
+            session.add(PaymentCustomer(user_id=user.id, stripe_customer_id=customer_id))
+    except IntegrityError:
+        existing = stored_customer_id(session, user)
+        if existing is None:
+            raise
+        return existing
+    return customer_id
+
+
 def customer_for(session: Session, user: User, gateway: PaymentGateway | None = None) -> str:
     """This person's Stripe customer id, created at Stripe the first time and then reused."""
     existing = session.scalar(
@@ -564,10 +597,27 @@ def save_card(
 ) -> SavedCard:
     """Save a card for later off-session charges through a SetupIntent; nothing is charged.
 
-    Raises CardDeclined (with a message to show) when the bank refuses the card.
+    Raises CardDeclined (with a message to show) when the bank refuses the card. Its Stripe
+    calls happen inside the caller's transaction: a page should use `save_card_to_customer`
+    with the customer made first (see pools/routes.py `_save_card`).
     """
     gateway = gateway or get_gateway()
     customer_id = customer_for(session, user, gateway)
+    return save_card_to_customer(customer_id, card, metadata, gateway)
+
+
+def save_card_to_customer(
+    customer_id: str,
+    card: CardDetails,
+    metadata: dict[str, str],
+    gateway: PaymentGateway | None = None,
+) -> SavedCard:
+    """Save a card to an existing Stripe customer through a SetupIntent; nothing is charged.
+
+    Only Stripe calls, no database: call it with no transaction open, so that no lock is held
+    while Stripe answers. Raises CardDeclined (with a message to show) when the bank refuses.
+    """
+    gateway = gateway or get_gateway()
     intent = gateway.create_setup_intent(customer_id, metadata)
     return gateway.save_test_card(
         intent.id, customer_id, card.number, card.exp_month, card.exp_year, card.cvc

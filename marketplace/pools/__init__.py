@@ -6,12 +6,16 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Pages, commands, moderated kinds and one-click actions of pools."""
-    from marketplace.pools import cli, funding, link_actions, moderation_subject, routes
+    """Pages, commands, moderated kinds, one-click actions and jobs of pools."""
+    from marketplace.jobs.registry import handler
+    from marketplace.pools import cli, funding, jobs, link_actions, moderation_subject, routes
 
     app.register_blueprint(routes.bp)
     app.cli.add_command(cli.pools_cli)
     moderation_subject.register()
     link_actions.register_actions()
-    # Registered when imported: funding.
+    # Collecting money commits as it goes (each claim before Stripe), hence commits=True.
+    handler(jobs.FUND, commits=True)(jobs.fund)
+    handler(jobs.CHARGE_DUE, commits=True)(jobs.charge_due)
+    # Registered when imported: funding (its webhook handler).
     del funding

@@ -18,8 +18,9 @@ def charge_due_command() -> None:
 
     Safe to run twice, or on two machines at once: each member is charged at most once a month.
     """
-    report = funding.charge_due(db.session)
-    outbox.commit(db.session)
+    report = funding.JobReport()
+    for _ in funding.charge_due_steps(db.session, report):
+        outbox.commit(db.session)  # each pool's work on its own
     click.echo(
         f"Lapsed {report.lapsed}, funded {report.funded}, "
         f"collected a month for {report.collected} pool(s)."

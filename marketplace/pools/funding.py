@@ -13,17 +13,23 @@ charge. Only the worker whose insert succeeded charges; another worker (a second
 second machine) finds the row and leaves it alone. A row left pending by a crash is picked up
 by the next run, and `payments.charge_once` adopts the Stripe payment if the crash came after
 Stripe's answer, so it is never charged twice.
+
+Nothing here commits. The claim is made durable by `payments.charge_once`, which commits the
+session (this row with it) before Stripe hears of the charge: the one place that must commit
+before money moves. Everything else is committed by the caller: the `pools.fund` and
+`pools.charge_due` jobs (pools/jobs.py), `flask pools charge-due`, or the page that asked.
+What a member pays is `shares.share_for`, the same rule every page and email uses.
 """
 
 from __future__ import annotations
 
-import calendar
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -35,14 +41,13 @@ from marketplace.money import format_pence
 from marketplace.payments import services as payments
 from marketplace.payments.gateway import PaymentGateway
 from marketplace.payments.models import Charge, ChargeStatus
-from marketplace.pools import loans, notices, services
+from marketplace.pools import loans, notices, services, shares
 from marketplace.pools.models import (
     GATHERING,
     GRACE_DAYS,
     MemberStatus,
     PayBy,
     PaymentStatus,
-    PlaceLoan,
     Pool,
     PoolMember,
     PoolPayment,
@@ -63,14 +68,6 @@ def charge_key(pool_id: int, user_id: int, month: int) -> str:
     return f"pool:{pool_id}:member:{user_id}:month:{month}"
 
 
-def add_months(start: datetime, months: int) -> datetime:
-    """The same day `months` later (the last day of a shorter month)."""
-    month_index = start.month - 1 + months
-    year, month = start.year + month_index // 12, month_index % 12 + 1
-    day = min(start.day, calendar.monthrange(year, month)[1])
-    return start.replace(year=year, month=month, day=day)
-
-
 def chosen_quote(session: Session, pool: Pool) -> Quote:
     """The winning quote of a funded or running pool."""
     quote = session.get(Quote, pool.chosen_quote_id) if pool.chosen_quote_id else None
@@ -79,31 +76,10 @@ def chosen_quote(session: Session, pool: Pool) -> Quote:
     return quote
 
 
-def billable_members(pool: Pool, month: int) -> list[PoolMember]:
-    """Members who pay for this month (not those who said they leave before it). A place lent
-    for this month (see loans.py) is paid by the person first on the waiting list instead."""
-    paying = [
-        m
-        for m in pool.current_members
-        if m.leave_after_month is None or m.leave_after_month >= month
-    ]
-    for loan in pool.loans:
-        if loan.covers(month) and loan.lender in paying:
-            paying.remove(loan.lender)
-            if _borrower_pays(loan, paying):
-                paying.append(loan.borrower)
-    return paying
-
-
-def _borrower_pays(loan: PlaceLoan, paying: list[PoolMember]) -> bool:
-    """Whether the borrower is listed for a month of their loan. Someone waiting is; so is
-    someone who has left the waiting list since, as a month collected from them stays theirs
-    (`loans.hand_on` ends their loan at the last month collected). Someone who now has a place
-    of their own is listed already, and someone removed for not paying is not: either way the
-    lender, who is away, is not charged for the month."""
-    if loan.borrower in paying:
-        return False
-    return loan.borrower.status in (MemberStatus.WAITING.value, MemberStatus.LEFT.value)
+# The share rules live in shares.py; these names stay for the code and tests that use them.
+billable_members = shares.billable_members
+add_months = shares.add_months
+last_collected_month = shares.last_collected_month
 
 
 @dataclass
@@ -148,7 +124,8 @@ def _claim(
             and as_utc(existing.created_at) <= now - STALE_AFTER
         )
         return existing if stale else None
-    session.commit()  # the claim is durable before any money moves
+    # Not committed here: charge_once commits it with its Charge row before calling Stripe,
+    # and an invoice or a held-back share moves no money, so the caller's commit is enough.
     return row
 
 
@@ -229,16 +206,20 @@ def collect_month(
     now: datetime | None = None,
     gateway: PaymentGateway | None = None,
 ) -> Collection:
-    """Charge or invoice every member's share of this month, once each. COMMITS per member."""
+    """Charge or invoice every member's share of this month, once each.
+
+    Does not commit, but each card charge commits the session first (see the module docstring).
+    """
     now = as_utc(now or utcnow())
-    quote = chosen_quote(session, pool)
+    chosen_quote(session, pool)
     members = billable_members(pool, month)
-    share = quote.per_member_pence(len(members))
     result = Collection()
-    if share is None:
-        result.problems.append(f"The quote has no price for {len(members)} members")
+    try:
+        share = shares.share_for(session, pool, month)
+    except shares.NoShare as error:
+        result.problems.append(error.message)
         return result
-    before = _share_in(session, pool, month - 1)
+    before = shares.collected_share(session, pool, month - 1)
     if before is not None and share > before:
         notices.share_rises(session, pool, members, before, share)
     for member in members:
@@ -257,8 +238,7 @@ def collect_month(
         else:
             invoice(row, now)
             result.invoiced += 1
-        session.commit()
-        notices.payment_problem(session, row)
+        notices.payment_problem(session, row)  # sent once this is committed
     return result
 
 
@@ -267,17 +247,6 @@ def invoice(row: PoolPayment, now: datetime) -> None:
     row.status = PaymentStatus.INVOICED.value
     row.message = None
     row.due_by = now + timedelta(days=INVOICE_DAYS)
-
-
-def _share_in(session: Session, pool: Pool, month: int) -> int | None:
-    """Each member's share in an earlier month, if it was collected."""
-    if month < 1:
-        return None
-    return session.scalar(
-        select(PoolPayment.amount_pence)
-        .where(PoolPayment.pool_id == pool.id, PoolPayment.month == month)
-        .limit(1)
-    )
 
 
 def payments_for(session: Session, pool: Pool, month: int) -> list[PoolPayment]:
@@ -298,7 +267,8 @@ def _refund_month(session: Session, pool: Pool, month: int, gateway: PaymentGate
         if row.status == PaymentStatus.PAID.value and row.charge_id is not None:
             charge = session.get(Charge, row.charge_id)
             if charge is not None:
-                payments.refund_charge(session, charge, gateway=gateway)  # commits
+                # Commits first: a refund is durable before Stripe hears of it.
+                payments.refund_charge(session, charge, gateway=gateway)
             row.status = PaymentStatus.REFUNDED.value
         elif row.status in (
             PaymentStatus.INVOICED.value,
@@ -307,17 +277,15 @@ def _refund_month(session: Session, pool: Pool, month: int, gateway: PaymentGate
             PaymentStatus.ACTION_NEEDED.value,
         ):
             row.status = PaymentStatus.CANCELLED.value
-    session.commit()
 
 
 def lapse(session: Session, pool: Pool, reason: str, gateway: PaymentGateway | None = None) -> None:
-    """End a pool that will not happen; any money taken for it is refunded. COMMITS."""
+    """End a pool that will not happen; any money taken for it is refunded."""
     if pool.status in (PoolStatus.FUNDED.value,):
         _refund_month(session, pool, 1, gateway)
     pool.status = PoolStatus.LAPSED.value
     pool.end_reason = reason
     pool.ended_at = utcnow()
-    session.commit()
     notices.lapsed(session, pool)
 
 
@@ -336,7 +304,7 @@ def settle_month(
     now: datetime | None = None,
     gateway: PaymentGateway | None = None,
 ) -> str:
-    """Decide what a month's payments mean: wait, commission or go on, or lapse. COMMITS.
+    """Decide what a month's payments mean: wait, commission or go on, or lapse.
 
     Returns the pool's status afterwards.
     """
@@ -369,7 +337,6 @@ def settle_month(
                 f"Fewer than {pool.min_members} members for month {month}, so the pool ends "
                 f"after month {month - 1}"
             )
-            session.commit()
             notices.winding_down(session, pool)
         return pool.status
     unsettled = (
@@ -398,7 +365,6 @@ def settle_month(
     if pool.months_started >= pool.months and pool.status == PoolStatus.RUNNING.value:
         pool.status = PoolStatus.CLOSED.value  # the last month is paid: it ends after it
         pool.ended_at = now
-    session.commit()
     if going_ahead:
         notices.commissioned(session, pool)
     return pool.status
@@ -427,7 +393,7 @@ def retry_payment(
     now: datetime | None = None,
     gateway: PaymentGateway | None = None,
 ) -> PoolPayment:
-    """The member puts a refused payment right (optionally with a new card). COMMITS."""
+    """The member puts a refused payment right (optionally with a new card)."""
     now = as_utc(now or utcnow())
     row = session.scalars(
         select(PoolPayment).where(
@@ -453,7 +419,6 @@ def retry_payment(
         member.payment_method_id = payment_method_id
         member.card_description = card_description
     _charge(session, pool, member, row, now, gateway)
-    session.commit()
     settle_month(session, pool, month, now, gateway)
     return row
 
@@ -500,14 +465,6 @@ def leave_running(
     return member
 
 
-def last_collected_month(session: Session, pool: Pool) -> int:
-    """The last month whose payments were taken (or invoiced), settled or not: it never moves."""
-    charged = session.scalar(
-        select(func.max(PoolPayment.month)).where(PoolPayment.pool_id == pool.id)
-    )
-    return max(pool.months_started, charged or 0)
-
-
 @dataclass
 class JobReport:
     lapsed: int = 0
@@ -520,19 +477,39 @@ class JobReport:
 def charge_due(
     session: Session, now: datetime | None = None, gateway: PaymentGateway | None = None
 ) -> JobReport:
-    """The `flask pools charge-due` job: lapse pools past their deadline, collect months that
-    are due, and settle months whose grace has run out. Safe to run twice or on two machines."""
-    now = as_utc(now or utcnow())
+    """Everything `charge_due_steps` does, in one go, for callers that commit once after."""
     report = JobReport()
+    for _ in charge_due_steps(session, report, now, gateway):
+        pass
+    return report
+
+
+def charge_due_steps(
+    session: Session,
+    report: JobReport,
+    now: datetime | None = None,
+    gateway: PaymentGateway | None = None,
+) -> Iterator[None]:
+    """The `pools.charge_due` job: lapse pools past their deadline, collect months that are
+    due (a pool whose vote chose a quote but was never collected, too: its `pools.fund` job may
+    have been lost), and settle months whose grace has run out. Safe to run twice or on two
+    machines.
+
+    Counts what it did in `report` and yields after each pool, so that the caller commits each
+    pool's work on its own: one pool that fails does not undo the others. Never commits itself.
+    """
+    now = as_utc(now or utcnow())
     for pool in session.scalars(
         select(Pool).where(Pool.status.in_(GATHERING), Pool.deadline < now.date())
     ).all():
         lapse(session, pool, "The pool did not reach its minimum by the deadline", gateway)
         report.lapsed += 1
+        yield
     for pool in session.scalars(select(Pool).where(Pool.status == PoolStatus.FUNDED.value)).all():
         collect_month(session, pool, 1, now, gateway)
         settle_month(session, pool, 1, now, gateway)
         report.funded += 1
+        yield
     for pool in session.scalars(select(Pool).where(Pool.status == PoolStatus.RUNNING.value)).all():
         start = pool.commissioned_at or pool.funded_at or now
         month = pool.months_started + 1
@@ -541,6 +518,7 @@ def charge_due(
             collect_month(session, pool, month, now, gateway)
             settle_month(session, pool, month, now, gateway)
             report.collected += 1
+            yield
     for pool in session.scalars(
         select(Pool).where(Pool.status == PoolStatus.WINDING_DOWN.value)
     ).all():
@@ -548,9 +526,9 @@ def charge_due(
         if add_months(as_utc(start), pool.months_started) <= now:
             pool.status = PoolStatus.CLOSED.value  # the last paid month is over
             pool.ended_at = now
-            session.commit()
             report.closed += 1
-    return report
+            yield
+    yield
 
 
 def _retire_leavers(session: Session, pool: Pool, month: int) -> None:

@@ -11,7 +11,7 @@ from marketplace.auth.models import User
 from marketplace.errors import DomainError
 from marketplace.money import format_pence
 from marketplace.notifications.links import Action, int_param, register
-from marketplace.pools import quotes
+from marketplace.pools import quotes, shares
 from marketplace.pools.models import Pool, PoolStatus, Quote
 
 
@@ -29,7 +29,7 @@ def _describe_vote(session: Session, user: User, params: dict[str, Any]) -> str:
     pool, quote = _pool_and_quote(session, params)
     if quotes.vote_of(session, pool, user.id) is not None:
         raise DomainError("You have already voted in this pool")
-    share = quote.per_member_pence(len(pool.current_members))
+    share = shares.quote_share(quote, pool, shares.next_month(pool))  # the one rule
     price = (
         f" Each member's share at the pool's size now: {format_pence(share)} a month."
         if share

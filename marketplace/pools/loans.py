@@ -18,9 +18,7 @@ from marketplace import outbox
 from marketplace.db import as_utc
 from marketplace.email import GENERAL, MONEY, send_email_or_log
 from marketplace.money import format_pence
-
-# `funding` imports this module too (to hand a loan on): use it by attribute, at call time.
-from marketplace.pools import funding
+from marketplace.pools import shares
 from marketplace.pools.models import (
     MemberStatus,
     PlaceLoan,
@@ -41,7 +39,7 @@ def last_month_starting_before(pool: Pool, moment: datetime) -> int:
     if start is None:
         return 0
     month = 0
-    while month < pool.months and funding.add_months(start, month) < as_utc(moment):
+    while month < pool.months and shares.add_months(start, month) < as_utc(moment):
         month += 1
     return month
 
@@ -110,7 +108,7 @@ def hand_on(session: Session, borrower: PoolMember) -> PlaceLoan | None:
     if borrower.status == MemberStatus.WAITING.value:
         return None  # still waiting: the loan still applies
     pool = borrower.pool
-    collected = funding.last_collected_month(session, pool)
+    collected = shares.last_collected_month(session, pool)
     handed: PlaceLoan | None = None
     for loan in list(pool.loans):
         if loan.borrower_id != borrower.id or not _runs_past(loan, collected):

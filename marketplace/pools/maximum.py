@@ -18,7 +18,7 @@ from marketplace.db import as_utc, utcnow
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.money import format_pence
 from marketplace.payments.gateway import PaymentGateway
-from marketplace.pools import funding, services
+from marketplace.pools import funding, services, shares
 from marketplace.pools.models import (
     MemberStatus,
     PayBy,
@@ -69,12 +69,9 @@ def check_new_maximum(pool: Pool, member: PoolMember, new_max_pence: int) -> Non
 
 
 def current_share(session: Session, pool: Pool) -> int | None:
-    """What each member pays a month at the pool's current size (None before a quote wins)."""
-    try:
-        quote = funding.chosen_quote(session, pool)
-    except DomainError:
-        return None
-    return quote.per_member_pence(len(pool.current_members))
+    """What each member pays for the month being collected or next (None before a quote wins):
+    `shares.share_for`, the amount that month is charged."""
+    return shares.share_or_none(session, pool, shares.next_month(pool))
 
 
 def held_back(session: Session, pool: Pool, member: PoolMember) -> list[PoolPayment]:
@@ -98,7 +95,7 @@ def raise_maximum(
 ) -> PoolMember:
     """Agree to pay up to `new_max_pence` a month: new terms, recorded with when they were
     agreed. Held-back invoices are sent at once; card payments are taken by `collect_held_back`
-    after the commit (it commits per payment)."""
+    after the commit (each charge commits its claim before Stripe is called)."""
     now = as_utc(now or utcnow())
     services.lock_pool(session, pool)
     member = member_of(session, user, pool)
@@ -120,7 +117,9 @@ def collect_held_back(
     now: datetime | None = None,
     gateway: PaymentGateway | None = None,
 ) -> list[PoolPayment]:
-    """Take the card payments held back over the old maximum that fit the new one. COMMITS."""
+    """Take the card payments held back over the old maximum that fit the new one. Each charge
+    commits its claim before Stripe is called (payments.charge_once); the caller commits the
+    rest."""
     member = member_of(session, user, pool)
     rows = [r for r in held_back(session, pool, member) if r.amount_pence <= member.max_pence]
     return [

@@ -16,6 +16,7 @@ from marketplace.auth.models import User
 from marketplace.email import ACTION, GENERAL, MONEY, send_email_or_log
 from marketplace.engagement.services import staff_of
 from marketplace.money import format_pence
+from marketplace.pools import shares
 from marketplace.pools.models import (
     MemberStatus,
     PaymentStatus,
@@ -141,8 +142,8 @@ def vote_opened(session: Session, pool: Pool) -> None:
 
     page = _link("pools.pool_page", pool_id=pool.id, _anchor="quotes")
     closes = f" by {format_date(pool.vote_closes_at)}" if pool.vote_closes_at else ""
-    size = len(pool.current_members)
-    choices = [(quote, quote.per_member_pence(size)) for quote in live_quotes(pool)]
+    month = shares.next_month(pool)
+    choices = [(quote, shares.quote_share(quote, pool, month)) for quote in live_quotes(pool)]
     for member in pool.current_members:
         lines = []
         for quote, share in choices:

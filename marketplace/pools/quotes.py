@@ -18,11 +18,13 @@ from sqlalchemy.orm import Session
 from marketplace.auth.models import User
 from marketplace.db import as_utc, utcnow
 from marketplace.errors import DomainError, NotAllowed
+from marketplace.jobs.services import enqueue
 from marketplace.moderation import services as moderation
 from marketplace.moderation.models import Decision, ModerationItem
 from marketplace.money import format_pence
 from marketplace.organisations import services as organisations
 from marketplace.organisations.models import Organisation, OrganisationKind
+from marketplace.pools import shares
 from marketplace.pools.models import (
     GATHERING,
     MemberStatus,
@@ -39,6 +41,8 @@ MAX_TERMS = 5000
 # Quotes come from providers a moderator has already approved, and pools have deadlines, so a
 # quote is shown at once and checked in the queue afterwards, rather than waiting for a moderator.
 ITEM_QUOTE = "quote"
+# The job that collects a pool's first month once its vote chose a quote (see pools/jobs.py).
+FUND_JOB = "pools.fund"
 
 
 def even_split(total_pence: int, smallest: int, largest: int) -> dict[int, int]:
@@ -218,10 +222,11 @@ def vote(session: Session, user: User, pool: Pool, quote: Quote) -> Vote:
     return ballot
 
 
-def fits_everyone(quote: Quote, members: list[PoolMember]) -> bool:
-    """Whether each member's share at this size is within every member's maximum."""
-    share = quote.per_member_pence(len(members))
-    return share is not None and all(share <= m.max_pence for m in members)
+def fits_everyone(quote: Quote, pool: Pool) -> bool:
+    """Whether the share this quote would charge for the first month is within the maximum of
+    everyone who would pay it."""
+    share = shares.quote_share(quote, pool, 1)
+    return share is not None and all(share <= m.max_pence for m in shares.payers(pool, 1))
 
 
 def tally(session: Session, pool: Pool) -> Counter[int]:
@@ -237,15 +242,16 @@ class VoteResult:
 
 def close_vote(session: Session, user: User, pool: Pool) -> VoteResult:
     """Count the votes. The winner is the most-voted quote that fits everyone (ties: the lower
-    share, then the earlier quote); the pool is then funded. With no fitting quote, the pool
-    goes back to taking quotes."""
+    share, then the earlier quote); the pool is then marked funded and a `pools.fund` job, in
+    this same transaction, collects the first month after the commit (no money moves here).
+    With no fitting quote, the pool goes back to taking quotes."""
     if not _may_run_vote(session, user, pool):
         raise NotAllowed("Only the person who proposed the pool or ULO staff can do this")
     if pool.status != PoolStatus.VOTING.value:
         raise DomainError("Voting is not open")
     members = pool.current_members
     votes = tally(session, pool)
-    fitting = [q for q in live_quotes(pool) if fits_everyone(q, members) and votes[q.id] > 0]
+    fitting = [q for q in live_quotes(pool) if fits_everyone(q, pool) and votes[q.id] > 0]
     if len(members) < pool.min_members or not fitting:
         pool.status = PoolStatus.OPEN.value
         pool.vote_closes_at = None
@@ -256,13 +262,15 @@ def close_vote(session: Session, user: User, pool: Pool) -> VoteResult:
             else "No quote with votes fits every member's maximum"
         )
         return VoteResult(None, reason + ". The pool is open for quotes again.")
-    fitting.sort(key=lambda q: (-votes[q.id], q.per_member_pence(len(members)) or 0, q.id))
+    fitting.sort(key=lambda q: (-votes[q.id], shares.quote_share(q, pool, 1) or 0, q.id))
     winner = fitting[0]
     for quote in live_quotes(pool):
         quote.status = QuoteStatus.CHOSEN.value if quote is winner else QuoteStatus.NOT_CHOSEN.value
     pool.chosen_quote_id = winner.id
     pool.status = PoolStatus.FUNDED.value
     pool.funded_at = utcnow()
+    # The periodic pools.charge_due job collects any funded pool too, should this job be lost.
+    enqueue(session, FUND_JOB, {"pool_id": pool.id}, dedupe_key=f"{FUND_JOB}:{pool.id}")
     return VoteResult(winner, f"{winner.organisation.name}'s quote won with {votes[winner.id]}")
 
 

@@ -2,7 +2,9 @@
 
 Thin views: each turns a form into plain values, calls one service and commits once. Hidden
 pools are 404 (`services.get_pool_for`); the wrong role is 403. Closing a vote that chooses a
-quote calls `funding.fund`, which charges cards through Stripe and commits as it goes.
+quote only marks the pool funded and queues the `pools.fund` job (pools/jobs.py), which collects
+the money: no page waits for Stripe to charge anyone. Saving a card calls Stripe with no
+database transaction open (see `_save_card`). Every share shown comes from `shares`.
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ from wtforms import SelectChoice
 
 from marketplace.auth.access import moderator_required
 from marketplace.auth.models import User
-from marketplace.carers.forms import ConfirmForm
 from marketplace.db import utcnow
 from marketplace.engagement.forms import MYSELF, chosen_holder
 from marketplace.errors import DomainError, NotAllowed
@@ -40,7 +41,7 @@ from marketplace.organisations.models import ApprovalStatus, Organisation, Organ
 from marketplace.payments import services as payments
 from marketplace.payments.gateway import CardDeclined, RawCardsRefused, SavedCard
 from marketplace.places.services import all_councils
-from marketplace.pools import funding, maximum, notices, quotes, services, statements
+from marketplace.pools import funding, maximum, notices, quotes, services, shares, statements
 from marketplace.pools.forms import (
     PAY_BY_LABELS,
     CardForm,
@@ -69,7 +70,7 @@ from marketplace.providers import reference
 from marketplace.providers.models import Listing
 from marketplace.providers.services import all_categories, published_listing
 from marketplace.web.actions import button_action
-from marketplace.web.forms import add_error
+from marketplace.web.forms import ConfirmForm, add_error
 from marketplace.web.pagination import page_url
 
 bp = Blueprint("pools", __name__)
@@ -87,11 +88,16 @@ STATUS_WORDS = {
     PoolStatus.LAPSED.value: "Ended without going ahead: nobody paid",
     PoolStatus.CANCELLED.value: "Cancelled",
 }
+# What became of the first month after the vote, shown on the pool page with the vote's result.
 FUNDED_WORDS = {
     PoolStatus.RUNNING.value: "Every member's first month is paid or invoiced: the pool is running",
-    PoolStatus.FUNDED.value: "Some payments need putting right before the pool can start",
     PoolStatus.LAPSED.value: "Too few members could pay, so the pool ended and nobody paid",
 }
+COLLECTING = (
+    "We are collecting each member's first month now. Everyone gets an email when the pool "
+    "goes ahead, or if their payment needs putting right"
+)
+NEEDS_PUTTING_RIGHT = "Some payments need putting right before the pool can start"
 # Service field names that the forms call something else.
 FIELD_FOR = {"prices": "total", "quote": "quote", "organisation": None}
 
@@ -256,6 +262,15 @@ def _pool_page(pool: Pool, message_form: MessageForm | None = None) -> str:
     size = len(pool.current_members)
     shown_quotes = [q for q in pool.quotes if q.status != "withdrawn"]
     votes = quotes.tally(db.session, pool)
+    share_month = shares.next_month(pool)
+    quote_shares = {
+        q.id: (
+            shares.share_or_none(db.session, pool, share_month)
+            if q.id == pool.chosen_quote_id
+            else shares.quote_share(q, pool, share_month)
+        )
+        for q in shown_quotes
+    }
     my_vote = None
     if me is not None and pool.status == PoolStatus.VOTING.value:
         vote_form = VoteForm()
@@ -278,6 +293,16 @@ def _pool_page(pool: Pool, message_form: MessageForm | None = None) -> str:
         area_staff=me is not None and area_staff,
         may_post=me is not None and (me.id == pool.proposer_id or member is not None),
         size=size,
+        share_size=len(shares.payers(pool, share_month)),
+        share_month=share_month,
+        quote_shares=quote_shares,
+        min_shares={q.id: q.per_member_pence(pool.min_members) for q in shown_quotes},
+        my_share=(
+            shares.member_share(db.session, pool, member, share_month)
+            if member is not None and in_pool and pool.chosen_quote_id
+            else None
+        ),
+        funding_words=_funding_words(pool, votes),
         days_left=services.days_left(pool),
         quotes=shown_quotes,
         votes=votes,
@@ -292,6 +317,21 @@ def _pool_page(pool: Pool, message_form: MessageForm | None = None) -> str:
         fixable=(PaymentStatus.FAILED.value, PaymentStatus.ACTION_NEEDED.value),
         payment_words=statements.STATUS_WORDS,
     )
+
+
+def _funding_words(pool: Pool, votes: Any) -> str | None:
+    """The vote's result and what became of the first month, for a pool whose vote chose."""
+    chosen = next((q for q in pool.quotes if q.id == pool.chosen_quote_id), None)
+    if chosen is None or pool.months_started > 1:
+        return None
+    count = votes[chosen.id]
+    won = f"{chosen.organisation.name}'s quote won with {count} vote{'s' if count != 1 else ''}."
+    if pool.status == PoolStatus.FUNDED.value:
+        fixable = (PaymentStatus.FAILED.value, PaymentStatus.ACTION_NEEDED.value)
+        refused = any(r.status in fixable for r in funding.payments_for(db.session, pool, 1))
+        return f"{won} {NEEDS_PUTTING_RIGHT if refused else COLLECTING}."
+    words = FUNDED_WORDS.get(pool.status)
+    return f"{won} {words}." if words else None
 
 
 @bp.route("/pools/<int:pool_id>")
@@ -452,19 +492,28 @@ def join_check(pool_id: int) -> str | BaseResponse:
 
 
 def _save_card(form: CardForm, user: User, metadata: dict[str, str]) -> SavedCard | None:
-    """Save the typed card through Stripe; None (with the error beside the field) if refused."""
+    """Save the typed card through Stripe; None (with the error beside the field) if refused.
+
+    No database transaction is open during a Stripe call: on SQLite an open transaction holds
+    the write lock (every transaction begins IMMEDIATE) and on PostgreSQL a later pool lock
+    would wait on Stripe. So the reads so far are ended, the customer is made and its row
+    committed on its own, the card is saved, and only then does the caller write the member.
+    Nothing is lost by committing here: nothing has been written yet.
+    """
+    card = payments.CardDetails(
+        (form.number.data or "").replace(" ", "").replace("-", ""),
+        form.exp_month.data or 0,
+        form.exp_year.data or 0,
+        (form.cvc.data or "").strip(),
+    )
     try:
-        return payments.save_card(
-            db.session,
-            user,
-            payments.CardDetails(
-                (form.number.data or "").replace(" ", "").replace("-", ""),
-                form.exp_month.data or 0,
-                form.exp_year.data or 0,
-                (form.cvc.data or "").strip(),
-            ),
-            metadata,
-        )
+        customer_id = payments.stored_customer_id(db.session, user)
+        db.session.commit()  # end the read: nothing is held while Stripe answers
+        if customer_id is None:
+            made = payments.create_stripe_customer(user)
+            customer_id = payments.remember_customer(db.session, user, made)
+            db.session.commit()  # the customer is kept even if the card is refused
+        return payments.save_card_to_customer(customer_id, card, metadata)
     except CardDeclined as error:
         db.session.rollback()
         form.number.errors = [*form.number.errors, str(error) or "Your card was declined"]
@@ -585,12 +634,15 @@ def raise_maximum(pool_id: int) -> str:
                 terms=services.terms_text(pool, new_max, member.pay_by),
                 form=ConfirmMaximumForm(formdata=None, max_pence=str(new_max)),
             )
+    share_month = shares.next_month(pool)
     return render_template(
         "pools/maximum.html",
         pool=pool,
         member=member,
         form=form,
         share=maximum.current_share(db.session, pool),
+        share_month=share_month,
+        share_size=len(shares.payers(pool, share_month)),
     )
 
 
@@ -609,7 +661,10 @@ def confirm_maximum(pool_id: int) -> BaseResponse:
         flash(error.message, "error")
         return redirect(url_for("pools.raise_maximum", pool_id=pool.id))
     db.session.commit()
-    collected = maximum.collect_held_back(db.session, _me(), pool)  # COMMITS
+    # After the commit: the new terms stand even if a charge below goes wrong. Each charge
+    # commits its claim before Stripe is called; the rest is committed here.
+    collected = maximum.collect_held_back(db.session, _me(), pool)
+    db.session.commit()
     refused = [row for row in collected if row.status != PaymentStatus.PAID.value]
     if refused:
         flash("Your new maximum is saved, but your bank refused the payment", "error")
@@ -675,9 +730,9 @@ def close_vote(pool_id: int) -> BaseResponse:
             if result.winner is None:
                 flash(result.reason, "info")
             else:
-                status = funding.fund(db.session, pool)  # charges cards; COMMITS
+                # The pools.fund job queued with the result collects the money, not this page.
                 votes = "vote" if result.reason.endswith(" 1") else "votes"
-                flash(f"{result.reason} {votes}. {FUNDED_WORDS.get(status, '')}", "success")
+                flash(f"{result.reason} {votes}. {COLLECTING}", "success")
     return redirect(url_for("pools.pool_page", pool_id=pool.id))
 
 
@@ -708,12 +763,13 @@ def fix_payment(pool_id: int, month: int) -> str | BaseResponse:
                     month,
                     card.payment_method_id,
                     f"{card.brand.title()} ending {card.last4}",
-                )  # COMMITS
+                )
             except NotAllowed:
                 abort(404)
             except DomainError as error:
                 _failed(form, error, "number")
             else:
+                db.session.commit()
                 if row.status == PaymentStatus.PAID.value:
                     flash("Thank you: your payment went through", "success")
                     return redirect(url_for("pools.pool_page", pool_id=pool.id))

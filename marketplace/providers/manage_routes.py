@@ -7,7 +7,6 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
-from marketplace.carers.forms import ConfirmForm
 from marketplace.errors import DomainError
 from marketplace.extensions import db
 from marketplace.organisations import services as organisations
@@ -17,7 +16,7 @@ from marketplace.providers import services
 from marketplace.providers.access import listing_for_staff_or_404, provider_org_for_staff_or_404
 from marketplace.providers.forms import ListingForm
 from marketplace.providers.listing_form_data import form_values, listing_data, prices_from_form
-from marketplace.web.forms import add_error
+from marketplace.web.forms import ConfirmForm, add_error
 
 bp = Blueprint("provider", __name__, url_prefix="/provider")
 

@@ -11,12 +11,11 @@ from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from marketplace.auth.models import User
-from marketplace.carers.forms import ConfirmForm
 from marketplace.carers.models import SCOPE_LABELS
 from marketplace.email import ACTION, send_email
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.extensions import db
-from marketplace.web.forms import add_error
+from marketplace.web.forms import ConfirmForm, add_error
 from marketplace.wellbeing import breaks, crisis_plans
 from marketplace.wellbeing.crisis_plan_forms import PAUSE_LABELS, CrisisPlanForm
 from marketplace.wellbeing.crisis_plan_models import CrisisPlan

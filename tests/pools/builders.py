@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, timedelta
 
+from flask import has_app_context
+
 from marketplace.db import utcnow
+from marketplace.jobs.services import run_next
 from marketplace.moderation import services as moderation
 from marketplace.moderation.models import Decision
 from marketplace.pools import funding, quotes, services
@@ -81,3 +84,15 @@ def running_pool(
     assert quotes.close_vote(db_session, moderator, pool).winner is offer
     assert funding.fund(db_session, pool) == PoolStatus.RUNNING.value
     return pool, members, waiting
+
+
+def run_jobs(app, db_session) -> int:
+    """Run every job that is due, as `flask worker --burst` would (in an app context, for
+    Stripe and email); returns how many ran."""
+    if not has_app_context():
+        with app.app_context():
+            return run_jobs(app, db_session)
+    ran = 0
+    while run_next(db_session, "test-worker") is not None:
+        ran += 1
+    return ran

@@ -147,8 +147,9 @@ def test_the_charging_job_twice_and_on_two_threads_charges_each_member_once(
     assert pool.status == PoolStatus.FUNDED.value
 
     def run_job(now=None) -> None:
+        # On the thread's own db.session, as `flask worker` runs it: emails read through it.
         with app.app_context():
-            in_thread_session(own_database, lambda s: funding.charge_due(s, now=now))
+            in_thread_session(db.scoped, lambda s: funding.charge_due(s, now=now))
 
     run_job()
     run_job()  # cron fired twice

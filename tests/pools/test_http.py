@@ -13,7 +13,7 @@ from marketplace.pools import quotes, services
 from marketplace.pools.models import MemberStatus, Pool, PoolPayment, PoolStatus
 from tests.factories import CouncilFactory, UserFactory
 from tests.helpers import csrf_token, post, sign_in
-from tests.pools.builders import approved_pool, in_days, join_by_invoice, quote
+from tests.pools.builders import approved_pool, in_days, join_by_invoice, quote, run_jobs
 
 GOOD = "4242424242424242"
 DECLINED = "4000000000000002"
@@ -281,6 +281,7 @@ def test_provider_quotes_members_vote_and_closing_funds_the_pool(
     assert response.status_code == 403
     response = post(proposer, f"/pools/{pool.id}/vote/close", token_from="/pools")
     assert response.status_code == 302
+    run_jobs(app, db_session)  # closing the vote queued the collection; the worker collects
     db_session.expire_all()
     pool = db_session.get(Pool, pool.id)
     assert pool.status == PoolStatus.RUNNING.value
@@ -328,6 +329,7 @@ def test_invoices_are_recorded_paid_only_by_the_areas_ulo(
     quotes.close_vote(db_session, moderator, pool)
     with app.app_context():  # funding emails the provider and the members
         funding.fund(db_session, pool)
+        db_session.commit()  # funding leaves the commit to its caller
     row = db_session.scalars(select(PoolPayment).where(PoolPayment.pool_id == pool.id)).first()
     assert row.status == "invoiced"
 
@@ -381,6 +383,7 @@ def test_a_refused_payment_is_put_right_with_a_new_card(
             quotes.vote(db_session, person, pool, offer)
         quotes.close_vote(db_session, moderator, pool)
         funding.fund(db_session, pool)
+        db_session.commit()  # funding leaves the commit to its caller
     refused, fine = people
     # Not yours, or not refused: 404.
     assert signed_in(app, fine).get(f"/pools/{pool.id}/payments/1/fix").status_code == 404
@@ -408,6 +411,7 @@ def test_a_lapsed_pool_is_hidden_from_strangers_but_readable_by_members(
     (person,) = join_by_invoice(db_session, pool, 1)
     with app.app_context():  # lapsing emails the members
         funding.lapse(db_session, pool, "The pool did not reach its minimum by the deadline")
+        db_session.commit()  # lapse leaves the commit to its caller
     assert app.test_client().get(f"/pools/{pool.id}").status_code == 404
     assert signed_in(app, UserFactory()).get(f"/pools/{pool.id}").status_code == 404
     page = text(signed_in(app, person).get(f"/pools/{pool.id}"))

@@ -104,6 +104,7 @@ def test_a_promoted_borrower_pays_as_a_member_and_the_next_person_waiting_borrow
     # A member leaves after month two: the first person waiting gets their place for month three.
     funding.leave_running(db_session, goes, pool)
     funding.charge_due(db_session, now=month_start(pool, 3))
+    db_session.commit()  # charge_due leaves the commit to its caller
     outbox.run_committed(db_session)
 
     first_member = pools.member_record(db_session, pool, first.id)

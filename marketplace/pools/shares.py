@@ -1,0 +1,181 @@
+"""The one rule for what a pool member pays: every page, email, notice and charge asks here.
+
+A month's share is the chosen quote's price per member at the number of people who pay for
+that month (`billable_members`): members, less those who said they leave before it and those
+away on a break who lent their place, plus the people from the waiting list paying for a lent
+place. Once a month has been collected, its share is what was collected, so a page can never
+show a different amount from the one charged.
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from marketplace.errors import DomainError
+from marketplace.pools.models import (
+    MemberStatus,
+    PlaceLoan,
+    Pool,
+    PoolMember,
+    PoolPayment,
+    Quote,
+)
+
+
+class NoShare(DomainError):
+    """There is no share to charge: no quote has won, or it has no price for the size."""
+
+
+def add_months(start: datetime, months: int) -> datetime:
+    """The same day `months` later (the last day of a shorter month)."""
+    month_index = start.month - 1 + months
+    year, month = start.year + month_index // 12, month_index % 12 + 1
+    day = min(start.day, calendar.monthrange(year, month)[1])
+    return start.replace(year=year, month=month, day=day)
+
+
+def billable_members(pool: Pool, month: int) -> list[PoolMember]:
+    """Members who pay for this month (not those who said they leave before it). A place lent
+    for this month (see loans.py) is paid by the person first on the waiting list instead."""
+    paying = [
+        m
+        for m in pool.current_members
+        if m.leave_after_month is None or m.leave_after_month >= month
+    ]
+    for loan in pool.loans:
+        if loan.covers(month) and loan.lender in paying:
+            paying.remove(loan.lender)
+            if _borrower_pays(loan, paying):
+                paying.append(loan.borrower)
+    return paying
+
+
+def _borrower_pays(loan: PlaceLoan, paying: list[PoolMember]) -> bool:
+    """Whether the borrower is listed for a month of their loan. Someone waiting is; so is
+    someone who has left the waiting list since, as a month collected from them stays theirs
+    (`loans.hand_on` ends their loan at the last month collected). Someone who now has a place
+    of their own is listed already, and someone removed for not paying is not: either way the
+    lender, who is away, is not charged for the month."""
+    if loan.borrower in paying:
+        return False
+    return loan.borrower.status in (MemberStatus.WAITING.value, MemberStatus.LEFT.value)
+
+
+def next_month(pool: Pool) -> int:
+    """The month being collected, or the next one to be: 1 until the first month is settled.
+
+    `months_started` moves only when a month is settled, so a month whose payments are still
+    in their grace period is still "next": its share is the one members are being asked for.
+    A pool past its last month answers its last month.
+    """
+    return max(1, min(pool.months_started + 1, pool.months))
+
+
+def last_collected_month(session: Session, pool: Pool) -> int:
+    """The last month whose payments were taken (or invoiced), settled or not: it never moves."""
+    charged = session.scalar(
+        select(func.max(PoolPayment.month)).where(PoolPayment.pool_id == pool.id)
+    )
+    return max(pool.months_started, charged or 0)
+
+
+def collected_share(session: Session, pool: Pool, month: int) -> int | None:
+    """Each member's share in a month already collected (None if it has not been)."""
+    if month < 1:
+        return None
+    return session.scalar(
+        select(PoolPayment.amount_pence)
+        .where(PoolPayment.pool_id == pool.id, PoolPayment.month == month)
+        .order_by(PoolPayment.id)
+        .limit(1)
+    )
+
+
+def payers(pool: Pool, month: int) -> list[PoolMember]:
+    """Who will pay for a month not yet collected, as `funding.charge_due` will find them.
+
+    Before collecting a month, the members who leave before it go and the waiting list fills
+    their places in order (`funding._retire_leavers`); a promoted borrower's lent place goes to
+    the next person waiting, or back to the lender when nobody is (`loans.hand_on`). Counting
+    only today's members would show a share that differs from the one charged.
+    """
+    staying = [
+        m
+        for m in pool.current_members
+        if m.leave_after_month is None or m.leave_after_month >= month
+    ]
+    promoted = pool.waiting_list[: max(pool.max_members - len(staying), 0)]
+    paying = staying + promoted
+    still_waiting = [m for m in pool.waiting_list if m not in promoted]
+    borrowing: set[int] = set()
+    for loan in pool.loans:
+        if not loan.covers(month) or loan.lender not in paying:
+            continue
+        if loan.borrower in promoted:
+            handed = next((m for m in still_waiting if m.id not in borrowing), None)
+            if handed is None:
+                continue  # nobody to hand it on to: the lender pays again
+            paying.remove(loan.lender)
+            paying.append(handed)
+            borrowing.add(handed.id)
+            continue
+        paying.remove(loan.lender)
+        if _borrower_pays(loan, paying):
+            paying.append(loan.borrower)
+            borrowing.add(loan.borrower_id)
+    return paying
+
+
+def quote_share(quote: Quote, pool: Pool, month: int) -> int | None:
+    """What each member would pay for `month` if this quote were the pool's (None if it has
+    no price for that many people). For quotes being voted on, and for months not collected."""
+    return quote.per_member_pence(len(payers(pool, month)))
+
+
+def share_for(session: Session, pool: Pool, month: int) -> int:
+    """What each paying member pays for `month` of the pool, in pence.
+
+    The amount collected, once the month has been; before that, the chosen quote's price at
+    the number of people who pay for that month. Raises NoShare when no quote has won or the
+    quote has no price for that many people (nothing can be charged then).
+    """
+    collected = collected_share(session, pool, month)
+    if collected is not None:
+        return collected
+    quote = session.get(Quote, pool.chosen_quote_id) if pool.chosen_quote_id else None
+    if quote is None:
+        raise NoShare("This pool has no chosen quote")
+    share = quote_share(quote, pool, month)
+    if share is None:
+        raise NoShare(f"The quote has no price for {len(billable_members(pool, month))} members")
+    return share
+
+
+def share_or_none(session: Session, pool: Pool, month: int) -> int | None:
+    """`share_for`, or None where there is no share yet (for pages that show it if known)."""
+    try:
+        return share_for(session, pool, month)
+    except NoShare:
+        return None
+
+
+def member_share(session: Session, pool: Pool, member: PoolMember, month: int) -> int | None:
+    """What this person pays for `month`: their payment row if it was collected, 0 if they do
+    not pay for it (left, away with their place lent, or waiting without a lent place), else
+    the month's share (None when there is no share yet)."""
+    row_amount = session.scalar(
+        select(PoolPayment.amount_pence).where(
+            PoolPayment.pool_id == pool.id,
+            PoolPayment.user_id == member.user_id,
+            PoolPayment.month == month,
+        )
+    )
+    if row_amount is not None:
+        return row_amount
+    if member not in payers(pool, month):
+        return 0
+    return share_or_none(session, pool, month)

@@ -1,0 +1,144 @@
+"""The share a page shows is the share that is charged: pool page and maximum page against the
+Charge rows and localstripe, through a leaver, a lender on a break and the waiting list."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from marketplace import outbox
+from marketplace.auth.models import User
+from marketplace.db import utcnow
+from marketplace.money import format_pence
+from marketplace.payments import services as payments
+from marketplace.payments.gateway import get_gateway
+from marketplace.payments.models import Charge
+from marketplace.pools import funding, quotes, services, shares
+from marketplace.pools.models import Pool, PoolPayment, PoolStatus
+from marketplace.pools.services import Pledge
+from marketplace.wellbeing import breaks
+from tests.factories import UserFactory
+from tests.helpers import sign_in
+from tests.pools.builders import approved_pool, quote, run_jobs
+
+GOOD = "4242424242424242"
+
+
+def page(app, user, path: str) -> str:
+    client = app.test_client()
+    sign_in(client, user)
+    response = client.get(path)
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def shown(html: str, element_id: str) -> str:
+    found = re.search(rf'id="{element_id}"[^>]*>(.*?)</', html, re.S)
+    assert found is not None, element_id
+    return found.group(1)
+
+
+def month_of(charge: Charge) -> int:
+    return int(charge.reference.split(":")[1])
+
+
+def test_every_page_and_email_shows_the_share_that_is_charged(
+    app, db_session, council, moderator, provider, stripe_clean, mailbox
+):
+    # Services run in app contexts of their own (Stripe, emails); pages are fetched outside
+    # them, so objects are read again by id after each context ends.
+    with app.app_context():
+        gateway = get_gateway()
+        pool = approved_pool(db_session, council, moderator, min_members=3, max_members=4)
+        pool.cap_pence = 5000
+        offer = quote(db_session, provider, pool, total_pence=12000)  # 4: £30 each, 3: £40
+        people = [UserFactory() for _ in range(6)]  # four members, then two waiting
+        for person in people:
+            card = payments.save_card(
+                db_session, person, payments.CardDetails(GOOD, 12, 2034, "123"), {}, gateway
+            )
+            services.join(
+                db_session,
+                person,
+                pool,
+                Pledge(5000, "card", payment_method_id=card.payment_method_id),
+            )
+        quotes.open_vote(db_session, pool.proposer, pool, utcnow() + timedelta(days=7))
+        for person in people[:4]:
+            quotes.vote(db_session, person, pool, offer)
+        quotes.close_vote(db_session, moderator, pool)
+        db_session.commit()
+    pool_id, offer_id = pool.id, offer.id
+    ids = [p.id for p in people]
+    leaver, lender, stays, also_stays, first_waiting, second_waiting = people
+
+    # Month one, before the job collects it: what the pages say each member will pay...
+    pool = db_session.get(Pool, pool_id)
+    assert pool.status == PoolStatus.FUNDED.value
+    month_one = format_pence(shares.share_for(db_session, pool, 1))
+    pool_page = page(app, stays, f"/pools/{pool_id}")
+    assert month_one in shown(pool_page, f"quote-{offer_id}-share")
+    assert month_one in shown(pool_page, "my-share")
+    assert month_one in shown(page(app, stays, f"/pools/{pool_id}/maximum"), "share")
+    run_jobs(app, db_session)
+    charges = db_session.scalars(select(Charge)).all()
+    # ... is what every member was charged, here and at Stripe.
+    assert {c.user_id for c in charges} == set(ids[:4])
+    assert {format_pence(c.amount_pence) for c in charges} == {month_one}
+    with app.app_context():
+        remote = [p for p in gateway.recent_payment_intents(limit=100) if "pool" in p.metadata]
+    assert sorted(p.amount_pence for p in remote) == sorted(c.amount_pence for c in charges)
+
+    # Month two: one member leaves after month one and another lends their place while away.
+    with app.app_context():
+        pool = db_session.get(Pool, pool_id)
+        assert pool.status == PoolStatus.RUNNING.value
+        funding.leave_running(db_session, db_session.get(User, leaver.id), pool)
+        breaks.start_break(
+            db_session, db_session.get(User, lender.id), "open", offer_pool_places=True
+        )
+        db_session.commit()
+        outbox.run_committed(db_session)
+    pool = db_session.get(Pool, pool_id)
+    (loan,) = pool.loans
+    assert loan.borrower.user_id == first_waiting.id and loan.from_month == 2
+    # Month two's payers, as charge_due will find them: the leaver's place goes to the first
+    # person waiting, so the lent place passes to the second, who pays while still waiting.
+    month_two = format_pence(shares.share_for(db_session, pool, 2))
+    pool_page = page(app, stays, f"/pools/{pool_id}")
+    assert month_two in shown(pool_page, f"quote-{offer_id}-share")
+    assert f"you pay {month_two}" in shown(pool_page, "my-share")
+    assert month_two in shown(page(app, stays, f"/pools/{pool_id}/maximum"), "share")
+    for payer in (first_waiting, second_waiting):
+        assert f"you pay {month_two}" in shown(page(app, payer, f"/pools/{pool_id}"), "my-share")
+    assert "You pay nothing" in shown(page(app, lender, f"/pools/{pool_id}"), "my-share")
+
+    with app.app_context():
+        pool = db_session.get(Pool, pool_id)
+        start = pool.commissioned_at or utcnow()
+        funding.charge_due(db_session, now=funding.add_months(start, 1) + timedelta(hours=1))
+        db_session.commit()
+        outbox.run_committed(db_session)
+        remote = [
+            p
+            for p in gateway.recent_payment_intents(limit=100)
+            if p.metadata.get("pool") == str(pool_id) and p.metadata.get("month") == "2"
+        ]
+    second = [c for c in db_session.scalars(select(Charge)) if month_of(c) == 2]
+    assert {c.user_id for c in second} == {
+        stays.id,
+        also_stays.id,
+        first_waiting.id,
+        second_waiting.id,
+    }
+    assert {format_pence(c.amount_pence) for c in second} == {month_two}
+    rows = db_session.scalars(
+        select(PoolPayment).where(PoolPayment.pool_id == pool_id, PoolPayment.month == 2)
+    ).all()
+    assert {format_pence(r.amount_pence) for r in rows} == {month_two}
+    assert sorted(p.amount_pence for p in remote) == sorted(c.amount_pence for c in second)
+    # After the charge the share for the month is still what was charged.
+    pool = db_session.get(Pool, pool_id)
+    assert shares.share_for(db_session, pool, 2) == second[0].amount_pence
