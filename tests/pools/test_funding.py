@@ -306,12 +306,14 @@ def test_members_and_the_provider_are_emailed_and_no_email_holds_card_details(
         db_session, gateway, council, moderator, provider, [GOOD, GOOD, DECLINED_AT_CHARGE]
     )
     funding.fund(db_session, pool)
+    db_session.commit()  # emails go after the commit
     problem = mailbox.last_to(people[2].email)
     assert problem["Subject"] == "Please put your pool payment right"
     body = problem.get_payload(decode=True).decode()
     assert f"/pools/{pool.id}/payments/1/fix" in body and "0341" not in body
 
     funding.settle_month(db_session, pool, 1, now=utcnow() + timedelta(days=4))
+    db_session.commit()
     assert pool.status == PoolStatus.LAPSED.value
     assert mailbox.last_to(people[0].email)["Subject"] == "Your pool will not go ahead"
 
@@ -345,6 +347,7 @@ def test_fewer_members_raise_the_share_and_below_the_minimum_the_pool_winds_down
     funding.leave_running(db_session, people[1], pool)
     month_three = funding.add_months(pool.commissioned_at, 2) + timedelta(hours=1)
     report = funding.charge_due(db_session, now=month_three)  # 2 members: below the minimum
+    db_session.commit()
     assert "ends after month 2" in pool.end_reason
     assert rows(db_session, pool, 3) == {}  # nobody pays for a month that will not run
     assert mailbox.last_to(people[2].email)["Subject"] == "Your pool is ending"
