@@ -177,10 +177,13 @@ def run_workers(app, factory, workers: int) -> None:
         barrier.wait()
         with app.app_context():
             for _ in range(20):
-                session = factory()
+                # The thread's own db.session, as the pools.charge_due job runs in `flask
+                # worker`: emails read through it, so a second session would wait on our lock.
+                session = db.scoped()
                 try:
-                    funding.charge_due(session)
-                    session.commit()
+                    report = funding.JobReport()
+                    for _step in funding.charge_due_steps(session, report):
+                        session.commit()  # each pool on its own, as the job commits
                     return
                 except OperationalError:
                     session.rollback()
