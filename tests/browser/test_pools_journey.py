@@ -415,11 +415,6 @@ def ben_reads_and_downloads_his_statement(page: Page, cast: Cast) -> None:
     sign_out(page)
 
 
-@pytest.mark.skip(
-    reason="Closing a vote now enqueues the collection as a job (issue 16); the browser live "
-    "server starts no worker yet, so this journey cannot reach 'running'. Follow-up: run the "
-    "worker beside the live server and check the new 'being collected' page, then the emails."
-)
 def test_holders_propose_join_choose_a_quote_and_pay(
     live_server: LiveServer, live_stripe: str, new_page: Callable[..., Page]
 ) -> None:
