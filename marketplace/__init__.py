@@ -107,10 +107,13 @@ def _init_packages(app: Flask) -> None:
     for package in (
         pages,
         auth,
+        privacy,
         account,
         carers,
         organisations,
-        privacy,
+        notifications,
+        moderation,
+        payments,
         admin,
         casework,
         providers,
@@ -118,9 +121,6 @@ def _init_packages(app: Flask) -> None:
         buddies,
         pools,
         memberships,
-        moderation,
-        payments,
-        notifications,
         wellbeing,
     ):
         package.init_app(app)

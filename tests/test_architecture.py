@@ -189,3 +189,22 @@ def test_services_never_commit() -> None:
         for line in _commits(path)
     ]
     assert offenders == []
+
+
+def _called_name(call: ast.Call) -> str:
+    func = call.func
+    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+
+
+def test_importing_a_module_registers_nothing() -> None:
+    """Wiring is explicit: packages register in their init_app, never as a side effect of
+    an import (a module imported for its types must not change the running app)."""
+    offenders = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for path in MODULES.values()
+        for node in ast.parse(path.read_text(), str(path)).body
+        if isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Call)
+        and ("register" in (name := _called_name(node.value)) or name.startswith("on_"))
+    ]
+    assert offenders == []

@@ -14,5 +14,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(cli.moderation_cli)
     # Registered here, not by the web layer, so that web never imports moderation.
     app.jinja_env.filters["message_text"] = limits.message_text
-    # Registered when imported: decisions, reports.
-    del decisions, reports
+    reports.register()
+    decisions.register()
+    reports.register_privacy()
+    decisions.register_privacy()

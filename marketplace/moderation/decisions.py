@@ -385,9 +385,12 @@ def appeal_outcome_notice(session: Session, item: ModerationItem) -> list[Notice
     return [Notice(person.email, "Your appeal has been looked at", body)]
 
 
-moderation.register_kind(ITEM_APPEAL, "Appeal", _decide_appeal)
-moderation.extend_kind(ITEM_APPEAL, _appeal_actions, _excluded, approve_reject=False)
-moderation.extend_kind(reports.ITEM_REPORT, _report_actions)
+def register() -> None:
+    """Teach the queue about appeals, and give reports their decisions (after
+    reports.register)."""
+    moderation.register_kind(ITEM_APPEAL, "Appeal", _decide_appeal)
+    moderation.extend_kind(ITEM_APPEAL, _appeal_actions, _excluded, approve_reject=False)
+    moderation.extend_kind(reports.ITEM_REPORT, _report_actions)
 
 
 # --- data-protection rights -----------------------------------------------------------------
@@ -426,5 +429,7 @@ def _erase(session: Session, user: User) -> None:
         sanction.user_id = None
 
 
-privacy.register_exporter("moderation_decisions", _export)
-privacy.register_eraser(_erase)
+def register_privacy() -> None:
+    """Add decisions about the person to "Your data", and to erasure."""
+    privacy.register_exporter("moderation_decisions", _export)
+    privacy.register_eraser(_erase)

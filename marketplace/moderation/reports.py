@@ -307,14 +307,16 @@ def report_for_item(session: Session, item: ModerationItem) -> dict[str, object]
     }
 
 
-moderation.register_kind(
-    ITEM_REPORT,
-    "Report",
-    _decide_report,
-    approve_label="Nothing wrong: close the report (and show it again if reports hid it)",
-    reject_label="Report upheld: close it with a note (it stays as it is)",
-    view=report_for_item,
-)
+def register() -> None:
+    """Teach the queue about reports (moderation's init_app)."""
+    moderation.register_kind(
+        ITEM_REPORT,
+        "Report",
+        _decide_report,
+        approve_label="Nothing wrong: close the report (and show it again if reports hid it)",
+        reject_label="Report upheld: close it with a note (it stays as it is)",
+        view=report_for_item,
+    )
 
 
 # --- data-protection rights -----------------------------------------------------------------
@@ -342,5 +344,7 @@ def _erase(session: Session, user: User) -> None:
         report.reporter_id = None
 
 
-privacy.register_exporter("reports", _export)
-privacy.register_eraser(_erase)
+def register_privacy() -> None:
+    """Add reports to "Your data": what they export and what erasure removes."""
+    privacy.register_exporter("reports", _export)
+    privacy.register_eraser(_erase)

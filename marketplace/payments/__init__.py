@@ -11,5 +11,4 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(routes.bp)
     app.cli.add_command(cli.payments_cli)
-    # Registered when imported: services.
-    del services
+    services.register()

@@ -548,9 +548,14 @@ def _on_invoice_paid(session: Session, event: dict[str, Any]) -> None:
     )
 
 
-register_handler("payment_intent.succeeded", _on_intent_succeeded)
-register_handler("payment_intent.payment_failed", _on_intent_failed)
-register_handler("invoice.payment_succeeded", _on_invoice_paid)
+def register() -> None:
+    """Record what Stripe tells us about payments (payments' init_app, before the packages
+    that build on these events register their own handlers)."""
+    register_handler("payment_intent.succeeded", _on_intent_succeeded)
+    register_handler("payment_intent.payment_failed", _on_intent_failed)
+    register_handler("invoice.payment_succeeded", _on_invoice_paid)
+    # Financial records are kept on erasure (the user row stays, anonymised), so no eraser.
+    privacy.register_exporter("payments", _export)
 
 
 # --- Privacy ------------------------------------------------------------------------------
@@ -569,10 +574,6 @@ def _export(session: Session, user: User) -> list[dict[str, Any]]:
         }
         for c in charges
     ]
-
-
-# Financial records are kept on erasure (the user row stays, anonymised), so no eraser.
-privacy.register_exporter("payments", _export)
 
 
 # --- Saving a card ------------------------------------------------------------------------

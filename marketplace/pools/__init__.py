@@ -17,5 +17,4 @@ def init_app(app: Flask) -> None:
     # Collecting money commits as it goes (each claim before Stripe), hence commits=True.
     handler(jobs.FUND, commits=True)(jobs.fund)
     handler(jobs.CHARGE_DUE, commits=True)(jobs.charge_due)
-    # Registered when imported: funding (its webhook handler).
-    del funding
+    funding.register_webhooks()

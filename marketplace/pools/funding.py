@@ -569,4 +569,6 @@ def _on_intent_succeeded(session: Session, event: dict[str, Any]) -> None:
         _apply_charge(row, charge, utcnow())
 
 
-payments.register_handler("payment_intent.succeeded", _on_intent_succeeded)
+def register_webhooks() -> None:
+    """Settle a pool when Stripe says a member's payment went through (after payments')."""
+    payments.register_handler("payment_intent.succeeded", _on_intent_succeeded)

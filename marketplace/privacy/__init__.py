@@ -10,5 +10,4 @@ def init_app(app: Flask) -> None:
     from marketplace.privacy import routes, services
 
     app.register_blueprint(routes.bp)
-    # Registered when imported: services.
-    del services
+    services.register_privacy()
