@@ -9,12 +9,18 @@ from typing import Any, TypeVar
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
-from marketplace.auth.models import Role
+from marketplace.auth.models import Role, User
 from marketplace.auth.sessions import second_factor_done
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 MODERATOR_ROLES = (Role.ADMIN, Role.ULO_STAFF)
+
+
+def current_person() -> User:
+    """The signed-in person (views behind login_required), as our User, not Flask-Login's
+    proxy (services compare and store it)."""
+    return current_user._get_current_object()  # type: ignore[no-any-return]  # werkzeug proxy
 
 
 def role_required(*roles: Role) -> Callable[[F], F]:

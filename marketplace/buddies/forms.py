@@ -38,7 +38,7 @@ from marketplace.buddies.models import (
     MAX_MESSAGE,
     MIN_MONTHS_HOLDING,
 )
-from marketplace.engagement.forms import for_whom_field
+from marketplace.carers.acting import for_whom_field
 from marketplace.providers.forms import checkboxes
 from marketplace.providers.models import LANGUAGES
 from marketplace.web.forms import WholeNumberField, int_or_zero

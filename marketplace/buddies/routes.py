@@ -7,13 +7,12 @@ from typing import Any
 
 import click
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from marketplace import outbox
-from marketplace.auth.access import moderator_required
-from marketplace.auth.models import User
+from marketplace.auth.access import current_person, moderator_required
 from marketplace.buddies import conversations, handover, rounds, services
 from marketplace.buddies.forms import (
     NO_BUDGET_YET,
@@ -42,8 +41,9 @@ from marketplace.buddies.models import (
     MatchStatus,
     split,
 )
+from marketplace.carers import acting
+from marketplace.carers.acting import chosen_holder
 from marketplace.db import utcnow
-from marketplace.engagement.forms import MYSELF, chosen_holder
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.extensions import db
 from marketplace.moderation import crisis
@@ -52,7 +52,7 @@ from marketplace.notifications.links import email_link
 from marketplace.places.services import all_councils
 from marketplace.providers.services import all_categories
 from marketplace.web.actions import button_action
-from marketplace.web.forms import ConfirmForm, add_error
+from marketplace.web.forms import ConfirmForm, failed
 
 bp = Blueprint("buddies", __name__, url_prefix="/buddies", cli_group="buddies")
 
@@ -63,10 +63,6 @@ def resume_due_command() -> None:
     count = conversations.resume_due(db.session)
     outbox.commit(db.session)
     click.echo(f"Resumed {count} pairing{'s' if count != 1 else ''}.")
-
-
-def _me() -> User:
-    return current_user._get_current_object()  # type: ignore[no-any-return]  # werkzeug proxy
 
 
 @bp.app_context_processor
@@ -85,21 +81,21 @@ def _labels() -> dict[str, Any]:
 
 def _match_or_404(match_id: int) -> BuddyMatch:
     try:
-        return conversations.get_match_for(db.session, _me(), match_id)
+        return conversations.get_match_for(db.session, current_person(), match_id)
     except NotAllowed:
         abort(404)
 
 
 def _conversation_or_404(match_id: int) -> BuddyMatch:
     try:
-        return conversations.get_conversation_for(db.session, _me(), match_id)
+        return conversations.get_conversation_for(db.session, current_person(), match_id)
     except NotAllowed:
         abort(404)
 
 
 def _request_or_404(request_id: int) -> tuple[BuddyRequest, bool]:
     try:
-        return services.get_request_for(db.session, _me(), request_id)
+        return services.get_request_for(db.session, current_person(), request_id)
     except NotAllowed:
         abort(404)
 
@@ -110,18 +106,13 @@ def _council_choices() -> list[SelectChoice]:
     ]
 
 
-def _failed(form: Any, error: DomainError, fallback: str | None = None) -> None:
-    db.session.rollback()
-    add_error(form, error, fallback_field=fallback)
-
-
 # --- the hub ------------------------------------------------------------------------------------
 
 
 @bp.route("")
 @login_required
 def index() -> str:
-    me = _me()
+    me = current_person()
     matches = services.matches_of(db.session, me)
     helped = services.people_i_ask_for(db.session, me)
     return render_template(
@@ -179,7 +170,7 @@ def _fill_offer(form: OfferForm, profile: BuddyProfile) -> None:
 @bp.route("/offer", methods=["GET", "POST"])
 @login_required
 def offer() -> str | Response:
-    me = _me()
+    me = current_person()
     profile = services.profile_of(db.session, me.id)
     changing = profile is not None and profile.status != "withdrawn"
     form = OfferForm()
@@ -200,7 +191,7 @@ def offer() -> str | Response:
             else:
                 profile = services.offer_to_be_buddy(db.session, me, data)
         except DomainError as error:
-            _failed(form, error)
+            failed(form, error)
         else:
             db.session.commit()
             flash(
@@ -229,7 +220,7 @@ def offer_action(action: str) -> Response:
                 "Your offer is withdrawn. Thank you for offering",
             ),
         }[action]
-        button_action(lambda: change(db.session, _me()), done)
+        button_action(lambda: change(db.session, current_person()), done)
     return redirect(url_for("buddies.index"))
 
 
@@ -256,13 +247,11 @@ def _request_data(form: AskForm) -> services.RequestData:
 @bp.route("/ask", methods=["GET", "POST"])
 @login_required
 def ask() -> str | Response:
-    me = _me()
+    me = current_person()
     helped = services.people_i_ask_for(db.session, me)
     form = AskForm()
     form.council_id.choices = _council_choices()
-    form.for_whom.choices = [SelectChoice(MYSELF, "Myself")] + [
-        SelectChoice(str(h.id), h.display_name) for h in helped
-    ]
+    form.for_whom.choices = acting.for_whom_choices(helped)
     if request.method == "GET":
         form.languages.data = ["English"]
         wanted = request.args.get("for", "")
@@ -280,7 +269,7 @@ def ask() -> str | Response:
         except NotAllowed:
             abort(403)
         except DomainError as error:
-            _failed(form, error)
+            failed(form, error)
         else:
             db.session.commit()
             flash("You have asked for a buddy. Here are the people we suggest", "success")
@@ -308,7 +297,7 @@ def request_page(request_id: int) -> str:
 def ask_suggested(request_id: int, profile_id: int) -> Response:
     buddy_request, as_carer = _request_or_404(request_id)
     if ConfirmForm().validate_on_submit():
-        me = _me()
+        me = current_person()
         try:
             match = rounds.ask_suggested(
                 db.session,
@@ -353,7 +342,7 @@ def withdraw_request(request_id: int) -> Response:
                 db.session,
                 buddy_request.seeker,
                 buddy_request,
-                acting_carer=_me() if as_carer else None,
+                acting_carer=current_person() if as_carer else None,
             ),
             "You are no longer waiting for a buddy",
         )
@@ -364,7 +353,7 @@ def withdraw_request(request_id: int) -> Response:
 
 
 def _pairing_page(match: BuddyMatch, form: MessageForm, contact_form: ContactForm) -> str:
-    me = _me()
+    me = current_person()
     role = conversations.role_in(match, me)
     return render_template(
         "buddies/pairing.html",
@@ -385,7 +374,7 @@ def _pairing_page(match: BuddyMatch, form: MessageForm, contact_form: ContactFor
 @login_required
 def pairing(match_id: int) -> str:
     match = _conversation_or_404(match_id)
-    me = _me()
+    me = current_person()
     # Reading is not a change the person makes, but it decides when we email them next.
     conversations.resume_if_due(match)
     conversations.mark_read(match, me)
@@ -398,13 +387,13 @@ def pairing(match_id: int) -> str:
 @login_required
 def send_message(match_id: int) -> str | Response:
     match = _conversation_or_404(match_id)
-    me = _me()
+    me = current_person()
     form = MessageForm()
     if form.validate_on_submit():
         try:
             _, notice = conversations.send_message(db.session, me, match, form.body.data or "")
         except DomainError as error:
-            _failed(form, error, "body")
+            failed(form, error, fallback="body")
         else:
             db.session.commit()
             conversations.send_notice(notice)
@@ -422,9 +411,11 @@ def share_contact(match_id: int) -> str | Response:
     form = ContactForm()
     if form.validate_on_submit():
         try:
-            conversations.share_contact(db.session, _me(), match, form.contact.data or "")
+            conversations.share_contact(
+                db.session, current_person(), match, form.contact.data or ""
+            )
         except DomainError as error:
-            _failed(form, error, "contact")
+            failed(form, error, fallback="contact")
         else:
             db.session.commit()
             flash(
@@ -442,7 +433,7 @@ def share_contact(match_id: int) -> str | Response:
 def answer(match_id: int, action: str) -> Response:
     match = _match_or_404(match_id)
     if ConfirmForm().validate_on_submit():
-        me = _me()
+        me = current_person()
         change = {
             "accept": services.accept,
             "decline": services.decline,
@@ -479,9 +470,9 @@ def pause(match_id: int) -> str | Response:
         days = int(form.days.data) if (form.days.data or "").isdigit() else None
         until = utcnow() + timedelta(days=days) if days else None
         try:
-            services.pause(db.session, _me(), match, until)
+            services.pause(db.session, current_person(), match, until)
         except DomainError as error:
-            _failed(form, error, "days")
+            failed(form, error, fallback="days")
         else:
             db.session.commit()
             flash("The pairing is paused", "success")
@@ -496,9 +487,9 @@ def end(match_id: int) -> str | Response:
     form = EndForm()
     if form.validate_on_submit():
         try:
-            services.end(db.session, _me(), match, form.reason.data)
+            services.end(db.session, current_person(), match, form.reason.data)
         except DomainError as error:
-            _failed(form, error, "reason")
+            failed(form, error, fallback="reason")
         else:
             db.session.commit()
             flash("The pairing has ended. Thank you both", "success")
@@ -511,7 +502,7 @@ def end(match_id: int) -> str | Response:
 def another_buddy(match_id: int, profile_id: int) -> str | Response:
     """After a handover: ask a suggested buddy, choosing whether to share a short summary."""
     match = _match_or_404(match_id)
-    me = _me()
+    me = current_person()
     offered = handover.handover_for(db.session, match) if me.id == match.seeker_id else None
     chosen = handover.suggestion(offered, profile_id) if offered else None
     if offered is None or chosen is None:
@@ -528,7 +519,7 @@ def another_buddy(match_id: int, profile_id: int) -> str | Response:
         try:
             new = handover.ask_new_buddy(db.session, me, match, profile_id, form.shared_summary())
         except DomainError as error:
-            _failed(form, error, "summary")
+            failed(form, error, fallback="summary")
         else:
             db.session.commit()
             conversations.send_notice(_proposal_notice(new))
@@ -547,9 +538,9 @@ def report(match_id: int) -> str | Response:
     form = ConcernForm()
     if form.validate_on_submit():
         try:
-            conversations.report_concern(db.session, _me(), match, form.body.data or "")
+            conversations.report_concern(db.session, current_person(), match, form.body.data or "")
         except DomainError as error:
-            _failed(form, error, "body")
+            failed(form, error, fallback="body")
         else:
             db.session.commit()
             flash(
@@ -564,7 +555,7 @@ def report(match_id: int) -> str | Response:
 @login_required
 def block(match_id: int) -> str | Response:
     match = _match_or_404(match_id)
-    me = _me()
+    me = current_person()
     form = ConfirmForm()
     if form.validate_on_submit():
         services.block(db.session, me, match.other_id(me.id))
@@ -582,9 +573,11 @@ def feedback(match_id: int) -> str | Response:
     form = FeedbackForm()
     if form.validate_on_submit():
         try:
-            conversations.give_feedback(db.session, _me(), match, form.helpfulness.data or "")
+            conversations.give_feedback(
+                db.session, current_person(), match, form.helpfulness.data or ""
+            )
         except DomainError as error:
-            _failed(form, error, "helpfulness")
+            failed(form, error, fallback="helpfulness")
         else:
             db.session.commit()
             flash("Thank you for your feedback", "success")
@@ -598,7 +591,7 @@ def feedback(match_id: int) -> str | Response:
 @bp.route("/round", methods=["GET", "POST"])
 @moderator_required
 def matching_round() -> str | Response:
-    me = _me()
+    me = current_person()
     form = ConfirmForm()
     problems: list[str] = []
     if form.validate_on_submit():
@@ -636,7 +629,7 @@ def matching_round() -> str | Response:
 @bp.route("/concerns/<int:item_id>/conversation")
 @moderator_required
 def concern_conversation(item_id: int) -> str:
-    me = _me()
+    me = current_person()
     try:
         item = moderation.get_for_moderator(db.session, me, item_id)
         match = conversations.conversation_for_moderator(db.session, me, item)

@@ -142,6 +142,16 @@ def grants_held(session: Session, carer: User) -> list[CarerGrant]:
     return [grant for grant in rows if grant.is_live()]
 
 
+def people_i_act_for(session: Session, carer: User, scope: CarerScope) -> list[User]:
+    """Holders who let this person act for them in this part of the site (a live grant with
+    `scope`), never an erased account."""
+    return [
+        g.holder
+        for g in grants_held(session, carer)
+        if g.allows(scope) and g.holder.erased_at is None
+    ]
+
+
 def authorise(
     session: Session,
     carer: User,

@@ -12,9 +12,8 @@ from govuk_frontend_wtf.wtforms_widgets import (
 from wtforms import HiddenField, RadioField, SelectChoice, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
+from marketplace.carers.acting import for_whom_field
 from marketplace.engagement.models import MAX_MESSAGE, MAX_REPLY, MAX_REVIEW, MAX_SUBJECT
-
-MYSELF = "me"
 
 RATING_CHOICES = [
     SelectChoice("5", "5 – Excellent"),
@@ -36,25 +35,6 @@ def message_field(label: str, limit: int, missing: str, hint: str = "") -> TextA
             Length(max=limit, message=f"{label} must be {limit} characters or fewer"),
         ],
     )
-
-
-def for_whom_field() -> RadioField:
-    """Who the action is for: yourself, or someone you help (choices set by the view)."""
-    return RadioField(
-        "Who is this for?",
-        widget=GovRadioInput(),
-        choices=[SelectChoice(MYSELF, "Myself")],
-        description="You can do this for someone who has asked you to help them.",
-        default=MYSELF,
-        invalid_choice_message="Choose who this is for",
-        # Not rendered for people who help nobody: then it is left out and means "Myself".
-        validators=[Optional()],
-    )
-
-
-def chosen_holder(value: str | None) -> int | None:
-    """The holder id from a for_whom value (None means the person themselves)."""
-    return None if not value or value == MYSELF else int(value)
 
 
 class ShortlistForm(FlaskForm):

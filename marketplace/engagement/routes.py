@@ -9,16 +9,17 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
+from marketplace.auth.access import current_person
 from marketplace.auth.models import User
+from marketplace.carers import acting
+from marketplace.carers.acting import chosen_holder
 from marketplace.engagement import services
 from marketplace.engagement.forms import (
-    MYSELF,
     EnquiryForm,
     MessageForm,
     ReviewForm,
     ReviewReplyForm,
     ShortlistForm,
-    chosen_holder,
 )
 from marketplace.engagement.models import Enquiry, Review, ShortlistEntry, Side
 from marketplace.errors import DomainError, NotAllowed
@@ -32,10 +33,6 @@ from marketplace.web.redirects import safe_next
 bp = Blueprint("engagement", __name__)
 
 
-def _me() -> User:
-    return current_user._get_current_object()  # type: ignore[no-any-return]  # werkzeug proxy
-
-
 def _published_or_404(listing_id: int) -> Listing:
     listing = providers.published_listing(db.session, listing_id)
     if listing is None:
@@ -45,7 +42,7 @@ def _published_or_404(listing_id: int) -> Listing:
 
 def _enquiry_or_404(enquiry_id: int) -> Enquiry:
     try:
-        return services.get_enquiry_for(db.session, _me(), enquiry_id)
+        return services.get_enquiry_for(db.session, current_person(), enquiry_id)
     except NotAllowed:
         abort(404)
 
@@ -55,7 +52,7 @@ def _engagement() -> dict[str, Any]:
     """`engagement_for(listing)`: shortlist state, enquiries and reviews for the service page."""
 
     def engagement_for(listing: Listing) -> services.ServicePanel:
-        user = _me() if current_user.is_authenticated else None
+        user = current_person() if current_user.is_authenticated else None
         return services.service_panel(db.session, user, listing)
 
     return {"engagement_for": engagement_for}
@@ -79,7 +76,7 @@ def shortlist_add(listing_id: int) -> Response:
     if form.validate_on_submit():
         holder_id = chosen_holder(form.for_holder.data)
         try:
-            services.add_to_shortlist(db.session, _me(), listing, holder_id)
+            services.add_to_shortlist(db.session, current_person(), listing, holder_id)
         except DomainError as error:
             db.session.rollback()
             flash(error.message, "error")
@@ -96,7 +93,9 @@ def shortlist_remove(listing_id: int) -> Response:
     if form.validate_on_submit():
         holder_id = chosen_holder(form.for_holder.data)
         try:
-            removed = services.remove_from_shortlist(db.session, _me(), listing_id, holder_id)
+            removed = services.remove_from_shortlist(
+                db.session, current_person(), listing_id, holder_id
+            )
         except DomainError as error:
             db.session.rollback()
             flash(error.message, "error")
@@ -110,7 +109,7 @@ def shortlist_remove(listing_id: int) -> Response:
 @bp.route("/shortlist")
 @login_required
 def shortlist() -> str:
-    me = _me()
+    me = current_person()
     sections: list[tuple[User | None, list[ShortlistEntry]]] = [
         (None, services.shortlist_of(db.session, me))
     ]
@@ -125,16 +124,14 @@ def shortlist() -> str:
 
 
 def _for_whom_choices(me: User) -> list[SelectChoice]:
-    return [SelectChoice(MYSELF, "Myself")] + [
-        SelectChoice(str(h.id), h.display_name) for h in services.people_i_help(db.session, me)
-    ]
+    return acting.for_whom_choices(services.people_i_help(db.session, me))
 
 
 @bp.route("/services/<int:listing_id>/enquire", methods=["GET", "POST"])
 @login_required
 def enquire(listing_id: int) -> str | Response:
     listing = _published_or_404(listing_id)
-    me = _me()
+    me = current_person()
     form = EnquiryForm()
     form.for_whom.choices = _for_whom_choices(me)
     if form.validate_on_submit():
@@ -163,7 +160,7 @@ def enquire(listing_id: int) -> str | Response:
 @login_required
 def enquiries() -> str:
     return render_template(
-        "engagement/enquiries.html", lists=services.enquiries_for(db.session, _me())
+        "engagement/enquiries.html", lists=services.enquiries_for(db.session, current_person())
     )
 
 
@@ -171,7 +168,7 @@ def enquiries() -> str:
 @login_required
 def thread(enquiry_id: int) -> str | Response:
     enquiry = _enquiry_or_404(enquiry_id)
-    me = _me()
+    me = current_person()
     form = MessageForm()
     if form.validate_on_submit():
         try:
@@ -200,7 +197,7 @@ def thread(enquiry_id: int) -> str | Response:
 def close(enquiry_id: int) -> Response:
     enquiry = _enquiry_or_404(enquiry_id)
     if ConfirmForm().validate_on_submit():
-        services.close_enquiry(db.session, _me(), enquiry)
+        services.close_enquiry(db.session, current_person(), enquiry)
         db.session.commit()
         flash("This conversation is closed", "success")
     return redirect(url_for("engagement.thread", enquiry_id=enquiry.id))
@@ -213,7 +210,7 @@ def close(enquiry_id: int) -> Response:
 @login_required
 def review(listing_id: int) -> str | Response:
     listing = _published_or_404(listing_id)
-    me = _me()
+    me = current_person()
     if not services.has_been_in_touch(db.session, me.id, listing.id):
         return render_template("engagement/review_not_yet.html", listing=listing)
     existing = services.review_by(db.session, me.id, listing.id)
@@ -242,7 +239,7 @@ def review(listing_id: int) -> str | Response:
 @bp.route("/reviews/<int:review_id>/reply", methods=["GET", "POST"])
 @login_required
 def review_reply(review_id: int) -> str | Response:
-    me = _me()
+    me = current_person()
     target = db.session.get(Review, review_id)
     if target is None or not target.is_published:
         abort(404)

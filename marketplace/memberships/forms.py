@@ -30,7 +30,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from marketplace.engagement.forms import for_whom_field
+from marketplace.carers.acting import for_whom_field
 from marketplace.memberships.models import MAX_PLACE, MAX_WHAT, Basis, GivingKind
 from marketplace.memberships.reciprocity import MAX_DESCRIPTION
 from marketplace.money import NotMoney, parse_pounds

@@ -29,13 +29,14 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms import SelectChoice
 
-from marketplace.auth.access import moderator_required
+from marketplace.auth.access import current_person, moderator_required
 from marketplace.auth.models import User
 from marketplace.auth.sessions import second_factor_done
+from marketplace.carers import acting
 from marketplace.carers import services as carers
+from marketplace.carers.acting import MYSELF, chosen_holder
 from marketplace.carers.models import CarerScope
 from marketplace.db import utcnow
-from marketplace.engagement.forms import MYSELF, chosen_holder
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.extensions import db
 from marketplace.memberships import (
@@ -86,7 +87,7 @@ from marketplace.organisations.models import Organisation, OrganisationKind
 from marketplace.payments.services import CardDetails
 from marketplace.pools.forms import as_date
 from marketplace.web.actions import button_action
-from marketplace.web.forms import ConfirmForm, add_error
+from marketplace.web.forms import ConfirmForm, failed
 
 bp = Blueprint("memberships", __name__)
 
@@ -130,19 +131,6 @@ LOG_FIELDS = {"minutes": "hours", "recipient": "recipient_email", "organisation"
 HELP_FIELDS = {"minutes": "hours", "request": None, "offer": None, "recipient": None}
 
 
-def _me() -> User:
-    return current_user._get_current_object()  # type: ignore[no-any-return]  # werkzeug proxy
-
-
-def _failed(
-    form: FlaskForm, error: DomainError, fields: dict[str, str | None], fallback: str | None = None
-) -> None:
-    """Roll back and put the service's message beside the field it names."""
-    db.session.rollback()
-    field = fields.get(error.field, error.field) if error.field else None
-    add_error(form, DomainError(error.message, field), fallback_field=fallback)
-
-
 @bp.app_context_processor
 def _membership_labels() -> dict[str, Any]:
     return {
@@ -170,34 +158,22 @@ def _ulo_or_404(org_id: int) -> Organisation:
 def _staff_org(org_id: int) -> Organisation:
     """The ULO, if the signed-in person is its approved staff (403 otherwise)."""
     org = _ulo_or_404(org_id)
-    if not organisations.is_staff(db.session, _me(), org):
+    if not organisations.is_staff(db.session, current_person(), org):
         abort(403)
     return org
 
 
 def _helped() -> list[User]:
     """Holders who let the signed-in person act for them on memberships."""
-    return [
-        g.holder
-        for g in carers.grants_held(db.session, _me())
-        if g.allows(CarerScope.MEMBERSHIPS) and g.holder.erased_at is None
-    ]
+    return carers.people_i_act_for(db.session, current_person(), CarerScope.MEMBERSHIPS)
 
 
 def _holder(holder_id: int | None, helped: list[User]) -> tuple[User, User | None]:
-    """(the person it is for, the carer acting for them or None); 404 for anyone else."""
-    if holder_id is None or holder_id == _me().id:
-        return _me(), None
-    holder = next((h for h in helped if h.id == holder_id), None)
-    if holder is None:
-        abort(404)
-    return holder, _me()
+    return acting.holder_or_404(holder_id, helped, current_person())
 
 
 def _for_whom_choices(form: Any, helped: list[User]) -> None:
-    form.for_whom.choices = [SelectChoice(MYSELF, "Myself")] + [
-        SelectChoice(str(h.id), h.display_name) for h in helped
-    ]
+    form.for_whom.choices = acting.for_whom_choices(helped)
 
 
 def _membership_or_404(membership_id: int) -> tuple[Membership, User, User | None]:
@@ -205,12 +181,12 @@ def _membership_or_404(membership_id: int) -> tuple[Membership, User, User | Non
     membership = db.session.get(Membership, membership_id)
     if membership is None:
         abort(404)
-    if membership.user_id == _me().id:
-        return membership, _me(), None
+    if membership.user_id == current_person().id:
+        return membership, current_person(), None
     helped = _helped()
     if not any(h.id == membership.user_id for h in helped):
         abort(404)
-    return membership, membership.user, _me()
+    return membership, membership.user, current_person()
 
 
 def _request_or_404(request_id: int) -> tuple[HelpRequest, bool, bool]:
@@ -219,7 +195,7 @@ def _request_or_404(request_id: int) -> tuple[HelpRequest, bool, bool]:
     found = db.session.get(HelpRequest, request_id)
     if found is None:
         abort(404)
-    me = _me()
+    me = current_person()
     mine = found.requester_id == me.id or any(h.id == found.requester_id for h in _helped())
     org = db.session.get(Organisation, found.organisation_id)
     staff = org is not None and organisations.is_staff(db.session, me, org)
@@ -241,13 +217,13 @@ def _requester(found: HelpRequest) -> tuple[User, User | None]:
 def ulo(org_id: int) -> str:
     org = _ulo_or_404(org_id)
     signed_in = current_user.is_authenticated
-    mine = live_membership(db.session, org.id, _me().id) if signed_in else None
+    mine = live_membership(db.session, org.id, current_person().id) if signed_in else None
     return render_template(
         "memberships/ulo.html",
         org=org,
         offer=services.offer_for(db.session, org),
         mine=mine,
-        is_staff=signed_in and organisations.is_staff(db.session, _me(), org),
+        is_staff=signed_in and organisations.is_staff(db.session, current_person(), org),
     )
 
 
@@ -272,11 +248,11 @@ def set_offer(org_id: int) -> str | BaseResponse:
             pause_fee_on_break=bool(form.pause_fee_on_break.data),
         )
         try:
-            services.set_offer(db.session, _me(), org, data)
+            services.set_offer(db.session, current_person(), org, data)
         except NotAllowed:
             abort(403)
         except DomainError as error:
-            _failed(form, error, OFFER_FIELDS)
+            failed(form, error, OFFER_FIELDS)
         else:
             db.session.commit()
             flash("The membership offer is saved", "success")
@@ -415,7 +391,7 @@ def join_card(org_id: int) -> str | BaseResponse:
         except NotAllowed:
             abort(403)
         except DomainError as error:
-            _failed(form, error, CARD_FIELDS, "number")
+            failed(form, error, CARD_FIELDS, "number")
         else:
             db.session.commit()
             return _joined(org, holder, carer)
@@ -429,7 +405,7 @@ def join_card(org_id: int) -> str | BaseResponse:
 @bp.route("/memberships")
 @login_required
 def mine() -> str:
-    me = _me()
+    me = current_person()
     people = [me, *_helped()]
     today = utcnow().date()
     found = []
@@ -474,7 +450,7 @@ def switch(membership_id: int) -> str | BaseResponse:
         except NotAllowed:
             abort(403)
         except DomainError as error:
-            _failed(form, error, CARD_FIELDS)
+            failed(form, error, CARD_FIELDS)
         else:
             db.session.commit()
             flash(
@@ -609,9 +585,9 @@ def log_time(membership_id: int) -> str | BaseResponse:
             try:
                 entry = reciprocity.log_time(db.session, holder, org, data, acting_carer=carer)
             except NotAllowed as error:
-                _failed(form, error, LOG_FIELDS)
+                failed(form, error, LOG_FIELDS)
             except DomainError as error:
-                _failed(form, error, LOG_FIELDS)
+                failed(form, error, LOG_FIELDS)
             else:
                 db.session.commit()
                 hours_notices.ask_to_confirm(db.session, entry.id)
@@ -634,7 +610,8 @@ def _member_by_email(org: Organisation, email: str) -> int:
 @login_required
 def confirmations() -> str:
     return render_template(
-        "memberships/confirmations.html", waiting=reciprocity.waiting_for(db.session, _me())
+        "memberships/confirmations.html",
+        waiting=reciprocity.waiting_for(db.session, current_person()),
     )
 
 
@@ -642,7 +619,7 @@ def _decide(log_id: int, decision: str) -> BaseResponse:
     entry = db.session.get(TimeLog, log_id)
     if entry is None:
         abort(404)
-    me = _me()
+    me = current_person()
     as_staff = entry.recipient_id != me.id and entry.giver_id != me.id
     if as_staff and not organisations.is_staff(db.session, me, entry.organisation):
         abort(404)
@@ -710,7 +687,7 @@ def ask_for_help(org_id: int) -> str | BaseResponse:
         except NotAllowed:
             abort(403)
         except DomainError as error:
-            _failed(form, error, HELP_FIELDS)
+            failed(form, error, HELP_FIELDS)
         else:
             db.session.commit()
             flash(
@@ -726,7 +703,7 @@ def ask_for_help(org_id: int) -> str | BaseResponse:
 @login_required
 def open_help(org_id: int) -> str:
     org = _ulo_or_404(org_id)
-    me = _me()
+    me = current_person()
     membership = live_membership(db.session, org.id, me.id)
     if membership is None and not organisations.is_staff(db.session, me, org):
         abort(403)
@@ -741,7 +718,7 @@ def open_help(org_id: int) -> str:
 def _help_page(
     found: HelpRequest, mine: bool, staff: bool, form: CompleteForm | None = None
 ) -> str:
-    me = _me()
+    me = current_person()
     my_offer = next((o for o in found.offers if o.user_id == me.id), None)
     membership = live_membership(db.session, found.organisation_id, me.id)
     return render_template(
@@ -774,7 +751,7 @@ def offer_help(request_id: int) -> BaseResponse:
     found, _, _ = _request_or_404(request_id)
     if ConfirmForm().validate_on_submit():
         try:
-            help_requests.offer_help(db.session, _me(), found)
+            help_requests.offer_help(db.session, current_person(), found)
         except DomainError as error:  # NotAllowed too: its message says what to do
             db.session.rollback()
             flash(error.message, "error")
@@ -788,11 +765,11 @@ def offer_help(request_id: int) -> BaseResponse:
 @login_required
 def withdraw_offer(offer_id: int) -> BaseResponse:
     offer = db.session.get(HelpOffer, offer_id)
-    if offer is None or offer.user_id != _me().id:
+    if offer is None or offer.user_id != current_person().id:
         abort(404)
     if ConfirmForm().validate_on_submit():
         try:
-            help_requests.withdraw_offer(db.session, _me(), offer)
+            help_requests.withdraw_offer(db.session, current_person(), offer)
         except DomainError as error:
             db.session.rollback()
             flash(error.message, "error")
@@ -841,7 +818,7 @@ def complete_help(request_id: int) -> str | BaseResponse:
         except NotAllowed:
             abort(403)
         except DomainError as error:
-            _failed(form, error, HELP_FIELDS)
+            failed(form, error, HELP_FIELDS)
         else:
             db.session.commit()
             flash("Thank you. The hours are logged and confirmed", "success")
@@ -871,7 +848,7 @@ def cancel_help(request_id: int) -> BaseResponse:
 @moderator_required
 def dashboard_page(org_id: int) -> str:
     org = _staff_org(org_id)
-    me = _me()
+    me = current_person()
     hours = dashboard.hours_given_per_month(db.session, me, org)
     income = dashboard.fee_income_per_month(db.session, me, org)
     return render_template(
@@ -897,7 +874,7 @@ def dashboard_page(org_id: int) -> str:
 def members_csv(org_id: int) -> Response:
     org = _staff_org(org_id)
     return Response(
-        dashboard.members_csv(db.session, _me(), org),
+        dashboard.members_csv(db.session, current_person(), org),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="members-{org.id}.csv"'},
     )
@@ -937,7 +914,7 @@ def member(org_id: int, membership_id: int) -> str | BaseResponse:
         try:
             help_requests.set_clearance(
                 db.session,
-                _me(),
+                current_person(),
                 org,
                 membership.user,
                 form.kind.data or "",
@@ -946,7 +923,7 @@ def member(org_id: int, membership_id: int) -> str | BaseResponse:
         except NotAllowed:
             abort(403)
         except DomainError as error:
-            _failed(form, error, {"member": None})
+            failed(form, error, {"member": None})
         else:
             db.session.commit()
             flash("Clearance saved", "success")
@@ -967,7 +944,7 @@ def forgive(org_id: int, membership_id: int) -> BaseResponse:
     month = _month_arg(request.form.get("month", ""))
     if ConfirmForm().validate_on_submit() and month is not None:
         try:
-            reciprocity.forgive(db.session, _me(), membership, month)
+            reciprocity.forgive(db.session, current_person(), membership, month)
         except NotAllowed:
             abort(403)
         except DomainError as error:

@@ -33,7 +33,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from marketplace.engagement.forms import for_whom_field
+from marketplace.carers.acting import for_whom_field
 from marketplace.money import NotMoney, parse_pounds
 from marketplace.pools.models import MAX_MESSAGE, PayBy
 from marketplace.pools.quotes import MAX_TERMS

@@ -28,10 +28,13 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms import SelectChoice
 
-from marketplace.auth.access import moderator_required
+from marketplace.auth.access import current_person, moderator_required
 from marketplace.auth.models import User
+from marketplace.carers import acting
+from marketplace.carers import services as carers
+from marketplace.carers.acting import MYSELF, chosen_holder
+from marketplace.carers.models import CarerScope
 from marketplace.db import utcnow
-from marketplace.engagement.forms import MYSELF, chosen_holder
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.extensions import db
 from marketplace.moderation import crisis
@@ -70,7 +73,7 @@ from marketplace.providers import reference
 from marketplace.providers.models import Listing
 from marketplace.providers.services import all_categories, published_listing
 from marketplace.web.actions import button_action
-from marketplace.web.forms import ConfirmForm, add_error
+from marketplace.web.forms import ConfirmForm, failed
 from marketplace.web.pagination import page_url
 
 bp = Blueprint("pools", __name__)
@@ -102,12 +105,8 @@ NEEDS_PUTTING_RIGHT = "Some payments need putting right before the pool can star
 FIELD_FOR = {"prices": "total", "quote": "quote", "organisation": None}
 
 
-def _me() -> User:
-    return current_user._get_current_object()  # type: ignore[no-any-return]  # werkzeug proxy
-
-
 def _viewer() -> User | None:
-    return _me() if current_user.is_authenticated else None
+    return current_person() if current_user.is_authenticated else None
 
 
 def _pool_or_404(pool_id: int) -> Pool:
@@ -118,29 +117,19 @@ def _pool_or_404(pool_id: int) -> Pool:
 
 
 def _failed(form: FlaskForm, error: DomainError, fallback: str | None = None) -> None:
-    db.session.rollback()
-    field = FIELD_FOR.get(error.field or "", error.field) if error.field else None
-    add_error(form, DomainError(error.message, field), fallback_field=fallback)
+    failed(form, error, FIELD_FOR, fallback)
 
 
 def _helped() -> list[User]:
-    return services.people_i_act_for(db.session, _me())
+    return carers.people_i_act_for(db.session, current_person(), CarerScope.POOLS)
 
 
 def _for_whom_choices(form: Any, helped: list[User]) -> None:
-    form.for_whom.choices = [SelectChoice(MYSELF, "Myself")] + [
-        SelectChoice(str(h.id), h.display_name) for h in helped
-    ]
+    form.for_whom.choices = acting.for_whom_choices(helped)
 
 
 def _holder(holder_id: int | None, helped: list[User]) -> tuple[User, User | None]:
-    """(the person it is for, the carer acting for them or None); 404 for anyone else."""
-    if holder_id is None:
-        return _me(), None
-    holder = next((h for h in helped if h.id == holder_id), None)
-    if holder is None:
-        abort(404)
-    return holder, _me()
+    return acting.holder_or_404(holder_id, helped, current_person())
 
 
 def _for_arg() -> int | None:
@@ -346,7 +335,7 @@ def post_message(pool_id: int) -> str | BaseResponse:
     form = MessageForm()
     if form.validate_on_submit():
         try:
-            services.post_message(db.session, _me(), pool, form.body.data or "")
+            services.post_message(db.session, current_person(), pool, form.body.data or "")
         except NotAllowed:
             abort(403)
         except DomainError as error:
@@ -606,7 +595,7 @@ def leave(pool_id: int) -> str | BaseResponse:
 
 def _place_or_404(pool: Pool) -> PoolMember:
     try:
-        return maximum.member_of(db.session, _me(), pool)
+        return maximum.member_of(db.session, current_person(), pool)
     except NotAllowed:
         abort(404)
 
@@ -655,7 +644,7 @@ def confirm_maximum(pool_id: int) -> BaseResponse:
     if not form.validate_on_submit() or not (form.max_pence.data or "").isdigit():
         abort(400)
     try:
-        maximum.raise_maximum(db.session, _me(), pool, int(form.max_pence.data or 0))
+        maximum.raise_maximum(db.session, current_person(), pool, int(form.max_pence.data or 0))
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")
@@ -663,7 +652,7 @@ def confirm_maximum(pool_id: int) -> BaseResponse:
     db.session.commit()
     # After the commit: the new terms stand even if a charge below goes wrong. Each charge
     # commits its claim before Stripe is called; the rest is committed here.
-    collected = maximum.collect_held_back(db.session, _me(), pool)
+    collected = maximum.collect_held_back(db.session, current_person(), pool)
     db.session.commit()
     refused = [row for row in collected if row.status != PaymentStatus.PAID.value]
     if refused:
@@ -689,7 +678,8 @@ def cast_vote(pool_id: int) -> BaseResponse:
     if chosen is None:
         abort(404)
     button_action(
-        lambda: quotes.vote(db.session, _me(), pool, chosen), "Thank you: your vote is counted"
+        lambda: quotes.vote(db.session, current_person(), pool, chosen),
+        "Thank you: your vote is counted",
     )
     return redirect(url_for("pools.pool_page", pool_id=pool.id, _anchor="quotes"))
 
@@ -698,13 +688,13 @@ def cast_vote(pool_id: int) -> BaseResponse:
 @login_required
 def open_vote(pool_id: int) -> BaseResponse:
     pool = _pool_or_404(pool_id)
-    if not quotes.may_run_vote(db.session, _me(), pool):
+    if not quotes.may_run_vote(db.session, current_person(), pool):
         abort(403)
     form = OpenVoteForm()
     if form.validate_on_submit():
         closes = utcnow() + timedelta(days=int(form.days.data or 7))
         if button_action(
-            lambda: quotes.open_vote(db.session, _me(), pool, closes),
+            lambda: quotes.open_vote(db.session, current_person(), pool, closes),
             "The vote is open. Members can now choose a quote",
         ):
             notices.vote_opened(db.session, pool)
@@ -715,11 +705,11 @@ def open_vote(pool_id: int) -> BaseResponse:
 @login_required
 def close_vote(pool_id: int) -> BaseResponse:
     pool = _pool_or_404(pool_id)
-    if not quotes.may_run_vote(db.session, _me(), pool):
+    if not quotes.may_run_vote(db.session, current_person(), pool):
         abort(403)
     if ConfirmForm().validate_on_submit():
         try:
-            result = quotes.close_vote(db.session, _me(), pool)
+            result = quotes.close_vote(db.session, current_person(), pool)
         except NotAllowed:
             abort(403)
         except DomainError as error:
@@ -743,7 +733,7 @@ def close_vote(pool_id: int) -> BaseResponse:
 @login_required
 def fix_payment(pool_id: int, month: int) -> str | BaseResponse:
     pool = _pool_or_404(pool_id)
-    me = _me()
+    me = current_person()
     row = next((p for p in services.payments_of(db.session, pool, me.id) if p.month == month), None)
     if row is None or row.status not in (
         PaymentStatus.FAILED.value,
@@ -786,7 +776,7 @@ def record_paid(payment_id: int) -> BaseResponse:
         abort(404)
     if ConfirmForm().validate_on_submit():
         try:
-            funding.record_invoice_paid(db.session, _me(), row)
+            funding.record_invoice_paid(db.session, current_person(), row)
         except NotAllowed:
             abort(403)
         except DomainError as error:
@@ -801,14 +791,14 @@ def record_paid(payment_id: int) -> BaseResponse:
 @bp.route("/pools/statement")
 @login_required
 def statement() -> str:
-    lines = statements.statement_for(db.session, _me())
+    lines = statements.statement_for(db.session, current_person())
     return render_template("pools/statement.html", lines=lines, total=statements.total_paid(lines))
 
 
 @bp.route("/pools/statement.csv")
 @login_required
 def statement_csv() -> Response:
-    lines = statements.statement_for(db.session, _me())
+    lines = statements.statement_for(db.session, current_person())
     return Response(
         statements.as_csv(lines),
         mimetype="text/csv",
@@ -822,7 +812,7 @@ def statement_csv() -> Response:
 def _provider_orgs() -> list[Organisation]:
     return [
         s.organisation
-        for s in organisations.organisations_of(db.session, _me())
+        for s in organisations.organisations_of(db.session, current_person())
         if s.status == ApprovalStatus.APPROVED.value
         and s.organisation.kind == OrganisationKind.PROVIDER.value
         and s.organisation.status == ApprovalStatus.APPROVED.value
@@ -848,7 +838,7 @@ def quote(pool_id: int) -> str | BaseResponse:
     if org is None:
         abort(404)
     if org.kind != OrganisationKind.PROVIDER.value or not organisations.is_staff(
-        db.session, _me(), org
+        db.session, current_person(), org
     ):
         abort(403)
     form = QuoteForm()
@@ -861,7 +851,7 @@ def quote(pool_id: int) -> str | BaseResponse:
             terms=form.terms.data or "",
         )
         try:
-            quotes.submit_quote(db.session, _me(), org, pool, data)
+            quotes.submit_quote(db.session, current_person(), org, pool, data)
         except NotAllowed:
             abort(403)
         except DomainError as error:

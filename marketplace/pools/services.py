@@ -479,11 +479,7 @@ def post_message(session: Session, author: User, pool: Pool, body: str) -> PoolM
 
 def people_i_act_for(session: Session, user: User) -> list[User]:
     """Holders who let this person act for them in pools (carer grant, "pools" scope)."""
-    return [
-        g.holder
-        for g in carers.grants_held(session, user)
-        if g.allows(CarerScope.POOLS) and g.holder.erased_at is None
-    ]
+    return carers.people_i_act_for(session, user, CarerScope.POOLS)
 
 
 def payments_of(session: Session, pool: Pool, user_id: int) -> list[PoolPayment]:

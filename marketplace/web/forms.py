@@ -23,6 +23,23 @@ def add_error(form: FlaskForm, error: DomainError, fallback_field: str | None = 
         form.form_errors.append(error.message)
 
 
+def failed(
+    form: FlaskForm,
+    error: DomainError,
+    fields: dict[str, str | None] | None = None,
+    fallback: str | None = None,
+) -> None:
+    """A service said no: undo what it half did (nothing already saved is lost) and put its
+    message beside the field it names (`fields` maps the service's names to the form's)."""
+    from marketplace.extensions import db
+
+    db.session.rollback()
+    name = error.field
+    if name and fields is not None:
+        name = fields.get(name, name)
+    add_error(form, DomainError(error.message, name), fallback_field=fallback)
+
+
 def int_or_zero(value: object) -> int:
     """A select's value as an int, 0 when it is blank or not a number (InputRequired then
     gives the plain-English message instead of WTForms' "Invalid Choice")."""

@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from marketplace.auth import sessions
+from marketplace.auth.access import current_person
 from marketplace.auth.models import User
 from marketplace.buddies import conversations
 from marketplace.buddies.models import BuddyMatch
@@ -27,14 +28,9 @@ bp = Blueprint("breaks", __name__)
 LENGTHS = {length.value for length in BreakLength}
 
 
-def _me() -> User:
-    user: User = current_user._get_current_object()
-    return user
-
-
 def _subject() -> tuple[User, User | None]:
     """(whose break, the carer acting for them or None); 404 without the grant."""
-    me = _me()
+    me = current_person()
     holder_id = request.args.get("for", type=int)
     if holder_id is None or holder_id == me.id:
         return me, None

@@ -6,10 +6,11 @@ Every page that shows a plan writes an audit entry, so a GET commits.
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
+from marketplace.auth.access import current_person
 from marketplace.auth.models import User
 from marketplace.carers.models import SCOPE_LABELS
 from marketplace.email import ACTION, send_email
@@ -21,11 +22,6 @@ from marketplace.wellbeing.crisis_plan_forms import PAUSE_LABELS, CrisisPlanForm
 from marketplace.wellbeing.crisis_plan_models import CrisisPlan
 
 bp = Blueprint("crisis_plans", __name__)
-
-
-def _me() -> User:
-    user: User = current_user._get_current_object()
-    return user
 
 
 def _fill_choices(form: CrisisPlanForm, user: User) -> None:
@@ -99,7 +95,7 @@ def _send_invitation(user: User, plan: CrisisPlan, token: str) -> None:
 @bp.route("/account/crisis-plan", methods=["GET", "POST"])
 @login_required
 def mine() -> str | Response:
-    me = _me()
+    me = current_person()
     form = CrisisPlanForm()
     _fill_choices(form, me)
     if form.validate_on_submit():
@@ -141,7 +137,7 @@ def delete() -> Response:
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
-    crisis_plans.delete_plan(db.session, _me())
+    crisis_plans.delete_plan(db.session, current_person())
     db.session.commit()
     flash("Your crisis plan is deleted", "success")
     return redirect(url_for("crisis_plans.mine"))
@@ -152,14 +148,14 @@ def delete() -> Response:
 def named_in() -> str:
     return render_template(
         "wellbeing/crisis_plan_named_in.html",
-        plans=crisis_plans.plans_named_in(db.session, _me()),
+        plans=crisis_plans.plans_named_in(db.session, current_person()),
     )
 
 
 @bp.route("/crisis-plans/<int:plan_id>")
 @login_required
 def named(plan_id: int) -> str | Response:
-    me = _me()
+    me = current_person()
     own = crisis_plans.plan_of(db.session, me.id)
     if own is not None and own.id == plan_id:
         return redirect(url_for("crisis_plans.mine"))  # audited there
