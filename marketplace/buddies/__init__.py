@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Flask
 
 
@@ -16,6 +18,7 @@ def init_app(app: Flask) -> None:
         services,
     )
     from marketplace.jobs.registry import handler
+    from marketplace.jobs.schedule import every
 
     app.register_blueprint(routes.bp)
     moderation_subject.register()
@@ -23,3 +26,4 @@ def init_app(app: Flask) -> None:
     services.on_ended_by_buddy(handover.offer_handover)
     link_actions.register_actions()
     handler("buddies.resume_due")(jobs.resume_due)
+    every("buddies.resume_due", timedelta(hours=1))

@@ -22,14 +22,14 @@ class Periodic:
     every: timedelta
 
 
-SCHEDULE: tuple[Periodic, ...] = (
-    Periodic("pools.charge_due", timedelta(minutes=15)),
-    Periodic("memberships.run_jobs", timedelta(hours=1)),
-    Periodic("buddies.resume_due", timedelta(hours=1)),
-    Periodic("wellbeing.end_due_breaks", timedelta(hours=1)),
-    # Epoch-aligned weeks begin on Thursdays at 00:00 UTC (1 January 1970 was a Thursday).
-    Periodic("notifications.send_digests", timedelta(days=7)),
-)
+# Every package adds its own periodic jobs from its init_app (`every`), beside their handlers.
+SCHEDULE: list[Periodic] = []
+
+
+def every(kind: str, period: timedelta) -> None:
+    """Run jobs of `kind` once per `period` (aligned to the Unix epoch in UTC). Registering the
+    same kind again replaces its period, so each app may register it."""
+    SCHEDULE[:] = [p for p in SCHEDULE if p.kind != kind] + [Periodic(kind, period)]
 
 
 def period_start(now: datetime, every: timedelta) -> datetime:
@@ -48,7 +48,7 @@ class Scheduler:
     """Enqueues each periodic job once per period; remembers what this process has done so that
     it asks the database only when a new period begins."""
 
-    schedule: tuple[Periodic, ...] = SCHEDULE
+    schedule: tuple[Periodic, ...] = field(default_factory=lambda: tuple(SCHEDULE))
     _enqueued: dict[str, datetime] = field(default_factory=dict)
 
     def tick(self, session: Session, now: datetime | None = None) -> int:

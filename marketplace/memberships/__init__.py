@@ -3,6 +3,8 @@ a double-entry time ledger), help requests that reciprocity members can take, an
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Flask
 
 
@@ -10,6 +12,7 @@ def init_app(app: Flask) -> None:
     """Pages, commands, moderated kinds, "Your data", webhooks, one-click actions and jobs of
     memberships."""
     from marketplace.jobs.registry import handler
+    from marketplace.jobs.schedule import every
     from marketplace.memberships import (
         cli,
         jobs,
@@ -27,3 +30,4 @@ def init_app(app: Flask) -> None:
     services.register_webhooks()
     link_actions.register_actions()
     handler("memberships.run_jobs", commits=True)(jobs.run_jobs)
+    every("memberships.run_jobs", timedelta(hours=1))

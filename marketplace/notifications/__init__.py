@@ -3,6 +3,8 @@ while someone is on a break (only emails about money that is due still go out)."
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Flask
 
 
@@ -10,6 +12,7 @@ def init_app(app: Flask) -> None:
     """Pages, the email router (people's choices), the one-click action it owns, its jobs."""
     from marketplace import email
     from marketplace.jobs.registry import handler
+    from marketplace.jobs.schedule import every
     from marketplace.notifications import actions, digest, jobs, privacy_hooks, routes
 
     app.register_blueprint(routes.bp)
@@ -18,3 +21,5 @@ def init_app(app: Flask) -> None:
     privacy_hooks.register()
     handler("notifications.send_digests", commits=True)(jobs.send_digests)
     handler("notifications.send_digest")(jobs.send_digest)
+    # Epoch-aligned weeks begin on Thursdays at 00:00 UTC (1 January 1970 was a Thursday).
+    every("notifications.send_digests", timedelta(days=7))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Flask
 
 
 def init_app(app: Flask) -> None:
     """Pages, commands, moderated kinds, one-click actions and jobs of pools."""
     from marketplace.jobs.registry import handler
+    from marketplace.jobs.schedule import every
     from marketplace.pools import cli, funding, jobs, link_actions, moderation_subject, routes
 
     app.register_blueprint(routes.bp)
@@ -17,4 +20,5 @@ def init_app(app: Flask) -> None:
     # Collecting money commits as it goes (each claim before Stripe), hence commits=True.
     handler(jobs.FUND, commits=True)(jobs.fund)
     handler(jobs.CHARGE_DUE, commits=True)(jobs.charge_due)
+    every(jobs.CHARGE_DUE, timedelta(minutes=15))
     funding.register_webhooks()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Flask
 
 
@@ -10,6 +12,7 @@ def init_app(app: Flask) -> None:
     pauses, so it installs its rules into them here."""
     from marketplace.buddies import handover
     from marketplace.jobs.registry import handler
+    from marketplace.jobs.schedule import every
     from marketplace.notifications import digest
     from marketplace.wellbeing import break_routes, breaks, crisis_plan_routes, crisis_plans, jobs
 
@@ -24,3 +27,4 @@ def init_app(app: Flask) -> None:
     breaks.register_privacy()
     crisis_plans.register_privacy()
     handler("wellbeing.end_due_breaks")(jobs.end_due_breaks)
+    every("wellbeing.end_due_breaks", timedelta(hours=1))
