@@ -39,9 +39,8 @@ from marketplace.buddies.models import (
     MIN_MONTHS_HOLDING,
 )
 from marketplace.carers.acting import for_whom_field
-from marketplace.providers.forms import checkboxes
 from marketplace.providers.models import LANGUAGES
-from marketplace.web.forms import WholeNumberField, int_or_zero
+from marketplace.web.forms import WholeNumberField, checkboxes, int_or_zero
 
 NO_BUDGET_YET = "none"
 PAUSE_CHOICES = [

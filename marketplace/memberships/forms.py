@@ -34,7 +34,7 @@ from marketplace.carers.acting import for_whom_field
 from marketplace.memberships.models import MAX_PLACE, MAX_WHAT, Basis, GivingKind
 from marketplace.memberships.reciprocity import MAX_DESCRIPTION
 from marketplace.money import NotMoney, parse_pounds
-from marketplace.pools.forms import CardForm, DayMonthYearField
+from marketplace.web.forms import CardForm, DayMonthYearField
 
 KIND_LABELS = {
     GivingKind.BUDDY.value: "Being a budget buddy",

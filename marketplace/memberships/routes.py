@@ -85,9 +85,8 @@ from marketplace.money import format_pence
 from marketplace.organisations import services as organisations
 from marketplace.organisations.models import Organisation, OrganisationKind
 from marketplace.payments.services import CardDetails
-from marketplace.pools.forms import as_date
 from marketplace.web.actions import button_action
-from marketplace.web.forms import ConfirmForm, failed
+from marketplace.web.forms import ConfirmForm, as_date, failed
 
 bp = Blueprint("memberships", __name__)
 

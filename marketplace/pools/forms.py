@@ -7,13 +7,11 @@ beside the fields. Forms never query the database: the views set choices.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCharacterCount,
-    GovDateInput,
     GovRadioInput,
     GovSelect,
     GovSubmitInput,
@@ -21,8 +19,6 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovTextInput,
 )
 from wtforms import (
-    DateField,
-    Field,
     HiddenField,
     RadioField,
     SelectChoice,
@@ -38,7 +34,7 @@ from marketplace.money import NotMoney, parse_pounds
 from marketplace.pools.models import MAX_MESSAGE, PayBy
 from marketplace.pools.quotes import MAX_TERMS
 from marketplace.pools.services import MAX_DESCRIPTION, MAX_TITLE
-from marketplace.web.forms import WholeNumberField, int_or_zero
+from marketplace.web.forms import DayMonthYearField, WholeNumberField, int_or_zero
 
 PAY_BY_LABELS = {
     PayBy.CARD.value: "By card",
@@ -76,24 +72,6 @@ class PoundsField(StringField):
             self.pence = parse_pounds(text)
         except NotMoney as error:
             raise ValidationError("Enter an amount in pounds, like 25 or 25.50") from error
-
-
-class DayMonthYearField(DateField):
-    """A GOV.UK date input (day, month and year boxes sharing one name)."""
-
-    def __init__(self, *args: Any, missing: str, **kwargs: Any) -> None:
-        super().__init__(*args, format="%d %m %Y", widget=GovDateInput(), **kwargs)
-        self.missing = missing
-
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        if len(valuelist) != 3 or not all(v.strip() for v in valuelist):
-            self.raw_data = (list(valuelist) + ["", "", ""])[:3]
-            self.data = None
-            raise ValueError(self.missing)
-        try:
-            super().process_formdata([v.strip() for v in valuelist])
-        except ValueError as error:
-            raise ValueError("Enter a real date, like 27 3 2026") from error
 
 
 class SearchForm(FlaskForm):
@@ -207,34 +185,6 @@ class JoinForm(FlaskForm):
     submit = SubmitField("Continue", widget=GovSubmitInput())
 
 
-class CardForm(FlaskForm):
-    number = StringField(
-        "Card number",
-        widget=GovTextInput(),
-        description="In this demo only Stripe test card numbers work, such as 4242 4242 4242 4242.",
-        validators=[DataRequired(message="Enter your card number")],
-    )
-    exp_month = WholeNumberField(
-        "Expiry month", not_a_number="Enter the expiry month as a number, like 12"
-    )
-    exp_year = WholeNumberField(
-        "Expiry year", not_a_number="Enter the expiry year as a number, like 2030"
-    )
-    cvc = StringField(
-        "Security code",
-        widget=GovTextInput(),
-        description="The last 3 digits on the back of the card.",
-        validators=[DataRequired(message="Enter the security code")],
-    )
-    submit = SubmitField("Save card and join", widget=GovSubmitInput())
-
-    def forget_card(self) -> None:
-        """Never send the card number or code back to the browser."""
-        for field in (self.number, self.cvc):
-            field.data = ""
-            field.raw_data = []
-
-
 class MessageForm(FlaskForm):
     body = TextAreaField(
         "Your message",
@@ -290,12 +240,6 @@ class OpenVoteForm(FlaskForm):
         invalid_choice_message="Choose when the vote closes",
     )
     submit = SubmitField("Open the vote", widget=GovSubmitInput())
-
-
-def as_date(field: Field) -> date:
-    """A validated date field's value (date.min, which every rule refuses, if it has none)."""
-    value = field.data
-    return value if isinstance(value, date) else date.min
 
 
 class RaiseMaximumForm(FlaskForm):

@@ -47,7 +47,6 @@ from marketplace.places.services import all_councils
 from marketplace.pools import funding, maximum, notices, quotes, services, shares, statements
 from marketplace.pools.forms import (
     PAY_BY_LABELS,
-    CardForm,
     ConfirmMaximumForm,
     JoinForm,
     MessageForm,
@@ -57,7 +56,6 @@ from marketplace.pools.forms import (
     RaiseMaximumForm,
     SearchForm,
     VoteForm,
-    as_date,
 )
 from marketplace.pools.models import (
     MemberStatus,
@@ -73,7 +71,7 @@ from marketplace.providers import reference
 from marketplace.providers.models import Listing
 from marketplace.providers.services import all_categories, published_listing
 from marketplace.web.actions import button_action
-from marketplace.web.forms import ConfirmForm, failed
+from marketplace.web.forms import CardForm, ConfirmForm, as_date, failed
 from marketplace.web.pagination import page_url
 
 bp = Blueprint("pools", __name__)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCharacterCount,
-    GovCheckboxesInput,
     GovCheckboxInput,
     GovRadioInput,
     GovSelect,
@@ -21,7 +20,6 @@ from wtforms import (
     RadioField,
     SelectChoice,
     SelectField,
-    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
@@ -47,6 +45,7 @@ from marketplace.providers.models import (
     PRICE_UNIT_LABELS,
     Specialism,
 )
+from marketplace.web.forms import checkboxes
 
 PRICE_ROWS = 3
 
@@ -61,15 +60,6 @@ def _money(form: FlaskForm, field: Field) -> None:
             parse_pounds(field.data)
         except NotMoney as error:
             raise ValidationError("Enter an amount in pounds, like 12.50") from error
-
-
-def checkboxes(
-    label: str, choices: list[SelectChoice], hint: str = "", **kw: object
-) -> SelectMultipleField:
-    """A set of GOV.UK checkboxes."""
-    return SelectMultipleField(  # type: ignore[misc]  # kw are WTForms field options
-        label, widget=GovCheckboxesInput(), choices=choices, description=hint, **kw
-    )
 
 
 class ListingForm(FlaskForm):

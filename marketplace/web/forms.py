@@ -1,14 +1,29 @@
-"""Shared form helpers: a service's error put back beside the right field, and fields whose
-errors are in plain English."""
+"""Shared forms and form helpers: a service's error put back beside the right field, fields
+whose errors are in plain English, GOV.UK dates and checkboxes, the one-button confirmation
+and the card form (every package that takes a card uses this one)."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import GovTextInput
-from wtforms import IntegerField
-from wtforms.validators import InputRequired
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovCheckboxesInput,
+    GovDateInput,
+    GovSubmitInput,
+    GovTextInput,
+)
+from wtforms import (
+    DateField,
+    Field,
+    IntegerField,
+    SelectChoice,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+)
+from wtforms.validators import DataRequired, InputRequired
 
 from marketplace.errors import DomainError
 
@@ -67,3 +82,64 @@ class WholeNumberField(IntegerField):
 
 class ConfirmForm(FlaskForm):
     """A bare POST with CSRF, for buttons like "Revoke" and "Accept"."""
+
+
+class DayMonthYearField(DateField):
+    """A GOV.UK date input (day, month and year boxes sharing one name)."""
+
+    def __init__(self, *args: Any, missing: str, **kwargs: Any) -> None:
+        super().__init__(*args, format="%d %m %Y", widget=GovDateInput(), **kwargs)
+        self.missing = missing
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if len(valuelist) != 3 or not all(v.strip() for v in valuelist):
+            self.raw_data = (list(valuelist) + ["", "", ""])[:3]
+            self.data = None
+            raise ValueError(self.missing)
+        try:
+            super().process_formdata([v.strip() for v in valuelist])
+        except ValueError as error:
+            raise ValueError("Enter a real date, like 27 3 2026") from error
+
+
+def as_date(field: Field) -> date:
+    """A validated date field's value (date.min, which every rule refuses, if it has none)."""
+    value = field.data
+    return value if isinstance(value, date) else date.min
+
+
+class CardForm(FlaskForm):
+    number = StringField(
+        "Card number",
+        widget=GovTextInput(),
+        description="In this demo only Stripe test card numbers work, such as 4242 4242 4242 4242.",
+        validators=[DataRequired(message="Enter your card number")],
+    )
+    exp_month = WholeNumberField(
+        "Expiry month", not_a_number="Enter the expiry month as a number, like 12"
+    )
+    exp_year = WholeNumberField(
+        "Expiry year", not_a_number="Enter the expiry year as a number, like 2030"
+    )
+    cvc = StringField(
+        "Security code",
+        widget=GovTextInput(),
+        description="The last 3 digits on the back of the card.",
+        validators=[DataRequired(message="Enter the security code")],
+    )
+    submit = SubmitField("Save card and join", widget=GovSubmitInput())
+
+    def forget_card(self) -> None:
+        """Never send the card number or code back to the browser."""
+        for field in (self.number, self.cvc):
+            field.data = ""
+            field.raw_data = []
+
+
+def checkboxes(
+    label: str, choices: list[SelectChoice], hint: str = "", **kw: object
+) -> SelectMultipleField:
+    """A set of GOV.UK checkboxes."""
+    return SelectMultipleField(  # type: ignore[misc]  # kw are WTForms field options
+        label, widget=GovCheckboxesInput(), choices=choices, description=hint, **kw
+    )
