@@ -1,8 +1,8 @@
 """Email: noted with the change that causes it, sent after the commit, never lost to a mail outage.
 
 `send_email` only notes the email on the caller's session (marketplace/outbox.py): it goes
-once that transaction commits, and never if it rolls back. With EMAIL_DELIVERY = "queue" it is
-instead a job (kind "email.send") in the caller's transaction, sent by `flask worker`.
+once that transaction commits, and never if it rolls back. With EMAIL_DELIVERY = "queue" the
+runner then makes it a job (kind "email.send"), sent by `flask worker`.
 
 When it goes, the recipient's choices apply first (the router that marketplace.notifications
 registers: kept for a weekly digest or until a break ends, with a "fewer emails" footer). Then
@@ -80,9 +80,8 @@ def send_email(
 
 
 def _send(session: Session, email: Email) -> bool:
-    if _queued() and session.in_transaction():
-        _enqueue(session, email)  # durable: the job commits with the change, or not at all
-        return True
+    # Queue mode too goes through the outbox: a view that emails after its own commit (and
+    # then only reads) must not leave a job row behind in a transaction nobody commits.
     failed: list[bool] = []
     outbox.note(
         session, ("email", next(_numbers)), lambda own: failed.append(not _go(own, email)), email
@@ -135,7 +134,11 @@ def send_now(
 def send_routed(session: Session, to: str, subject: str, body: str) -> None:
     """Send an email whose recipient's choices are already applied (the digest itself), after
     `session`'s transaction commits."""
-    _send(session, Email(to, subject, body, kind=ACCOUNT, routed=True, about="a digest"))
+    email = Email(to, subject, body, kind=ACCOUNT, routed=True, about="a digest")
+    if _queued() and session.in_transaction():
+        _enqueue(session, email)  # the digest job's own transaction: the job goes with it
+        return
+    _send(session, email)
 
 
 def _db_session() -> Session:

@@ -118,3 +118,41 @@ def test_flask_worker_runs_due_jobs_and_flask_jobs_lists_and_retries(app, db_ses
     result = runner.invoke(args=["jobs", "retry", "999999999"])
     assert result.exit_code != 0
     assert "There is no job 999999999" in result.output
+
+
+def test_emails_a_view_sends_after_its_own_commit_are_queued_not_lost(
+    app, db_session, council, moderator, mailbox, monkeypatch
+):
+    """Opening a vote commits, then emails each member a one-click vote link (only reading
+    since the commit). In queue mode those emails must still become jobs, with their links."""
+    from marketplace.notifications.models import ActionLink
+    from marketplace.organisations.models import OrganisationKind
+    from tests.factories import OrganisationFactory, StaffFactory
+    from tests.helpers import post, sign_in
+    from tests.pools.builders import approved_pool, join_by_invoice, quote
+
+    org = OrganisationFactory(kind=OrganisationKind.PROVIDER.value)
+    org.councils.append(council)
+    staff = UserFactory(roles=["provider_staff"])
+    StaffFactory(organisation=org, user=staff)
+    pool = approved_pool(db_session, council, moderator)
+    members = join_by_invoice(db_session, pool, 3)
+    quote(db_session, (staff, org), pool)
+    db_session.commit()
+    # Not the `queued` fixture: its app context would be shared by every request below.
+    monkeypatch.setitem(app.config, "EMAIL_DELIVERY", "queue")
+    client = app.test_client()
+    sign_in(client, pool.proposer)
+
+    response = post(
+        client, f"/pools/{pool.id}/vote/open", {"days": "7"}, token_from=f"/pools/{pool.id}"
+    )
+
+    assert response.status_code == 302
+    jobs = db_session.scalars(select(Job).where(Job.kind == "email.send")).all()
+    subjects = {job.payload["to"]: job.payload["subject"] for job in jobs}
+    for member in members:
+        assert subjects[member.email] == "Please vote: choose a quote for your pool"
+    votes = db_session.scalars(select(ActionLink).where(ActionLink.action == "vote")).all()
+    assert {link.user_id for link in votes} >= {m.id for m in members}
+    assert mailbox.messages == []  # the worker sends them
