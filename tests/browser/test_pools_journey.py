@@ -31,6 +31,7 @@ from marketplace.pools.models import Pool, PoolPayment
 from tests.browser.conftest import LiveServer, check_current, goto_and_check, submit_and_check
 from tests.browser.scene import approved_ulo, leeds, ulo_moderator
 from tests.browser.steps import moderator_opens_the_queue, sign_in, sign_out
+from tests.conftest import Mailbox
 from tests.factories import OrganisationFactory, StaffFactory, UserFactory
 
 pytestmark = pytest.mark.browser
@@ -337,6 +338,13 @@ def member_votes(page: Page, cast: Cast, email: str) -> None:
 def ada_closes_the_vote(page: Page, cast: Cast, live_server: LiveServer) -> None:
     sign_in(page, cast.ada_email)
     open_the_pool(page, cast)
+    # What the page promises; the_cards_were_charged_through_stripe and the emails check it.
+    expect(
+        page.get_by_text(
+            "If a quote wins, we then take every card member's first month and send the "
+            "invoices, and everyone gets an email when the pool goes ahead."
+        )
+    ).to_be_visible()
     submit_and_check(page, "Close the vote")
     expect(page).to_have_url(re.compile(r"/pools/\d+$"))
     # Closing the vote queued the collection; a worker collects it, then the page says so.
@@ -416,7 +424,7 @@ def ben_reads_and_downloads_his_statement(page: Page, cast: Cast) -> None:
 
 
 def test_holders_propose_join_choose_a_quote_and_pay(
-    live_server: LiveServer, live_stripe: str, new_page: Callable[..., Page]
+    live_server: LiveServer, live_stripe: str, new_page: Callable[..., Page], mailbox: Mailbox
 ) -> None:
     cast = set_the_scene(live_server)
     # One browser, one person after another, as on a shared computer.
@@ -436,6 +444,8 @@ def test_holders_propose_join_choose_a_quote_and_pay(
     member_votes(page, cast, cast.cas_email)
     ada_closes_the_vote(page, cast, live_server)
     the_cards_were_charged_through_stripe(live_server, cast, live_stripe)
+    for email in (cast.ada_email, cast.ben_email, cast.cas_email):  # as the page promised
+        assert mailbox.last_to(email, "Your pool is going ahead")
     ben_reads_and_downloads_his_statement(page, cast)
 
     # Without JavaScript: the pools search is a plain GET form and the pool page still reads.
