@@ -309,6 +309,17 @@ def settle_month(
     Returns the pool's status afterwards.
     """
     now = as_utc(now or utcnow())
+    # One settler at a time per pool (PostgreSQL; SQLite's write lock already is one): two
+    # workers that charged half the members each would otherwise each read the other's last
+    # payment as still pending, and neither would settle; or both would, owing the payout twice.
+    session.scalars(
+        select(Pool)
+        .where(Pool.id == pool.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    if pool.months_started >= month:
+        return pool.status  # another worker settled this month first
     rows = payments_for(session, pool, month)
     by_user = {r.user_id: r for r in rows}
     for member in billable_members(pool, month):

@@ -6,6 +6,7 @@ transaction that other connections cannot see. `db` is pointed at it for the len
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,7 +24,7 @@ from marketplace.db import utcnow
 from marketplace.extensions import db
 from marketplace.payments import services as payments
 from marketplace.payments.gateway import get_gateway
-from marketplace.payments.models import Charge
+from marketplace.payments.models import Charge, LedgerEntry, LedgerKind
 from marketplace.pools import funding, quotes, services
 from marketplace.pools.models import Pool, PoolMember, PoolPayment, PoolStatus
 from marketplace.pools.services import Pledge
@@ -108,9 +109,8 @@ def test_200_people_joining_50_places_at_once(own_database):
         assert len({m.user_id for m in waiting}) == PEOPLE - PLACES
 
 
-def test_the_charging_job_twice_and_on_two_threads_charges_each_member_once(
-    own_database, stripe_clean, app
-):
+def _voted_pool_of_six() -> tuple[Pool, list[User]]:
+    """A pool of six card members whose vote has just chosen a quote (funded, committed)."""
     council = CouncilFactory()
     moderator = ulo_moderator(council)
     org = OrganisationFactory()
@@ -125,7 +125,6 @@ def test_the_charging_job_twice_and_on_two_threads_charges_each_member_once(
         pool,
         quotes.QuoteData(in_days(40), quotes.even_split(12000, 3, 6)),
     )
-    gateway = get_gateway()
     members = []
     for _ in range(6):
         person = UserFactory()
@@ -145,6 +144,14 @@ def test_the_charging_job_twice_and_on_two_threads_charges_each_member_once(
     quotes.close_vote(db.session, moderator, pool)
     db.session.commit()
     assert pool.status == PoolStatus.FUNDED.value
+    return pool, members
+
+
+def test_the_charging_job_twice_and_on_two_threads_charges_each_member_once(
+    own_database, stripe_clean, app
+):
+    pool, members = _voted_pool_of_six()
+    gateway = get_gateway()
 
     def run_job(now=None) -> None:
         # On the thread's own db.session, as `flask worker` runs it: emails read through it.
@@ -171,3 +178,92 @@ def test_the_charging_job_twice_and_on_two_threads_charges_each_member_once(
         )
     remote = [p for p in gateway.recent_payment_intents(limit=1000) if "pool" in p.metadata]
     assert len(remote) == 12  # localstripe saw exactly one payment per member per month
+
+
+@pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL"),
+    reason="two open write transactions at once need PostgreSQL; SQLite runs one writer at a "
+    "time, which settles a pool once by itself",
+)
+def test_two_workers_settling_the_same_month_at_once_settle_it_once(
+    own_database, stripe_clean, app
+):
+    """Two workers each charged half the members; each settles while the other's last
+    payment is still uncommitted. The second must wait for the first, then see every payment
+    in: the pool starts, once (never stuck "funded" with every payment taken)."""
+    pool, members = _voted_pool_of_six()
+    with own_database() as setup:
+        for member in members:
+            setup.add(
+                PoolPayment(
+                    pool_id=pool.id,
+                    user_id=member.id,
+                    month=1,
+                    amount_pence=2000,
+                    pay_by="card",
+                    status="pending",
+                    created_at=utcnow(),
+                )
+            )
+        setup.commit()
+    first, second = own_database(), own_database()
+
+    def paid_own_half(session: Session, half: list[User]) -> Pool:
+        ids = [m.id for m in half]
+        for row in session.scalars(select(PoolPayment).where(PoolPayment.user_id.in_(ids))):
+            row.status = "paid"  # this worker's charges came back; not yet committed
+        return session.get_one(Pool, pool.id)
+
+    with app.app_context():
+        funding.settle_month(first, paid_own_half(first, members[:3]), 1)
+        done = threading.Event()
+
+        def settle_second() -> None:
+            with app.app_context():
+                funding.settle_month(second, paid_own_half(second, members[3:]), 1)
+                second.commit()
+                done.set()
+
+        thread = threading.Thread(target=settle_second)
+        thread.start()
+        time.sleep(0.5)  # the second worker reads while the first has not committed
+        first.commit()
+        thread.join(timeout=30)
+    assert done.is_set()
+    first.close()
+    second.close()
+
+    with own_database() as session:
+        settled = session.get_one(Pool, pool.id)
+        assert (settled.status, settled.months_started) == (PoolStatus.RUNNING.value, 1)
+        owed = session.scalars(
+            select(LedgerEntry).where(LedgerEntry.kind == LedgerKind.PAYOUT_OWED.value)
+        ).all()
+        assert [e.amount_pence for e in owed] == [-12000]
+
+
+def test_two_workers_collecting_a_new_pool_at_once_settle_it_once(own_database, stripe_clean, app):
+    """Each worker charges some members; one of them, never both or neither, then finds every
+    payment in and starts the pool, owing the provider one month's money."""
+    pool, members = _voted_pool_of_six()
+    start = threading.Barrier(2)
+
+    def run_job() -> None:
+        with app.app_context():
+            start.wait(timeout=30)
+            in_thread_session(db.scoped, lambda s: funding.charge_due(s))
+
+    threads = [threading.Thread(target=run_job) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    with own_database() as session:
+        settled = session.get_one(Pool, pool.id)
+        assert (settled.status, settled.months_started) == (PoolStatus.RUNNING.value, 1)
+        assert session.scalar(select(func.count()).select_from(Charge)) == 6
+        owed = session.scalars(
+            select(LedgerEntry).where(LedgerEntry.kind == LedgerKind.PAYOUT_OWED.value)
+        ).all()
+        assert [e.amount_pence for e in owed] == [-12000]  # one month, owed once
