@@ -17,7 +17,7 @@ import itertools
 import logging
 import smtplib
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from email.message import EmailMessage
 from typing import Any
 
@@ -89,20 +89,9 @@ def _send(session: Session, email: Email) -> bool:
     return not any(failed)
 
 
-def send_email_or_log(
-    to: str,
-    subject: str,
-    body: str,
-    *,
-    user_id: int | None = None,
-    kind: str = GENERAL,
-    about: str = "an email",
-    session: Session | None = None,
-) -> bool:
-    """`send_email`, named for callers that must carry on whatever the mail server does: a
-    failure is logged (naming `about`, the subject and the user id, never the body) and the
-    email retried as a job, so nothing is lost. False when the mail server failed just now."""
-    return send_email(to, subject, body, user_id=user_id, kind=kind, session=session, about=about)
+# The name callers use where the saved work must stand whatever the mail server does: a failure
+# is logged (naming `about`, the subject and the user id, never the body) and retried as a job.
+send_email_or_log = send_email
 
 
 def send_now(
@@ -159,9 +148,9 @@ def _enqueue(session: Session, email: Email) -> None:
 
 def _route(session: Session, email: Email) -> Email | None:
     if email.routed or email.kind == ACCOUNT or not _router:
-        return Email(**{**asdict(email), "routed": True})
+        return replace(email, routed=True)  # account emails are the way in: never held
     body = _router[0](session, email)
-    return None if body is None else Email(**{**asdict(email), "body": body, "routed": True})
+    return None if body is None else replace(email, body=body, routed=True)
 
 
 def _go(session: Session, email: Email) -> bool:

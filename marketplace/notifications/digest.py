@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from marketplace.auth.models import User
 from marketplace.db import as_utc, utcnow
-from marketplace.email import ACCOUNT, MONEY, Email, send_routed
+from marketplace.email import MONEY, Email, send_routed
 from marketplace.notifications import links, preferences
 from marketplace.notifications.models import DigestItem, Frequency, HeldReason
 
@@ -83,27 +83,19 @@ def hold(session: Session, user: User, subject: str, body: str, kind: str, reaso
 
 
 def route(session: Session, email: Email) -> str | None:
-    """The body to send now (with its footer), or None when the email was kept for later."""
-    to, subject, body, user_id, kind = (
-        email.to,
-        email.subject,
-        email.body,
-        email.user_id,
-        email.kind,
-    )
-    if kind == ACCOUNT:
-        return body
-    user = recipient(session, to, user_id)
+    """The body to send now (with its footer), or None when the email was kept for later.
+    (Account emails never get here: marketplace.email sends them as they are.)"""
+    user = recipient(session, email.to, email.user_id)
     if user is None:  # someone without an account (an invitation): nothing to choose
-        return body
-    if kind != MONEY and on_break(session, user.id):
-        hold(session, user, subject, body, kind, HeldReason.BREAK.value)
+        return email.body
+    if email.kind != MONEY and on_break(session, user.id):
+        hold(session, user, email.subject, email.body, email.kind, HeldReason.BREAK.value)
         return None
     frequency = preferences.frequency_of(session, user.id)
-    if kind != MONEY and frequency is Frequency.WEEKLY_DIGEST:
-        hold(session, user, subject, body, kind, HeldReason.DIGEST.value)
+    if email.kind != MONEY and frequency is Frequency.WEEKLY_DIGEST:
+        hold(session, user, email.subject, email.body, email.kind, HeldReason.DIGEST.value)
         return None
-    return body + footer(session, user, frequency)
+    return email.body + footer(session, user, frequency)
 
 
 # --- sending the digests ------------------------------------------------------------------------
