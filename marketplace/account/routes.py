@@ -21,7 +21,7 @@ from marketplace.carers import services as carers
 from marketplace.errors import DomainError
 from marketplace.extensions import db
 from marketplace.organisations import services as organisations
-from marketplace.web.forms import add_error
+from marketplace.web.forms import add_error, failed
 from marketplace.web.redirects import safe_next
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -57,8 +57,7 @@ def details() -> str | Response:
                 form.support_needs.data,
             )
         except DomainError as error:
-            db.session.rollback()
-            add_error(form, error)
+            failed(form, error)
         else:
             db.session.commit()
             flash("Your details have been saved", "success")
@@ -77,8 +76,7 @@ def change_password() -> str | Response:
                 user, form.current_password.data or "", form.new_password.data or ""
             )
         except DomainError as error:
-            db.session.rollback()
-            add_error(form, error)
+            failed(form, error)
         else:
             db.session.commit()
             refresh_session(user)

@@ -25,7 +25,7 @@ from marketplace.providers.categories import add_category, update_category
 from marketplace.providers.csv_io import safe_cell
 from marketplace.providers.models import Category
 from marketplace.providers.services import all_categories
-from marketplace.web.forms import add_error
+from marketplace.web.forms import failed
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -55,8 +55,7 @@ def decide_organisation(org_id: int) -> str | Response:
                 reason=form.reason.data or "",
             )
         except DomainError as error:
-            db.session.rollback()
-            add_error(form, error)
+            failed(form, error)
         else:
             db.session.commit()
             flash(f"Decision saved for {org.name}", "success")
@@ -180,8 +179,7 @@ def categories() -> str | Response:
                 form.position.data or 0,
             )
         except DomainError as error:
-            db.session.rollback()
-            add_error(form, error)
+            failed(form, error)
         else:
             db.session.commit()
             flash("Category added", "success")
@@ -209,8 +207,7 @@ def edit_category(category_id: int) -> str | Response:
                 form.position.data or 0,
             )
         except DomainError as error:
-            db.session.rollback()
-            add_error(form, error)
+            failed(form, error)
         else:
             db.session.commit()
             flash("Category saved", "success")

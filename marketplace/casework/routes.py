@@ -13,7 +13,7 @@ from marketplace.casework.models import Case
 from marketplace.errors import DomainError
 from marketplace.extensions import db, limiter
 from marketplace.moderation import crisis
-from marketplace.web.forms import add_error
+from marketplace.web.forms import failed
 
 bp = Blueprint("casework", __name__)
 
@@ -26,8 +26,7 @@ def _open(form: ComplaintForm | RightsRequestForm, contact_email: str = "") -> C
             db.session, user, form.kind.data or "", form.details.data or "", contact_email
         )
     except DomainError as error:
-        db.session.rollback()
-        add_error(form, error, fallback_field="kind")
+        failed(form, error, fallback="kind")
         return None
     db.session.commit()
     crisis.signpost_if_needed(form.details.data)
@@ -82,8 +81,7 @@ def case(case_id: int) -> str | Response:
                 db.session, current_user._get_current_object(), found, form.response.data or ""
             )
         except DomainError as error:
-            db.session.rollback()
-            add_error(form, error, fallback_field="response")
+            failed(form, error, fallback="response")
         else:
             db.session.commit()
             services.send_answer(answer)

@@ -27,7 +27,7 @@ from marketplace.extensions import db
 from marketplace.moderation import crisis
 from marketplace.providers import services as providers
 from marketplace.providers.models import Listing
-from marketplace.web.forms import ConfirmForm, add_error
+from marketplace.web.forms import ConfirmForm, failed
 from marketplace.web.redirects import safe_next
 
 bp = Blueprint("engagement", __name__)
@@ -145,8 +145,7 @@ def enquire(listing_id: int) -> str | Response:
                 chosen_holder(form.for_whom.data),
             )
         except DomainError as error:
-            db.session.rollback()
-            add_error(form, error, fallback_field=None)
+            failed(form, error)
         else:
             db.session.commit()
             services.send_notices(posted.notices)
@@ -174,8 +173,7 @@ def thread(enquiry_id: int) -> str | Response:
         try:
             posted = services.reply(db.session, me, enquiry, form.body.data or "")
         except DomainError as error:
-            db.session.rollback()
-            add_error(form, error, fallback_field="body")
+            failed(form, error, fallback="body")
         else:
             db.session.commit()
             services.send_notices(posted.notices)
@@ -227,8 +225,7 @@ def review(listing_id: int) -> str | Response:
             else:
                 services.revise_review(db.session, me, existing, rating, body)
         except DomainError as error:
-            db.session.rollback()
-            add_error(form, error, fallback_field="body")
+            failed(form, error, fallback="body")
         else:
             db.session.commit()
             flash("Thank you. A moderator will read your review before it is published", "success")
@@ -258,8 +255,7 @@ def review_reply(review_id: int) -> str | Response:
             else:
                 services.revise_reply(db.session, me, answer, form.body.data or "")
         except DomainError as error:
-            db.session.rollback()
-            add_error(form, error, fallback_field="body")
+            failed(form, error, fallback="body")
         else:
             db.session.commit()
             flash("A moderator will read your reply before it is published", "success")

@@ -12,7 +12,7 @@ from marketplace.errors import DomainError, NotAllowed
 from marketplace.extensions import db
 from marketplace.moderation import crisis, reporter_outcomes, reports
 from marketplace.moderation.forms import ReportForm
-from marketplace.web.forms import add_error
+from marketplace.web.forms import failed
 
 bp = Blueprint("reports", __name__, url_prefix="/report")
 
@@ -48,8 +48,7 @@ def report(subject_type: str, subject_id: int) -> str | Response:
                 form.details.data or "",
             )
         except DomainError as error:
-            db.session.rollback()
-            add_error(form, error, fallback_field="reason")
+            failed(form, error, fallback="reason")
         else:
             db.session.commit()
             reports.send_under_review(notices)

@@ -23,7 +23,7 @@ from marketplace.extensions import db
 from marketplace.moderation import decisions, services
 from marketplace.moderation.forms import AppealForm, DecideForm
 from marketplace.moderation.models import Appeal, Decision, ModerationItem, Sanction
-from marketplace.web.forms import ConfirmForm, add_error
+from marketplace.web.forms import ConfirmForm, failed
 
 bp = Blueprint("moderation", __name__, url_prefix="/moderation")
 
@@ -69,8 +69,7 @@ def item(item_id: int) -> str | Response:
             db.session.rollback()
             abort(403)
         except DomainError as error:
-            db.session.rollback()
-            add_error(form, error, fallback_field="decision")
+            failed(form, error, fallback="decision")
         else:
             db.session.commit()
             decisions.send(notices)
@@ -131,8 +130,7 @@ def appeal(sanction_id: int) -> str | Response:
         try:
             decisions.appeal(db.session, person, sanction, form.text.data or "")
         except DomainError as error:
-            db.session.rollback()
-            add_error(form, error, fallback_field="text")
+            failed(form, error, fallback="text")
         else:
             db.session.commit()
             flash("Your appeal has been sent. A different moderator will look at it", "success")

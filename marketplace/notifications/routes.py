@@ -15,7 +15,7 @@ from marketplace.notifications import (  # noqa: F401 - digest and privacy_hooks
     privacy_hooks,
 )
 from marketplace.notifications.forms import DoForm, EmailFrequencyForm
-from marketplace.web.forms import add_error
+from marketplace.web.forms import failed
 
 bp = Blueprint("notifications", __name__)
 
@@ -32,8 +32,7 @@ def emails() -> str | Response:
         try:
             preferences.set_frequency(db.session, user, form.frequency.data or "")
         except DomainError as error:
-            db.session.rollback()
-            add_error(form, error)
+            failed(form, error)
         else:
             db.session.commit()
             flash("Saved. We will email you the way you chose", "success")

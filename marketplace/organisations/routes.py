@@ -14,7 +14,7 @@ from marketplace.organisations import services
 from marketplace.organisations.forms import OrganisationForm
 from marketplace.organisations.models import Organisation, OrganisationKind, OrganisationStaff
 from marketplace.places.services import all_councils
-from marketplace.web.forms import ConfirmForm, add_error
+from marketplace.web.forms import ConfirmForm, failed
 
 bp = Blueprint("organisations", __name__, url_prefix="/organisations")
 
@@ -83,8 +83,7 @@ def new() -> str | Response:
                 ),
             )
         except DomainError as error:
-            db.session.rollback()
-            add_error(form, error)
+            failed(form, error)
         else:
             db.session.commit()
             flash("Thank you. An administrator will check your organisation soon", "success")

@@ -16,7 +16,7 @@ from marketplace.providers import services
 from marketplace.providers.access import listing_for_staff_or_404, provider_org_for_staff_or_404
 from marketplace.providers.forms import ListingForm
 from marketplace.providers.listing_form_data import form_values, listing_data, prices_from_form
-from marketplace.web.forms import ConfirmForm, add_error
+from marketplace.web.forms import ConfirmForm, failed
 
 bp = Blueprint("provider", __name__, url_prefix="/provider")
 
@@ -65,8 +65,7 @@ def new_listing(org_id: int) -> str | Response:
         try:
             listing = services.create_listing(db.session, current_user, org, data)
         except DomainError as error:
-            db.session.rollback()
-            add_error(form, error, fallback_field="name")
+            failed(form, error, fallback="name")
         else:
             db.session.commit()
             flash("Draft saved. Check it, then send it for approval", "success")
@@ -100,8 +99,7 @@ def edit_listing(listing_id: int) -> str | Response:
         try:
             services.update_listing(db.session, current_user, listing, data)
         except DomainError as error:
-            db.session.rollback()
-            add_error(form, error, fallback_field="name")
+            failed(form, error, fallback="name")
             return render_template(
                 "providers/manage/form.html", form=form, org=listing.organisation, listing=listing
             )

@@ -12,7 +12,7 @@ from marketplace.extensions import db
 from marketplace.providers import services
 from marketplace.providers.forms import ReasonForm
 from marketplace.providers.models import Listing
-from marketplace.web.forms import add_error
+from marketplace.web.forms import failed
 
 # Same URL as before, under /moderation; it lives here because it changes a listing.
 bp = Blueprint("listing_moderation", __name__, url_prefix="/moderation")
@@ -33,7 +33,7 @@ def listing_visibility(listing_id: int, action: str) -> str | Response:
         except NotAllowed:
             abort(403)
         except DomainError as error:
-            add_error(form, error, fallback_field="reason")
+            failed(form, error, fallback="reason")
         else:
             db.session.commit()
             flash("Listing hidden" if action == "hide" else "Listing shown again", "success")

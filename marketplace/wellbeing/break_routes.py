@@ -18,7 +18,7 @@ from marketplace.buddies import conversations
 from marketplace.buddies.models import BuddyMatch
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.extensions import db
-from marketplace.web.forms import add_error
+from marketplace.web.forms import failed
 from marketplace.wellbeing import breaks, crisis_plans
 from marketplace.wellbeing.forms import LEND, BreakForm, ConfirmBreakForm
 from marketplace.wellbeing.models import Break, BreakLength, PausedKind
@@ -135,8 +135,7 @@ def check() -> str | Response:
                 db.session, holder, length, offer_pool_places=lend, acting_carer=carer
             )
         except DomainError as error:
-            db.session.rollback()
-            add_error(form, error, fallback_field="submit")
+            failed(form, error, fallback="submit")
         else:
             db.session.commit()  # the borrowers of lent places are emailed after it
             _tell_the_other_side(brk)
