@@ -108,16 +108,8 @@ def send_now(
     Only for a job that claims an email and must give the claim back when sending fails (the
     payment reminder): everything else uses `send_email`. The recipient's choices apply, on
     the caller's own session (so no second session waits on its lock)."""
-    email = Email(to, subject, body, user_id, kind, about=about)
-    routed = _route(session, email)
-    if routed is None:
-        return True
-    try:
-        deliver(routed.to, routed.subject, routed.body)
-    except (OSError, smtplib.SMTPException):
-        log.exception("Could not send %s (subject %r, user %s)", about, subject, user_id)
-        return False
-    return True
+    routed = _route(session, Email(to, subject, body, user_id, kind, about=about))
+    return routed is None or _delivered(routed, "")
 
 
 def send_routed(session: Session, to: str, subject: str, body: str) -> None:
@@ -163,16 +155,25 @@ def _go(session: Session, email: Email) -> bool:
         _enqueue(session, routed)
         return True
     session.commit()
+    if _delivered(routed, "; it will be tried again as a job"):
+        return True
+    _enqueue(session, routed)
+    return False
+
+
+def _delivered(email: Email, then: str) -> bool:
+    """Deliver; a mail server failure is logged (what it was, the subject and the user id,
+    never the body, and `then`: what happens next) and gives False."""
     try:
-        deliver(routed.to, routed.subject, routed.body)
+        deliver(email.to, email.subject, email.body)
     except (OSError, smtplib.SMTPException):
         log.exception(
-            "Could not send %s (subject %r, user %s); it will be tried again as a job",
+            "Could not send %s (subject %r, user %s)%s",
             email.about,
             email.subject,
             "unknown" if email.user_id is None else email.user_id,
+            then,
         )
-        _enqueue(session, routed)
         return False
     return True
 
