@@ -9,6 +9,7 @@ from govuk_frontend_wtf.wtforms_widgets import GovRadioInput
 from wtforms import RadioField, SelectChoice
 from wtforms.validators import Optional
 
+from marketplace.auth.access import current_person
 from marketplace.auth.models import User
 
 MYSELF = "me"
@@ -40,9 +41,10 @@ def for_whom_choices(helped: list[User]) -> list[SelectChoice]:
     ]
 
 
-def holder_or_404(holder_id: int | None, helped: list[User], me: User) -> tuple[User, User | None]:
-    """(the person it is for, the carer acting for them or None); 404 for anyone the signed-in
-    person may not act for, so an id in a form cannot reach someone else's account."""
+def holder_or_404(holder_id: int | None, helped: list[User]) -> tuple[User, User | None]:
+    """(the person it is for, the signed-in carer acting for them or None); 404 for anyone
+    they may not act for, so an id in a form cannot reach someone else's account."""
+    me = current_person()
     if holder_id is None or holder_id == me.id:
         return me, None
     holder = next((h for h in helped if h.id == holder_id), None)

@@ -167,14 +167,6 @@ def _helped() -> list[User]:
     return carers.people_i_act_for(db.session, current_person(), CarerScope.MEMBERSHIPS)
 
 
-def _holder(holder_id: int | None, helped: list[User]) -> tuple[User, User | None]:
-    return acting.holder_or_404(holder_id, helped, current_person())
-
-
-def _for_whom_choices(form: Any, helped: list[User]) -> None:
-    form.for_whom.choices = acting.for_whom_choices(helped)
-
-
 def _membership_or_404(membership_id: int) -> tuple[Membership, User, User | None]:
     """A membership of the signed-in person (or of someone they act for): (it, holder, carer)."""
     membership = db.session.get(Membership, membership_id)
@@ -206,7 +198,7 @@ def _request_or_404(request_id: int) -> tuple[HelpRequest, bool, bool]:
 
 def _requester(found: HelpRequest) -> tuple[User, User | None]:
     """(the requester, the carer acting for them or None), for the signed-in person."""
-    return _holder(found.requester_id, _helped())
+    return acting.holder_or_404(found.requester_id, _helped())
 
 
 # --- the ULO's page and its offer ---------------------------------------------------------------
@@ -280,7 +272,7 @@ def _answers_or_restart(org: Organisation) -> tuple[dict[str, Any], User, User |
     answers = _answers(org)
     if answers is None:
         abort(redirect(url_for("memberships.join", org_id=org.id)))
-    holder, carer = _holder(answers.get("holder_id"), _helped())
+    holder, carer = acting.holder_or_404(answers.get("holder_id"), _helped())
     return answers, holder, carer
 
 
@@ -300,7 +292,7 @@ def join(org_id: int) -> str | BaseResponse:
         abort(404)
     helped = _helped()
     form = JoinForm()
-    _for_whom_choices(form, helped)
+    form.for_whom.choices = acting.for_whom_choices(helped)
     form.basis.choices = [
         SelectChoice(b, f"{BASIS_LABELS[b]}: {text}")
         for b, text in (
@@ -318,7 +310,7 @@ def join(org_id: int) -> str | BaseResponse:
             form.for_whom.data = wanted
     if form.validate_on_submit():
         holder_id = chosen_holder(form.for_whom.data)
-        holder, _ = _holder(holder_id, helped)
+        holder, _ = acting.holder_or_404(holder_id, helped)
         if live_membership(db.session, org.id, holder.id) is not None:
             form.form_errors.append("You are already a member of this organisation")
         else:
@@ -672,9 +664,9 @@ def ask_for_help(org_id: int) -> str | BaseResponse:
     org = _ulo_or_404(org_id)
     helped = _helped()
     form = HelpRequestForm()
-    _for_whom_choices(form, helped)
+    form.for_whom.choices = acting.for_whom_choices(helped)
     if form.validate_on_submit():
-        holder, carer = _holder(chosen_holder(form.for_whom.data), helped)
+        holder, carer = acting.holder_or_404(chosen_holder(form.for_whom.data), helped)
         data = help_requests.HelpRequestData(
             what=form.what.data or "",
             needed_on=as_date(form.needed_on),

@@ -122,14 +122,6 @@ def _helped() -> list[User]:
     return carers.people_i_act_for(db.session, current_person(), CarerScope.POOLS)
 
 
-def _for_whom_choices(form: Any, helped: list[User]) -> None:
-    form.for_whom.choices = acting.for_whom_choices(helped)
-
-
-def _holder(holder_id: int | None, helped: list[User]) -> tuple[User, User | None]:
-    return acting.holder_or_404(holder_id, helped, current_person())
-
-
 def _for_arg() -> int | None:
     value = request.args.get("for", "")
     return int(value) if value.isdigit() else None
@@ -197,7 +189,7 @@ def _pool_data(form: ProposeForm) -> services.PoolData:
 def propose() -> str | BaseResponse:
     helped = _helped()
     form = ProposeForm()
-    _for_whom_choices(form, helped)
+    form.for_whom.choices = acting.for_whom_choices(helped)
     form.council_id.choices = [SelectChoice("", "Choose the council")] + [
         SelectChoice(c.id, c.name) for c in all_councils(db.session)
     ]
@@ -216,7 +208,7 @@ def propose() -> str | BaseResponse:
         if any(str(h.id) == wanted for h in helped):
             form.for_whom.data = wanted
     if form.validate_on_submit():
-        holder, carer = _holder(chosen_holder(form.for_whom.data), helped)
+        holder, carer = acting.holder_or_404(chosen_holder(form.for_whom.data), helped)
         try:
             pool = services.propose(db.session, holder, _pool_data(form), acting_carer=carer)
         except NotAllowed:
@@ -368,7 +360,7 @@ def _answers_or_restart(pool: Pool) -> tuple[dict[str, Any], User, User | None]:
     answers = _answers(pool)
     if answers is None:
         abort(redirect(url_for("pools.join", pool_id=pool.id)))
-    holder, carer = _holder(answers.get("holder_id"), _helped())
+    holder, carer = acting.holder_or_404(answers.get("holder_id"), _helped())
     return answers, holder, carer
 
 
@@ -378,7 +370,7 @@ def join(pool_id: int) -> str | BaseResponse:
     pool = _pool_or_404(pool_id)
     helped = _helped()
     form = JoinForm()
-    _for_whom_choices(form, helped)
+    form.for_whom.choices = acting.for_whom_choices(helped)
     if request.method == "GET":
         answers = _answers(pool)
         if answers:
@@ -395,7 +387,7 @@ def join(pool_id: int) -> str | BaseResponse:
         form.form_errors.append("This pool is no longer taking new members")
     elif form.validate_on_submit():
         holder_id = chosen_holder(form.for_whom.data)
-        holder, _ = _holder(holder_id, helped)
+        holder, _ = acting.holder_or_404(holder_id, helped)
         pledge = services.Pledge(
             max_pence=form.max_pence.pence or 0,
             pay_by=form.pay_by.data or "",
@@ -548,7 +540,7 @@ def join_card(pool_id: int) -> str | BaseResponse:
 @login_required
 def leave(pool_id: int) -> str | BaseResponse:
     pool = _pool_or_404(pool_id)
-    holder, carer = _holder(_for_arg(), _helped())
+    holder, carer = acting.holder_or_404(_for_arg(), _helped())
     member = services.member_record(db.session, pool, holder.id)
     if member is None or member.status not in (
         MemberStatus.MEMBER.value,
