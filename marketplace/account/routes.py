@@ -21,7 +21,8 @@ from marketplace.carers import services as carers
 from marketplace.errors import DomainError
 from marketplace.extensions import db
 from marketplace.organisations import services as organisations
-from marketplace.web.forms import add_error, failed
+from marketplace.web.actions import form_action
+from marketplace.web.forms import add_error
 from marketplace.web.redirects import safe_next
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -48,18 +49,17 @@ def details() -> str | Response:
     user = current_user._get_current_object()
     form = DetailsForm(obj=user)
     if form.validate_on_submit():
-        try:
-            services.change_details(
+        done = form_action(
+            form,
+            lambda: services.change_details(
                 db.session,
                 user,
                 form.display_name.data or "",
                 form.email.data or "",
                 form.support_needs.data,
-            )
-        except DomainError as error:
-            failed(form, error)
-        else:
-            db.session.commit()
+            ),
+        )
+        if done.ok:
             flash("Your details have been saved", "success")
             return redirect(url_for("account.overview"))
     return render_template("account/details.html", form=form)
@@ -71,14 +71,13 @@ def change_password() -> str | Response:
     user = current_user._get_current_object()
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        try:
-            services.change_password(
+        done = form_action(
+            form,
+            lambda: services.change_password(
                 user, form.current_password.data or "", form.new_password.data or ""
-            )
-        except DomainError as error:
-            failed(form, error)
-        else:
-            db.session.commit()
+            ),
+        )
+        if done.ok:
             refresh_session(user)
             flash(
                 "Your password has been changed. You have been signed out everywhere else",

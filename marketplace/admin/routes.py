@@ -16,7 +16,6 @@ from marketplace import audit
 from marketplace.admin.forms import CategoryForm
 from marketplace.audit import AuditEntry
 from marketplace.auth.access import admin_required
-from marketplace.errors import DomainError
 from marketplace.extensions import db
 from marketplace.organisations import services as organisations
 from marketplace.organisations.forms import DecisionForm
@@ -25,7 +24,7 @@ from marketplace.providers.categories import add_category, update_category
 from marketplace.providers.csv_io import safe_cell
 from marketplace.providers.models import Category
 from marketplace.providers.services import all_categories
-from marketplace.web.forms import failed
+from marketplace.web.actions import form_action
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -46,18 +45,17 @@ def decide_organisation(org_id: int) -> str | Response:
         abort(404)
     form = DecisionForm()
     if form.validate_on_submit():
-        try:
-            organisations.decide_organisation(
+        done = form_action(
+            form,
+            lambda: organisations.decide_organisation(
                 db.session,
                 current_user,
                 org,
                 approve=form.decision.data == "approve",
                 reason=form.reason.data or "",
-            )
-        except DomainError as error:
-            failed(form, error)
-        else:
-            db.session.commit()
+            ),
+        )
+        if done.ok:
             flash(f"Decision saved for {org.name}", "success")
             return redirect(url_for("admin.organisations_queue"))
     return render_template("admin/organisation_decision.html", org=org, form=form)
@@ -170,18 +168,17 @@ def audit_export() -> Response:
 def categories() -> str | Response:
     form = CategoryForm(position=len(all_categories(db.session)))
     if form.validate_on_submit():
-        try:
-            add_category(
+        done = form_action(
+            form,
+            lambda: add_category(
                 db.session,
                 current_user,
                 form.name.data or "",
                 form.description.data or "",
                 form.position.data or 0,
-            )
-        except DomainError as error:
-            failed(form, error)
-        else:
-            db.session.commit()
+            ),
+        )
+        if done.ok:
             flash("Category added", "success")
             return redirect(url_for("admin.categories"))
     return render_template(
@@ -197,19 +194,18 @@ def edit_category(category_id: int) -> str | Response:
         abort(404)
     form = CategoryForm(obj=category)
     if form.validate_on_submit():
-        try:
-            update_category(
+        done = form_action(
+            form,
+            lambda: update_category(
                 db.session,
                 current_user,
                 category,
                 form.name.data or "",
                 form.description.data or "",
                 form.position.data or 0,
-            )
-        except DomainError as error:
-            failed(form, error)
-        else:
-            db.session.commit()
+            ),
+        )
+        if done.ok:
             flash("Category saved", "success")
             return redirect(url_for("admin.categories"))
     return render_template("admin/category_edit.html", form=form, category=category)

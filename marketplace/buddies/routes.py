@@ -51,7 +51,7 @@ from marketplace.moderation import services as moderation
 from marketplace.notifications.links import email_link
 from marketplace.places.services import all_councils
 from marketplace.providers.services import all_categories
-from marketplace.web.actions import button_action
+from marketplace.web.actions import button_action, form_action
 from marketplace.web.forms import ConfirmForm, failed
 
 bp = Blueprint("buddies", __name__, url_prefix="/buddies", cli_group="buddies")
@@ -262,16 +262,14 @@ def ask() -> str | Response:
         seeker = me
         if holder_id is not None:
             seeker = next((h for h in helped if h.id == holder_id), None) or abort(403)
-        try:
-            made = services.ask_for_buddy(
+        done = form_action(
+            form,
+            lambda: services.ask_for_buddy(
                 db.session, seeker, _request_data(form), me if seeker is not me else None
-            )
-        except NotAllowed:
-            abort(403)
-        except DomainError as error:
-            failed(form, error)
-        else:
-            db.session.commit()
+            ),
+        )
+        if done.ok:
+            made = done.value
             flash("You have asked for a buddy. Here are the people we suggest", "success")
             return redirect(url_for("buddies.request_page", request_id=made.id))
     return render_template("buddies/ask.html", form=form, helped=helped)
@@ -390,12 +388,13 @@ def send_message(match_id: int) -> str | Response:
     me = current_person()
     form = MessageForm()
     if form.validate_on_submit():
-        try:
-            _, notice = conversations.send_message(db.session, me, match, form.body.data or "")
-        except DomainError as error:
-            failed(form, error, fallback="body")
-        else:
-            db.session.commit()
+        done = form_action(
+            form,
+            lambda: conversations.send_message(db.session, me, match, form.body.data or ""),
+            fallback="body",
+        )
+        if done.ok:
+            _, notice = done.value
             conversations.send_notice(notice)
             flash("Message sent", "success")
             crisis.signpost_if_needed(form.body.data)
@@ -410,14 +409,14 @@ def share_contact(match_id: int) -> str | Response:
     match = _match_or_404(match_id)
     form = ContactForm()
     if form.validate_on_submit():
-        try:
-            conversations.share_contact(
+        done = form_action(
+            form,
+            lambda: conversations.share_contact(
                 db.session, current_person(), match, form.contact.data or ""
-            )
-        except DomainError as error:
-            failed(form, error, fallback="contact")
-        else:
-            db.session.commit()
+            ),
+            fallback="contact",
+        )
+        if done.ok:
             flash(
                 "Your buddy can now see how to reach you"
                 if form.contact.data
@@ -469,12 +468,12 @@ def pause(match_id: int) -> str | Response:
     if form.validate_on_submit():
         days = int(form.days.data) if (form.days.data or "").isdigit() else None
         until = utcnow() + timedelta(days=days) if days else None
-        try:
-            services.pause(db.session, current_person(), match, until)
-        except DomainError as error:
-            failed(form, error, fallback="days")
-        else:
-            db.session.commit()
+        done = form_action(
+            form,
+            lambda: services.pause(db.session, current_person(), match, until),
+            fallback="days",
+        )
+        if done.ok:
             flash("The pairing is paused", "success")
             return redirect(url_for("buddies.pairing", match_id=match.id))
     return render_template("buddies/pause.html", form=form, match=match)
@@ -486,12 +485,12 @@ def end(match_id: int) -> str | Response:
     match = _match_or_404(match_id)
     form = EndForm()
     if form.validate_on_submit():
-        try:
-            services.end(db.session, current_person(), match, form.reason.data)
-        except DomainError as error:
-            failed(form, error, fallback="reason")
-        else:
-            db.session.commit()
+        done = form_action(
+            form,
+            lambda: services.end(db.session, current_person(), match, form.reason.data),
+            fallback="reason",
+        )
+        if done.ok:
             flash("The pairing has ended. Thank you both", "success")
             return redirect(url_for("buddies.index"))
     return render_template("buddies/end.html", form=form, match=match)
@@ -516,12 +515,15 @@ def another_buddy(match_id: int, profile_id: int) -> str | Response:
     form = HandoverForm()
     form.submit.label.text = f"Ask {chosen.profile.user.display_name}"
     if form.validate_on_submit():
-        try:
-            new = handover.ask_new_buddy(db.session, me, match, profile_id, form.shared_summary())
-        except DomainError as error:
-            failed(form, error, fallback="summary")
-        else:
-            db.session.commit()
+        done = form_action(
+            form,
+            lambda: handover.ask_new_buddy(
+                db.session, me, match, profile_id, form.shared_summary()
+            ),
+            fallback="summary",
+        )
+        if done.ok:
+            new = done.value
             conversations.send_notice(_proposal_notice(new))
             flash(
                 f"We have asked {new.buddy_user.display_name}. We will email you when they answer",
@@ -537,12 +539,14 @@ def report(match_id: int) -> str | Response:
     match = _match_or_404(match_id)
     form = ConcernForm()
     if form.validate_on_submit():
-        try:
-            conversations.report_concern(db.session, current_person(), match, form.body.data or "")
-        except DomainError as error:
-            failed(form, error, fallback="body")
-        else:
-            db.session.commit()
+        done = form_action(
+            form,
+            lambda: conversations.report_concern(
+                db.session, current_person(), match, form.body.data or ""
+            ),
+            fallback="body",
+        )
+        if done.ok:
             flash(
                 "Thank you for telling us. Staff at the local organisation will look into it",
                 "success",
@@ -572,14 +576,14 @@ def feedback(match_id: int) -> str | Response:
     match = _match_or_404(match_id)
     form = FeedbackForm()
     if form.validate_on_submit():
-        try:
-            conversations.give_feedback(
+        done = form_action(
+            form,
+            lambda: conversations.give_feedback(
                 db.session, current_person(), match, form.helpfulness.data or ""
-            )
-        except DomainError as error:
-            failed(form, error, fallback="helpfulness")
-        else:
-            db.session.commit()
+            ),
+            fallback="helpfulness",
+        )
+        if done.ok:
             flash("Thank you for your feedback", "success")
             return redirect(url_for("buddies.pairing", match_id=match.id))
     return render_template("buddies/feedback.html", form=form, match=match)

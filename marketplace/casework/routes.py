@@ -13,6 +13,7 @@ from marketplace.casework.models import Case
 from marketplace.errors import DomainError
 from marketplace.extensions import db, limiter
 from marketplace.moderation import crisis
+from marketplace.web.actions import form_action
 from marketplace.web.forms import failed
 
 bp = Blueprint("casework", __name__)
@@ -76,14 +77,15 @@ def case(case_id: int) -> str | Response:
         abort(404)
     form = AnswerForm()
     if found.closed_at is None and form.validate_on_submit():
-        try:
-            answer = services.close_case(
+        done = form_action(
+            form,
+            lambda: services.close_case(
                 db.session, current_user._get_current_object(), found, form.response.data or ""
-            )
-        except DomainError as error:
-            failed(form, error, fallback="response")
-        else:
-            db.session.commit()
+            ),
+            fallback="response",
+        )
+        if done.ok:
+            answer = done.value
             services.send_answer(answer)
             flash(f"Answer sent; case {found.id} is closed", "success")
             return redirect(url_for("casework.cases"))

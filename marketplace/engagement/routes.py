@@ -27,6 +27,7 @@ from marketplace.extensions import db
 from marketplace.moderation import crisis
 from marketplace.providers import services as providers
 from marketplace.providers.models import Listing
+from marketplace.web.actions import form_action
 from marketplace.web.forms import ConfirmForm, failed
 from marketplace.web.redirects import safe_next
 
@@ -135,19 +136,19 @@ def enquire(listing_id: int) -> str | Response:
     form = EnquiryForm()
     form.for_whom.choices = _for_whom_choices(me)
     if form.validate_on_submit():
-        try:
-            posted = services.start_enquiry(
+        done = form_action(
+            form,
+            lambda: services.start_enquiry(
                 db.session,
                 me,
                 listing,
                 form.subject.data or "",
                 form.body.data or "",
                 chosen_holder(form.for_whom.data),
-            )
-        except DomainError as error:
-            failed(form, error)
-        else:
-            db.session.commit()
+            ),
+        )
+        if done.ok:
+            posted = done.value
             services.send_notices(posted.notices)
             flash("Your enquiry has been sent. We will email you when they reply", "success")
             crisis.signpost_if_needed(form.body.data)
@@ -170,12 +171,13 @@ def thread(enquiry_id: int) -> str | Response:
     me = current_person()
     form = MessageForm()
     if form.validate_on_submit():
-        try:
-            posted = services.reply(db.session, me, enquiry, form.body.data or "")
-        except DomainError as error:
-            failed(form, error, fallback="body")
-        else:
-            db.session.commit()
+        done = form_action(
+            form,
+            lambda: services.reply(db.session, me, enquiry, form.body.data or ""),
+            fallback="body",
+        )
+        if done.ok:
+            posted = done.value
             services.send_notices(posted.notices)
             flash("Your reply has been sent", "success")
             crisis.signpost_if_needed(form.body.data)

@@ -8,11 +8,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from marketplace.errors import DomainError, NotAllowed
+from marketplace.errors import NotAllowed
 from marketplace.extensions import db
 from marketplace.moderation import crisis, reporter_outcomes, reports
 from marketplace.moderation.forms import ReportForm
-from marketplace.web.forms import failed
+from marketplace.web.actions import form_action
 
 bp = Blueprint("reports", __name__, url_prefix="/report")
 
@@ -38,19 +38,20 @@ def report(subject_type: str, subject_id: int) -> str | Response:
     back = url_for(subject.back_endpoint, **values)
     form = ReportForm()
     if form.validate_on_submit():
-        try:
-            _, notices = reports.submit_report(
+        done = form_action(
+            form,
+            lambda: reports.submit_report(
                 db.session,
                 current_user,
                 subject.type,
                 subject.id,
                 form.reason.data or "",
                 form.details.data or "",
-            )
-        except DomainError as error:
-            failed(form, error, fallback="reason")
-        else:
-            db.session.commit()
+            ),
+            fallback="reason",
+        )
+        if done.ok:
+            _, notices = done.value
             reports.send_under_review(notices)
             flash("Thank you. A moderator will look at your report", "success")
             crisis.signpost_if_needed(form.details.data)

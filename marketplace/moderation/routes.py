@@ -23,6 +23,7 @@ from marketplace.extensions import db
 from marketplace.moderation import decisions, services
 from marketplace.moderation.forms import AppealForm, DecideForm
 from marketplace.moderation.models import Appeal, Decision, ModerationItem, Sanction
+from marketplace.web.actions import form_action
 from marketplace.web.forms import ConfirmForm, failed
 
 bp = Blueprint("moderation", __name__, url_prefix="/moderation")
@@ -127,12 +128,12 @@ def appeal(sanction_id: int) -> str | Response:
     existing = decisions.appeal_of(db.session, sanction)
     form = AppealForm()
     if existing is None and form.validate_on_submit():
-        try:
-            decisions.appeal(db.session, person, sanction, form.text.data or "")
-        except DomainError as error:
-            failed(form, error, fallback="text")
-        else:
-            db.session.commit()
+        done = form_action(
+            form,
+            lambda: decisions.appeal(db.session, person, sanction, form.text.data or ""),
+            fallback="text",
+        )
+        if done.ok:
             flash("Your appeal has been sent. A different moderator will look at it", "success")
             return redirect(url_for("moderation.appeal", sanction_id=sanction.id, t=token or None))
     return render_template(

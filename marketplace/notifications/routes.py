@@ -15,7 +15,7 @@ from marketplace.notifications import (  # noqa: F401 - digest and privacy_hooks
     privacy_hooks,
 )
 from marketplace.notifications.forms import DoForm, EmailFrequencyForm
-from marketplace.web.forms import failed
+from marketplace.web.actions import form_action
 
 bp = Blueprint("notifications", __name__)
 
@@ -29,12 +29,10 @@ def emails() -> str | Response:
     user = current_user._get_current_object()
     form = EmailFrequencyForm()
     if form.validate_on_submit():
-        try:
-            preferences.set_frequency(db.session, user, form.frequency.data or "")
-        except DomainError as error:
-            failed(form, error)
-        else:
-            db.session.commit()
+        done = form_action(
+            form, lambda: preferences.set_frequency(db.session, user, form.frequency.data or "")
+        )
+        if done.ok:
             flash("Saved. We will email you the way you chose", "success")
             return redirect(url_for("account.overview"))
     elif not form.is_submitted():

@@ -14,7 +14,8 @@ from marketplace.organisations import services
 from marketplace.organisations.forms import OrganisationForm
 from marketplace.organisations.models import Organisation, OrganisationKind, OrganisationStaff
 from marketplace.places.services import all_councils
-from marketplace.web.forms import ConfirmForm, failed
+from marketplace.web.actions import form_action
+from marketplace.web.forms import ConfirmForm
 
 bp = Blueprint("organisations", __name__, url_prefix="/organisations")
 
@@ -68,8 +69,9 @@ def new() -> str | Response:
     form = OrganisationForm()
     form.council_ids.choices = [SelectChoice(c.id, c.name) for c in all_councils(db.session)]
     if form.validate_on_submit():
-        try:
-            org = services.create_organisation(
+        done = form_action(
+            form,
+            lambda: services.create_organisation(
                 db.session,
                 current_user,
                 services.OrganisationDetails(
@@ -81,11 +83,10 @@ def new() -> str | Response:
                     public_phone=form.public_phone.data,
                     council_ids=tuple(form.council_ids.data or ()),
                 ),
-            )
-        except DomainError as error:
-            failed(form, error)
-        else:
-            db.session.commit()
+            ),
+        )
+        if done.ok:
+            org = done.value
             flash("Thank you. An administrator will check your organisation soon", "success")
             return redirect(url_for("organisations.show", org_id=org.id))
     return render_template("organisations/new.html", form=form)

@@ -16,6 +16,7 @@ from marketplace.providers import services
 from marketplace.providers.access import listing_for_staff_or_404, provider_org_for_staff_or_404
 from marketplace.providers.forms import ListingForm
 from marketplace.providers.listing_form_data import form_values, listing_data, prices_from_form
+from marketplace.web.actions import form_action
 from marketplace.web.forms import ConfirmForm, failed
 
 bp = Blueprint("provider", __name__, url_prefix="/provider")
@@ -62,12 +63,13 @@ def new_listing(org_id: int) -> str | Response:
     org = provider_org_for_staff_or_404(org_id)
     form = _form()
     if (data := _parsed(form)) is not None:
-        try:
-            listing = services.create_listing(db.session, current_user, org, data)
-        except DomainError as error:
-            failed(form, error, fallback="name")
-        else:
-            db.session.commit()
+        done = form_action(
+            form,
+            lambda: services.create_listing(db.session, current_user, org, data),
+            fallback="name",
+        )
+        if done.ok:
+            listing = done.value
             flash("Draft saved. Check it, then send it for approval", "success")
             return redirect(url_for("provider.show_listing", listing_id=listing.id))
     return render_template("providers/manage/form.html", form=form, org=org, listing=None)

@@ -7,12 +7,11 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from marketplace.auth.access import moderator_required
-from marketplace.errors import DomainError, NotAllowed
 from marketplace.extensions import db
 from marketplace.providers import services
 from marketplace.providers.forms import ReasonForm
 from marketplace.providers.models import Listing
-from marketplace.web.forms import failed
+from marketplace.web.actions import form_action
 
 # Same URL as before, under /moderation; it lives here because it changes a listing.
 bp = Blueprint("listing_moderation", __name__, url_prefix="/moderation")
@@ -26,16 +25,14 @@ def listing_visibility(listing_id: int, action: str) -> str | Response:
         abort(404)
     form = ReasonForm()
     if form.validate_on_submit():
-        try:
-            services.set_hidden(
+        done = form_action(
+            form,
+            lambda: services.set_hidden(
                 db.session, current_user, listing, action == "hide", form.reason.data or ""
-            )
-        except NotAllowed:
-            abort(403)
-        except DomainError as error:
-            failed(form, error, fallback="reason")
-        else:
-            db.session.commit()
+            ),
+            fallback="reason",
+        )
+        if done.ok:
             flash("Listing hidden" if action == "hide" else "Listing shown again", "success")
             return redirect(url_for("moderation.queue"))
     return render_template(
