@@ -94,24 +94,6 @@ def _send(session: Session, email: Email) -> bool:
 send_email_or_log = send_email
 
 
-def send_now(
-    session: Session,
-    to: str,
-    subject: str,
-    body: str,
-    *,
-    user_id: int | None = None,
-    kind: str = GENERAL,
-    about: str = "an email",
-) -> bool:
-    """Send at once, inside the caller's transaction, and say whether the mail server took it.
-    Only for a job that claims an email and must give the claim back when sending fails (the
-    payment reminder): everything else uses `send_email`. The recipient's choices apply, on
-    the caller's own session (so no second session waits on its lock)."""
-    routed = _route(session, Email(to, subject, body, user_id, kind, about=about))
-    return routed is None or _delivered(routed, "")
-
-
 def send_routed(session: Session, to: str, subject: str, body: str) -> None:
     """Send an email whose recipient's choices are already applied (the digest itself), after
     `session`'s transaction commits."""

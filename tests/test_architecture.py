@@ -161,6 +161,8 @@ COMMIT_ALLOWED_MODULES = {
     "marketplace.jobs.services",  # the job runner
     "marketplace.jobs.schedule",  # the worker's periodic enqueue
     "marketplace.payments.services",  # exactly once: the claim is durable before Stripe
+    "marketplace.payments.outside",  # ends a read (nothing written) before a Stripe call
+    "marketplace.memberships.billing",  # units of work: read, end the read, Stripe, then write
     "marketplace.demo.seed",  # `flask seed-demo`
     "marketplace.devserver",
 }

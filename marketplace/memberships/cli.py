@@ -5,9 +5,8 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from marketplace import outbox
 from marketplace.extensions import db
-from marketplace.memberships import services
+from marketplace.memberships import billing
 
 memberships_cli = AppGroup("memberships", help="ULO memberships: switches, pauses, lapses.")
 
@@ -16,9 +15,8 @@ memberships_cli = AppGroup("memberships", help="ULO memberships: switches, pause
 def run_jobs_command() -> None:
     """Apply basis switches whose month has come, end finished pauses, lapse memberships whose
     payment has been due for 14 days, and send payment reminders. Safe to run again."""
-    report = services.run_jobs(db.session)
-    outbox.commit(db.session)
+    report = billing.run_jobs(db.session)
     click.echo(
         f"Switched {report.switched}, resumed {report.resumed}, lapsed {report.lapsed}; "
-        f"reminders sent {report.reminders.sent}, not sent {report.reminders.failed}."
+        f"payment reminders sent {report.reminders.sent}."
     )

@@ -40,6 +40,7 @@ from marketplace.db import utcnow
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.extensions import db
 from marketplace.memberships import (
+    billing,
     charts,
     dashboard,
     help_requests,
@@ -85,7 +86,7 @@ from marketplace.money import format_pence
 from marketplace.organisations import services as organisations
 from marketplace.organisations.models import Organisation, OrganisationKind
 from marketplace.payments.services import CardDetails
-from marketplace.web.actions import button_action
+from marketplace.web.actions import button_action, form_action
 from marketplace.web.forms import ConfirmForm, as_date, failed
 
 bp = Blueprint("memberships", __name__)
@@ -238,14 +239,10 @@ def set_offer(org_id: int) -> str | BaseResponse:
             reciprocity_kinds=tuple(form.reciprocity_kinds.data or ()),
             pause_fee_on_break=bool(form.pause_fee_on_break.data),
         )
-        try:
-            services.set_offer(db.session, current_person(), org, data)
-        except NotAllowed:
-            abort(403)
-        except DomainError as error:
-            failed(form, error, OFFER_FIELDS)
-        else:
-            db.session.commit()
+        done = form_action(
+            form, lambda: services.set_offer(db.session, current_person(), org, data), OFFER_FIELDS
+        )
+        if done.ok:
             flash("The membership offer is saved", "success")
             return redirect(url_for("memberships.ulo", org_id=org.id))
     return render_template("memberships/offer.html", form=form, org=org)
@@ -375,16 +372,13 @@ def join_card(org_id: int) -> str | BaseResponse:
     offer = services.offer_for(db.session, org)
     form = MembershipCardForm()
     if form.validate_on_submit():
-        try:
-            services.join(
-                db.session, holder, org, Basis.FEE.value, card=_card(form), acting_carer=carer
-            )
-        except NotAllowed:
-            abort(403)
-        except DomainError as error:
-            failed(form, error, CARD_FIELDS, "number")
-        else:
-            db.session.commit()
+        done = form_action(
+            form,
+            lambda: billing.join_paying(db.session, holder, org, _card(form), acting_carer=carer),
+            CARD_FIELDS,
+            "number",
+        )
+        if done.ok:
             return _joined(org, holder, carer)
     form.forget_card()
     return render_template("memberships/card.html", form=form, org=org, offer=offer)
@@ -434,16 +428,14 @@ def switch(membership_id: int) -> str | BaseResponse:
         card = None
         if isinstance(form, SwitchCardForm) and (form.number.data or "").strip():
             card = _card(form)
-        try:
-            services.switch_basis(
+        done = form_action(
+            form,
+            lambda: billing.switch(
                 db.session, holder, membership, new_basis, card=card, acting_carer=carer
-            )
-        except NotAllowed:
-            abort(403)
-        except DomainError as error:
-            failed(form, error, CARD_FIELDS)
-        else:
-            db.session.commit()
+            ),
+            CARD_FIELDS,
+        )
+        if done.ok:
             flash(
                 f"From {membership.pending_from:%-d %B %Y}: {BASIS_LABELS[new_basis].lower()}",
                 "success",
@@ -497,7 +489,7 @@ def leave(membership_id: int) -> str | BaseResponse:
     problem = None
     if form.validate_on_submit():
         try:
-            services.leave(db.session, holder, membership, acting_carer=carer)
+            billing.leave(db.session, holder, membership, acting_carer=carer)
         except NotAllowed:
             abort(403)
         except DomainError as error:
@@ -673,14 +665,13 @@ def ask_for_help(org_id: int) -> str | BaseResponse:
             kind=form.kind.data or "",
             place=form.place.data or None,
         )
-        try:
-            found = help_requests.post_request(db.session, holder, org, data, acting_carer=carer)
-        except NotAllowed:
-            abort(403)
-        except DomainError as error:
-            failed(form, error, HELP_FIELDS)
-        else:
-            db.session.commit()
+        done = form_action(
+            form,
+            lambda: help_requests.post_request(db.session, holder, org, data, acting_carer=carer),
+            HELP_FIELDS,
+        )
+        if done.ok:
+            found = done.value
             flash(
                 f"Your request is sent to {org.name}. Members who can help will offer",
                 "success",
@@ -797,21 +788,19 @@ def complete_help(request_id: int) -> str | BaseResponse:
     holder, carer = _requester(found)
     form = CompleteForm()
     if form.validate_on_submit():
-        try:
-            help_requests.complete(
+        done = form_action(
+            form,
+            lambda: help_requests.complete(
                 db.session,
                 holder,
                 found,
                 minutes_of(form.hours, form.minutes),
                 as_date(form.given_on),
                 acting_carer=carer,
-            )
-        except NotAllowed:
-            abort(403)
-        except DomainError as error:
-            failed(form, error, HELP_FIELDS)
-        else:
-            db.session.commit()
+            ),
+            HELP_FIELDS,
+        )
+        if done.ok:
             flash("Thank you. The hours are logged and confirmed", "success")
             return redirect(url_for("memberships.help_request", request_id=found.id))
     return _help_page(found, mine, staff, form)
@@ -902,21 +891,19 @@ def member(org_id: int, membership_id: int) -> str | BaseResponse:
     membership = _staff_membership(org, membership_id)
     form = ClearanceForm()
     if form.validate_on_submit():
-        try:
-            help_requests.set_clearance(
+        done = form_action(
+            form,
+            lambda: help_requests.set_clearance(
                 db.session,
                 current_person(),
                 org,
                 membership.user,
                 form.kind.data or "",
                 cleared=form.cleared.data == "yes",
-            )
-        except NotAllowed:
-            abort(403)
-        except DomainError as error:
-            failed(form, error, {"member": None})
-        else:
-            db.session.commit()
+            ),
+            {"member": None},
+        )
+        if done.ok:
             flash("Clearance saved", "success")
             return redirect(
                 url_for("memberships.member", org_id=org.id, membership_id=membership.id)

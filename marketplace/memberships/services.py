@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -23,8 +22,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from marketplace.auth.models import User
+from marketplace.carers import services as carers
+from marketplace.carers.models import CarerScope
 from marketplace.db import as_utc, utcnow
-from marketplace.email import MONEY, send_now
+from marketplace.email import MONEY, send_email
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.memberships.common import (
     act_as,
@@ -159,33 +160,72 @@ def _offer_for_basis(session: Session, org: Organisation, basis: str) -> Members
     return offer
 
 
-def _subscribe(
-    session: Session,
-    user: User,
-    org: Organisation,
-    offer: MembershipOffer,
+@dataclass(frozen=True)
+class FeeTerms:
+    """What starting a fee subscription needs, read before the transaction ends (so the Stripe
+    step reads nothing from the database: see memberships/billing.py)."""
+
+    organisation_id: int
+    user_id: int
+    plan_id: str
+    fee_pence: int
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        return {META_ORGANISATION: str(self.organisation_id), META_USER: str(self.user_id)}
+
+
+@dataclass(frozen=True)
+class FeeStart:
+    """A subscription Stripe has started (its first month paid), not yet recorded here."""
+
+    terms: FeeTerms
+    subscription: SubscriptionResult
+
+
+def _terms(org: Organisation, user: User, offer: MembershipOffer) -> FeeTerms:
+    if offer.stripe_plan_id is None:  # cannot happen: the fee_has_plan constraint
+        raise DomainError("This organisation does not offer a fee membership", field="basis")
+    return FeeTerms(org.id, user.id, offer.stripe_plan_id, offer.fee_pence or 0)
+
+
+def fee_terms(
+    session: Session, user: User, org: Organisation, card_given: bool, acting_carer: User | None
+) -> FeeTerms:
+    """Check that this person may join this ULO by fee now (reads only; nothing is written).
+    `join` checks again when it writes, as someone may have joined since."""
+    if acting_carer is not None:
+        carers.authorise(session, acting_carer, user.id, CarerScope.MEMBERSHIPS)
+    require_ulo(org)
+    offer = _offer_for_basis(session, org, Basis.FEE.value)
+    if live_membership(session, org.id, user.id) is not None:
+        raise DomainError("You are already a member of this organisation", field="organisation")
+    if not card_given and not _has_saved_card(session, user):
+        raise DomainError("Enter your card details", field="card")
+    return _terms(org, user, offer)
+
+
+def start_fee(
+    customer_id: str,
+    terms: FeeTerms,
     card: payments.CardDetails | None,
     gateway: PaymentGateway,
     idempotency_key: str | None = None,
-) -> tuple[str, SubscriptionResult]:
-    """Save the card (if given) and start a subscription; nothing of ours is written except the
-    Stripe customer row. Raises DomainError(field="card") when the card or first payment fails."""
-    if offer.stripe_plan_id is None:  # cannot happen: the fee_has_plan constraint
-        raise DomainError("This organisation does not offer a fee membership", field="basis")
-    metadata = {META_ORGANISATION: str(org.id), META_USER: str(user.id)}
+) -> FeeStart:
+    """Save the card (if given) and start the subscription: Stripe calls only, no database, so
+    call it with no transaction open. Raises DomainError(field="card") when the card or the
+    first payment fails; a subscription whose first payment failed is not kept at Stripe."""
     try:
         if card is not None:
-            payments.save_card(session, user, card, metadata, gateway)
-        customer_id = payments.customer_for(session, user, gateway)
+            payments.save_card_to_customer(customer_id, card, terms.metadata, gateway)
         result = gateway.create_subscription(
             customer_id,
-            offer.stripe_plan_id,
-            metadata,
-            idempotency_key or f"membership:{org.id}:{user.id}:{uuid.uuid4().hex}",
+            terms.plan_id,
+            terms.metadata,
+            idempotency_key
+            or f"membership:{terms.organisation_id}:{terms.user_id}:{uuid.uuid4().hex}",
         )
-    except CardDeclined as error:
-        raise DomainError(error.message, field="card") from error
-    except PaymentError as error:
+    except (CardDeclined, PaymentError) as error:
         raise DomainError(error.message, field="card") from error
     if result.status not in ACTIVE_AT_STRIPE:
         # The first payment did not go through (Stripe: "incomplete"): do not keep it.
@@ -194,22 +234,30 @@ def _subscribe(
             "Your card was declined. Please try a different card or contact your bank.",
             field="card",
         )
-    return offer.stripe_plan_id, result
+    return FeeStart(terms, result)
+
+
+def subscription_recorded(session: Session, subscription_id: str) -> bool:
+    """Whether a membership holds this Stripe subscription already."""
+    return (
+        session.scalar(
+            select(MembershipSubscription.id).where(
+                MembershipSubscription.stripe_subscription_id == subscription_id
+            )
+        )
+        is not None
+    )
 
 
 def _record_subscription(
-    session: Session,
-    membership: Membership,
-    plan_id: str,
-    fee_pence: int,
-    result: SubscriptionResult,
+    session: Session, membership: Membership, fee: FeeStart
 ) -> MembershipSubscription:
     record = MembershipSubscription(
         membership=membership,
-        stripe_subscription_id=result.id,
-        stripe_plan_id=plan_id,
-        fee_pence=fee_pence,
-        current_period_end=result.current_period_end,
+        stripe_subscription_id=fee.subscription.id,
+        stripe_plan_id=fee.terms.plan_id,
+        fee_pence=fee.terms.fee_pence,
+        current_period_end=fee.subscription.current_period_end,
     )
     session.add(record)
     return record
@@ -220,13 +268,13 @@ def join(
     user: User,
     org: Organisation,
     basis: str,
-    card: payments.CardDetails | None = None,
+    fee: FeeStart | None = None,
     acting_carer: User | None = None,
-    gateway: PaymentGateway | None = None,
     now: datetime | None = None,
 ) -> Membership:
-    """Join a ULO on a basis. Fee: the card is saved and the subscription started (the first
-    month is charged) before anything is written here; reciprocity: commit the offer's hours."""
+    """Join a ULO on a basis. Fee: `fee` is the subscription Stripe has already started (the
+    first month paid; see billing.join_paying), recorded here; reciprocity: commit the offer's
+    hours. Writes only: no Stripe call."""
     act_as(session, acting_carer, user.id, f"Joined {org.name} ({basis})")
     require_ulo(org)
     offer = _offer_for_basis(session, org, basis)
@@ -243,14 +291,11 @@ def join(
         commitment_minutes=(offer.reciprocity_minutes or 0) if basis == Basis.RECIPROCITY else 0,
         joined_at=now,
     )
+    session.add(membership)
     if basis == Basis.FEE:
-        if card is None and not _has_saved_card(session, user):
+        if fee is None:
             raise DomainError("Enter your card details", field="card")
-        plan_id, result = _subscribe(session, user, org, offer, card, gateway or get_gateway())
-        session.add(membership)
-        _record_subscription(session, membership, plan_id, offer.fee_pence or 0, result)
-    else:
-        session.add(membership)
+        _record_subscription(session, membership, fee)
     session.flush()  # the caller shows the new membership's id
     return membership
 
@@ -280,6 +325,10 @@ def _own(
     session: Session, user: User, membership: Membership, carer: User | None, what: str
 ) -> None:
     act_as(session, carer, user.id, f"{what} ({membership.organisation.name})")
+    _check_own(user, membership)
+
+
+def _check_own(user: User, membership: Membership) -> None:
     if membership.user_id != user.id:
         raise NotAllowed("This is not your membership")
     if not membership.is_live:
@@ -295,24 +344,21 @@ def current_subscription(membership: Membership) -> MembershipSubscription | Non
 # --- switching, pausing, leaving ----------------------------------------------------------------
 
 
-def switch_basis(
-    session: Session,
-    user: User,
-    membership: Membership,
-    new_basis: str,
-    card: payments.CardDetails | None = None,
-    acting_carer: User | None = None,
-    gateway: PaymentGateway | None = None,
-    now: datetime | None = None,
-) -> Membership:
-    """Switch basis from the first day of next month.
+@dataclass(frozen=True)
+class SwitchPlan:
+    """What Stripe must be told before a switch is written (read first: see billing.switch)."""
 
-    Fee → reciprocity: the subscription is cancelled at the end of the period paid for now.
-    Reciprocity → fee: the card is saved now; `apply_switches` starts the subscription when the
-    month comes (Stripe bills from the day a subscription starts)."""
-    _own(session, user, membership, acting_carer, "Switched membership basis")
-    org = membership.organisation
-    _offer_for_basis(session, org, new_basis)
+    user_id: int
+    organisation_id: int
+    stop_subscription_id: str | None  # fee -> reciprocity: cancel at the end of the paid period
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        return {META_ORGANISATION: str(self.organisation_id), META_USER: str(self.user_id)}
+
+
+def _check_switch(session: Session, membership: Membership, new_basis: str) -> None:
+    _offer_for_basis(session, membership.organisation, new_basis)
     if membership.pending_basis is not None:
         raise DomainError(
             "You are already switching; you can switch again once that takes effect",
@@ -322,93 +368,114 @@ def switch_basis(
         raise DomainError("You are already a member on this basis", field="basis")
     if membership.status in (MembershipStatus.PAYMENT_DUE, MembershipStatus.LAPSED):
         raise DomainError("Please put your payment right before switching", field="basis")
-    now = now or utcnow()
-    gateway = gateway or get_gateway()
+
+
+def switch_plan(
+    session: Session,
+    user: User,
+    membership: Membership,
+    new_basis: str,
+    card_given: bool,
+    acting_carer: User | None = None,
+) -> SwitchPlan:
+    """Check a switch may be made (reads only) and say what Stripe must be told first."""
+    if acting_carer is not None:
+        carers.authorise(session, acting_carer, user.id, CarerScope.MEMBERSHIPS)
+    _check_own(user, membership)
+    _check_switch(session, membership, new_basis)
+    stop = None
     if new_basis == Basis.RECIPROCITY:
         running = current_subscription(membership)
-        if running is not None:
-            gateway.cancel_subscription(running.stripe_subscription_id, at_period_end=True)
-    else:
-        if card is not None:
-            try:
-                payments.save_card(
-                    session,
-                    user,
-                    card,
-                    {META_ORGANISATION: str(org.id), META_USER: str(user.id)},
-                    gateway,
-                )
-            except CardDeclined as error:
-                raise DomainError(error.message, field="card") from error
-        elif not _has_saved_card(session, user):
-            raise DomainError("Enter your card details", field="card")
+        stop = running.stripe_subscription_id if running is not None else None
+    elif not card_given and not _has_saved_card(session, user):
+        raise DomainError("Enter your card details", field="card")
+    return SwitchPlan(user.id, membership.organisation_id, stop)
+
+
+def switch_basis(
+    session: Session,
+    user: User,
+    membership: Membership,
+    new_basis: str,
+    acting_carer: User | None = None,
+    now: datetime | None = None,
+) -> Membership:
+    """Switch basis from the first day of next month (writes only; billing.switch tells Stripe
+    first). Fee -> reciprocity: the subscription was set to end with the period paid for now.
+    Reciprocity -> fee: the card was saved; `apply_switches` starts the subscription when the
+    month comes (Stripe bills from the day a subscription starts)."""
+    _own(session, user, membership, acting_carer, "Switched membership basis")
+    _check_switch(session, membership, new_basis)
+    now = now or utcnow()
     membership.pending_basis = new_basis
     membership.pending_from = next_month(today_of(now))
     return membership
 
 
-def apply_switches(
-    session: Session,
-    now: datetime | None = None,
-    gateway: PaymentGateway | None = None,
-    after_each: Callable[[Session], None] | None = None,
-) -> int:
-    """Job: make switches whose month has come take effect; returns how many did. With
-    `after_each`, it is called after each new Stripe subscription (the job commits there, so
-    a later failure cannot orphan a subscription Stripe already holds).
-
-    COMMITS after each new subscription, so a later failure in the same run cannot roll back
-    our record of a subscription Stripe already holds (the member would be charged with no
-    membership to show for it). A re-run asks Stripe with the same idempotency key.
-    """
-    now = now or utcnow()
-    today = today_of(now)
-    due = session.scalars(
-        select(Membership).where(
-            Membership.pending_from.is_not(None),
-            Membership.pending_from <= today,
-            Membership.status != MembershipStatus.ENDED.value,
-        )
-    ).all()
-    applied = 0
-    for membership in due:
-        if membership.pending_from is None or membership.pending_basis is None:
-            continue
-        offer = offer_of(session, membership.organisation_id)
-        if membership.pending_basis == Basis.FEE:
-            if offer is None or offer.fee_pence is None:
-                log.warning("membership %s: fee no longer offered; switch dropped", membership.id)
-                membership.pending_basis = membership.pending_from = None
-                continue
-            try:
-                plan_id, result = _subscribe(
-                    session,
-                    membership.user,
-                    membership.organisation,
-                    offer,
-                    None,
-                    gateway or get_gateway(),
-                    f"membership:{membership.id}:switch:{membership.pending_from.isoformat()}",
-                )
-            except DomainError as error:
-                log.warning("membership %s: switch to fee failed: %s", membership.id, error)
-                membership.pending_basis = membership.pending_from = None
-                continue
-            _record_subscription(session, membership, plan_id, offer.fee_pence, result)
-            membership.commitment_minutes = 0
-        else:
-            membership.commitment_minutes = (
-                offer.reciprocity_minutes if offer and offer.reciprocity_minutes else 0
+def switches_due(session: Session, now: datetime) -> list[int]:
+    """The memberships whose switch of basis takes effect by `now`, by id."""
+    return list(
+        session.scalars(
+            select(Membership.id)
+            .where(
+                Membership.pending_from.is_not(None),
+                Membership.pending_from <= today_of(now),
+                Membership.status != MembershipStatus.ENDED.value,
             )
-        membership.basis = membership.pending_basis
-        membership.basis_from = membership.pending_from
-        membership.pending_basis = membership.pending_from = None
-        membership.status = MembershipStatus.ACTIVE.value
-        membership.payment_due_by = None
-        applied += 1
-        if membership.basis == Basis.FEE and after_each is not None:
-            after_each(session)  # the job commits each new Stripe subscription at once
-    return applied
+            .order_by(Membership.id)
+        )
+    )
+
+
+def switch_key(membership: Membership) -> str:
+    """Stripe's idempotency key for the subscription a switch to fee starts: a re-run of the
+    job after a crash gets the same subscription back, never a second one."""
+    when = membership.pending_from.isoformat() if membership.pending_from else "none"
+    return f"membership:{membership.id}:switch:{when}"
+
+
+def switch_fee_terms(session: Session, membership: Membership) -> FeeTerms | None:
+    """What the subscription of a switch to fee needs; None when it cannot start (the fee is no
+    longer offered, or no card was saved), and the switch is then dropped (`drop_switch`)."""
+    offer = offer_of(session, membership.organisation_id)
+    if offer is None or offer.fee_pence is None or not _has_saved_card(session, membership.user):
+        return None
+    return _terms(membership.organisation, membership.user, offer)
+
+
+def drop_switch(membership: Membership, why: str) -> None:
+    log.warning("membership %s: switch to fee dropped: %s", membership.id, why)
+    membership.pending_basis = membership.pending_from = None
+
+
+def apply_switch(
+    session: Session, membership: Membership, fee: FeeStart | None, now: datetime
+) -> bool:
+    """Make one due switch take effect (writes only): to fee with the subscription Stripe has
+    started (`fee`), to reciprocity with the offer's hours. False if it was no longer due."""
+    if (
+        membership.pending_from is None
+        or membership.pending_basis is None
+        or membership.pending_from > today_of(now)
+        or membership.status == MembershipStatus.ENDED.value
+    ):
+        return False
+    if membership.pending_basis == Basis.FEE:
+        if fee is None:
+            raise DomainError("A switch to fee needs its subscription")
+        _record_subscription(session, membership, fee)
+        membership.commitment_minutes = 0
+    else:
+        offer = offer_of(session, membership.organisation_id)
+        membership.commitment_minutes = (
+            offer.reciprocity_minutes if offer and offer.reciprocity_minutes else 0
+        )
+    membership.basis = membership.pending_basis
+    membership.basis_from = membership.pending_from
+    membership.pending_basis = membership.pending_from = None
+    membership.status = MembershipStatus.ACTIVE.value
+    membership.payment_due_by = None
+    return True
 
 
 def pause(
@@ -475,24 +542,36 @@ def resume_finished_pauses(session: Session, now: datetime | None = None) -> int
     return resumed
 
 
+def subscription_to_stop(
+    session: Session, user: User, membership: Membership, acting_carer: User | None = None
+) -> str | None:
+    """Check this person may leave (reads only); the Stripe subscription to end with the period
+    already paid for, if there is one (billing.leave tells Stripe before `leave` writes)."""
+    if acting_carer is not None:
+        carers.authorise(session, acting_carer, user.id, CarerScope.MEMBERSHIPS)
+    _check_own(user, membership)
+    running = current_subscription(membership)
+    return running.stripe_subscription_id if running is not None else None
+
+
 def leave(
     session: Session,
     user: User,
     membership: Membership,
     acting_carer: User | None = None,
-    gateway: PaymentGateway | None = None,
+    stopped: SubscriptionResult | None = None,
     now: datetime | None = None,
 ) -> Membership:
-    """Leave. Reciprocity: ended now. Fee: the subscription is cancelled at the end of the
-    period paid for, and the membership ends when Stripe says it has (webhook)."""
+    """Leave (writes only). Reciprocity: ended now. Fee: Stripe has been told to end the
+    subscription with the period paid for (`stopped`), and the membership ends when Stripe says
+    it has (webhook)."""
     _own(session, user, membership, acting_carer, "Left membership")
     now = now or utcnow()
     running = current_subscription(membership)
     if running is not None:
-        result = (gateway or get_gateway()).cancel_subscription(
-            running.stripe_subscription_id, at_period_end=True
-        )
-        running.current_period_end = result.current_period_end or running.current_period_end
+        if stopped is None or stopped.id != running.stripe_subscription_id:
+            raise DomainError("The fee must be stopped at Stripe first", field="membership")
+        running.current_period_end = stopped.current_period_end or running.current_period_end
         membership.leaving = True
         membership.pending_basis = membership.pending_from = None
         if membership.status in (MembershipStatus.ACTIVE, MembershipStatus.PAUSED):
@@ -632,18 +711,18 @@ def lapse_overdue(session: Session, now: datetime | None = None) -> int:
 
 @dataclass(frozen=True)
 class ReminderReport:
-    """How many payment reminders went, and how many could not be sent (tried again later)."""
+    """How many payment reminders this run sent (each goes once its claim is committed)."""
 
     sent: int
-    failed: int
 
 
 def remind_payment_due(session: Session, now: datetime | None = None) -> ReminderReport:
-    """Job: email each member whose payment is due, once. A mail server that is down never
-    fails the job: the reminder is left unsent and tried on the next run.
+    """Job: email each member whose payment is due, once.
 
-    Each reminder is claimed with a conditional UPDATE right before it is sent, so a payment
-    that arrived (or a reminder another run sent) since the list was read means no email."""
+    Each reminder is claimed with a conditional UPDATE, so a payment that arrived (or a
+    reminder another run sent) since the list was read means no email. The email goes with the
+    claim's commit (the outbox); a mail server that is down makes it a retried job, so a claimed
+    reminder is never lost and never sent twice by two runs."""
     now = now or utcnow()
     due = session.scalars(
         select(Membership).where(
@@ -651,7 +730,7 @@ def remind_payment_due(session: Session, now: datetime | None = None) -> Reminde
             Membership.reminder_sent_at.is_(None),
         )
     ).all()
-    sent = failed = 0
+    sent = 0
     for membership in due:
         claimed = session.execute(
             update(Membership)
@@ -665,8 +744,7 @@ def remind_payment_due(session: Session, now: datetime | None = None) -> Reminde
         if getattr(claimed, "rowcount", 0) != 1:
             continue  # paid, lapsed or reminded since the list was read: nothing to remind
         deadline = as_utc(membership.payment_due_by) if membership.payment_due_by else now
-        if not send_now(
-            session,
+        send_email(
             membership.user.email,
             f"Your {membership.organisation.name} membership payment",
             f"Hello {membership.user.display_name},\n\n"
@@ -676,37 +754,8 @@ def remind_payment_due(session: Session, now: datetime | None = None) -> Reminde
             "back instead, or contact the organisation.\n",
             user_id=membership.user_id,
             kind=MONEY,  # money that is due: sent even during a break
+            session=session,
             about=f"the payment reminder for membership {membership.id}",
-        ):
-            membership.reminder_sent_at = None  # tried again on the next run
-            failed += 1
-            continue
+        )
         sent += 1
-    return ReminderReport(sent, failed)
-
-
-@dataclass(frozen=True)
-class JobReport:
-    """What one run of the membership jobs did."""
-
-    switched: int
-    resumed: int
-    lapsed: int
-    reminders: ReminderReport
-
-
-def run_jobs(
-    session: Session,
-    now: datetime | None = None,
-    gateway: PaymentGateway | None = None,
-    after_each: Callable[[Session], None] | None = None,
-) -> JobReport:
-    """Every membership job, in order; safe to run again. The job passes `after_each` to
-    commit as it goes (see apply_switches)."""
-    now = now or utcnow()
-    return JobReport(
-        switched=apply_switches(session, now, gateway, after_each),
-        resumed=resume_finished_pauses(session, now),
-        lapsed=lapse_overdue(session, now),
-        reminders=remind_payment_due(session, now),
-    )
+    return ReminderReport(sent)

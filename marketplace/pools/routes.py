@@ -41,6 +41,7 @@ from marketplace.moderation import crisis
 from marketplace.moderation import services as moderation
 from marketplace.organisations import services as organisations
 from marketplace.organisations.models import ApprovalStatus, Organisation, OrganisationKind
+from marketplace.payments import outside
 from marketplace.payments import services as payments
 from marketplace.payments.gateway import CardDeclined, RawCardsRefused, SavedCard
 from marketplace.places.services import all_councils
@@ -486,12 +487,7 @@ def _save_card(form: CardForm, user: User, metadata: dict[str, str]) -> SavedCar
         (form.cvc.data or "").strip(),
     )
     try:
-        customer_id = payments.stored_customer_id(db.session, user)
-        db.session.commit()  # end the read: nothing is held while Stripe answers
-        if customer_id is None:
-            made = payments.create_stripe_customer(user)
-            customer_id = payments.remember_customer(db.session, user, made)
-            db.session.commit()  # the customer is kept even if the card is refused
+        customer_id = outside.customer_ready(db.session, user)
         return payments.save_card_to_customer(customer_id, card, metadata)
     except CardDeclined as error:
         db.session.rollback()

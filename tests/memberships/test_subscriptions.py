@@ -9,7 +9,7 @@ import stripe
 from sqlalchemy import func, select
 
 from marketplace.errors import DomainError
-from marketplace.memberships import dashboard, services
+from marketplace.memberships import billing, dashboard, services
 from marketplace.memberships.models import Membership, MembershipStatus, MembershipSubscription
 from marketplace.memberships.services import OfferData
 from marketplace.payments.models import LedgerEntry
@@ -46,9 +46,7 @@ def test_a_fee_offer_makes_a_plan_and_a_new_fee_a_new_plan(
 
 def test_join_by_fee_starts_a_subscription(db_session, org, both_offer, gateway):
     person = UserFactory()
-    membership = services.join(
-        db_session, person, org, "fee", card=card(), gateway=gateway, now=NOW
-    )
+    membership = billing.join_paying(db_session, person, org, card(), gateway=gateway, now=NOW)
     db_session.commit()
     assert membership.status == MembershipStatus.ACTIVE and membership.basis == "fee"
     record = services.current_subscription(membership)
@@ -61,23 +59,21 @@ def test_join_by_fee_starts_a_subscription(db_session, org, both_offer, gateway)
 def test_a_declined_card_saves_no_membership(db_session, org, both_offer, gateway, number):
     person = UserFactory()
     with pytest.raises(DomainError) as error:
-        services.join(db_session, person, org, "fee", card=card(number), gateway=gateway, now=NOW)
+        billing.join_paying(db_session, person, org, card(number), gateway=gateway, now=NOW)
     assert error.value.field == "card" and "declined" in error.value.message.lower()
     assert db_session.scalar(select(func.count()).select_from(Membership)) == 0
 
 
 def test_a_fee_join_needs_a_card(db_session, org, both_offer, gateway):
     with pytest.raises(DomainError) as error:
-        services.join(db_session, UserFactory(), org, "fee", gateway=gateway, now=NOW)
+        billing.join_paying(db_session, UserFactory(), org, None, gateway=gateway, now=NOW)
     assert error.value.field == "card"
 
 
 def test_leaving_a_fee_membership_cancels_at_period_end(db_session, org, both_offer, gateway):
     person = UserFactory()
-    membership = services.join(
-        db_session, person, org, "fee", card=card(), gateway=gateway, now=NOW
-    )
-    services.leave(db_session, person, membership, gateway=gateway, now=NOW)
+    membership = billing.join_paying(db_session, person, org, card(), gateway=gateway, now=NOW)
+    billing.leave(db_session, person, membership, gateway=gateway, now=NOW)
     assert membership.status == MembershipStatus.ACTIVE and membership.leaving
 
 
@@ -87,9 +83,7 @@ def test_the_whole_fee_story_through_webhooks(
     """Paid → payment failed → lapsed → a retry paid → subscription deleted → ended; and the
     fee income appears on the dashboard from the payments ledger."""
     person = UserFactory()
-    membership = services.join(
-        db_session, person, org, "fee", card=card(), gateway=gateway, now=NOW
-    )
+    membership = billing.join_paying(db_session, person, org, card(), gateway=gateway, now=NOW)
     db_session.commit()
     sub_id = services.current_subscription(membership).stripe_subscription_id
     created = int(NOW.timestamp())
@@ -161,9 +155,7 @@ def test_a_real_invoice_from_localstripe_is_matched_to_the_ulo(
 ):
     """localstripe's own invoice for the first month, signed and posted as Stripe would."""
     person = UserFactory()
-    membership = services.join(
-        db_session, person, org, "fee", card=card(), gateway=gateway, now=NOW
-    )
+    membership = billing.join_paying(db_session, person, org, card(), gateway=gateway, now=NOW)
     db_session.commit()
     sub_id = services.current_subscription(membership).stripe_subscription_id
     client_sdk = stripe.StripeClient("sk_test_localstripe", base_addresses={"api": localstripe})
@@ -200,12 +192,10 @@ def test_switch_from_reciprocity_to_fee_starts_paying_next_month(
 
     person = UserFactory()
     membership = services.join(db_session, person, org, "reciprocity", now=NOW)
-    services.switch_basis(
-        db_session, person, membership, "fee", card=card(), gateway=gateway, now=NOW
-    )
+    billing.switch(db_session, person, membership, "fee", card=card(), gateway=gateway, now=NOW)
     assert (membership.basis, membership.pending_from) == ("reciprocity", date(2026, 12, 1))
     assert membership.subscriptions == []
-    assert services.apply_switches(db_session, NOW.replace(month=12, day=1), gateway) == 1
+    assert billing.apply_switches(db_session, NOW.replace(month=12, day=1), gateway) == 1
     record = services.current_subscription(membership)
     assert record is not None and record.stripe_subscription_id.startswith("sub_")
     assert (membership.basis, membership.status, membership.commitment_minutes) == (

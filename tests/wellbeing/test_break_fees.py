@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from marketplace.db import utcnow
 from marketplace.errors import DomainError
+from marketplace.memberships import billing
 from marketplace.memberships import services as memberships
 from marketplace.memberships.models import MembershipStatus
 from marketplace.memberships.services import OfferData, current_subscription
@@ -36,12 +37,11 @@ from tests.memberships.conftest import (  # noqa: F401 - fixtures, registered by
 
 def fee_member(db_session, org, gateway, display_name="Sam"):
     person = UserFactory(display_name=display_name)
-    membership = memberships.join(
+    membership = billing.join_paying(
         db_session,
         person,
         org,
-        "fee",
-        card=CardDetails(GOOD_CARD, 12, 2034, "123"),
+        CardDetails(GOOD_CARD, 12, 2034, "123"),
         gateway=gateway,
     )
     db_session.commit()
