@@ -163,6 +163,7 @@ COMMIT_ALLOWED_MODULES = {
     "marketplace.payments.services",  # exactly once: the claim is durable before Stripe
     "marketplace.payments.outside",  # ends a read (nothing written) before a Stripe call
     "marketplace.memberships.billing",  # units of work: read, end the read, Stripe, then write
+    "marketplace.wellbeing.break_steps",  # the same for a break that pauses a fee
     "marketplace.demo.seed",  # `flask seed-demo`
     "marketplace.devserver",
 }

@@ -14,7 +14,7 @@ from marketplace.memberships.models import Basis
 from marketplace.moderation import services as moderation
 from marketplace.moderation.models import Decision
 from marketplace.organisations.models import Organisation
-from marketplace.payments.gateway import PaymentError
+from marketplace.payments.gateway import PaymentError, get_gateway
 from marketplace.places.models import Council
 from marketplace.pools import quotes
 from marketplace.pools import services as pools
@@ -35,19 +35,21 @@ def seed_memberships(session: Session, ulo_staff: list[tuple[User, Organisation]
         time_back = memberships.OfferData(None, (2 + index) * HOURS, kinds)
         if index == 0:
             try:
-                with session.begin_nested():
-                    memberships.set_offer(
-                        session,
-                        staff,
-                        org,
-                        memberships.OfferData(
-                            LEEDS_FEE_PENCE, 2 * HOURS, kinds, pause_fee_on_break=True
-                        ),
-                    )
-                fees += 1
-                continue
+                plan = get_gateway().create_plan(f"{org.name} membership", LEEDS_FEE_PENCE)
             except PaymentError:
                 current_app.logger.warning("No Stripe endpoint: demo offers have no fee")
+            else:
+                memberships.set_offer(
+                    session,
+                    staff,
+                    org,
+                    memberships.OfferData(
+                        LEEDS_FEE_PENCE, 2 * HOURS, kinds, pause_fee_on_break=True
+                    ),
+                    plan,
+                )
+                fees += 1
+                continue
         memberships.set_offer(session, staff, org, time_back)
     return fees
 

@@ -30,4 +30,5 @@ def init_app(app: Flask) -> None:
     services.register_webhooks()
     link_actions.register_actions()
     handler("memberships.run_jobs", commits=True)(jobs.run_jobs)
+    handler(jobs.STOP_SUBSCRIPTION, commits=True)(jobs.stop_subscription)
     every("memberships.run_jobs", timedelta(hours=1))

@@ -25,7 +25,7 @@ from marketplace.auth.models import User
 from marketplace.db import utcnow
 from marketplace.errors import DomainError
 from marketplace.memberships import services
-from marketplace.memberships.models import Basis, Membership
+from marketplace.memberships.models import Basis, Membership, MembershipOffer
 from marketplace.organisations.models import Organisation
 from marketplace.payments import outside
 from marketplace.payments import services as payments
@@ -64,6 +64,32 @@ def _recorded(session: Session, fee: services.FeeStart, gateway: PaymentGateway)
             log.error("Subscription %s could not be recorded; stopping it", fee.subscription.id)
             gateway.cancel_subscription(fee.subscription.id, at_period_end=False)
         raise
+
+
+def set_offer(
+    session: Session,
+    staff: User,
+    org: Organisation,
+    data: services.OfferData,
+    gateway: PaymentGateway | None = None,
+) -> MembershipOffer:
+    """Staff set their ULO's offer: a new or changed fee's Stripe Plan is made first (a plan
+    left unused if the write then fails costs nothing: nobody is subscribed to it)."""
+    needed = services.plan_needed(session, staff, org, data)
+    plan_id = None
+    if needed is not None:
+        outside.end_read(session)
+        try:
+            plan_id = (gateway or get_gateway()).create_plan(*needed)
+        except PaymentError as error:
+            raise DomainError(
+                "We could not reach the card company just now, so the offer is not saved. "
+                "Please try again in a few minutes.",
+                field="fee_pence",
+            ) from error
+    offer = services.set_offer(session, staff, org, data, plan_id)
+    outbox.commit(session)
+    return offer
 
 
 def join_paying(

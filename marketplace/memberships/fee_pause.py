@@ -2,13 +2,16 @@
 
 The ULO chooses (MembershipOffer.pause_fee_on_break); it is their income. When it does, Stripe is
 told to take nothing (`pause_collection`, invoices voided, so nothing is owed afterwards) and the
-subscription row notes since when. Coming back resumes it. If Stripe cannot be reached on the way
-back, the break still ends (coming back must never fail) and `resume_fees_left_paused`, run by
-the hourly job that ends timed breaks, tries again until Stripe has it.
+subscription row notes since when. Stripe is told before the break is written
+(wellbeing/break_steps.py), with no transaction open. Coming back resumes it after the commit
+(the outbox). If Stripe cannot be reached then, the break still ends (coming back must never
+fail) and `resume_fees_left_paused`, run by the hourly job that ends timed breaks, tries again
+until Stripe has it.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -16,6 +19,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from marketplace import outbox
 from marketplace.db import utcnow
 from marketplace.errors import DomainError
 from marketplace.memberships.common import offer_of
@@ -26,6 +30,7 @@ from marketplace.memberships.models import (
     MembershipSubscription,
 )
 from marketplace.memberships.services import current_subscription
+from marketplace.payments import outside
 from marketplace.payments.gateway import PaymentError, PaymentGateway, get_gateway
 
 log = logging.getLogger(__name__)
@@ -52,54 +57,83 @@ def can_pause_fee(session: Session, membership: Membership) -> bool:
     )
 
 
-def pause_fee(
-    session: Session,
-    membership: Membership,
-    until: datetime | None,
-    gateway: PaymentGateway | None = None,
-    now: datetime | None = None,
-) -> MembershipSubscription | None:
-    """Stop the fee until `until` (None: until resumed); None, changing nothing, when it cannot
-    be paused (see can_pause_fee). Raises DomainError if Stripe cannot be told, so the caller's
-    transaction (the whole break) is rolled back and nothing changed."""
-    subscription = current_subscription(membership)
-    if subscription is None or not can_pause_fee(session, membership):
+def fee_to_pause(session: Session, membership: Membership) -> MembershipSubscription | None:
+    """The subscription whose fee a break would pause now, if any (see can_pause_fee)."""
+    if not can_pause_fee(session, membership):
         return None
+    return current_subscription(membership)
+
+
+def pause_at_stripe(
+    stripe_ids: list[str], until: datetime | None, gateway: PaymentGateway | None = None
+) -> None:
+    """Tell Stripe to take nothing from these subscriptions until `until` (None: until resumed).
+    All or none: if Stripe cannot be told about one, those already paused are resumed and
+    DomainError says nothing has changed. Stripe calls only: call it with no transaction open."""
+    gateway = gateway or get_gateway()
+    done: list[str] = []
     try:
-        (gateway or get_gateway()).pause_collection(subscription.stripe_subscription_id, until)
+        for stripe_id in stripe_ids:
+            gateway.pause_collection(stripe_id, until)
+            done.append(stripe_id)
     except PaymentError as error:
+        unpause_at_stripe(done, gateway)
         raise DomainError(
             "We could not pause your membership fee just now, so nothing has changed. "
             "Please try again in a few minutes."
         ) from error
+
+
+def unpause_at_stripe(stripe_ids: list[str], gateway: PaymentGateway | None = None) -> None:
+    """Undo `pause_at_stripe` when the break it was for could not be saved (best effort: a
+    fee left paused is found by `resume_fees_left_paused`, as it has no paused row)."""
+    gateway = gateway or get_gateway()
+    for stripe_id in stripe_ids:
+        try:
+            gateway.resume_collection(stripe_id)
+        except PaymentError:
+            log.error("Could not resume the fee of subscription %s after a failed break", stripe_id)
+
+
+def mark_paused(subscription: MembershipSubscription, now: datetime | None = None) -> None:
+    """Record that Stripe has paused this fee (after `pause_at_stripe`)."""
     subscription.collection_paused_at = now or utcnow()
-    return subscription
 
 
-def resume_fee(
-    session: Session, membership: Membership, gateway: PaymentGateway | None = None
-) -> bool:
-    """Take the fee again. False (and the row stays marked) if Stripe could not be reached:
-    the hourly job tries again."""
+def resume_later(session: Session, membership: Membership) -> None:
+    """Take the fee again once this transaction commits (the outbox), never inside it, and
+    never blocking coming back: if Stripe cannot be reached then, the row stays marked and
+    the hourly job (`resume_fees_left_paused`) tries again."""
     subscription = current_subscription(membership)
     if subscription is None or subscription.collection_paused_at is None:
-        return True
+        return
+    outbox.note(
+        session,
+        ("fee-resume", subscription.id),
+        functools.partial(_resume_now, subscription.id),
+        f"resume the fee of membership {membership.id}",
+    )
+
+
+def _resume_now(subscription_id: int, session: Session) -> None:
+    """Outbox work, on a session of its own: read, end the read, tell Stripe, then write."""
+    subscription = session.get(MembershipSubscription, subscription_id)
+    if subscription is None or subscription.collection_paused_at is None:
+        return  # resumed meanwhile
+    stripe_id = subscription.stripe_subscription_id
+    outside.end_read(session)
     try:
-        (gateway or get_gateway()).resume_collection(subscription.stripe_subscription_id)
+        get_gateway().resume_collection(stripe_id)
     except PaymentError:
-        log.warning("Could not resume the fee of membership %s; will retry", membership.id)
-        return False
+        log.warning("Could not resume the fee of subscription %s; will retry", subscription_id)
+        return
     subscription.collection_paused_at = None
-    return True
 
 
-def resume_fees_left_paused(
-    session: Session,
-    still_away: Callable[[int], bool],
-    gateway: PaymentGateway | None = None,
-) -> int:
+def resume_fees_left_paused(session: Session, still_away: Callable[[int], bool]) -> int:
     """Job: fees still paused although their member is back (Stripe was unreachable when they
-    returned, or the membership ended meanwhile). Returns how many were resumed."""
+    returned, or the membership ended meanwhile): each is resumed after the job's commit.
+    Returns how many were noted."""
     paused = session.scalars(
         select(MembershipSubscription)
         .where(
@@ -108,11 +142,11 @@ def resume_fees_left_paused(
         )
         .order_by(MembershipSubscription.id)
     ).all()
-    resumed = 0
+    noted = 0
     for subscription in paused:
         membership = subscription.membership
         if still_away(membership.user_id):
             continue
-        if resume_fee(session, membership, gateway):
-            resumed += 1
-    return resumed
+        resume_later(session, membership)
+        noted += 1
+    return noted

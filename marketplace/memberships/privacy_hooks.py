@@ -25,6 +25,8 @@ from sqlalchemy.orm import Session
 
 from marketplace.auth.models import User
 from marketplace.db import utcnow
+from marketplace.jobs.services import enqueue
+from marketplace.memberships.jobs import STOP_SUBSCRIPTION
 from marketplace.memberships.models import (
     Clearance,
     HelpOffer,
@@ -37,7 +39,6 @@ from marketplace.memberships.models import (
     TimeAccount,
     TimeLog,
 )
-from marketplace.payments.gateway import PaymentError, get_gateway
 from marketplace.privacy import services as privacy
 
 log = logging.getLogger(__name__)
@@ -133,12 +134,14 @@ def erase(session: Session, user: User) -> None:
     ):
         for record in membership.subscriptions:
             if record.ended_at is None:
-                try:
-                    get_gateway().cancel_subscription(
-                        record.stripe_subscription_id, at_period_end=False
-                    )
-                except PaymentError as error:  # reconciliation will show it
-                    log.warning("subscription %s not cancelled: %s", record.id, error)
+                # Stripe is told by a job once the erasure is committed, never inside it;
+                # the job is retried until Stripe has it.
+                enqueue(
+                    session,
+                    STOP_SUBSCRIPTION,
+                    {"subscription": record.stripe_subscription_id},
+                    dedupe_key=f"stop-subscription:{record.stripe_subscription_id}",
+                )
                 record.ended_at = now
         membership.status = MembershipStatus.ENDED.value
         membership.live = None

@@ -240,7 +240,7 @@ def set_offer(org_id: int) -> str | BaseResponse:
             pause_fee_on_break=bool(form.pause_fee_on_break.data),
         )
         done = form_action(
-            form, lambda: services.set_offer(db.session, current_person(), org, data), OFFER_FIELDS
+            form, lambda: billing.set_offer(db.session, current_person(), org, data), OFFER_FIELDS
         )
         if done.ok:
             flash("The membership offer is saved", "success")

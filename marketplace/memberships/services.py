@@ -57,7 +57,6 @@ from marketplace.payments.gateway import (
     PaymentError,
     PaymentGateway,
     SubscriptionResult,
-    get_gateway,
 )
 
 log = logging.getLogger(__name__)
@@ -107,27 +106,41 @@ def _check_offer(data: OfferData) -> None:
             )
 
 
+def plan_needed(
+    session: Session, staff: User, org: Organisation, data: OfferData
+) -> tuple[str, int] | None:
+    """Check staff may set this offer (reads only); the Stripe Plan (name, pence) to make first
+    when the fee is new or changed, else None (billing.set_offer makes it before writing)."""
+    require_ulo(org)
+    require_staff(session, staff, org)
+    _check_offer(data)
+    offer = offer_of(session, org.id)
+    if data.fee_pence is not None and (
+        offer is None or data.fee_pence != offer.fee_pence or offer.stripe_plan_id is None
+    ):
+        return f"{org.name} membership", data.fee_pence
+    return None
+
+
 def set_offer(
     session: Session,
     staff: User,
     org: Organisation,
     data: OfferData,
-    gateway: PaymentGateway | None = None,
+    plan_id: str | None = None,
 ) -> MembershipOffer:
-    """Staff set their ULO's offer. A new or changed fee makes a new Stripe Plan, which new
-    subscriptions use; existing members keep the plan they joined on."""
-    require_ulo(org)
-    require_staff(session, staff, org)
-    _check_offer(data)
+    """Staff set their ULO's offer (writes only). A new or changed fee comes with the new Stripe
+    Plan already made (`plan_id`), which new subscriptions use; existing members keep the plan
+    they joined on."""
+    needed = plan_needed(session, staff, org, data)
+    if needed is not None and plan_id is None:
+        raise DomainError("A new fee needs its Stripe plan first", field="fee_pence")
     offer = offer_of(session, org.id)
     if offer is None:
         offer = MembershipOffer(organisation_id=org.id)
         session.add(offer)
-    if data.fee_pence is not None and (
-        data.fee_pence != offer.fee_pence or offer.stripe_plan_id is None
-    ):
-        gateway = gateway or get_gateway()
-        offer.stripe_plan_id = gateway.create_plan(f"{org.name} membership", data.fee_pence)
+    if needed is not None:
+        offer.stripe_plan_id = plan_id
     if data.fee_pence is None:
         offer.stripe_plan_id = None
     offer.fee_pence = data.fee_pence

@@ -19,7 +19,7 @@ from marketplace.buddies.models import BuddyMatch
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.extensions import db
 from marketplace.web.forms import failed
-from marketplace.wellbeing import breaks, crisis_plans
+from marketplace.wellbeing import break_steps, breaks, crisis_plans
 from marketplace.wellbeing.forms import LEND, BreakForm, ConfirmBreakForm
 from marketplace.wellbeing.models import Break, BreakLength, PausedKind
 
@@ -131,13 +131,13 @@ def check() -> str | Response:
         return redirect(url_for("breaks.choose", **args))
     if form.validate_on_submit():
         try:
-            brk = breaks.start_break(
+            # Committed there: any fee is paused at Stripe first, with no transaction open.
+            brk = break_steps.start(
                 db.session, holder, length, offer_pool_places=lend, acting_carer=carer
             )
         except DomainError as error:
             failed(form, error, fallback="submit")
         else:
-            db.session.commit()  # the borrowers of lent places are emailed after it
             _tell_the_other_side(brk)
             return redirect(url_for("breaks.started", **args))
     form.length.data = length

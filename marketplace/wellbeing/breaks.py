@@ -8,7 +8,7 @@ Others only ever see a neutral "taking a break" message, never a reason.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -136,7 +136,7 @@ def _add_month(when: datetime) -> datetime:
     return when.replace(year=year, month=month, day=day)
 
 
-def _length(value: str) -> BreakLength:
+def length_of(value: str) -> BreakLength:
     try:
         return BreakLength(value)
     except ValueError:
@@ -349,7 +349,7 @@ def plan(
     lend_places: bool = False,
 ) -> BreakPlan:
     """What a break of this length would do to each commitment; changes nothing."""
-    chosen = _length(length)
+    chosen = length_of(length)
     now = now or utcnow()
     ends_at = ends_at_for(chosen, now)
     found = _commitments(session, user)
@@ -420,7 +420,12 @@ def _pause_buddying(session: Session, user: User, brk: Break, found: _Commitment
 
 
 def _pause_everything(
-    session: Session, user: User, brk: Break, wishes: Wishes, now: datetime
+    session: Session,
+    user: User,
+    brk: Break,
+    wishes: Wishes,
+    now: datetime,
+    fees_paused: Collection[int],
 ) -> None:
     found = _commitments(session, user)
     if wishes.pause_buddies:
@@ -437,10 +442,47 @@ def _pause_everything(
         for place in found.pool_places:
             if can_lend(place):
                 loans.lend_place(session, place, brk.ends_at)
-    # Stripe last: if it cannot be reached, DomainError rolls the whole break back.
     for membership in found.memberships:
-        if fee_pause.pause_fee(session, membership, brk.ends_at, now=now) is not None:
-            brk.paused.append(BreakPaused(kind=PausedKind.FEE.value, ref_id=membership.id))
+        subscription = fee_pause.fee_to_pause(session, membership)
+        if subscription is None:
+            continue
+        if subscription.id not in fees_paused:
+            # The page promised this fee is paused: never start the break without it.
+            raise RuntimeError("Stripe must pause the fee first: use wellbeing.break_steps")
+        fee_pause.mark_paused(subscription, now)
+        brk.paused.append(BreakPaused(kind=PausedKind.FEE.value, ref_id=membership.id))
+
+
+def check_start(
+    session: Session, user: User, length: str, acting_carer: User | None, now: datetime
+) -> None:
+    """Whether this break may start now (reads only), before Stripe is told of any fee."""
+    length_of(length)
+    if acting_carer is not None:
+        carers.authorise(session, acting_carer, user.id, CarerScope.WELLBEING)
+    for current in session.scalars(
+        select(Break).where(Break.user_id == user.id, Break.ended_at.is_(None))
+    ).all():
+        if current.live_at(now):
+            raise DomainError("You are already taking a break", field="length")
+
+
+@dataclass(frozen=True)
+class FeeToPause:
+    subscription_id: int
+    stripe_id: str
+
+
+def fees_to_pause(session: Session, user: User) -> list[FeeToPause]:
+    """The fees a break starting now would pause (their ULO allows it; paid up)."""
+    found = []
+    for membership in memberships.memberships_of(session, user):
+        if not membership.is_live:
+            continue
+        subscription = fee_pause.fee_to_pause(session, membership)
+        if subscription is not None:
+            found.append(FeeToPause(subscription.id, subscription.stripe_subscription_id))
+    return found
 
 
 def start_break(
@@ -450,9 +492,12 @@ def start_break(
     offer_pool_places: bool = False,
     acting_carer: User | None = None,
     now: datetime | None = None,
+    fees_paused: Collection[int] = (),
 ) -> Break:
-    """Start a break now: pause what can be paused, keep every place. One transaction."""
-    chosen = _length(length)
+    """Start a break now: pause what can be paused, keep every place (writes only). A fee the
+    break pauses must already be paused at Stripe, its subscription id in `fees_paused`:
+    wellbeing/break_steps.py `start` does that first, with no transaction open."""
+    chosen = length_of(length)
     now = now or utcnow()
     _check_carer(session, user, acting_carer, "Started a break for you")
     for stale in session.scalars(
@@ -472,7 +517,7 @@ def start_break(
         hold_emails=wishes.pause_emails,
     )
     session.add(brk)
-    _pause_everything(session, user, brk, wishes, now)
+    _pause_everything(session, user, brk, wishes, now, fees_paused)
     session.flush()
     for callback in _started:
         callback(session, brk)
@@ -492,8 +537,8 @@ def _resume(session: Session, user: User, item: BreakPaused, now: datetime) -> N
     elif item.kind == PausedKind.FEE.value:
         membership = session.get(Membership, item.ref_id)
         if membership is not None:
-            # Never blocks coming back: an unreachable Stripe is retried by the hourly job.
-            fee_pause.resume_fee(session, membership)
+            # After the commit, and never blocking coming back (the hourly job retries).
+            fee_pause.resume_later(session, membership)
     elif item.kind == PausedKind.BUDDY_PROFILE.value:
         profile = buddies.profile_of(session, user.id)
         if profile is not None and profile.status == ProfileStatus.PAUSED.value:

@@ -19,7 +19,7 @@ from playwright.sync_api import Page, expect
 
 from marketplace.db import utcnow
 from marketplace.extensions import db
-from marketplace.memberships import help_requests, services
+from marketplace.memberships import billing, help_requests, services
 from marketplace.memberships.services import OfferData
 from marketplace.organisations.models import ApprovalStatus, OrganisationKind
 from tests.browser.conftest import LiveServer, check_current, goto_and_check, submit_and_check
@@ -64,7 +64,7 @@ def set_the_scene(live_server: LiveServer) -> Cast:
         time_staff, time_org = ulo(
             f"Bradford Together {suffix}", f"bt-{suffix}@example.org", secret
         )
-        services.set_offer(db.session, fee_staff, fee_org, OfferData(700, None, ()))
+        billing.set_offer(db.session, fee_staff, fee_org, OfferData(700, None, ()))
         services.set_offer(
             db.session, time_staff, time_org, OfferData(None, 240, ("buddy", "occasional_pa"))
         )

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from marketplace.memberships import services
+from marketplace.memberships import billing, services
 from marketplace.memberships.models import Basis
 from marketplace.memberships.services import OfferData
 from marketplace.organisations.models import ApprovalStatus, OrganisationKind
@@ -78,7 +78,7 @@ def gateway(app, stripe_clean):
 @pytest.fixture
 def both_offer(db_session, staff, org, gateway):
     """£7 a month or 4 hours a month."""
-    offer = services.set_offer(db_session, staff, org, OfferData(700, 240, KINDS), gateway)
+    offer = billing.set_offer(db_session, staff, org, OfferData(700, 240, KINDS), gateway)
     db_session.commit()
     return offer
 

@@ -96,3 +96,23 @@ def test_a_record_that_cannot_be_written_stops_the_subscription_stripe_started(
     assert gateway._client().v1.subscriptions.retrieve(started).status == "canceled"
     assert seen[-1][0] == "cancel_subscription"
     assert db_session.scalar(select(func.count()).select_from(Membership)) == 0
+
+
+def test_erasing_a_fee_member_stops_the_subscription_after_the_commit(
+    app, db_session, org, both_offer, gateway
+):
+    from marketplace.privacy.services import erase_account
+    from tests.factories import PASSWORD
+    from tests.pools.builders import run_jobs
+
+    person = UserFactory()
+    db_session.commit()
+    membership = billing.join_paying(db_session, person, org, card(), gateway=gateway, now=NOW)
+    stripe_id = services.current_subscription(membership).stripe_subscription_id
+    sdk = gateway._client().v1.subscriptions
+    erase_account(db_session, person, PASSWORD)
+    assert sdk.retrieve(stripe_id).status == "active"  # nothing leaves inside the erasure
+    db_session.commit()
+    assert sdk.retrieve(stripe_id).status == "active"  # a job tells Stripe, retried if need be
+    assert run_jobs(app, db_session) >= 1
+    assert sdk.retrieve(stripe_id).status == "canceled"

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace.db import utcnow
-from marketplace.memberships import help_requests, reciprocity, services
+from marketplace.memberships import billing, help_requests, reciprocity, services
 from marketplace.memberships.models import (
     Basis,
     HelpRequest,
@@ -220,7 +220,7 @@ def test_join_by_reciprocity_through_the_check_page(app, db_session, org, recipr
 
 def test_join_by_fee_with_a_card(app, db_session, staff, org, stripe_clean):
     with app.app_context():
-        services.set_offer(db_session, staff, org, OfferData(700, None, ()))
+        billing.set_offer(db_session, staff, org, OfferData(700, None, ()))
         db_session.commit()
     person = UserFactory()
     db_session.commit()

@@ -37,9 +37,9 @@ def test_a_fee_offer_makes_a_plan_and_a_new_fee_a_new_plan(
     first = both_offer.stripe_plan_id
     plan = sdk.v1.plans.retrieve(first)
     assert (plan.amount, plan.currency, plan.interval) == (700, "gbp", "month")
-    same = services.set_offer(db_session, staff, org, OfferData(700, 120, KINDS), gateway)
+    same = billing.set_offer(db_session, staff, org, OfferData(700, 120, KINDS), gateway)
     assert same.stripe_plan_id == first  # the fee did not change
-    changed = services.set_offer(db_session, staff, org, OfferData(900, 120, KINDS), gateway)
+    changed = billing.set_offer(db_session, staff, org, OfferData(900, 120, KINDS), gateway)
     assert changed.stripe_plan_id != first and changed.fee_pence == 900
     assert sdk.v1.plans.retrieve(changed.stripe_plan_id).amount == 900
 

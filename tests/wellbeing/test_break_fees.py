@@ -21,7 +21,7 @@ from marketplace.memberships.models import MembershipStatus
 from marketplace.memberships.services import OfferData, current_subscription
 from marketplace.payments.localstripe_server import free_port
 from marketplace.payments.services import CardDetails
-from marketplace.wellbeing import breaks
+from marketplace.wellbeing import break_steps, breaks
 from marketplace.wellbeing.models import Break, PausedKind
 from tests.factories import UserFactory
 from tests.memberships.conftest import (  # noqa: F401 - fixtures, registered by import
@@ -57,7 +57,7 @@ def stripe_side(localstripe, membership):
 
 @pytest.fixture
 def pausing_offer(db_session, staff, org, gateway):
-    offer = memberships.set_offer(
+    offer = billing.set_offer(
         db_session, staff, org, OfferData(700, 240, KINDS, pause_fee_on_break=True), gateway
     )
     db_session.commit()
@@ -72,7 +72,7 @@ def test_the_ulo_that_pauses_fees_has_stripe_take_nothing_until_the_member_is_ba
     fee_item = next(i for i in items if "Membership of" in i.heading)
     assert fee_item.outcome.startswith(f"Paused: {org.name} takes no fee")
 
-    brk = breaks.start_break(db_session, person, "month")
+    brk = break_steps.start(db_session, person, "month")
     db_session.commit()
     paused = stripe_side(localstripe, membership)["pause_collection"]
     assert paused["behavior"] == "void"
@@ -82,7 +82,8 @@ def test_the_ulo_that_pauses_fees_has_stripe_take_nothing_until_the_member_is_ba
     assert membership.status == MembershipStatus.ACTIVE.value  # still a member throughout
 
     breaks.end_break(db_session, person)
-    db_session.commit()
+    db_session.commit()  # the fee is resumed after the commit, on a session of its own
+    db_session.expire_all()
     assert stripe_side(localstripe, membership)["pause_collection"] is None
     assert current_subscription(membership).collection_paused_at is None
 
@@ -91,7 +92,7 @@ def test_a_ulo_that_keeps_its_fee_is_not_touched(db_session, org, gateway, both_
     person, membership = fee_member(db_session, org, gateway)
     items = breaks.plan(db_session, person, "open").items
     assert "Kept. Your membership fee is still taken each month." in [i.outcome for i in items]
-    brk = breaks.start_break(db_session, person, "open")
+    brk = break_steps.start(db_session, person, "open")
     db_session.commit()
     assert stripe_side(localstripe, membership)["pause_collection"] is None
     assert brk.paused == []
@@ -103,7 +104,7 @@ def test_a_payment_already_due_stays_due(db_session, org, gateway, pausing_offer
     db_session.commit()
     items = breaks.plan(db_session, person, "week").items
     assert "Kept. A payment that is already due is still due." in [i.outcome for i in items]
-    breaks.start_break(db_session, person, "week")
+    break_steps.start(db_session, person, "week")
     db_session.commit()
     assert stripe_side(localstripe, membership)["pause_collection"] is None
 
@@ -115,7 +116,7 @@ def test_stripe_unreachable_at_the_start_changes_nothing(
     with monkeypatch.context() as patch:
         patch.setitem(app.config, "STRIPE_API_BASE", f"http://127.0.0.1:{free_port()}")
         with pytest.raises(DomainError, match="could not pause your membership fee"):
-            breaks.start_break(db_session, person, "month")
+            break_steps.start(db_session, person, "month")
     db_session.rollback()
     assert db_session.scalars(select(Break).where(Break.user_id == person.id)).all() == []
     assert current_subscription(membership).collection_paused_at is None
@@ -125,18 +126,22 @@ def test_stripe_unreachable_on_return_never_blocks_coming_back_and_the_job_resum
     app, db_session, org, gateway, pausing_offer, localstripe, monkeypatch
 ):
     person, membership = fee_member(db_session, org, gateway)
-    breaks.start_break(db_session, person, "open")
+    break_steps.start(db_session, person, "open")
     db_session.commit()
     with monkeypatch.context() as patch:
         patch.setitem(app.config, "STRIPE_API_BASE", f"http://127.0.0.1:{free_port()}")
         breaks.end_break(db_session, person)
         db_session.commit()
+        db_session.expire_all()
         assert not breaks.is_on_break(db_session, person.id)
         assert current_subscription(membership).collection_paused_at is not None
         assert breaks.end_due_breaks(db_session) == 0  # still unreachable: still marked
+        db_session.commit()
+        db_session.expire_all()
         assert current_subscription(membership).collection_paused_at is not None
     breaks.end_due_breaks(db_session, now=utcnow() + timedelta(hours=1))
     db_session.commit()
+    db_session.expire_all()
     assert current_subscription(membership).collection_paused_at is None
     assert stripe_side(localstripe, membership)["pause_collection"] is None
 
@@ -145,7 +150,7 @@ def test_the_hourly_job_leaves_a_fee_paused_while_its_member_is_still_away(
     db_session, org, gateway, pausing_offer, localstripe
 ):
     person, membership = fee_member(db_session, org, gateway)
-    breaks.start_break(db_session, person, "open")
+    break_steps.start(db_session, person, "open")
     db_session.commit()
     breaks.end_due_breaks(db_session)
     db_session.commit()
@@ -156,7 +161,7 @@ def test_a_timed_break_ending_by_itself_resumes_the_fee(
     db_session, org, gateway, pausing_offer, localstripe
 ):
     person, membership = fee_member(db_session, org, gateway)
-    brk = breaks.start_break(db_session, person, "week")
+    brk = break_steps.start(db_session, person, "week")
     db_session.commit()
     assert breaks.end_due_breaks(db_session, now=brk.ends_at + timedelta(minutes=1)) == 1
     db_session.commit()
@@ -168,3 +173,45 @@ def test_the_offer_only_pauses_a_fee_it_has(db_session, staff, org):
         db_session, staff, org, OfferData(None, 240, KINDS, pause_fee_on_break=True)
     )
     assert offer.pause_fee_on_break is False
+
+
+def test_stripe_hears_of_the_fee_with_no_transaction_open_and_a_failed_break_undoes_it(
+    db_session, org, gateway, pausing_offer, localstripe, monkeypatch
+):
+    from marketplace import outbox
+    from marketplace.payments.gateway import StripeGateway
+    from tests.conftest import manual_outbox
+
+    seen: list[tuple[str, bool]] = []
+    for name in ("pause_collection", "resume_collection"):
+        real = getattr(StripeGateway, name)
+
+        def spy(self, *args, _real=real, _name=name, **kwargs):
+            seen.append((_name, db_session.in_transaction()))
+            return _real(self, *args, **kwargs)
+
+        monkeypatch.setattr(StripeGateway, name, spy)
+    person, membership = fee_member(db_session, org, gateway)
+    break_steps.start(db_session, person, "month")
+    assert seen == [("pause_collection", False)]
+    # Coming back: Stripe is told only once the return is committed, by the outbox's runner.
+    manual_outbox(db_session)
+    breaks.end_break(db_session, person)
+    assert len(seen) == 1
+    db_session.commit()
+    assert len(seen) == 1 and stripe_side(localstripe, membership)["pause_collection"]
+    assert outbox.run_committed(db_session) == 1
+    assert [name for name, _ in seen] == ["pause_collection", "resume_collection"]
+    assert stripe_side(localstripe, membership)["pause_collection"] is None
+
+    # The break cannot be saved after Stripe paused the fee: Stripe takes the fee again.
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(breaks, "_pause_everything", broken)
+    db_session.expire_all()  # the runner's session took the fee again
+    with pytest.raises(RuntimeError):
+        break_steps.start(db_session, person, "month")
+    assert [name for name, _ in seen[2:]] == ["pause_collection", "resume_collection"]
+    assert stripe_side(localstripe, membership)["pause_collection"] is None
+    assert not breaks.is_on_break(db_session, person.id)
