@@ -35,7 +35,7 @@ from tests.browser.conftest import LiveServer, check_current
 from tests.browser.scene import approved_ulo, leeds, ulo_moderator
 from tests.browser.steps import sign_in, sign_out
 from tests.buddies.builders import ask, offer
-from tests.factories import OrganisationFactory, StaffFactory, UserFactory
+from tests.factories import CouncilFactory, OrganisationFactory, StaffFactory, UserFactory
 from tests.pools.builders import invoice_pledge, pool_data
 
 pytestmark = pytest.mark.browser
@@ -83,6 +83,10 @@ def set_the_scene(live_server: LiveServer) -> Cast:
     with live_server.app.app_context():
         council = leeds()
         ulo = approved_ulo(ulo_name, council)
+        # Cleo's pools are in an area of their own: an open pool in Leeds would be offered to
+        # the providers of the other journeys, which share this database.
+        area = CouncilFactory(name=f"Commitments area {suffix}")
+        ulo.councils.append(area)
         moderator = ulo_moderator(
             ulo, f"commit-moderator-{suffix}@example.org", pyotp.random_base32(), "Mo Moderator"
         )
@@ -110,7 +114,7 @@ def set_the_scene(live_server: LiveServer) -> Cast:
             ),
         )
 
-        running, chosen = _approved_pool(moderator, council, running_title)
+        running, chosen = _approved_pool(moderator, area, running_title)
         people = [holder, UserFactory(), UserFactory()]
         for person in people:
             pools.join(db.session, person, running, invoice_pledge())
@@ -120,7 +124,7 @@ def set_the_scene(live_server: LiveServer) -> Cast:
         quotes.close_vote(db.session, moderator, running)
         assert funding.fund(db.session, running) == PoolStatus.RUNNING.value
 
-        gathering, _quote = _approved_pool(moderator, council, open_title)
+        gathering, _quote = _approved_pool(moderator, area, open_title)
         pools.join(db.session, holder, gathering, invoice_pledge(3000))
 
         _grant, token = carers.invite_carer(
