@@ -91,6 +91,7 @@ def _init_packages(app: Flask) -> None:
         buddies,
         carers,
         casework,
+        commitments,
         engagement,
         memberships,
         moderation,
@@ -122,6 +123,7 @@ def _init_packages(app: Flask) -> None:
         pools,
         memberships,
         wellbeing,
+        commitments,
     ):
         package.init_app(app)
 

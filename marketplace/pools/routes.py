@@ -45,7 +45,16 @@ from marketplace.payments import outside
 from marketplace.payments import services as payments
 from marketplace.payments.gateway import CardDeclined, RawCardsRefused, SavedCard
 from marketplace.places.services import all_councils
-from marketplace.pools import funding, maximum, notices, quotes, services, shares, statements
+from marketplace.pools import (
+    funding,
+    joining,
+    maximum,
+    notices,
+    quotes,
+    services,
+    shares,
+    statements,
+)
 from marketplace.pools.forms import (
     PAY_BY_LABELS,
     ConfirmMaximumForm,
@@ -466,6 +475,7 @@ def join_check(pool_id: int) -> str | BaseResponse:
         holder=holder,
         carer=carer,
         terms=services.terms_text(pool, answers["max_pence"], answers["pay_by"]),
+        outlook=joining.outlook(db.session, pool, answers["max_pence"], answers["pay_by"]),
         form=form,
         problem=problem,
     )

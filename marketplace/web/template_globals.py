@@ -28,6 +28,7 @@ FIXED_ENDPOINTS = (
     *(endpoint for _text, endpoint in NAVIGATION),
     "pages.home",
     "account.overview",
+    "commitments.mine",
     "breaks.choose",
     "auth.sign_out",
     "auth.sign_in",
