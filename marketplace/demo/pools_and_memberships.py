@@ -46,7 +46,7 @@ def seed_memberships(session: Session, ulo_staff: list[tuple[User, Organisation]
                     memberships.OfferData(
                         LEEDS_FEE_PENCE, 2 * HOURS, kinds, pause_fee_on_break=True
                     ),
-                    plan,
+                    plan_id=plan,
                 )
                 fees += 1
                 continue

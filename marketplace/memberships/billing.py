@@ -87,7 +87,7 @@ def set_offer(
                 "Please try again in a few minutes.",
                 field="fee_pence",
             ) from error
-    offer = services.set_offer(session, staff, org, data, plan_id)
+    offer = services.set_offer(session, staff, org, data, plan_id=plan_id)
     outbox.commit(session)
     return offer
 

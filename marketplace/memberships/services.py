@@ -127,6 +127,7 @@ def set_offer(
     staff: User,
     org: Organisation,
     data: OfferData,
+    *,
     plan_id: str | None = None,
 ) -> MembershipOffer:
     """Staff set their ULO's offer (writes only). A new or changed fee comes with the new Stripe

@@ -9,7 +9,7 @@ import pytest
 
 from marketplace.commitments import services
 from marketplace.db import utcnow
-from marketplace.memberships import help_requests
+from marketplace.memberships import billing, help_requests
 from marketplace.memberships import services as memberships
 from marketplace.memberships.charts import hours_text
 from marketplace.memberships.common import month_end
@@ -247,22 +247,17 @@ def test_a_membership_giving_time_says_the_hours_due_this_month(db_session):
 
 def test_a_fee_membership_says_the_next_fee_and_its_date(db_session, gateway):
     staff, org = make_ulo(db_session, name="Bradford Together")
-    memberships.set_offer(db_session, staff, org, OfferData(700, None, KINDS), gateway)
+    billing.set_offer(db_session, staff, org, OfferData(700, None, KINDS), gateway)
     person = UserFactory()
-    membership = memberships.join(
-        db_session,
-        person,
-        org,
-        "fee",
-        card=CardDetails("4242424242424242", 12, 2034, "123"),
-        gateway=gateway,
+    membership = billing.join_paying(
+        db_session, person, org, CardDetails("4242424242424242", 12, 2034, "123"), gateway=gateway
     )
     subscription = memberships.current_subscription(membership)
     assert subscription is not None and subscription.current_period_end is not None
     (item,) = services.commitments_of(db_session, person).memberships
     assert item.basis_words == "A fee of £7 a month"
     assert item.due_words == f"£7 on {format_date(subscription.current_period_end)}."
-    memberships.leave(db_session, person, membership, gateway=gateway)
+    billing.leave(db_session, person, membership, gateway=gateway)
     (item,) = services.commitments_of(db_session, person).memberships
     assert item.due_words == (
         f"Nothing more is taken. You stay a member until "
