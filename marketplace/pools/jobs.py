@@ -47,9 +47,9 @@ def charge_due(session: Session, _payload: dict[str, Any]) -> None:
     log.info("pools.charge_due: %s", report)
 
 
-def votes(session: Session, _payload: dict[str, Any]) -> None:
-    """Close every vote whose window has ended, and remind proposers whose last moment to open
-    a vote is near; committing after each pool (quotes.close_due_votes, quotes.remind_open_by)."""
+def close_votes(session: Session) -> tuple[int, int]:
+    """Close every vote whose window has ended, then remind proposers whose last moment to open
+    a vote is near, committing after each pool. Returns (closed, reminded)."""
     closed = reminded = 0
     for _ in quotes.close_due_votes(session):
         outbox.commit(session)
@@ -58,4 +58,10 @@ def votes(session: Session, _payload: dict[str, Any]) -> None:
         outbox.commit(session)
         reminded += 1
     outbox.commit(session)
+    return closed, reminded
+
+
+def votes(session: Session, _payload: dict[str, Any]) -> None:
+    """The periodic `pools.votes` job: votes close by themselves (see close_votes)."""
+    closed, reminded = close_votes(session)
     log.info("pools.votes: %s closed, %s reminded", closed, reminded)

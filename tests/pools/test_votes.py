@@ -309,3 +309,20 @@ def test_the_proposer_is_emailed_once_when_the_last_day_to_open_a_vote_is_near(
     assert f"A vote must be opened by {format_datetime(open_by)}." in text
     assert "lasts at least 48 hours and closes before the pool's deadline" in text
     assert f"({format_date(soon.deadline)})" in text
+
+
+def test_flask_pools_close_votes_does_what_the_job_does(
+    db_session, council, moderator, provider, app
+):
+    pool = approved_pool(db_session, council, moderator)
+    offer = quote(db_session, provider, pool)
+    people = join_by_invoice(db_session, pool, 3)
+    quotes.open_vote(db_session, pool.proposer, pool, utcnow() + WEEK)
+    quotes.vote(db_session, people[0], pool, offer)
+    quotes.vote(db_session, people[1], pool, offer)
+    pool.vote_closes_at = utcnow() - timedelta(minutes=1)  # the window has ended
+    db_session.commit()
+    result = app.test_cli_runner().invoke(args=["pools", "close-votes"])
+    assert "Closed 1 vote(s)" in result.output
+    db_session.expire_all()
+    assert pool.status == PoolStatus.FUNDED.value and pool.chosen_quote_id == offer.id
