@@ -21,4 +21,7 @@ def init_app(app: Flask) -> None:
     handler(jobs.FUND, commits=True)(jobs.fund)
     handler(jobs.CHARGE_DUE, commits=True)(jobs.charge_due)
     every(jobs.CHARGE_DUE, timedelta(minutes=15))
+    # Votes close by themselves when their window ends; commits after each pool, like charging.
+    handler(jobs.VOTES, commits=True)(jobs.votes)
+    every(jobs.VOTES, timedelta(minutes=15))
     funding.register_webhooks()

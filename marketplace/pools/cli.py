@@ -7,7 +7,7 @@ from flask.cli import AppGroup
 
 from marketplace import outbox
 from marketplace.extensions import db
-from marketplace.pools import funding
+from marketplace.pools import funding, jobs
 
 pools_cli = AppGroup("pools", help="Pools: lapse, fund and charge.")
 
@@ -25,3 +25,11 @@ def charge_due_command() -> None:
         f"Lapsed {report.lapsed}, funded {report.funded}, "
         f"collected a month for {report.collected} pool(s)."
     )
+
+
+@pools_cli.command("close-votes")
+def close_votes_command() -> None:
+    """Close votes whose window has ended and remind proposers to open one in time (what the
+    `pools.votes` job does). Safe to run twice."""
+    closed, reminded = jobs.close_votes(db.session)
+    click.echo(f"Closed {closed} vote(s), reminded {reminded} proposer(s).")

@@ -41,11 +41,9 @@ PAY_BY_LABELS = {
     PayBy.MANAGED_ACCOUNT.value: "From my managed account (we send an invoice)",
     PayBy.COUNCIL_ARRANGED.value: "The council pays (we send the council an invoice)",
 }
-VOTE_DAYS = [
-    SelectChoice("3", "3 days"),
-    SelectChoice("7", "1 week"),
-    SelectChoice("14", "2 weeks"),
-]
+# How long a vote stays open; the view adds each choice's closing time to its label. The
+# shortest is the 48 hours every vote must last (quotes.MIN_VOTE_WINDOW).
+VOTE_DAYS = {"2": "2 days", "3": "3 days", "7": "1 week", "14": "2 weeks"}
 
 
 def _int_or_none(value: object) -> int | None:
@@ -232,14 +230,33 @@ class VoteForm(FlaskForm):
 
 class OpenVoteForm(FlaskForm):
     days = RadioField(
-        "The vote closes in",
+        "How long the vote stays open",
         widget=GovRadioInput(),
-        choices=VOTE_DAYS,
+        choices=[SelectChoice(value, label) for value, label in VOTE_DAYS.items()],
         default="7",
         validators=[InputRequired(message="Choose when the vote closes")],
         invalid_choice_message="Choose when the vote closes",
     )
     submit = SubmitField("Open the vote", widget=GovSubmitInput())
+
+
+class CancelForm(FlaskForm):
+    reason = TextAreaField(
+        "Why is the pool being cancelled?",
+        widget=GovCharacterCount(),
+        description="Everyone who can see the pool reads this on its page. It is not emailed.",
+        validators=[
+            DataRequired(message="Say why the pool is cancelled: its members will read this"),
+            Length(max=1000, message="Keep the reason to 1,000 characters"),
+        ],
+    )
+    submit = SubmitField("Continue", widget=GovSubmitInput())
+
+
+class ConfirmCancelForm(FlaskForm):
+    # The reason checked on the previous page; checked again by the service.
+    reason = HiddenField()
+    submit = SubmitField("Cancel the pool", widget=GovSubmitInput())
 
 
 class RaiseMaximumForm(FlaskForm):

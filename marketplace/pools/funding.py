@@ -583,3 +583,24 @@ def _on_intent_succeeded(session: Session, event: dict[str, Any]) -> None:
 def register_webhooks() -> None:
     """Settle a pool when Stripe says a member's payment went through (after payments')."""
     payments.register_handler("payment_intent.succeeded", _on_intent_succeeded)
+
+
+# release_all: replaced by the holds branch
+def release_all(session: Session, pool: Pool) -> int:
+    """Stop every payment of this pool that has not been taken: pending, refused, waiting for
+    the bank or invoiced rows are cancelled. Refunds nothing. Returns how many were cancelled."""
+    open_rows = (
+        PaymentStatus.PENDING.value,
+        PaymentStatus.FAILED.value,
+        PaymentStatus.ACTION_NEEDED.value,
+        PaymentStatus.INVOICED.value,
+    )
+    rows = session.scalars(
+        select(PoolPayment)
+        .where(PoolPayment.pool_id == pool.id, PoolPayment.status.in_(open_rows))
+        .execution_options(populate_existing=True)
+    ).all()
+    for row in rows:
+        row.status = PaymentStatus.CANCELLED.value
+        row.due_by = None
+    return len(rows)

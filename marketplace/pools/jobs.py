@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 FUND = quotes.FUND_JOB  # enqueued by quotes.close_vote
 CHARGE_DUE = "pools.charge_due"
+VOTES = "pools.votes"
 
 
 def fund(session: Session, payload: dict[str, Any]) -> None:
@@ -44,3 +45,23 @@ def charge_due(session: Session, _payload: dict[str, Any]) -> None:
     for _ in funding.charge_due_steps(session, report):
         outbox.commit(session)
     log.info("pools.charge_due: %s", report)
+
+
+def close_votes(session: Session) -> tuple[int, int]:
+    """Close every vote whose window has ended, then remind proposers whose last moment to open
+    a vote is near, committing after each pool. Returns (closed, reminded)."""
+    closed = reminded = 0
+    for _ in quotes.close_due_votes(session):
+        outbox.commit(session)
+        closed += 1
+    for _ in quotes.remind_open_by(session):
+        outbox.commit(session)
+        reminded += 1
+    outbox.commit(session)
+    return closed, reminded
+
+
+def votes(session: Session, _payload: dict[str, Any]) -> None:
+    """The periodic `pools.votes` job: votes close by themselves (see close_votes)."""
+    closed, reminded = close_votes(session)
+    log.info("pools.votes: %s closed, %s reminded", closed, reminded)

@@ -45,7 +45,12 @@ def _describe_vote(session: Session, user: User, params: dict[str, Any]) -> str:
 def _vote(session: Session, user: User, params: dict[str, Any]) -> str:
     pool, quote = _pool_and_quote(session, params)
     quotes.vote(session, user, pool, quote)
-    return f"Thank you. Your vote for {quote.organisation.name}'s quote is counted."
+    done = f"Thank you. Your vote for {quote.organisation.name}'s quote is counted."
+    if pool.status != PoolStatus.VOTING.value:  # the last member's vote closes the vote
+        done += (
+            " Every member has now voted, so the vote has closed: the result is on the pool page."
+        )
+    return done
 
 
 def register_actions() -> None:

@@ -121,6 +121,11 @@ class Pool(Base):
     rejection_reason: Mapped[str | None] = mapped_column(Text)
     end_reason: Mapped[str | None] = mapped_column(Text)  # why it lapsed, closed or was cancelled
     vote_closes_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Why the last vote chose what it chose (or nothing), written when it closed from the same
+    # count the winner rule used (quotes.explain), so the page never re-counts a changed pool.
+    vote_outcome: Mapped[str | None] = mapped_column(Text)
+    # When the proposer was told the last moment to open a vote was near (once per pool).
+    open_by_reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     chosen_quote_id: Mapped[int | None] = mapped_column(
         ForeignKey("pool_quotes.id", use_alter=True, ondelete="SET NULL")
     )

@@ -7,6 +7,7 @@ what happened and link to the page; they never contain card details.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import current_app, url_for
@@ -25,7 +26,7 @@ from marketplace.pools.models import (
     PoolPayment,
     Quote,
 )
-from marketplace.web.template_globals import format_date
+from marketplace.web.template_globals import format_date, format_datetime
 
 
 def _link(endpoint: str, **values: Any) -> str:
@@ -37,7 +38,13 @@ def _link(endpoint: str, **values: Any) -> str:
             return url_for(endpoint, **values)
 
 
-def _send(person: User | None, subject: str, body: str, kind: str = GENERAL) -> None:
+def _send(
+    person: User | None,
+    subject: str,
+    body: str,
+    kind: str = GENERAL,
+    session: Session | None = None,
+) -> None:
     if person is None or person.erased_at is not None:
         return
     send_email_or_log(
@@ -46,8 +53,17 @@ def _send(person: User | None, subject: str, body: str, kind: str = GENERAL) -> 
         f"Hello {person.display_name},\n\n{body}\n",
         user_id=person.id,
         kind=kind,
+        session=session,
         about="a pool notice",
     )
+
+
+def _members_and_proposer(pool: Pool) -> list[User]:
+    """The pool's current members, and its proposer if they are not one."""
+    people = [m.user for m in pool.current_members]
+    if pool.proposer is not None and all(p.id != pool.proposer_id for p in people):
+        people.append(pool.proposer)
+    return people
 
 
 def payment_problem(session: Session, row: PoolPayment) -> None:
@@ -134,16 +150,15 @@ def share_rises(
         )
 
 
-def vote_opened(session: Session, pool: Pool) -> None:
-    """Ask each member to vote, with a one-click vote for each quote (voting moves no money:
-    paying for the winner asks them to sign in). Call after the commit."""
+def vote_opened(session: Session, pool: Pool, live: list[Quote]) -> None:
+    """Ask each member to vote, with a one-click vote for each of the `live` quotes (voting
+    moves no money: paying for the winner asks them to sign in). Call after the commit."""
     from marketplace.notifications.links import email_link
-    from marketplace.pools.quotes import live_quotes
 
     page = _link("pools.pool_page", pool_id=pool.id, _anchor="quotes")
     closes = f" by {format_date(pool.vote_closes_at)}" if pool.vote_closes_at else ""
     month = shares.next_month(pool)
-    choices = [(quote, shares.quote_share(quote, pool, month)) for quote in live_quotes(pool)]
+    choices = [(quote, shares.quote_share(quote, pool, month)) for quote in live]
     for member in pool.current_members:
         lines = []
         for quote, share in choices:
@@ -169,4 +184,74 @@ def winding_down(session: Session, pool: Pool) -> None:
             member.user,
             "Your pool is ending",
             f"{pool.end_reason}. Nothing more will be charged.\n\n{link}",
+        )
+
+
+def quote_chosen(session: Session, pool: Pool, quote: Quote, why: str) -> None:
+    """Tell the members which quote the vote chose, and why (the words the pool page shows)."""
+    link = _link("pools.pool_page", pool_id=pool.id)
+    for person in _members_and_proposer(pool):
+        _send(
+            person,
+            "Your pool's vote chose a quote",
+            f"The vote on {pool.title} has closed and chose {quote.organisation.name}'s quote.\n\n"
+            f"{why}\n\nWhat happens next is on the pool page:\n\n{link}",
+            session=session,
+        )
+
+
+def vote_void(session: Session, pool: Pool, why: str, open_by: datetime, now: datetime) -> None:
+    """Tell the members a vote ended without choosing, and whether there is time for another."""
+    link = _link("pools.pool_page", pool_id=pool.id)
+    if now < open_by:
+        again = f"A new vote can be opened until {format_datetime(open_by)}."
+    else:
+        again = (
+            "There is no longer time for another vote before the pool's deadline "
+            f"({format_date(pool.deadline)}), so the pool ends after it without going ahead. "
+            "Nobody pays anything."
+        )
+    for person in _members_and_proposer(pool):
+        _send(
+            person,
+            "Your pool's vote did not choose a quote",
+            f"The vote on {pool.title} has closed without choosing a quote.\n\n{why}\n\n"
+            f"The pool is open again. {again}\n\n{link}",
+            ACTION,
+            session=session,
+        )
+
+
+def open_vote_soon(session: Session, pool: Pool, open_by: datetime) -> None:
+    """Tell the proposer, once, that the last moment to open a vote is near."""
+    link = _link("pools.pool_page", pool_id=pool.id, _anchor="quotes")
+    _send(
+        pool.proposer,
+        "Open your pool's vote soon",
+        f"For {pool.title} to go ahead, its members must choose a quote in a vote that lasts at "
+        f"least 48 hours and closes before the pool's deadline ({format_date(pool.deadline)}).\n\n"
+        f"A vote must be opened by {format_datetime(open_by)}. After that there is no time "
+        "for one, and the pool ends after its deadline without going ahead.\n\n"
+        f"{link}",
+        ACTION,
+        session=session,
+    )
+
+
+def cancelled(session: Session, pool: Pool) -> None:
+    """Tell members and people waiting that the pool is cancelled. The reason stays on the pool
+    page, for people signed in: an email carries no one's words."""
+    link = _link("pools.pool_page", pool_id=pool.id)
+    for member in pool.members:
+        if member.status not in (MemberStatus.MEMBER.value, MemberStatus.WAITING.value):
+            continue
+        _send(
+            member.user,
+            "A pool you are in has been cancelled",
+            f"{pool.title} has been cancelled. Nothing more will be taken for it: any payment "
+            "not yet taken is cancelled.\n\n"
+            "The reason, your payments, the quotes and the discussion stay on the pool page:\n\n"
+            f"{link}",
+            MONEY,  # it changes what they will pay: sent even during a break
+            session=session,
         )

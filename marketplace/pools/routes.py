@@ -1,9 +1,10 @@
 """Pool pages: find, propose, join (check your answers, then a card), talk, quote, vote, pay.
 
 Thin views: each turns a form into plain values, calls one service and commits once. Hidden
-pools are 404 (`services.get_pool_for`); the wrong role is 403. Closing a vote that chooses a
-quote only marks the pool funded and queues the `pools.fund` job (pools/jobs.py), which collects
-the money: no page waits for Stripe to charge anyone. Saving a card calls Stripe with no
+pools are 404 (`services.get_pool_for`); the wrong role is 403. A vote closes by itself (the last
+member's vote or the `pools.votes` job); one that chooses a quote only marks the pool funded and
+queues the `pools.fund` job (pools/jobs.py), which collects the money: no page waits for Stripe
+to charge anyone. Saving a card calls Stripe with no
 database transaction open (see `_save_card`). Every share shown comes from `shares`.
 """
 
@@ -30,6 +31,7 @@ from wtforms import SelectChoice
 
 from marketplace.auth.access import current_person, moderator_required
 from marketplace.auth.models import User
+from marketplace.auth.sessions import second_factor_done
 from marketplace.carers import acting
 from marketplace.carers import services as carers
 from marketplace.carers.acting import MYSELF, chosen_holder
@@ -46,6 +48,7 @@ from marketplace.payments import services as payments
 from marketplace.payments.gateway import CardDeclined, RawCardsRefused, SavedCard
 from marketplace.places.services import all_councils
 from marketplace.pools import (
+    cancel,
     funding,
     joining,
     maximum,
@@ -57,6 +60,9 @@ from marketplace.pools import (
 )
 from marketplace.pools.forms import (
     PAY_BY_LABELS,
+    VOTE_DAYS,
+    CancelForm,
+    ConfirmCancelForm,
     ConfirmMaximumForm,
     JoinForm,
     MessageForm,
@@ -83,6 +89,7 @@ from marketplace.providers.services import all_categories, published_listing
 from marketplace.web.actions import button_action
 from marketplace.web.forms import CardForm, ConfirmForm, as_date, failed
 from marketplace.web.pagination import page_url
+from marketplace.web.template_globals import format_datetime
 
 bp = Blueprint("pools", __name__)
 
@@ -110,7 +117,7 @@ COLLECTING = (
 )
 NEEDS_PUTTING_RIGHT = "Some payments need putting right before the pool can start"
 # Service field names that the forms call something else.
-FIELD_FOR = {"prices": "total", "quote": "quote", "organisation": None}
+FIELD_FOR = {"prices": "total", "quote": "quote", "organisation": None, "closes_at": "days"}
 
 
 def _viewer() -> User | None:
@@ -270,6 +277,7 @@ def _pool_page(pool: Pool, message_form: MessageForm | None = None) -> str:
         vote_form = None
     if me is not None and member is not None:
         my_vote = quotes.vote_of(db.session, pool, me.id)
+    helped = _helped() if me else []
     return render_template(
         "pools/pool.html",
         pool=pool,
@@ -298,11 +306,22 @@ def _pool_page(pool: Pool, message_form: MessageForm | None = None) -> str:
         show_votes=pool.status not in (PoolStatus.OPEN.value, PoolStatus.VOTING.value),
         my_vote=my_vote,
         vote_form=vote_form,
-        open_vote_form=OpenVoteForm(formdata=None),
         message_form=message_form or MessageForm(formdata=None),
         my_payments=services.payments_of(db.session, pool, me.id) if me else [],
         invoices=services.invoices_waiting(db.session, pool) if me and area_staff else [],
-        helped=_helped() if me else [],
+        helped=helped,
+        # A carer reads the payments of the people they act for who are in this pool.
+        helped_payments=[
+            (h, services.payments_of(db.session, pool, h.id))
+            for h in helped
+            if me is not None and h.id != me.id and services.is_member(db.session, pool, h.id)
+        ],
+        vote_must_end_by=quotes.vote_must_end_by(pool),
+        open_vote_by=quotes.open_vote_by(pool),
+        vote_still_possible=utcnow() <= quotes.open_vote_by(pool),
+        votes_needed=quotes.votes_needed(size),
+        may_cancel=me is not None
+        and pool.status in _cancellable(cancel.role(db.session, me, pool)),
         fixable=(PaymentStatus.FAILED.value, PaymentStatus.ACTION_NEEDED.value),
         payment_words=statements.STATUS_WORDS,
     )
@@ -314,7 +333,10 @@ def _funding_words(pool: Pool, votes: Any) -> str | None:
     if chosen is None or pool.months_started > 1:
         return None
     count = votes[chosen.id]
-    won = f"{chosen.organisation.name}'s quote won with {count} vote{'s' if count != 1 else ''}."
+    # The vote's own explanation, written from the count the winner rule used (quotes.explain).
+    won = pool.vote_outcome or (
+        f"{chosen.organisation.name}'s quote won with {count} vote{'s' if count != 1 else ''}."
+    )
     if pool.status == PoolStatus.FUNDED.value:
         fixable = (PaymentStatus.FAILED.value, PaymentStatus.ACTION_NEEDED.value)
         refused = any(r.status in fixable for r in funding.payments_for(db.session, pool, 1))
@@ -673,52 +695,138 @@ def cast_vote(pool_id: int) -> BaseResponse:
     chosen = db.session.get(Quote, int(form.quote.data or 0))
     if chosen is None:
         abort(404)
-    button_action(
-        lambda: quotes.vote(db.session, current_person(), pool, chosen),
-        "Thank you: your vote is counted",
-    )
+    if (
+        button_action(
+            lambda: quotes.vote(db.session, current_person(), pool, chosen),
+            "Thank you: your vote is counted",
+        )
+        and pool.status != PoolStatus.VOTING.value
+    ):
+        flash(EVERYONE_VOTED, "info")
     return redirect(url_for("pools.pool_page", pool_id=pool.id, _anchor="quotes"))
 
 
-@bp.route("/pools/<int:pool_id>/vote/open", methods=["POST"])
+EVERYONE_VOTED = "Every member has now voted, so the vote has closed. The result is on this page"
+
+
+def _vote_choices() -> list[SelectChoice]:
+    now = utcnow()
+    return [
+        SelectChoice(days, f"{label}: closes {format_datetime(now + timedelta(days=int(days)))}")
+        for days, label in VOTE_DAYS.items()
+    ]
+
+
+@bp.route("/pools/<int:pool_id>/vote/open", methods=["GET", "POST"])
 @login_required
-def open_vote(pool_id: int) -> BaseResponse:
+def open_vote(pool_id: int) -> str | BaseResponse:
+    """Choose how long the vote stays open; the page says when each choice closes and that the
+    vote must close before the pool's deadline. Wrong choices come back beside the field."""
     pool = _pool_or_404(pool_id)
-    if not quotes.may_run_vote(db.session, current_person(), pool):
+    me = current_person()
+    if not quotes.may_run_vote(db.session, me, pool):
         abort(403)
+    if pool.status != PoolStatus.OPEN.value:
+        flash("The vote can only be opened while the pool is open", "info")
+        return redirect(url_for("pools.pool_page", pool_id=pool.id, _anchor="quotes"))
     form = OpenVoteForm()
+    form.days.choices = _vote_choices()
     if form.validate_on_submit():
-        closes = utcnow() + timedelta(days=int(form.days.data or 7))
-        if button_action(
-            lambda: quotes.open_vote(db.session, current_person(), pool, closes),
-            "The vote is open. Members can now choose a quote",
-        ):
-            notices.vote_opened(db.session, pool)
-    return redirect(url_for("pools.pool_page", pool_id=pool.id, _anchor="quotes"))
-
-
-@bp.route("/pools/<int:pool_id>/vote/close", methods=["POST"])
-@login_required
-def close_vote(pool_id: int) -> BaseResponse:
-    pool = _pool_or_404(pool_id)
-    if not quotes.may_run_vote(db.session, current_person(), pool):
-        abort(403)
-    if ConfirmForm().validate_on_submit():
+        now = utcnow()
+        closes = now + timedelta(days=int(form.days.data or 7))
         try:
-            result = quotes.close_vote(db.session, current_person(), pool)
+            quotes.open_vote(db.session, me, pool, closes, now=now)
         except NotAllowed:
             abort(403)
         except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
+            _failed(form, error, "days")
         else:
             db.session.commit()
-            if result.winner is None:
-                flash(result.reason, "info")
-            else:
-                # The pools.fund job queued with the result collects the money, not this page.
-                votes = "vote" if result.reason.endswith(" 1") else "votes"
-                flash(f"{result.reason} {votes}. {COLLECTING}", "success")
+            notices.vote_opened(db.session, pool, quotes.live_quotes(pool))
+            flash("The vote is open. Members can now choose a quote", "success")
+            return redirect(url_for("pools.pool_page", pool_id=pool.id, _anchor="quotes"))
+    return render_template(
+        "pools/open_vote.html",
+        pool=pool,
+        form=form,
+        members=len(pool.current_members),
+        needed=quotes.votes_needed(len(pool.current_members)),
+        must_end_by=quotes.vote_must_end_by(pool),
+        open_by=quotes.open_vote_by(pool),
+        too_late=utcnow() > quotes.open_vote_by(pool),
+        live=quotes.live_quotes(pool),
+    )
+
+
+# --- cancelling ---------------------------------------------------------------------------------
+
+
+def _cancellable(found: str | None) -> tuple[str, ...]:
+    if found is None:
+        return ()
+    return cancel.BY_STAFF if found == cancel.STAFF else cancel.BY_PROPOSER
+
+
+def _may_cancel_or_stop(pool: Pool) -> str:
+    """The role the signed-in person cancels with; 403 for anyone else, back to the pool page
+    when it is too late, and a second factor first for staff powers (as moderation asks)."""
+    try:
+        found = cancel.check(db.session, current_person(), pool)
+    except NotAllowed:
+        abort(403)
+    except DomainError as error:
+        flash(error.message, "error")
+        abort(redirect(url_for("pools.pool_page", pool_id=pool.id)))
+    if found == cancel.STAFF:
+        if not current_user.has_second_factor:
+            flash("Set up a second factor before you use moderation tools", "info")
+            abort(redirect(url_for("account.two_factor", next=request.path)))
+        if not second_factor_done():
+            abort(redirect(url_for("auth.sign_in_code", next=request.path)))
+    return found
+
+
+@bp.route("/pools/<int:pool_id>/cancel", methods=["GET", "POST"])
+@login_required
+def cancel_pool(pool_id: int) -> str:
+    """Say why; a valid reason goes to the check page, which says what will happen."""
+    pool = _pool_or_404(pool_id)
+    _may_cancel_or_stop(pool)
+    form = CancelForm()
+    if form.validate_on_submit():
+        try:
+            reason = cancel.clean_reason(form.reason.data or "")
+        except DomainError as error:
+            _failed(form, error, "reason")
+        else:
+            return render_template(
+                "pools/cancel_check.html",
+                pool=pool,
+                reason=reason,
+                preview=cancel.preview(db.session, current_person(), pool),
+                form=ConfirmCancelForm(formdata=None, reason=reason),
+            )
+    return render_template("pools/cancel.html", pool=pool, form=form)
+
+
+@bp.route("/pools/<int:pool_id>/cancel/confirm", methods=["POST"])
+@login_required
+def confirm_cancel(pool_id: int) -> BaseResponse:
+    pool = _pool_or_404(pool_id)
+    _may_cancel_or_stop(pool)
+    form = ConfirmCancelForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        cancel.cancel(db.session, current_person(), pool, form.reason.data or "")
+    except NotAllowed:
+        abort(403)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("pools.cancel_pool", pool_id=pool.id))
+    db.session.commit()
+    flash("The pool is cancelled. Its members and the people waiting have been emailed", "success")
     return redirect(url_for("pools.pool_page", pool_id=pool.id))
 
 

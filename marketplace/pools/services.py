@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from marketplace.auth.models import User
@@ -39,6 +39,7 @@ from marketplace.pools.models import (
     PoolMessage,
     PoolPayment,
     PoolStatus,
+    Vote,
 )
 from marketplace.providers.models import Category, Listing
 
@@ -267,6 +268,9 @@ def can_see(session: Session, user: User | None, pool: Pool) -> bool:
         return False
     if user.id == pool.proposer_id or is_member(session, pool, user.id):
         return True
+    # A carer with the "pools" grant reads the pools of the people they act for, as they do.
+    if any(is_member(session, pool, h.id) for h in people_i_act_for(session, user)):
+        return True
     areas = moderation.moderated_council_codes(session, user)
     if areas is None or pool.council.code in areas:
         return True  # the ULO looking after the area
@@ -447,6 +451,8 @@ def leave(
         raise DomainError("The pool has been funded: you can leave at the end of a paid month")
     member.status = MemberStatus.LEFT.value
     member.left_at = utcnow()
+    if was_member:  # one member, one vote: someone who left no longer has one
+        session.execute(delete(Vote).where(Vote.pool_id == pool.id, Vote.user_id == user.id))
     session.flush()
     if not was_member:
         _hand_on(session, member)

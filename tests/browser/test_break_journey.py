@@ -72,7 +72,7 @@ def _running_pool(moderator, council, holder, title: str):
     quotes.open_vote(db.session, proposer, pool, utcnow() + timedelta(days=7))
     for person in people:
         quotes.vote(db.session, person, pool, chosen)
-    quotes.close_vote(db.session, moderator, pool)
+    assert pool.chosen_quote_id == chosen.id  # the last member's vote closed the vote
     assert funding.fund(db.session, pool) == PoolStatus.RUNNING.value
 
 

@@ -206,7 +206,7 @@ def test_the_scheduler_enqueues_each_periodic_job_once_per_period(app, db_sessio
     scheduler = Scheduler()
     assert scheduler.tick(db_session, now + timedelta(minutes=5)) == 0
     assert scheduler.tick(db_session, now + timedelta(minutes=6)) == 0  # no new period: no SQL
-    assert scheduler.tick(db_session, now + timedelta(minutes=15)) == 1  # a new 15 minutes
+    assert scheduler.tick(db_session, now + timedelta(minutes=15)) == 2  # a new 15 minutes
 
     keys = sorted(job.dedupe_key or "" for job in jobs(db_session))
     hour = now.replace(minute=0).isoformat()
@@ -217,6 +217,8 @@ def test_the_scheduler_enqueues_each_periodic_job_once_per_period(app, db_sessio
             f"notifications.send_digests@{period_start(now, timedelta(days=7)).isoformat()}",
             f"pools.charge_due@{now.replace(minute=15).isoformat()}",
             f"pools.charge_due@{now.replace(minute=30).isoformat()}",
+            f"pools.votes@{now.replace(minute=15).isoformat()}",
+            f"pools.votes@{now.replace(minute=30).isoformat()}",
             f"wellbeing.end_due_breaks@{hour}",
         ]
     )
@@ -234,6 +236,7 @@ def test_the_periodic_jobs_run_their_existing_code_paths(app, db_session):
         ("memberships.run_jobs", "done"),
         ("notifications.send_digests", "done"),
         ("pools.charge_due", "done"),
+        ("pools.votes", "done"),
         ("wellbeing.end_due_breaks", "done"),
     ]
 

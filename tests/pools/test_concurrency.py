@@ -138,10 +138,9 @@ def _voted_pool_of_six() -> tuple[Pool, list[User]]:
             Pledge(max_pence=2500, pay_by="card", payment_method_id=card.payment_method_id),
         )
         members.append(person)
-    quotes.open_vote(db.session, pool.proposer, pool, utcnow() + timedelta(days=1))
+    quotes.open_vote(db.session, pool.proposer, pool, utcnow() + timedelta(days=3))
     for person in members:
         quotes.vote(db.session, person, pool, offer)
-    quotes.close_vote(db.session, moderator, pool)
     db.session.commit()
     assert pool.status == PoolStatus.FUNDED.value
     return pool, members

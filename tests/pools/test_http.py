@@ -276,11 +276,10 @@ def test_provider_quotes_members_vote_and_closing_funds_the_pool(
             client, f"/pools/{pool.id}/vote", {"quote": str(offer.id)}, token_from="/pools"
         )
         assert response.status_code == 302
-    # Only the proposer or the area's ULO staff close it.
-    response = post(people[0], f"/pools/{pool.id}/vote/close", token_from="/pools")
-    assert response.status_code == 403
-    response = post(proposer, f"/pools/{pool.id}/vote/close", token_from="/pools")
-    assert response.status_code == 302
+    # Nobody closes a vote by hand: the last member's vote closed it.
+    assert "Every member has now voted, so the vote has closed" in text(
+        people[2].get(f"/pools/{pool.id}")
+    )
     run_jobs(app, db_session)  # closing the vote queued the collection; the worker collects
     db_session.expire_all()
     pool = db_session.get(Pool, pool.id)
@@ -323,11 +322,11 @@ def test_invoices_are_recorded_paid_only_by_the_areas_ulo(
     pool = approved_pool(db_session, council, moderator)
     offer = quote(db_session, provider, pool)
     people = join_by_invoice(db_session, pool, 3)
-    quotes.open_vote(db_session, pool.proposer, pool, utcnow() + timedelta(days=7))
-    for person in people:
-        quotes.vote(db_session, person, pool, offer)
-    quotes.close_vote(db_session, moderator, pool)
-    with app.app_context():  # funding emails the provider and the members
+    with app.app_context():  # closing the vote and funding email the people concerned
+        quotes.open_vote(db_session, pool.proposer, pool, utcnow() + timedelta(days=7))
+        for person in people:
+            quotes.vote(db_session, person, pool, offer)
+        assert pool.chosen_quote_id == offer.id  # the last member's vote closed the vote
         funding.fund(db_session, pool)
         db_session.commit()  # funding leaves the commit to its caller
     row = db_session.scalars(select(PoolPayment).where(PoolPayment.pool_id == pool.id)).first()
@@ -381,7 +380,7 @@ def test_a_refused_payment_is_put_right_with_a_new_card(
         quotes.open_vote(db_session, pool.proposer, pool, utcnow() + timedelta(days=7))
         for person in people:
             quotes.vote(db_session, person, pool, offer)
-        quotes.close_vote(db_session, moderator, pool)
+        assert pool.chosen_quote_id == offer.id  # the last member's vote closed the vote
         funding.fund(db_session, pool)
         db_session.commit()  # funding leaves the commit to its caller
     refused, fine = people

@@ -233,6 +233,8 @@ GET_ROUTES = [
     ("/pools/{pool}/join/card", everyone(302)),
     ("/pools/{pool}/leave", only(200, "holder", others=404)),
     ("/pools/{pool}/maximum", only(200, "holder", others=404)),
+    ("/pools/{pool}/vote/open", only(200, "admin")),
+    ("/pools/{pool}/cancel", only(200, "admin")),
     ("/pools/{pool}/payments/1/fix", signed_in(404)),
     ("/pools/statement", signed_in(200)),
     ("/pools/statement.csv", signed_in(200)),
@@ -319,8 +321,14 @@ POST_ROUTES = [
     # The hidden amount is missing: a bad request for the member, nothing for anyone else.
     ("/pools/{pool}/maximum/confirm", only(400, "holder", others=404)),
     # Only the proposer or the area's ULO staff (this ULO is not approved yet) or an admin.
-    ("/pools/{pool}/vote/open", only(302, "admin")),
-    ("/pools/{pool}/vote/close", only(302, "admin")),
+    # Posted empty: the choice of closing time comes back with an error.
+    ("/pools/{pool}/vote/open", only(200, "admin")),
+    # Nobody closes a vote by hand any more: it closes by itself.
+    ("/pools/{pool}/vote/close", everyone(404)),
+    # Posted empty: the reason comes back with an error (the pool is not the holder's).
+    ("/pools/{pool}/cancel", only(200, "admin")),
+    # Posted without a reason: back to the reason page, nothing cancelled.
+    ("/pools/{pool}/cancel/confirm", only(302, "admin")),
     ("/pools/payments/999999/paid", only(404, "ulo_staff", "admin")),
     # Posted empty: the proposal form comes back with errors.
     ("/pools/propose", signed_in(200)),
