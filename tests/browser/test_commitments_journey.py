@@ -121,7 +121,7 @@ def set_the_scene(live_server: LiveServer) -> Cast:
         quotes.open_vote(db.session, running.proposer, running, utcnow() + timedelta(days=7))
         for person in people:
             quotes.vote(db.session, person, running, chosen)
-        quotes.close_vote(db.session, moderator, running)
+        assert running.chosen_quote_id == chosen.id  # the last vote closed the vote
         assert funding.fund(db.session, running) == PoolStatus.RUNNING.value
 
         gathering, _quote = _approved_pool(moderator, area, open_title)
