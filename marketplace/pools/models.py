@@ -245,10 +245,16 @@ class Quote(Base):
     )
 
     def per_member_pence(self, members: int) -> int | None:
-        """What each member pays a month at this group size, if the quote covers it."""
+        """The most any member pays a month at this group size, if the quote covers it (what
+        is checked against each member's maximum; `shares.split` says who pays what)."""
+        price = self.price_at(members)
+        return price.per_member_pence if price is not None else None
+
+    def price_at(self, members: int) -> QuotePrice | None:
+        """The quote's price for a group of this size, if it covers it."""
         for price in self.prices:
             if price.members == members:
-                return price.per_member_pence
+                return price
         return None
 
 
