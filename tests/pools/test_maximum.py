@@ -13,7 +13,7 @@ from marketplace.pools import funding, maximum, quotes, services
 from marketplace.pools.models import PaymentStatus
 from tests.factories import UserFactory
 from tests.helpers import post, sign_in
-from tests.pools.builders import go_ahead, approved_pool, invoice_pledge, quote
+from tests.pools.builders import approved_pool, go_ahead, invoice_pledge, quote
 from tests.pools.test_funding import GOOD, intents, join_by_card, rows
 
 

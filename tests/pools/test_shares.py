@@ -80,7 +80,6 @@ def test_every_page_and_email_shows_the_share_that_is_charged(
         quotes.close_vote(db_session, moderator, pool)
         db_session.commit()
     pool_id, offer_id = pool.id, offer.id
-    ids = [p.id for p in people]
     leaver, lender, stays, also_stays, first_waiting, second_waiting = people
 
     # Month one, before the job collects it: what the pages say each member will pay...
