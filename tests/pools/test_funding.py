@@ -474,3 +474,32 @@ def test_leaving_while_a_charged_month_is_unsettled_stays_to_the_end_of_that_mon
     assert services.member_record(db_session, pool, people[0].id).status == "member"
     assert len(funding.billable_members(pool, 2)) == 3
     assert people[0] not in [m.user for m in funding.billable_members(pool, 3)]
+
+
+def test_each_charge_is_reminded_three_days_before_its_date_once(
+    db_session, gateway, council, moderator, provider, mailbox
+):
+    pool, people = funded_pool(db_session, gateway, council, moderator, provider, [GOOD] * 3)
+    first = schedule.charge_date(db_session, pool, 1)
+    too_soon = charge_time(db_session, pool) - timedelta(days=4)
+    assert funding.charge_due(db_session, now=too_soon).reminded == 0
+    three_days = charge_time(db_session, pool) - timedelta(days=3)
+    assert funding.charge_due(db_session, now=three_days).reminded == 1
+    assert funding.charge_due(db_session, now=three_days).reminded == 0  # once
+    db_session.commit()  # sent through the outbox, after the commit
+    reminder = mailbox.last_to(people[0].email)
+    assert reminder["Subject"] == "A pool payment is coming up"
+    words = " ".join(reminder.get_payload(decode=True).decode().split())
+    assert f"£30, will be taken on {first.day} {first:%B %Y}" in words
+    assert "if not, nothing is taken from anyone" in words
+    # What it says happens: held now, nothing taken before that date, taken on it.
+    assert {p.status for p in intents(gateway, pool.id)} == {"requires_capture"}
+    assert payments.ledger_balance(db_session) == 0
+    funding.charge_due(db_session, now=charge_time(db_session, pool))
+    assert {p.status for p in intents(gateway, pool.id)} == {"succeeded"}
+    second = schedule.charge_date(db_session, pool, 2)
+    before_two = charge_time(db_session, pool, 2) - timedelta(days=3)
+    assert funding.charge_due(db_session, now=before_two).reminded == 1
+    db_session.commit()
+    words = " ".join(mailbox.last_to(people[1].email).get_payload(decode=True).decode().split())
+    assert f"Month 2 of {pool.title}, your share of £30, will be taken on {second.day}" in words
