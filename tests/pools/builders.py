@@ -74,7 +74,8 @@ def running_pool(
     """Three members paying by invoice (no Stripe; new people unless `members` names them),
     then people waiting; month one collected."""
     pool = approved_pool(db_session, council, moderator, max_members=3, **overrides)
-    offer = quote(db_session, provider, pool, total_pence=9000)
+    # Starting tomorrow: month one is held at once and taken tomorrow, so "now" is in it.
+    offer = quote(db_session, provider, pool, total_pence=9000, start_date=in_days(1))
     members = members or [UserFactory(), UserFactory(), UserFactory()]
     waiting = [UserFactory() for _ in range(waiting_count)]
     for person in [*members, *waiting]:
