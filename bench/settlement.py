@@ -1,16 +1,20 @@
-"""Benchmark funding pools through localstripe: time, charges, duplicates, charges per second.
+"""Benchmark hold-then-capture through localstripe: holds/s, captures/s, duplicates, lapses.
 
     .venv/bin/python bench/settlement.py --pools 1000 --pledges 20000 --workers 2
 
 Sets up (untimed) a temporary SQLite database (or ``--database-url``), a localstripe on a free
 loopback port, one council with its ULO and a provider, ``--pools`` pools each with an equal
 share of ``--pledges`` card members (each with their own Stripe customer and saved 4242 card),
-a quote, and a vote that funds every pool. Then it times ``funding.charge_due`` run by
-``--workers`` threads at once, as cron on several machines would, and reports:
+a quote, and a vote that funds every pool; in every ``--lapse-every``-th pool one member's card
+is refused (4000000000000341), so that pool cannot secure every share and must lapse. Then it
+times ``funding.charge_due`` run by ``--workers`` threads at once, as cron on several machines
+would, twice: on the hold date (every share held, capture_method=manual) and on the charge date
+(every hold taken, or every hold of a lapsing pool released), and reports:
 
-1. the time to fund every pool (collect and settle month one) and charges per second;
-2. charges made (our ``Charge`` rows that succeeded) and the PaymentIntents localstripe holds;
-3. duplicate charges: PaymentIntents beyond one per (pool, member, month) key. Must be 0.
+1. holds per second and captures per second;
+2. duplicate holds and duplicate captures, counted at localstripe: PaymentIntents beyond one
+   per (pool, member, month) key. Must be 0;
+3. captures in pools that lapsed (intents that succeeded for a lapsed pool). Must be 0.
 
 Setting up the cards is the slow part (five Stripe calls a member); it runs on ``--setup-threads``
 threads and its time is printed separately.
@@ -52,10 +56,11 @@ from marketplace.payments.gateway import get_gateway  # noqa: E402
 from marketplace.payments.localstripe_server import free_port, start_process  # noqa: E402
 from marketplace.payments.models import Charge, ChargeStatus  # noqa: E402
 from marketplace.places.models import Council  # noqa: E402
-from marketplace.pools import funding, quotes, services  # noqa: E402
+from marketplace.pools import funding, quotes, schedule, services  # noqa: E402
 from marketplace.pools.models import Pool, PoolPayment, PoolStatus  # noqa: E402
 
 CARD = payments.CardDetails("4242424242424242", 12, 2034, "123")
+REFUSED = payments.CardDetails("4000000000000341", 12, 2034, "123")  # saves, then declines
 
 
 def _user(session: Session, n: int, role: Role | None = None) -> User:
@@ -127,6 +132,7 @@ def set_up(
                 quotes.QuoteData(
                     utcnow().date() + timedelta(days=40),
                     quotes.even_split(per_pool * 2500, pool.min_members, pool.max_members),
+                    total_pence=per_pool * 2500,
                 ),
             )
         people = [_user(session, 10 + i) for i in range(per_pool * n_pools)]
@@ -134,13 +140,14 @@ def set_up(
         return [p.id for p in pools], [u.id for u in people], moderator.id, per_pool
 
 
-def save_cards(app, factory, people: list[int], threads: int) -> dict[int, str]:
+def save_cards(app, factory, people: list[int], threads: int, refused: set[int]) -> dict[int, str]:
     """Each person's saved card (payment method id), made through localstripe in parallel."""
 
     def one(user_id: int) -> tuple[int, str]:
         with app.app_context(), factory() as session:
             user = session.get(User, user_id)
-            card = payments.save_card(session, user, CARD, {"bench": "1"})
+            number = REFUSED if user_id in refused else CARD
+            card = payments.save_card(session, user, number, {"bench": "1"})
             session.commit()
             return user_id, card.payment_method_id
 
@@ -169,7 +176,7 @@ def join_and_vote(factory, pool_ids, people, cards, moderator_id, per_pool) -> N
         session.commit()
 
 
-def run_workers(app, factory, workers: int) -> None:
+def run_workers(app, factory, workers: int, now) -> None:
     """`charge_due` on several threads at once, retrying when SQLite is busy."""
     barrier = threading.Barrier(workers)
 
@@ -182,7 +189,7 @@ def run_workers(app, factory, workers: int) -> None:
                 session = db.scoped()
                 try:
                     report = funding.JobReport()
-                    for _step in funding.charge_due_steps(session, report):
+                    for _step in funding.charge_due_steps(session, report, now):
                         session.commit()  # each pool on its own, as the job commits
                     return
                 except OperationalError:
@@ -210,6 +217,9 @@ def main() -> None:
         "is held across each card's Stripe calls, so more threads only wait)",
     )
     parser.add_argument("--database-url", help="default: a temporary SQLite file")
+    parser.add_argument(
+        "--lapse-every", type=int, default=10, help="one refused card in every N-th pool"
+    )
     args = parser.parse_args()
 
     url = args.database_url or f"sqlite:///{tempfile.mkdtemp(prefix='bench-')}/bench.sqlite3"
@@ -235,23 +245,45 @@ def main() -> None:
 
         started = time.perf_counter()
         pool_ids, people, moderator_id, per_pool = set_up(factory, args.pools, args.pledges)
+        refused = {people[index * per_pool] for index in range(0, len(pool_ids), args.lapse_every)}
         threads = args.setup_threads or (1 if engine.dialect.name == "sqlite" else 8)
-        cards = save_cards(app, factory, people, threads)
+        cards = save_cards(app, factory, people, threads, refused)
         join_and_vote(factory, pool_ids, people, cards, moderator_id, per_pool)
         print(f"Set-up: {len(people)} members with saved cards in "
               f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+        with factory() as session, app.app_context():
+            first = session.get(Pool, pool_ids[0])
+            hold_at = schedule.start_of(schedule.hold_date(session, first)) + timedelta(hours=1)
+            charge_at = schedule.start_of(schedule.charge_date(session, first, 1)) + timedelta(
+                hours=1
+            )
 
         started = time.perf_counter()
-        run_workers(app, factory, args.workers)
-        elapsed = time.perf_counter() - started
+        run_workers(app, factory, args.workers, hold_at)
+        hold_time = time.perf_counter() - started
+        with factory() as session:
+            holds = session.scalar(
+                select(func.count(Charge.id)).where(Charge.manual_capture.is_(True))
+            )
+        started = time.perf_counter()
+        run_workers(app, factory, args.workers, charge_at)
+        capture_time = time.perf_counter() - started
 
         with factory() as session, app.app_context():
-            succeeded = session.scalar(
-                select(func.count(Charge.id)).where(Charge.status == ChargeStatus.SUCCEEDED.value)
+            captured = session.scalar(
+                select(func.count(Charge.id)).where(
+                    Charge.status == ChargeStatus.SUCCEEDED.value, Charge.manual_capture.is_(True)
+                )
             )
             running = session.scalar(
                 select(func.count(Pool.id)).where(Pool.status == PoolStatus.RUNNING.value)
             )
+            lapsed = {
+                str(i)
+                for i in session.scalars(
+                    select(Pool.id).where(Pool.status == PoolStatus.LAPSED.value)
+                )
+            }
             pool_states = dict(
                 session.execute(select(Pool.status, func.count()).group_by(Pool.status)).all()
             )
@@ -266,12 +298,20 @@ def main() -> None:
                 if "pool" in p.metadata
             ]
         per_key = Counter(p.metadata.get("charge_key") for p in remote)
-        duplicates = sum(n - 1 for n in per_key.values())
-        print(f"Funded {running}/{len(pool_ids)} pools in {elapsed:.1f} s")
+        duplicate_holds = sum(n - 1 for n in per_key.values())
+        taken = Counter(p.metadata.get("charge_key") for p in remote if p.status == "succeeded")
+        duplicate_captures = sum(n - 1 for n in taken.values())
+        in_lapsed = sum(
+            1 for p in remote if p.status == "succeeded" and p.metadata.get("pool") in lapsed
+        )
+        print(f"Went ahead: {running}/{len(pool_ids)} pools; lapsed: {len(lapsed)}")
         print(f"Pools by state: {pool_states}; payments by state: {payment_states}")
-        print(f"Charges made: {succeeded} (localstripe holds {len(remote)} PaymentIntents)")
-        print(f"Duplicate charges: {duplicates}")
-        print(f"Charges per second: {succeeded / elapsed:.1f}")
+        print(f"Holds placed: {holds} in {hold_time:.1f} s; captured: {captured} in "
+              f"{capture_time:.1f} s (localstripe holds {len(remote)} PaymentIntents)")  # fmt: skip
+        print(f"Duplicate holds: {duplicate_holds}; duplicate captures: {duplicate_captures}")
+        print(f"Captures in pools that lapsed: {in_lapsed}")
+        print(f"Holds per second: {holds / hold_time:.1f}")
+        print(f"Captures per second: {captured / capture_time:.1f}")
         engine.dispose()
         db.scoped.remove()
     finally:

@@ -106,6 +106,7 @@ def seed_pools(
         quotes.QuoteData(
             start_date=today + timedelta(days=42),
             prices=quotes.even_split(16000, open_pool.min_members, open_pool.max_members),
+            total_pence=16000,
             terms="Materials included. A month's notice to stop.",
         ),
     )

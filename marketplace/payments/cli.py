@@ -7,6 +7,7 @@ import sys
 import click
 from flask.cli import AppGroup
 
+from marketplace import outbox
 from marketplace.extensions import db
 from marketplace.payments import services
 
@@ -21,9 +22,19 @@ payments_cli = AppGroup("payments", help="Payments: compare our ledger with Stri
     show_default=True,
     help="How many of Stripe's PaymentIntents to list.",
 )
-def reconcile_command(limit: int) -> None:
-    """Compare succeeded charges with Stripe and print any gaps (exit status 1 if any)."""
-    report = services.reconcile(db.session, remote_limit=limit)
+@click.option(
+    "--mend/--no-mend",
+    default=True,
+    show_default=True,
+    help="Record what Stripe already did to charges still open here (a hold placed, taken or "
+    "released whose answer a crash lost). Never moves money.",
+)
+def reconcile_command(limit: int, mend: bool) -> None:
+    """Compare charges with Stripe, mend what is only behind, and print any gaps (exit status 1
+    if any are left)."""
+    report = services.reconcile(db.session, remote_limit=limit, mend=mend)
+    if report.mended:
+        outbox.commit(db.session)
     for line in report.lines():
         click.echo(line)
     if not report.ok:

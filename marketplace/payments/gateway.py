@@ -79,7 +79,8 @@ class SavedCard:
 
 @dataclass(frozen=True)
 class ChargeResult:
-    """The outcome of an off-session charge: succeeded | requires_action | failed."""
+    """The outcome of an off-session charge or hold: succeeded | held (authorised, waiting
+    for capture) | requires_action | processing | canceled | failed."""
 
     status: str
     payment_intent_id: str | None
@@ -136,6 +137,23 @@ class PaymentGateway(Protocol):
         idempotency_key: str,
         metadata: dict[str, str],
     ) -> ChargeResult: ...
+
+    def hold_off_session(
+        self,
+        customer_id: str,
+        payment_method_id: str,
+        amount_pence: int,
+        idempotency_key: str,
+        metadata: dict[str, str],
+    ) -> ChargeResult: ...
+
+    def capture(self, payment_intent_id: str, idempotency_key: str) -> ChargeResult: ...
+
+    def cancel(self, payment_intent_id: str) -> ChargeResult: ...
+
+    def authenticate(self, payment_intent_id: str, success: bool) -> ChargeResult: ...
+
+    def intent_result(self, payment_intent_id: str) -> ChargeResult | None: ...
 
     def refund(self, payment_intent_id: str, amount_pence: int, idempotency_key: str) -> str: ...
 
@@ -294,6 +312,35 @@ class StripeGateway:
         metadata: dict[str, str],
     ) -> ChargeResult:
         """Charge a saved card with the holder absent; card problems are results, not errors."""
+        return self._off_session(
+            customer_id, payment_method_id, amount_pence, idempotency_key, metadata, "automatic"
+        )
+
+    def hold_off_session(
+        self,
+        customer_id: str,
+        payment_method_id: str,
+        amount_pence: int,
+        idempotency_key: str,
+        metadata: dict[str, str],
+    ) -> ChargeResult:
+        """Authorise a saved card with the holder absent, taking nothing yet
+        (capture_method=manual): the intent waits in `requires_capture` ("held") until
+        `capture` takes the money or `cancel` lets it go. Real Stripe lets a card hold last
+        7 days, then cancels it by itself; callers capture well inside that."""
+        return self._off_session(
+            customer_id, payment_method_id, amount_pence, idempotency_key, metadata, "manual"
+        )
+
+    def _off_session(
+        self,
+        customer_id: str,
+        payment_method_id: str,
+        amount_pence: int,
+        idempotency_key: str,
+        metadata: dict[str, str],
+        capture_method: str,
+    ) -> ChargeResult:
         if amount_pence <= 0:
             raise ValueError("amount_pence must be positive")
         try:
@@ -305,6 +352,7 @@ class StripeGateway:
                     "payment_method": payment_method_id,
                     "off_session": True,
                     "confirm": True,
+                    "capture_method": "manual" if capture_method == "manual" else "automatic",
                     "metadata": metadata,
                 },
                 options={"idempotency_key": idempotency_key},
@@ -317,6 +365,79 @@ class StripeGateway:
         except stripe.StripeError as error:
             # Not a card problem (network, outage, bad request): whether Stripe took the money
             # is unknown, so the caller must not record a failure; see services.charge_once.
+            raise PaymentError("The payment provider could not be reached.") from error
+        return _charge_result(_to_dict(intent))
+
+    def capture(self, payment_intent_id: str, idempotency_key: str) -> ChargeResult:
+        """Take the money of a held (requires_capture) intent. An intent already captured, or
+        no longer capturable, is answered with its state as Stripe has it, not an error: a
+        capture re-run after a crash finds it `succeeded`."""
+        client = self._client()
+        try:
+            intent = client.v1.payment_intents.capture(
+                payment_intent_id, options={"idempotency_key": idempotency_key}
+            )
+        except stripe.InvalidRequestError:
+            found = self.intent_result(payment_intent_id)
+            if found is None:
+                raise PaymentError("The payment provider has no such payment.") from None
+            return found
+        except stripe.StripeError as error:
+            raise PaymentError("The payment provider could not be reached.") from error
+        return _charge_result(_to_dict(intent))
+
+    def cancel(self, payment_intent_id: str) -> ChargeResult:
+        """Cancel an intent that has taken nothing (held, or waiting for the bank): the hold on
+        the card goes. One already cancelled (or taken) is answered with its state."""
+        try:
+            intent = self._client().v1.payment_intents.cancel(payment_intent_id)
+        except stripe.InvalidRequestError:
+            found = self.intent_result(payment_intent_id)
+            if found is None:
+                raise PaymentError("The payment provider has no such payment.") from None
+            return found
+        except stripe.StripeError as error:
+            raise PaymentError("The payment provider could not be reached.") from error
+        return _charge_result(_to_dict(intent))
+
+    def authenticate(self, payment_intent_id: str, success: bool) -> ChargeResult:
+        """The bank's confirmation of a `requires_action` intent, then the intent re-read.
+
+        In production the member's browser does this with Stripe.js (`handleNextAction` with
+        the client secret) and we only re-read the intent. localstripe stands in for the bank
+        with `POST /v1/payment_intents/<id>/_authenticate` (client_secret, success), which only
+        it has: so this refuses anything but a loopback Stripe."""
+        config = current_app.config
+        if not is_loopback_url(config["STRIPE_API_BASE"]):
+            raise PaymentError("Confirm this payment with your bank through the secure form.")
+        client = self._client()
+        try:
+            intent = client.v1.payment_intents.retrieve(payment_intent_id)
+            client.raw_request(
+                "post",
+                f"/v1/payment_intents/{payment_intent_id}/_authenticate",
+                client_secret=intent.client_secret,
+                success="true" if success else "false",
+            )
+        except stripe.StripeError as error:
+            found = self.intent_result(payment_intent_id)
+            if found is not None and found.status != "requires_action":
+                return found  # confirmed (or cancelled) already: its state as it is
+            raise PaymentError("The payment provider could not be reached.") from error
+        found = self.intent_result(payment_intent_id)
+        if found is None:
+            raise PaymentError("The payment provider has no such payment.")
+        return found
+
+    def intent_result(self, payment_intent_id: str) -> ChargeResult | None:
+        """A PaymentIntent's state as a ChargeResult (None if Stripe has no such intent)."""
+        try:
+            intent = self._client().v1.payment_intents.retrieve(payment_intent_id)
+        except stripe.InvalidRequestError as error:
+            if error.http_status == 404:
+                return None
+            raise PaymentError("The payment provider could not be reached.") from error
+        except stripe.StripeError as error:
             raise PaymentError("The payment provider could not be reached.") from error
         return _charge_result(_to_dict(intent))
 
@@ -474,6 +595,10 @@ def _charge_result(intent: dict[str, Any]) -> ChargeResult:
     charge_id = latest.get("id") if isinstance(latest, dict) else latest
     if status == "succeeded":
         return ChargeResult("succeeded", intent["id"], None, charge_id)
+    if status == "requires_capture":
+        return ChargeResult("held", intent["id"], None, charge_id)  # authorised, nothing taken
+    if status == "canceled":
+        return ChargeResult("canceled", intent["id"], None, charge_id)
     if status == "requires_action":
         return ChargeResult(
             "requires_action",

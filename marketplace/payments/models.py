@@ -11,6 +11,7 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -36,6 +38,10 @@ class ChargeStatus(enum.StrEnum):
     REQUIRES_ACTION = "requires_action"  # the bank wants the holder present to approve it
     FAILED = "failed"
     REFUNDED = "refunded"
+    # A hold (capture_method=manual): Stripe's requires_capture. The card is authorised for
+    # the amount and nothing is taken until it is captured (then SUCCEEDED) or released.
+    HELD = "held"
+    RELEASED = "released"  # a hold cancelled at Stripe (canceled): nothing was ever taken
 
 
 class LedgerKind(enum.StrEnum):
@@ -94,6 +100,11 @@ class Charge(Base):
     stripe_refund_id: Mapped[str | None] = mapped_column(String(STRIPE_ID))
     # Set (and committed) before asking Stripe for a refund, like the charge row itself.
     refund_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A hold rather than a charge: authorised now, captured (or released) later.
+    manual_capture: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Set (and committed) before asking Stripe to capture or release the hold, like a refund.
+    capture_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    release_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow

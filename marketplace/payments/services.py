@@ -35,7 +35,13 @@ from marketplace.auth.models import User
 from marketplace.db import utcnow
 from marketplace.errors import DomainError
 from marketplace.ops.metrics import record_payment
-from marketplace.payments.gateway import ChargeResult, PaymentGateway, SavedCard, get_gateway
+from marketplace.payments.gateway import (
+    ChargeResult,
+    PaymentGateway,
+    RemotePayment,
+    SavedCard,
+    get_gateway,
+)
 from marketplace.payments.models import (
     Charge,
     ChargeStatus,
@@ -149,6 +155,76 @@ def charge_once(
     without calling Stripe. A failed or requires_action charge is tried again (a new attempt),
     e.g. after the holder changed their card. The result is on the returned Charge's status.
     """
+    return _authorise_once(
+        session,
+        user=user,
+        idempotency_key=idempotency_key,
+        amount_pence=amount_pence,
+        payment_method_id=payment_method_id,
+        purpose=purpose,
+        reference=reference,
+        metadata=metadata,
+        gateway=gateway,
+        hold=False,
+    )
+
+
+def hold_once(
+    session: Session,
+    *,
+    user: User,
+    idempotency_key: str,
+    amount_pence: int,
+    payment_method_id: str,
+    purpose: str,
+    reference: str,
+    metadata: dict[str, str] | None = None,
+    gateway: PaymentGateway | None = None,
+) -> Charge:
+    """Put a hold on a saved card off-session (capture_method=manual) at most once per key;
+    COMMITS, exactly like `charge_once`: the claim row is committed before Stripe is called.
+
+    Nothing is taken: the charge ends HELD (Stripe's requires_capture) until `capture_hold`
+    takes it or `release_hold` lets it go. Real Stripe keeps a card hold for 7 days, so the
+    caller captures well inside that. A key already held, taken or released is returned as it
+    is; a failed or requires_action hold is tried again (the stale intent cancelled first).
+    """
+    return _authorise_once(
+        session,
+        user=user,
+        idempotency_key=idempotency_key,
+        amount_pence=amount_pence,
+        payment_method_id=payment_method_id,
+        purpose=purpose,
+        reference=reference,
+        metadata=metadata,
+        gateway=gateway,
+        hold=True,
+    )
+
+
+# A charge in one of these states is settled for its key: never sent to Stripe again.
+_FINAL = (
+    ChargeStatus.SUCCEEDED,
+    ChargeStatus.REFUNDED,
+    ChargeStatus.HELD,
+    ChargeStatus.RELEASED,
+)
+
+
+def _authorise_once(
+    session: Session,
+    *,
+    user: User,
+    idempotency_key: str,
+    amount_pence: int,
+    payment_method_id: str,
+    purpose: str,
+    reference: str,
+    metadata: dict[str, str] | None,
+    gateway: PaymentGateway | None,
+    hold: bool,
+) -> Charge:
     if amount_pence <= 0:
         raise DomainError("The amount must be more than nothing.")
     gateway = gateway or get_gateway()
@@ -163,6 +239,7 @@ def charge_once(
             amount_pence=amount_pence,
             status=ChargeStatus.PENDING.value,
             attempts=1,
+            manual_capture=hold,
         )
         fresh = True  # we wrote the row, so nobody has asked Stripe yet
         try:
@@ -176,11 +253,15 @@ def charge_once(
     else:
         customer_id = customer_for(session, user, gateway)
         fresh = False
-    if charge.user_id != user.id or charge.amount_pence != amount_pence:
+    if (
+        charge.user_id != user.id
+        or charge.amount_pence != amount_pence
+        or bool(charge.manual_capture) != hold
+    ):
         raise ChargeKeyConflict("This payment key is already used for a different payment.")
 
     status = ChargeStatus(charge.status)
-    if status in (ChargeStatus.SUCCEEDED, ChargeStatus.REFUNDED):
+    if status in _FINAL:
         return charge
     if status is ChargeStatus.PENDING and charge.stripe_payment_intent_id:
         return charge  # Stripe has it and is still processing; a webhook will settle it
@@ -194,6 +275,16 @@ def charge_once(
             session.commit()
             return charge
     elif status in (ChargeStatus.FAILED, ChargeStatus.REQUIRES_ACTION):
+        stale = charge.stripe_payment_intent_id
+        if status is ChargeStatus.REQUIRES_ACTION and stale:
+            # The old intent is still open at Stripe, waiting for the bank: cancel it so it
+            # cannot be confirmed as well as the new one. If the member confirmed it meanwhile,
+            # it is the payment: record it and make no second one.
+            answer = gateway.cancel(stale)
+            if answer.status in ("succeeded", "held", "processing"):
+                _record_result(session, charge, answer)
+                session.commit()
+                return charge
         charge.attempts += 1
         charge.status = ChargeStatus.PENDING.value
         # Forget the last attempt's intent: a pending row with an intent means "processing".
@@ -209,7 +300,8 @@ def charge_once(
         "purpose": charge.purpose,
         "reference": charge.reference,
     }
-    result = gateway.charge_off_session(
+    call = gateway.hold_off_session if hold else gateway.charge_off_session
+    result = call(
         customer_id, payment_method_id, amount_pence, _stripe_key(charge), intent_metadata
     )
     _record_result(session, charge, result)
@@ -217,25 +309,35 @@ def charge_once(
     return charge
 
 
+_REMOTE_STATUS = {
+    "succeeded": "succeeded",
+    "requires_capture": "held",
+    "requires_action": "requires_action",
+    "processing": "processing",
+    "canceled": "canceled",
+}
+
+
 def _find_remote_intent(gateway: PaymentGateway, charge: Charge) -> ChargeResult | None:
     for remote in gateway.recent_payment_intents(limit=1000):
         if remote.metadata.get(META_KEY) == charge.idempotency_key and remote.metadata.get(
             META_ATTEMPT
         ) == str(charge.attempts):
-            status = {
-                "succeeded": "succeeded",
-                "requires_action": "requires_action",
-                "processing": "processing",
-            }.get(remote.status, "failed")
-            return ChargeResult(status, remote.id, None)
+            return ChargeResult(_REMOTE_STATUS.get(remote.status, "failed"), remote.id, None)
     return None
 
 
 def _record_result(session: Session, charge: Charge, result: ChargeResult) -> None:
     charge.stripe_payment_intent_id = result.payment_intent_id
     if result.status == "succeeded":
-        _mark_succeeded(session, charge)
-        record_payment("succeeded")
+        if charge.status != ChargeStatus.SUCCEEDED:
+            _mark_succeeded(session, charge)
+            record_payment("succeeded")
+    elif result.status == "held":
+        charge.status = ChargeStatus.HELD.value  # authorised; nothing taken, so no ledger entry
+        charge.failure_message = None
+    elif result.status == "canceled":
+        charge.status = ChargeStatus.RELEASED.value
     elif result.status == "processing":
         charge.status = ChargeStatus.PENDING.value
     elif result.status == "requires_action":
@@ -246,6 +348,94 @@ def _record_result(session: Session, charge: Charge, result: ChargeResult) -> No
         charge.status = ChargeStatus.FAILED.value
         charge.failure_message = result.message
         record_payment("failed")
+
+
+def capture_hold(session: Session, charge: Charge, gateway: PaymentGateway | None = None) -> Charge:
+    """Take the money of a held charge, exactly once; COMMITS like `charge_once`.
+
+    The request is committed before Stripe hears of it; a re-run after a crash asks Stripe
+    again, and an intent Stripe already captured is answered as `succeeded`, not taken twice.
+    A charge already taken is returned unchanged. Stripe cancels a hold left for more than 7
+    days; such a charge comes back RELEASED, with nothing taken.
+    """
+    gateway = gateway or get_gateway()
+    locked = _locked_charge(session, id=charge.id)
+    if locked is None:
+        raise DomainError("There is no such payment.")
+    charge = locked
+    if charge.status in (ChargeStatus.SUCCEEDED, ChargeStatus.REFUNDED):
+        return charge
+    intent_id = charge.stripe_payment_intent_id
+    if charge.status != ChargeStatus.HELD or not intent_id:
+        raise DomainError("Only a payment held on a card can be taken.")
+    if charge.capture_requested_at is None:
+        charge.capture_requested_at = utcnow()
+        session.commit()  # the capture is durable before Stripe hears of it
+        charge = _relock(session, id=charge.id)
+    result = gateway.capture(intent_id, f"capture:{charge.idempotency_key}:{charge.attempts}")
+    _record_result(session, charge, result)
+    session.commit()
+    return charge
+
+
+def release_hold(session: Session, charge: Charge, gateway: PaymentGateway | None = None) -> Charge:
+    """Cancel a hold (or an intent still waiting for the bank) so nothing is taken, exactly
+    once; COMMITS like `charge_once`. Safe to re-run: a released charge is returned unchanged,
+    and a claim whose hold reached Stripe unrecorded (a crash) is found there and cancelled.
+    A charge already taken is never released (it is returned as it is: refund it instead)."""
+    gateway = gateway or get_gateway()
+    locked = _locked_charge(session, id=charge.id)
+    if locked is None:
+        raise DomainError("There is no such payment.")
+    charge = locked
+    if charge.status in (
+        ChargeStatus.RELEASED,
+        ChargeStatus.FAILED,  # nothing is held on a refused card
+        ChargeStatus.SUCCEEDED,
+        ChargeStatus.REFUNDED,
+    ):
+        return charge
+    if charge.status == ChargeStatus.PENDING and not charge.stripe_payment_intent_id:
+        # Claimed, but no answer recorded: the call may have reached Stripe before a crash.
+        found = _find_remote_intent(gateway, charge)
+        if found is None:
+            charge.status = ChargeStatus.RELEASED.value  # Stripe never heard of it
+            session.commit()
+            return charge
+        _record_result(session, charge, found)
+        if charge.status not in (ChargeStatus.HELD, ChargeStatus.REQUIRES_ACTION):
+            session.commit()
+            return charge
+    intent_id = charge.stripe_payment_intent_id
+    if not intent_id:
+        raise DomainError("There is nothing at Stripe to release.")
+    if charge.release_requested_at is None:
+        charge.release_requested_at = utcnow()
+    session.commit()  # the release is durable before Stripe hears of it
+    charge = _relock(session, id=charge.id)
+    _record_result(session, charge, gateway.cancel(intent_id))
+    session.commit()
+    return charge
+
+
+def authenticate(
+    session: Session, charge: Charge, success: bool, gateway: PaymentGateway | None = None
+) -> Charge:
+    """The member confirmed (or refused) a payment their bank asked about, on session; the
+    intent is then read back and recorded. COMMITS like `charge_once` (its row was committed
+    long before). In production Stripe.js does the bank's challenge in the browser and this
+    only reads the answer; against localstripe the gateway stands in for the bank."""
+    gateway = gateway or get_gateway()
+    locked = _locked_charge(session, id=charge.id)
+    if locked is None:
+        raise DomainError("There is no such payment.")
+    charge = locked
+    intent_id = charge.stripe_payment_intent_id
+    if charge.status != ChargeStatus.REQUIRES_ACTION or not intent_id:
+        return charge
+    _record_result(session, charge, gateway.authenticate(intent_id, success))
+    session.commit()
+    return charge
 
 
 def _mark_succeeded(session: Session, charge: Charge) -> None:
@@ -358,11 +548,18 @@ class ReconciliationReport:
     missing_remote: tuple[Gap, ...]
     missing_local: tuple[Gap, ...]
     amount_mismatches: tuple[Gap, ...]
+    # Charges (holds above all) whose state here is behind Stripe's: a crash between the
+    # call and our record, or a capture or release whose answer was lost.
+    out_of_date: tuple[Gap, ...] = ()
+    # The same, brought up to Stripe's state by `reconcile(..., mend=True)`.
+    mended: tuple[Gap, ...] = ()
 
     @property
     def ok(self) -> bool:
-        """True when nothing differs."""
-        return not (self.missing_remote or self.missing_local or self.amount_mismatches)
+        """True when nothing differs (what was mended no longer differs)."""
+        return not (
+            self.missing_remote or self.missing_local or self.amount_mismatches or self.out_of_date
+        )
 
     def lines(self) -> list[str]:
         """The report as plain text lines."""
@@ -373,6 +570,8 @@ class ReconciliationReport:
             ("Succeeded here, missing at Stripe", self.missing_remote),
             ("Taken at Stripe, not recorded as succeeded here", self.missing_local),
             ("Amounts differ", self.amount_mismatches),
+            ("Behind Stripe here", self.out_of_date),
+            ("Mended to match Stripe", self.mended),
         ):
             lines.append(f"{title}: {len(gaps)}")
             lines.extend(
@@ -390,12 +589,19 @@ def reconcile(
     *,
     since: datetime | None = None,
     remote_limit: int = 1000,
+    mend: bool = False,
 ) -> ReconciliationReport:
-    """Compare our succeeded charges with Stripe's PaymentIntents, matched by intent id and by
-    the charge key in their metadata; Stripe intents without our metadata are not ours."""
+    """Compare our charges with Stripe's PaymentIntents, matched by intent id and by the charge
+    key in their metadata; Stripe intents without our metadata are not ours.
+
+    Charges still open here (pending, held, waiting for the bank) whose intent Stripe has moved
+    on (held, taken, cancelled) are `out_of_date`; with `mend`, they are recorded as Stripe has
+    them (a taken hold gets its ledger entry). Mending only writes down what already happened
+    at Stripe, never moves money, and does not commit: the caller does."""
     gateway = gateway or get_gateway()
     remote = gateway.recent_payment_intents(limit=remote_limit)
     remote_by_id = {r.id: r for r in remote}
+    out_of_date, mended = _behind_stripe(session, gateway, remote, since, mend)
     query = select(Charge).where(
         Charge.status.in_([ChargeStatus.SUCCEEDED.value, ChargeStatus.REFUNDED.value])
     )
@@ -449,7 +655,70 @@ def reconcile(
         missing_remote=tuple(missing_remote),
         missing_local=tuple(missing_local),
         amount_mismatches=tuple(mismatches),
+        out_of_date=tuple(out_of_date),
+        mended=tuple(mended),
     )
+
+
+def _behind_stripe(
+    session: Session,
+    gateway: PaymentGateway,
+    remote: list[RemotePayment],
+    since: datetime | None,
+    mend: bool,
+) -> tuple[list[Gap], list[Gap]]:
+    """Open charges whose intent Stripe has moved on; mended (recorded) if asked."""
+    by_id = {r.id: r for r in remote}
+    by_attempt = {
+        (r.metadata.get(META_KEY), r.metadata.get(META_ATTEMPT)): r
+        for r in remote
+        if META_KEY in r.metadata
+    }
+    open_states = [
+        ChargeStatus.PENDING.value,
+        ChargeStatus.HELD.value,
+        ChargeStatus.REQUIRES_ACTION.value,
+    ]
+    query = select(Charge).where(Charge.status.in_(open_states))
+    if since is not None:
+        query = query.where(Charge.created_at >= since)
+    behind: list[Gap] = []
+    mended: list[Gap] = []
+    for charge in session.scalars(query.order_by(Charge.id)).all():
+        intent_id = charge.stripe_payment_intent_id
+        found = (
+            by_id.get(intent_id)
+            if intent_id
+            else by_attempt.get((charge.idempotency_key, str(charge.attempts)))
+        )
+        if found is None and intent_id:
+            found = gateway.get_payment_intent(intent_id)
+        if found is None:
+            continue  # a claim Stripe never heard of: the next run of its job makes the call
+        theirs = _REMOTE_STATUS.get(found.status, "failed")
+        ours = {
+            ChargeStatus.PENDING.value: "processing" if intent_id else None,
+            ChargeStatus.HELD.value: "held",
+            ChargeStatus.REQUIRES_ACTION.value: "requires_action",
+        }[charge.status]
+        if theirs == ours:
+            continue
+        gap = Gap(
+            charge.idempotency_key,
+            found.id,
+            charge.amount_pence,
+            found.amount_pence,
+            f"ours is {charge.status}, Stripe says {found.status}",
+        )
+        if not mend:
+            behind.append(gap)
+            continue
+        locked = _locked_charge(session, id=charge.id)
+        if locked is not None:
+            _record_result(session, locked, ChargeResult(theirs, found.id, None))
+            mended.append(gap)
+    session.flush()
+    return behind, mended
 
 
 def _with(gap: Gap, **changes: Any) -> Gap:

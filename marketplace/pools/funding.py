@@ -1,24 +1,33 @@
-"""All-or-nothing funding and the monthly running of a pool.
+"""All-or-nothing funding and the monthly running of a pool: hold, then capture.
 
-Once a quote is chosen and the minimum is met, each member's month is collected: a card is
-charged off-session through `marketplace.payments` (the only module that talks to Stripe) with
-a key made from (pool, member, month); a managed account or the council is invoiced. A charge
-the bank refuses gives the member `GRACE_DAYS` to put it right. When every payment of the first
-month is in (or invoiced), the pool is commissioned and the provider is owed the money. If the
-pool would fall below its minimum, every card payment of that month is refunded and the pool
-lapses: nobody pays for a service that does not happen.
+Dates come from `schedule.py` alone: month n is charged on the chosen quote's start date plus
+n - 1 months. When a vote chooses a quote the pool is FUNDED: going ahead if every share is
+secured. Month one is all or nothing:
+
+- From `schedule.HOLD_LEAD_DAYS` before its charge date (or at once, if the vote closed later
+  than that), each card member's share is *held* on their card off-session (a PaymentIntent
+  with capture_method=manual: authorised, nothing taken) and each managed-account or council
+  member's share is invoiced. A refused card, or a bank asking the member to confirm, can be
+  put right until the charge date. ULO staff mark an invoice *accepted* (the account holder
+  will pay it): that secures the share; nothing is paid on it before the pool runs.
+- On the charge date, if every paying member's share is held or accepted, every hold is
+  captured and the pool runs. Otherwise every hold is released and every invoice cancelled,
+  and the pool lapses: nobody paid anything, so there is nothing to refund.
+
+Months two onwards are charged on their own charge date, never before, by a direct off-session
+charge (a refused card then has `GRACE_DAYS`, or the member's place goes).
 
 Exactly once: a `PoolPayment` row, unique per (pool, member, month), is inserted before any
-charge. Only the worker whose insert succeeded charges; another worker (a second cron run, a
-second machine) finds the row and leaves it alone. A row left pending by a crash is picked up
-by the next run, and `payments.charge_once` adopts the Stripe payment if the crash came after
-Stripe's answer, so it is never charged twice.
+hold or charge, and the payments package's own row, keyed by (pool, member, month), is
+committed before Stripe hears of it (`payments.hold_once`, `charge_once`, `capture_hold`,
+`release_hold`: the one place that commits before money moves). Moving a row from held to paid
+is a conditional UPDATE, and so is starting the pool, so two workers capturing the same pool
+count each share, and the provider's money, once. A crash between Stripe and our record is
+picked up by the next run (payments adopts Stripe's answer) or by `flask payments reconcile`.
 
-Nothing here commits. The claim is made durable by `payments.charge_once`, which commits the
-session (this row with it) before Stripe hears of the charge: the one place that must commit
-before money moves. Everything else is committed by the caller: the `pools.fund` and
-`pools.charge_due` jobs (pools/jobs.py), `flask pools charge-due`, or the page that asked.
-What a member pays is `shares.share_for`, the same rule every page and email uses.
+Nothing else here commits: the `pools.fund` and `pools.charge_due` jobs (pools/jobs.py),
+`flask pools charge-due` or the page that asked do. What a member pays is `shares.py`, the
+same rule every page and email uses.
 """
 
 from __future__ import annotations
@@ -29,7 +38,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -41,7 +50,7 @@ from marketplace.money import format_pence
 from marketplace.payments import services as payments
 from marketplace.payments.gateway import PaymentGateway
 from marketplace.payments.models import Charge, ChargeStatus
-from marketplace.pools import loans, notices, services, shares
+from marketplace.pools import loans, notices, schedule, services, shares
 from marketplace.pools.models import (
     GATHERING,
     GRACE_DAYS,
@@ -54,6 +63,7 @@ from marketplace.pools.models import (
     PoolStatus,
     Quote,
 )
+from marketplace.web.template_globals import format_date
 
 # A payment row still pending after this long was left by a worker that died.
 STALE_AFTER = timedelta(minutes=10)
@@ -129,6 +139,12 @@ def _claim(
     return row
 
 
+def _first_deadline(session: Session, pool: Pool) -> datetime:
+    """Until when a month-one share can be put right: the start of its charge date."""
+    first = schedule.charge_date(session, pool, 1)
+    return schedule.start_of(first) if first is not None else utcnow()
+
+
 def _charge(
     session: Session,
     pool: Pool,
@@ -137,12 +153,14 @@ def _charge(
     now: datetime,
     gateway: PaymentGateway | None,
 ) -> None:
+    """Month one: hold the share on the member's card. Later months: charge it."""
     if not member.payment_method_id:
         row.status = PaymentStatus.FAILED.value
         row.message = "No card is saved"
-        row.due_by = now + timedelta(days=GRACE_DAYS)
+        row.due_by = _due_by(session, pool, row.month, now)
         return
-    charge = payments.charge_once(
+    move = payments.hold_once if row.month == 1 else payments.charge_once
+    charge = move(
         session,
         user=member.user,
         idempotency_key=charge_key(pool.id, member.user_id, row.month),
@@ -153,7 +171,13 @@ def _charge(
         metadata={"pool": str(pool.id), "month": str(row.month)},
         gateway=gateway,
     )
-    _apply_charge(row, charge, now)
+    _apply_charge(session, pool, row, charge, now)
+
+
+def _due_by(session: Session, pool: Pool, month: int, now: datetime) -> datetime:
+    if month == 1:
+        return _first_deadline(session, pool)  # grace inside the hold's 7 days
+    return now + timedelta(days=GRACE_DAYS)
 
 
 def _charge_claimed(
@@ -164,11 +188,11 @@ def _charge_claimed(
     now: datetime,
     gateway: PaymentGateway | None,
 ) -> None:
-    """Charge a payment this worker has claimed, trying again if the database was busy.
+    """Hold or charge a payment this worker has claimed, trying again if the database was busy.
 
     Nobody else will touch a claimed row until it is stale, so if SQLite's lock wait runs out
     (another worker held it), the claimant tries again itself rather than leaving the member
-    unpaid until the row goes stale. `charge_once` never charges a key twice.
+    unpaid until the row goes stale. `hold_once`/`charge_once` never send a key twice.
     """
     for attempt in range(BUSY_RETRIES):
         try:
@@ -181,22 +205,33 @@ def _charge_claimed(
             time.sleep(0.05 * (attempt + 1))
 
 
-def _apply_charge(row: PoolPayment, charge: Charge, now: datetime) -> None:
+def _apply_charge(
+    session: Session, pool: Pool, row: PoolPayment, charge: Charge, now: datetime
+) -> None:
     row.charge_id = charge.id
     if charge.status == ChargeStatus.SUCCEEDED.value:
         row.status = PaymentStatus.PAID.value
-        row.paid_at = now
+        row.paid_at = row.paid_at or now
         row.message = None
         row.due_by = None
+    elif charge.status == ChargeStatus.HELD.value:
+        row.status = PaymentStatus.HELD.value  # secured; nothing taken until the charge date
+        row.message = None
+        row.due_by = None
+    elif charge.status == ChargeStatus.RELEASED.value:
+        row.status = PaymentStatus.RELEASED.value
     elif charge.status == ChargeStatus.REQUIRES_ACTION.value:
         row.status = PaymentStatus.ACTION_NEEDED.value
-        row.message = "Your bank wants you to confirm this payment"
-        row.due_by = now + timedelta(days=GRACE_DAYS)
+        row.message = ACTION_MESSAGE
+        row.due_by = row.due_by or _due_by(session, pool, row.month, now)
     elif charge.status == ChargeStatus.FAILED.value:
         row.status = PaymentStatus.FAILED.value
         row.message = charge.failure_message or "Your bank refused the payment"
-        row.due_by = now + timedelta(days=GRACE_DAYS)
+        row.due_by = row.due_by or _due_by(session, pool, row.month, now)
     # A pending charge (still processing) is settled later by its webhook.
+
+
+ACTION_MESSAGE = "Your bank wants you to confirm this payment"
 
 
 def collect_month(
@@ -206,37 +241,43 @@ def collect_month(
     now: datetime | None = None,
     gateway: PaymentGateway | None = None,
 ) -> Collection:
-    """Charge or invoice every member's share of this month, once each.
+    """Hold (month one) or charge (later months) every card member's share of this month and
+    invoice the others, once each. The caller decides when (see `charge_due_steps`).
 
-    Does not commit, but each card charge commits the session first (see the module docstring).
+    Does not commit, but each card hold or charge commits the session first (see the module
+    docstring).
     """
     now = as_utc(now or utcnow())
     chosen_quote(session, pool)
     members = billable_members(pool, month)
     result = Collection()
     try:
-        share = shares.share_for(session, pool, month)
+        owed = shares.month_amounts(session, pool, month, members)
     except shares.NoShare as error:
         result.problems.append(error.message)
         return result
     before = shares.collected_share(session, pool, month - 1)
+    share = max(owed.values())
     if before is not None and share > before:
         notices.share_rises(session, pool, members, before, share)
     for member in members:
-        row = _claim(session, pool, member, month, share, now)
+        amount = owed[member.user_id]
+        row = _claim(session, pool, member, month, amount, now)
         if row is None:
             result.skipped += 1
             continue
-        if share > member.max_pence:
+        if amount > member.max_pence:
             # Never more than they agreed to: they confirm the new share, or their place goes.
             row.status = PaymentStatus.FAILED.value
             row.message = OVER_MAXIMUM
-            row.due_by = now + timedelta(days=GRACE_DAYS)
+            row.due_by = _due_by(session, pool, month, now)
         elif member.pay_by == PayBy.CARD.value:
             _charge_claimed(session, pool, member, row, now, gateway)
             result.charged += 1
         else:
             invoice(row, now)
+            if month == 1:
+                row.due_by = _first_deadline(session, pool)  # to be accepted by then
             result.invoiced += 1
         notices.payment_problem(session, row)  # sent once this is committed
     return result
@@ -263,6 +304,8 @@ def payments_for(session: Session, pool: Pool, month: int) -> list[PoolPayment]:
 
 
 def _refund_month(session: Session, pool: Pool, month: int, gateway: PaymentGateway | None) -> None:
+    """A later month that will not run (the pool fell below its minimum) gives back what was
+    charged for it. Never month one: it is held, not charged, until it is certain."""
     for row in payments_for(session, pool, month):
         if row.status == PaymentStatus.PAID.value and row.charge_id is not None:
             charge = session.get(Charge, row.charge_id)
@@ -270,19 +313,64 @@ def _refund_month(session: Session, pool: Pool, month: int, gateway: PaymentGate
                 # Commits first: a refund is durable before Stripe hears of it.
                 payments.refund_charge(session, charge, gateway=gateway)
             row.status = PaymentStatus.REFUNDED.value
-        elif row.status in (
-            PaymentStatus.INVOICED.value,
-            PaymentStatus.PENDING.value,
-            PaymentStatus.FAILED.value,
-            PaymentStatus.ACTION_NEEDED.value,
-        ):
-            row.status = PaymentStatus.CANCELLED.value
+    release_all(session, pool, gateway)
+
+
+# Rows of a month not yet taken: released (a hold) or cancelled (an invoice, a claim).
+_UNTAKEN = (
+    PaymentStatus.PENDING.value,
+    PaymentStatus.HELD.value,
+    PaymentStatus.FAILED.value,
+    PaymentStatus.ACTION_NEEDED.value,
+    PaymentStatus.INVOICED.value,
+    PaymentStatus.ACCEPTED.value,
+)
+
+
+def release_all(session: Session, pool: Pool, gateway: PaymentGateway | None = None) -> int:
+    """Release every hold and cancel every open invoice or pending payment of any month not
+    taken, so nothing more is taken for this pool. Months already paid stay paid (refunding
+    them is a separate decision). Safe to run again; returns how many rows it closed.
+
+    Each hold's release COMMITS before Stripe hears of it (`payments.release_hold`); the
+    rows' new states are for the caller to commit.
+    """
+    closed = 0
+    rows = session.scalars(
+        select(PoolPayment)
+        .where(PoolPayment.pool_id == pool.id, PoolPayment.status.in_(_UNTAKEN))
+        .order_by(PoolPayment.id)
+        .execution_options(populate_existing=True)
+    ).all()
+    for row in rows:
+        charge = session.get(Charge, row.charge_id) if row.charge_id is not None else None
+        if charge is None and row.pay_by == PayBy.CARD.value and row.status == "pending":
+            # A claim whose hold may have reached Stripe unrecorded (a crash): find it by key.
+            charge = session.scalars(
+                select(Charge).where(
+                    Charge.idempotency_key == charge_key(pool.id, row.user_id, row.month)
+                )
+            ).first()
+        if charge is not None:
+            charge = payments.release_hold(session, charge, gateway=gateway)
+            if charge.status == ChargeStatus.SUCCEEDED.value:
+                _apply_charge(session, pool, row, charge, utcnow())  # it was taken: say so
+                continue
+            row.charge_id = charge.id
+        row.status = (
+            PaymentStatus.RELEASED.value
+            if charge is not None and charge.manual_capture
+            else PaymentStatus.CANCELLED.value
+        )
+        row.due_by = None
+        closed += 1
+    return closed
 
 
 def lapse(session: Session, pool: Pool, reason: str, gateway: PaymentGateway | None = None) -> None:
-    """End a pool that will not happen; any money taken for it is refunded."""
-    if pool.status in (PoolStatus.FUNDED.value,):
-        _refund_month(session, pool, 1, gateway)
+    """End a pool that will not happen: every hold released, every invoice cancelled. Month
+    one is never taken before it is certain, so nobody paid and nothing is refunded."""
+    release_all(session, pool, gateway)
     pool.status = PoolStatus.LAPSED.value
     pool.end_reason = reason
     pool.ended_at = utcnow()
@@ -297,6 +385,121 @@ def _overdue(row: PoolPayment, now: datetime) -> bool:
     )
 
 
+def _lock(session: Session, pool: Pool) -> None:
+    # One settler at a time per pool (PostgreSQL; SQLite's write lock already is one).
+    session.scalars(
+        select(Pool)
+        .where(Pool.id == pool.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def _sync_rows(session: Session, pool: Pool, month: int, now: datetime) -> list[PoolPayment]:
+    """The month's rows, brought up to their charges (a webhook, a confirmation on session or
+    `flask payments reconcile` may have moved a charge on since)."""
+    rows = payments_for(session, pool, month)
+    for row in rows:
+        if row.charge_id is None or row.status not in (
+            PaymentStatus.PENDING.value,
+            PaymentStatus.HELD.value,
+            PaymentStatus.ACTION_NEEDED.value,
+            PaymentStatus.FAILED.value,
+        ):
+            continue
+        charge = session.get(Charge, row.charge_id, populate_existing=True)
+        if charge is not None:
+            _apply_charge(session, pool, row, charge, now)
+    return rows
+
+
+SECURED = (PaymentStatus.HELD.value, PaymentStatus.ACCEPTED.value, PaymentStatus.PAID.value)
+
+
+def not_secured_reason(session: Session, pool: Pool) -> str:
+    """Why a pool lapsed on its first charge date (the true reason, with the date)."""
+    first = schedule.charge_date(session, pool, 1)
+    when = format_date(first) if first else "its start date"
+    return f"Not every share could be secured by {when}, so nobody paid"
+
+
+def _settle_first_month(
+    session: Session, pool: Pool, now: datetime, gateway: PaymentGateway | None
+) -> str:
+    """On the first charge date: take every held share and start the pool, or release them
+    all and lapse it. Before that date, nothing (there is still time to put a share right)."""
+    if pool.status == PoolStatus.FUNDED.value:
+        if not schedule.is_due(schedule.charge_date(session, pool, 1), now):
+            return pool.status
+        rows = {r.user_id: r for r in _sync_rows(session, pool, 1, now)}
+        members = billable_members(pool, 1)
+        secured = len(members) >= pool.min_members and all(
+            m.user_id in rows and rows[m.user_id].status in SECURED for m in members
+        )
+        started = any(r.status == PaymentStatus.PAID.value for r in rows.values())
+        if not secured and not started:
+            lapse(session, pool, not_secured_reason(session, pool), gateway)
+            return pool.status
+        # Going ahead: decided before the first capture, which commits it with its claim, so
+        # a second worker (or the next run) finishes the captures instead of deciding again.
+        pool.status = PoolStatus.RUNNING.value
+        pool.commissioned_at = now
+    if pool.status == PoolStatus.RUNNING.value and pool.months_started < 1:
+        _capture_first_month(session, pool, now, gateway)
+    return pool.status
+
+
+def _capture_first_month(
+    session: Session, pool: Pool, now: datetime, gateway: PaymentGateway | None
+) -> None:
+    """Take every held share of month one (each once), then, once, owe the provider the month
+    and tell everyone. Safe on two workers at once and after a crash half way."""
+    for row in payments_for(session, pool, 1):
+        if row.status != PaymentStatus.HELD.value or row.charge_id is None:
+            continue
+        held = session.get(Charge, row.charge_id)
+        if held is None:
+            continue
+        charge = payments.capture_hold(session, held, gateway=gateway)  # commits
+        if charge.status == ChargeStatus.SUCCEEDED.value:
+            new = {"status": PaymentStatus.PAID.value, "paid_at": now, "due_by": None}
+        else:
+            # The hold was gone (Stripe drops one left past 7 days): the share is asked for
+            # again like a later month's, with GRACE_DAYS to pay or the place goes.
+            new = {
+                "status": PaymentStatus.FAILED.value,
+                "message": "The hold on your card ran out before the payment was taken",
+                "due_by": now + timedelta(days=GRACE_DAYS),
+            }
+        session.execute(
+            update(PoolPayment)
+            .where(PoolPayment.id == row.id, PoolPayment.status == PaymentStatus.HELD.value)
+            .values(**new)
+        )
+    session.flush()
+    rows = payments_for(session, pool, 1)
+    if any(r.status == PaymentStatus.HELD.value for r in rows):
+        return  # another worker is still taking some: it finishes the month
+    started = session.execute(
+        update(Pool).where(Pool.id == pool.id, Pool.months_started < 1).values(months_started=1)
+    )
+    session.refresh(pool)
+    if getattr(started, "rowcount", 0) != 1:
+        return  # another worker finished the month first
+    collected = sum(r.amount_pence for r in rows if r.status == PaymentStatus.PAID.value)
+    if collected:
+        payments.record_payout_owed(
+            session,
+            chosen_quote(session, pool).organisation_id,
+            collected,
+            f"pool {pool.id} month 1",
+        )
+    for row in rows:
+        if row.status == PaymentStatus.ACCEPTED.value:
+            row.status = PaymentStatus.INVOICED.value  # now due; staff record it paid
+    notices.commissioned(session, pool)
+
+
 def settle_month(
     session: Session,
     pool: Pool,
@@ -306,20 +509,17 @@ def settle_month(
 ) -> str:
     """Decide what a month's payments mean: wait, commission or go on, or lapse.
 
-    Returns the pool's status afterwards.
+    Month one is all or nothing on its charge date (`_settle_first_month`). A later month
+    waits for refused payments until their grace runs out, then goes on without those
+    members, or winds the pool down below its minimum. Returns the pool's status afterwards.
     """
     now = as_utc(now or utcnow())
-    # One settler at a time per pool (PostgreSQL; SQLite's write lock already is one): two
-    # workers that charged half the members each would otherwise each read the other's last
-    # payment as still pending, and neither would settle; or both would, owing the payout twice.
-    session.scalars(
-        select(Pool)
-        .where(Pool.id == pool.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+    _lock(session, pool)
+    if month == 1:
+        return _settle_first_month(session, pool, now, gateway)
     if pool.months_started >= month:
         return pool.status  # another worker settled this month first
+    _sync_rows(session, pool, month, now)
     rows = payments_for(session, pool, month)
     by_user = {r.user_id: r for r in rows}
     for member in billable_members(pool, month):
@@ -333,22 +533,14 @@ def settle_month(
     session.flush()
     members = billable_members(pool, month)
     if len(members) < pool.min_members:
-        if month == 1:
-            lapse(
-                session,
-                pool,
-                f"Fewer than {pool.min_members} members could pay, so nobody pays",
-                gateway,
-            )
-        else:
-            # Nobody pays for a month that will not run; the months already paid still happen.
-            _refund_month(session, pool, month, gateway)
-            pool.status = PoolStatus.WINDING_DOWN.value
-            pool.end_reason = (
-                f"Fewer than {pool.min_members} members for month {month}, so the pool ends "
-                f"after month {month - 1}"
-            )
-            notices.winding_down(session, pool)
+        # Nobody pays for a month that will not run; the months already paid still happen.
+        _refund_month(session, pool, month, gateway)
+        pool.status = PoolStatus.WINDING_DOWN.value
+        pool.end_reason = (
+            f"Fewer than {pool.min_members} members for month {month}, so the pool ends "
+            f"after month {month - 1}"
+        )
+        notices.winding_down(session, pool)
         return pool.status
     unsettled = (
         PaymentStatus.PENDING.value,
@@ -369,15 +561,6 @@ def settle_month(
             session, quote.organisation_id, collected, f"pool {pool.id} month {month}"
         )
     pool.months_started = max(pool.months_started, month)
-    going_ahead = month == 1 and pool.status == PoolStatus.FUNDED.value
-    if going_ahead:
-        pool.status = PoolStatus.RUNNING.value
-        pool.commissioned_at = now
-    if pool.months_started >= pool.months and pool.status == PoolStatus.RUNNING.value:
-        pool.status = PoolStatus.CLOSED.value  # the last month is paid: it ends after it
-        pool.ended_at = now
-    if going_ahead:
-        notices.commissioned(session, pool)
     return pool.status
 
 
@@ -387,11 +570,30 @@ def fund(
     now: datetime | None = None,
     gateway: PaymentGateway | None = None,
 ) -> str:
-    """Collect the first month of a pool whose vote chose a quote, then settle it."""
+    """Month one of a pool whose vote chose a quote, as far as today allows: hold every share
+    from `HOLD_LEAD_DAYS` before the charge date (or at once if that is sooner), and on the
+    charge date take them all or release them all."""
     if pool.status != PoolStatus.FUNDED.value:
         raise DomainError("Only a funded pool can be collected")
-    collect_month(session, pool, 1, now, gateway)
+    now = as_utc(now or utcnow())
+    if schedule.is_due(schedule.hold_date(session, pool), now):
+        collect_month(session, pool, 1, now, gateway)
     return settle_month(session, pool, 1, now, gateway)
+
+
+def _my_row(session: Session, user: User, pool: Pool, month: int) -> PoolPayment:
+    row = session.scalars(
+        select(PoolPayment).where(
+            PoolPayment.pool_id == pool.id,
+            PoolPayment.user_id == user.id,
+            PoolPayment.month == month,
+        )
+    ).first()
+    if row is None:
+        raise NotAllowed("There is no such payment")
+    if row.status not in (PaymentStatus.FAILED.value, PaymentStatus.ACTION_NEEDED.value):
+        raise DomainError("This payment does not need putting right")
+    return row
 
 
 def retry_payment(
@@ -404,19 +606,11 @@ def retry_payment(
     now: datetime | None = None,
     gateway: PaymentGateway | None = None,
 ) -> PoolPayment:
-    """The member puts a refused payment right (optionally with a new card)."""
+    """The member puts a refused payment right (optionally with a new card). Month one is held
+    again, not taken: it is taken on the charge date with everyone else's. An intent still
+    waiting for the bank is cancelled first (payments does), so it cannot be confirmed too."""
     now = as_utc(now or utcnow())
-    row = session.scalars(
-        select(PoolPayment).where(
-            PoolPayment.pool_id == pool.id,
-            PoolPayment.user_id == user.id,
-            PoolPayment.month == month,
-        )
-    ).first()
-    if row is None:
-        raise NotAllowed("There is no such payment")
-    if row.status not in (PaymentStatus.FAILED.value, PaymentStatus.ACTION_NEEDED.value):
-        raise DomainError("This payment does not need putting right")
+    row = _my_row(session, user, pool, month)
     member = session.scalars(
         select(PoolMember).where(PoolMember.pool_id == pool.id, PoolMember.user_id == user.id)
     ).one()
@@ -434,13 +628,57 @@ def retry_payment(
     return row
 
 
-def record_invoice_paid(session: Session, staff: User, row: PoolPayment) -> None:
-    """ULO staff record that a managed account or the council paid its invoice."""
-    pool = row.pool
+def confirm_payment(
+    session: Session,
+    user: User,
+    pool: Pool,
+    month: int,
+    success: bool = True,
+    now: datetime | None = None,
+    gateway: PaymentGateway | None = None,
+) -> PoolPayment:
+    """The member confirms, on session, a payment their bank asked about (3-D Secure). Month
+    one then becomes a hold, taken on the charge date with everyone else's; a later month is
+    taken. Refusing leaves it to be put right (another card) before the deadline."""
+    now = as_utc(now or utcnow())
+    row = _my_row(session, user, pool, month)
+    if row.status != PaymentStatus.ACTION_NEEDED.value or row.charge_id is None:
+        raise DomainError("Your bank has not asked you to confirm this payment")
+    charge = session.get(Charge, row.charge_id)
+    if charge is None:
+        raise DomainError("There is no such payment")
+    charge = payments.authenticate(session, charge, success, gateway=gateway)  # commits
+    _apply_charge(session, pool, row, charge, now)
+    if row.status == PaymentStatus.FAILED.value:
+        row.message = "You did not confirm the payment with your bank"
+    if month > 1:
+        settle_month(session, pool, month, now, gateway)
+    return row
+
+
+def _check_area(session: Session, staff: User, pool: Pool) -> None:
     areas = moderation.moderated_council_codes(session, staff)
     if areas is not None and pool.council.code not in areas:
         raise NotAllowed("Only ULO staff for this area can record this")
-    if row.status != PaymentStatus.INVOICED.value:
+
+
+def accept_invoice(session: Session, staff: User, row: PoolPayment) -> None:
+    """ULO staff confirm the managed account or council will pay this month-one invoice: the
+    share is then secured. Nothing is paid on it until the pool runs."""
+    _check_area(session, staff, row.pool)
+    if row.status != PaymentStatus.INVOICED.value or row.pool.status != PoolStatus.FUNDED.value:
+        raise DomainError("This invoice is not waiting to be accepted")
+    row.status = PaymentStatus.ACCEPTED.value
+    row.recorded_by_id = staff.id
+
+
+def record_invoice_paid(session: Session, staff: User, row: PoolPayment) -> None:
+    """ULO staff record that a managed account or the council paid its invoice (once the pool
+    runs: before that, an invoice can only be accepted, so nothing is paid for a pool that may
+    lapse)."""
+    pool = row.pool
+    _check_area(session, staff, pool)
+    if row.status != PaymentStatus.INVOICED.value or pool.status == PoolStatus.FUNDED.value:
         raise DomainError("This invoice is not waiting to be paid")
     row.status = PaymentStatus.PAID.value
     row.paid_at = utcnow()
@@ -483,6 +721,7 @@ class JobReport:
     collected: int = 0
     settled: int = 0
     closed: int = 0
+    reminded: int = 0
 
 
 def charge_due(
@@ -501,9 +740,11 @@ def charge_due_steps(
     now: datetime | None = None,
     gateway: PaymentGateway | None = None,
 ) -> Iterator[None]:
-    """The `pools.charge_due` job: lapse pools past their deadline, collect months that are
-    due (a pool whose vote chose a quote but was never collected, too: its `pools.fund` job may
-    have been lost), and settle months whose grace has run out. Safe to run twice or on two
+    """The `pools.charge_due` job, on the dates `schedule.py` gives: lapse pools past their
+    deadline; remind members `REMINDER_DAYS` before each charge; hold month one from
+    `HOLD_LEAD_DAYS` before its charge date (a pool whose `pools.fund` job was lost, too) and
+    take it or release it on that date; charge later months on theirs; settle months whose
+    grace has run out; end pools whose last month is over. Safe to run twice or on two
     machines.
 
     Counts what it did in `report` and yields after each pool, so that the caller commits each
@@ -516,30 +757,77 @@ def charge_due_steps(
         lapse(session, pool, "The pool did not reach its minimum by the deadline", gateway)
         report.lapsed += 1
         yield
-    for pool in session.scalars(select(Pool).where(Pool.status == PoolStatus.FUNDED.value)).all():
-        collect_month(session, pool, 1, now, gateway)
-        settle_month(session, pool, 1, now, gateway)
+    for pool in session.scalars(
+        select(Pool).where(Pool.status.in_(schedule.CHARGING)).order_by(Pool.id)
+    ).all():
+        if _remind(session, pool, now):
+            report.reminded += 1
+    yield
+    for pool in session.scalars(
+        select(Pool).where(Pool.status == PoolStatus.FUNDED.value).order_by(Pool.id)
+    ).all():
+        if not schedule.is_due(schedule.hold_date(session, pool), now):
+            continue
+        fund(session, pool, now, gateway)
         report.funded += 1
         yield
-    for pool in session.scalars(select(Pool).where(Pool.status == PoolStatus.RUNNING.value)).all():
-        start = pool.commissioned_at or pool.funded_at or now
+    for pool in session.scalars(
+        select(Pool).where(Pool.status == PoolStatus.RUNNING.value).order_by(Pool.id)
+    ).all():
+        if pool.months_started < 1:
+            # Decided to go ahead, but a worker stopped before every hold was taken.
+            settle_month(session, pool, 1, now, gateway)
+            report.settled += 1
+            yield
+            continue
         month = pool.months_started + 1
-        if month <= pool.months and add_months(as_utc(start), month - 1) <= now:
+        if month <= pool.months and schedule.is_due(
+            schedule.charge_date(session, pool, month), now
+        ):
             _retire_leavers(session, pool, month)
             collect_month(session, pool, month, now, gateway)
             settle_month(session, pool, month, now, gateway)
             report.collected += 1
             yield
+        elif month > pool.months and schedule.is_due(
+            schedule.charge_date(session, pool, pool.months + 1), now
+        ):
+            pool.status = PoolStatus.CLOSED.value  # the last month paid for is over
+            pool.ended_at = now
+            report.closed += 1
+            yield
     for pool in session.scalars(
         select(Pool).where(Pool.status == PoolStatus.WINDING_DOWN.value)
     ).all():
-        start = pool.commissioned_at or pool.funded_at or now
-        if add_months(as_utc(start), pool.months_started) <= now:
+        if schedule.is_due(schedule.charge_date(session, pool, pool.months_started + 1), now):
             pool.status = PoolStatus.CLOSED.value  # the last paid month is over
             pool.ended_at = now
             report.closed += 1
             yield
     yield
+
+
+def _remind(session: Session, pool: Pool, now: datetime) -> bool:
+    """Note the "charged in 3 days" email for the pool's next month, once (a conditional
+    UPDATE claims it, so two runs send one). Sent through the outbox after the commit."""
+    month = shares.next_month(pool)
+    if pool.months_started >= pool.months or pool.reminded_month >= month:
+        return False
+    on = schedule.charge_date(session, pool, month)
+    if on is None or not schedule.is_due(schedule.reminder_date(session, pool, month), now):
+        return False
+    if schedule.is_due(on, now):
+        return False  # the charge date has come: too late to remind
+    claimed = session.execute(
+        update(Pool)
+        .where(Pool.id == pool.id, Pool.reminded_month < month)
+        .values(reminded_month=month)
+    )
+    session.refresh(pool)
+    if getattr(claimed, "rowcount", 0) != 1:
+        return False
+    notices.charge_reminder(session, pool, month, on)
+    return True
 
 
 def _retire_leavers(session: Session, pool: Pool, month: int) -> None:
@@ -576,31 +864,11 @@ def _on_intent_succeeded(session: Session, event: dict[str, Any]) -> None:
         PaymentStatus.PENDING.value,
         PaymentStatus.ACTION_NEEDED.value,
         PaymentStatus.FAILED.value,
+        PaymentStatus.HELD.value,  # taken on the charge date; our capture records it too
     ):
-        _apply_charge(row, charge, utcnow())
+        _apply_charge(session, row.pool, row, charge, utcnow())
 
 
 def register_webhooks() -> None:
     """Settle a pool when Stripe says a member's payment went through (after payments')."""
     payments.register_handler("payment_intent.succeeded", _on_intent_succeeded)
-
-
-# release_all: replaced by the holds branch
-def release_all(session: Session, pool: Pool) -> int:
-    """Stop every payment of this pool that has not been taken: pending, refused, waiting for
-    the bank or invoiced rows are cancelled. Refunds nothing. Returns how many were cancelled."""
-    open_rows = (
-        PaymentStatus.PENDING.value,
-        PaymentStatus.FAILED.value,
-        PaymentStatus.ACTION_NEEDED.value,
-        PaymentStatus.INVOICED.value,
-    )
-    rows = session.scalars(
-        select(PoolPayment)
-        .where(PoolPayment.pool_id == pool.id, PoolPayment.status.in_(open_rows))
-        .execution_options(populate_existing=True)
-    ).all()
-    for row in rows:
-        row.status = PaymentStatus.CANCELLED.value
-        row.due_by = None
-    return len(rows)

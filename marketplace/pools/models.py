@@ -83,6 +83,13 @@ class PaymentStatus(enum.StrEnum):
     INVOICED = "invoiced"  # waiting for a managed account or the council to pay
     REFUNDED = "refunded"
     CANCELLED = "cancelled"  # an invoice withdrawn because the pool lapsed
+    # Month one is all or nothing: a card share is held (authorised, nothing taken) until the
+    # charge date, then taken with every other share, or released with them.
+    HELD = "held"
+    RELEASED = "released"  # the hold was cancelled: nothing was taken
+    # ULO staff confirmed that the managed account or council will pay this invoice: the
+    # share counts as secured for month one (nothing is paid until the pool runs).
+    ACCEPTED = "accepted"
 
 
 def _in(column: str, values: type[enum.StrEnum]) -> str:
@@ -138,6 +145,8 @@ class Pool(Base):
     commissioned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     months_started: Mapped[int] = mapped_column(Integer, default=0)  # months charged so far
+    # The last month whose "charged in 3 days" reminder was noted: one reminder per month.
+    reminded_month: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     proposer: Mapped[User | None] = relationship()
     council: Mapped[Council] = relationship()
@@ -241,10 +250,16 @@ class Quote(Base):
     )
 
     def per_member_pence(self, members: int) -> int | None:
-        """What each member pays a month at this group size, if the quote covers it."""
+        """The most any member pays a month at this group size, if the quote covers it (what
+        is checked against each member's maximum; `shares.split` says who pays what)."""
+        price = self.price_at(members)
+        return price.per_member_pence if price is not None else None
+
+    def price_at(self, members: int) -> QuotePrice | None:
+        """The quote's price for a group of this size, if it covers it."""
         for price in self.prices:
             if price.members == members:
-                return price.per_member_pence
+                return price
         return None
 
 
@@ -261,7 +276,19 @@ class QuotePrice(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     quote_id: Mapped[int] = mapped_column(ForeignKey("pool_quotes.id", ondelete="CASCADE"))
     members: Mapped[int] = mapped_column(Integer)
+    # The most any member pays at this size (the group's total shared, rounded up).
     per_member_pence: Mapped[int] = mapped_column(Integer)
+    # What the whole group pays a month at this size; shares add up to exactly this (see
+    # shares.split). None for a price given per member: then it is per_member_pence x members.
+    total_pence: Mapped[int | None] = mapped_column(Integer)
+
+    @property
+    def group_total(self) -> int:
+        return (
+            self.total_pence
+            if self.total_pence is not None
+            else (self.per_member_pence * self.members)
+        )
 
 
 class Vote(Base):

@@ -1,4 +1,5 @@
-"""Emails about a pool's money: a payment to put right, a pool going ahead, a pool lapsing.
+"""Emails about a pool's money: a payment to put right, a charge coming up, a pool going ahead,
+a pool lapsing. Every sentence about money says what `funding.py` does, on `schedule.py`'s dates.
 
 Sent after the change is committed. A mail server that is down must not undo or stop a
 money step that already happened, so failures are logged and the job goes on. Emails say
@@ -7,7 +8,7 @@ what happened and link to the page; they never contain card details.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from flask import current_app, url_for
@@ -17,7 +18,7 @@ from marketplace.auth.models import User
 from marketplace.email import ACTION, GENERAL, MONEY, send_email_or_log
 from marketplace.engagement.services import staff_of
 from marketplace.money import format_pence
-from marketplace.pools import shares
+from marketplace.pools import schedule, shares
 from marketplace.pools.models import (
     MemberStatus,
     PaymentStatus,
@@ -66,26 +67,66 @@ def _members_and_proposer(pool: Pool) -> list[User]:
     return people
 
 
+HOLD_WORDS = (
+    "Nothing is taken yet: your share is held on your card (your bank reserves it) and taken "
+    "on {date} only if every member's share is secured by then. If not, every hold is "
+    "released and nobody pays anything. Stripe keeps a hold for at most 7 days, so we hold "
+    "your share no earlier than {lead} days before {date}."
+)
+
+
+def hold_words(charge_on: date | None) -> str:
+    """The promise about month one, for the pool page and emails (true in funding.py)."""
+    when = format_date(charge_on) if charge_on else "the service's start date"
+    return HOLD_WORDS.format(date=when, lead=schedule.HOLD_LEAD_DAYS)
+
+
 def payment_problem(session: Session, row: PoolPayment) -> None:
     """Ask the member to put a refused payment right before the deadline."""
     if row.status not in (PaymentStatus.FAILED.value, PaymentStatus.ACTION_NEEDED.value):
         return
     pool = row.pool
-    what = (
-        "Your bank wants you to confirm the payment"
-        if row.status == PaymentStatus.ACTION_NEEDED.value
-        else "Your payment did not go through"
-    )
-    link = _link("pools.fix_payment", pool_id=pool.id, month=row.month)
+    if row.status == PaymentStatus.ACTION_NEEDED.value:
+        what = "Your bank wants you to confirm the payment"
+        link = _link("pools.confirm_payment", pool_id=pool.id, month=row.month)
+    else:
+        what = "Your payment did not go through"
+        link = _link("pools.fix_payment", pool_id=pool.id, month=row.month)
     deadline = f" by {format_date(row.due_by)}" if row.due_by else ""
+    if row.month == 1:
+        then = "or the pool cannot go ahead: every hold is then released and nobody pays anything"
+    else:
+        then = "or your place goes to the next person waiting"
     _send(
         session.get(User, row.user_id),
         "Please put your pool payment right",
         f"{what} for month {row.month} of {pool.title} ({format_pence(row.amount_pence)}).\n\n"
-        f"Please put it right{deadline}, or your place goes to the next person waiting:\n\n"
-        f"{link}",
+        f"Please put it right{deadline}, {then}:\n\n{link}",
         MONEY,
+        session,
     )
+
+
+def charge_reminder(session: Session, pool: Pool, month: int, on: date) -> None:
+    """Tell each paying member, 3 days ahead, what will be taken and when (outbox: sent after
+    the commit)."""
+    link = _link("pools.pool_page", pool_id=pool.id)
+    for member in shares.billable_members(pool, month):
+        pence = shares.member_share(session, pool, member, month)
+        if not pence:
+            continue
+        if month == 1:
+            what = (
+                f"Your first share of {pool.title}, {format_pence(pence)}, will be taken on "
+                f"{format_date(on)} if every member's share is secured by then; if not, "
+                "nothing is taken from anyone."
+            )
+        else:
+            what = (
+                f"Month {month} of {pool.title}, your share of {format_pence(pence)}, will be "
+                f"taken on {format_date(on)}."
+            )
+        _send(member.user, "A pool payment is coming up", f"{what}\n\n{link}", MONEY, session)
 
 
 def commissioned(session: Session, pool: Pool) -> None:
@@ -100,12 +141,16 @@ def commissioned(session: Session, pool: Pool) -> None:
                 f"The pool {pool.title} has chosen your quote and has paid its first month. "
                 f"It starts on {format_date(quote.start_date)}. The money is recorded as owed "
                 f"to {quote.organisation.name}.\n\n{link}",
+                session=session,
             )
     for member in pool.current_members:
         _send(
             member.user,
             "Your pool is going ahead",
-            f"Enough people have paid, so {pool.title} is going ahead.\n\n{link}",
+            f"Every member's share was secured, so {pool.title} is going ahead and each "
+            "member's first share has now been taken.\n\n"
+            f"{link}",
+            session=session,
         )
 
 
@@ -119,8 +164,10 @@ def lapsed(session: Session, pool: Pool) -> None:
             member.user,
             "Your pool will not go ahead",
             f"{pool.title} will not go ahead: {pool.end_reason or 'it lapsed'}. "
-            "Nobody pays for it, and any money already taken is refunded.\n\n"
+            "Nothing was taken from anyone for it: any hold on your card has been released "
+            "and any invoice cancelled.\n\n"
             f"Everything about the pool stays readable here:\n\n{link}",
+            session=session,
         )
 
 

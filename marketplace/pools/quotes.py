@@ -47,15 +47,20 @@ FUND_JOB = "pools.fund"
 
 
 def even_split(total_pence: int, smallest: int, largest: int) -> dict[int, int]:
-    """Each member's share of a group price at every size, rounded up to the penny."""
+    """The most any member pays of a group price at every size (rounded up to the penny).
+    What each one pays adds up to the total exactly: see `shares.split`, and give the total
+    as `QuoteData.total_pence` too."""
     return {n: -(-total_pence // n) for n in range(smallest, largest + 1)}
 
 
 @dataclass(frozen=True)
 class QuoteData:
     start_date: date
-    prices: Mapping[int, int]  # group size -> each member's monthly share, in pence
+    prices: Mapping[int, int]  # group size -> the most any member pays a month, in pence
     terms: str = ""
+    # One group price a month for every size (what the quote form asks): shares then add up
+    # to it exactly. None: `prices` are per member, and the group pays prices[n] x n.
+    total_pence: int | None = None
 
 
 def _check_provider(session: Session, user: User, org: Organisation, pool: Pool) -> None:
@@ -123,7 +128,16 @@ def submit_quote(
         start_date=data.start_date,
         terms=terms,
         status=QuoteStatus.SUBMITTED.value,
-        prices=[QuotePrice(members=n, per_member_pence=data.prices[n]) for n in sizes],
+        prices=[
+            QuotePrice(
+                members=n,
+                per_member_pence=(
+                    data.prices[n] if data.total_pence is None else -(-data.total_pence // n)
+                ),
+                total_pence=data.total_pence,
+            )
+            for n in sizes
+        ],
     )
     pool.quotes.append(quote)
     session.flush()  # the pool page links to it

@@ -45,7 +45,7 @@ from marketplace.organisations import services as organisations
 from marketplace.organisations.models import ApprovalStatus, Organisation, OrganisationKind
 from marketplace.payments import outside
 from marketplace.payments import services as payments
-from marketplace.payments.gateway import CardDeclined, RawCardsRefused, SavedCard
+from marketplace.payments.gateway import CardDeclined, PaymentError, RawCardsRefused, SavedCard
 from marketplace.places.services import all_councils
 from marketplace.pools import (
     cancel,
@@ -54,6 +54,7 @@ from marketplace.pools import (
     maximum,
     notices,
     quotes,
+    schedule,
     services,
     shares,
     statements,
@@ -108,14 +109,20 @@ STATUS_WORDS = {
 }
 # What became of the first month after the vote, shown on the pool page with the vote's result.
 FUNDED_WORDS = {
-    PoolStatus.RUNNING.value: "Every member's first month is paid or invoiced: the pool is running",
-    PoolStatus.LAPSED.value: "Too few members could pay, so the pool ended and nobody paid",
+    PoolStatus.RUNNING.value: "Every member's first share was secured and taken: the pool is "
+    "running",
+    PoolStatus.LAPSED.value: "Not every share could be secured, so the pool ended and nobody paid",
 }
 COLLECTING = (
-    "We are collecting each member's first month now. Everyone gets an email when the pool "
-    "goes ahead, or if their payment needs putting right"
+    "The pool is going ahead if every member's share is secured. Each card member's first "
+    "share is held on their card, nothing taken, and taken on the start date only if every "
+    "share is secured. Everyone gets an email when the pool goes ahead, or if their payment "
+    "needs putting right"
 )
-NEEDS_PUTTING_RIGHT = "Some payments need putting right before the pool can start"
+NEEDS_PUTTING_RIGHT = (
+    "Some shares need putting right before the start date, or every hold is released and "
+    "nobody pays"
+)
 # Service field names that the forms call something else.
 FIELD_FOR = {"prices": "total", "quote": "quote", "organisation": None, "closes_at": "days"}
 
@@ -324,6 +331,14 @@ def _pool_page(pool: Pool, message_form: MessageForm | None = None) -> str:
         and pool.status in _cancellable(cancel.role(db.session, me, pool)),
         fixable=(PaymentStatus.FAILED.value, PaymentStatus.ACTION_NEEDED.value),
         payment_words=statements.STATUS_WORDS,
+        first_charge=schedule.charge_date(db.session, pool, 1),
+        share_on=schedule.charge_date(db.session, pool, share_month),
+        hold_words=(
+            notices.hold_words(schedule.charge_date(db.session, pool, 1))
+            if pool.status == PoolStatus.FUNDED.value
+            else None
+        ),
+        quote_splits={q.id: shares.quote_split_words(q, pool, share_month) for q in shown_quotes},
     )
 
 
@@ -867,9 +882,82 @@ def fix_payment(pool_id: int, month: int) -> str | BaseResponse:
                 if row.status == PaymentStatus.PAID.value:
                     flash("Thank you: your payment went through", "success")
                     return redirect(url_for("pools.pool_page", pool_id=pool.id))
+                if row.status == PaymentStatus.HELD.value:
+                    flash(
+                        "Thank you: your share is held on your card, nothing taken yet. It is "
+                        "taken on the start date only if every share is secured",
+                        "success",
+                    )
+                    return redirect(url_for("pools.pool_page", pool_id=pool.id))
+                if row.status == PaymentStatus.ACTION_NEEDED.value:
+                    return redirect(url_for("pools.confirm_payment", pool_id=pool.id, month=month))
                 form.number.errors = [row.message or "Your bank refused the payment"]
     form.forget_card()
     return render_template("pools/fix_payment.html", form=form, pool=pool, payment=row)
+
+
+@bp.route("/pools/<int:pool_id>/payments/<int:month>/confirm", methods=["GET", "POST"])
+@login_required
+def confirm_payment(pool_id: int, month: int) -> str | BaseResponse:
+    """3-D Secure: the member confirms, on session, a payment their bank asked about. In
+    production Stripe.js runs the bank's challenge on this page; here the button asks our
+    server, which asks localstripe (see payments.authenticate)."""
+    pool = _pool_or_404(pool_id)
+    me = current_person()
+    row = next((p for p in services.payments_of(db.session, pool, me.id) if p.month == month), None)
+    if row is None or row.status != PaymentStatus.ACTION_NEEDED.value:
+        abort(404)
+    form = ConfirmForm()
+    problem = None
+    if form.validate_on_submit():
+        try:
+            row = funding.confirm_payment(db.session, me, pool, month)
+        except NotAllowed:
+            abort(404)
+        except (DomainError, PaymentError) as error:
+            db.session.rollback()
+            problem = error.message
+        else:
+            db.session.commit()
+            if row.status == PaymentStatus.HELD.value:
+                flash(
+                    "Thank you: your bank confirmed it. Your share is held on your card and "
+                    "taken on the start date only if every share is secured",
+                    "success",
+                )
+                return redirect(url_for("pools.pool_page", pool_id=pool.id))
+            if row.status == PaymentStatus.PAID.value:
+                flash("Thank you: your payment went through", "success")
+                return redirect(url_for("pools.pool_page", pool_id=pool.id))
+            problem = row.message or "Your bank did not confirm the payment"
+    return render_template(
+        "pools/confirm_payment.html",
+        form=form,
+        pool=pool,
+        payment=row,
+        problem=problem,
+        first_charge=schedule.charge_date(db.session, pool, 1),
+    )
+
+
+@bp.route("/pools/payments/<int:payment_id>/accepted", methods=["POST"])
+@moderator_required
+def accept_invoice(payment_id: int) -> BaseResponse:
+    row = db.session.get(PoolPayment, payment_id)
+    if row is None:
+        abort(404)
+    if ConfirmForm().validate_on_submit():
+        try:
+            funding.accept_invoice(db.session, current_person(), row)
+        except NotAllowed:
+            abort(403)
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash("Accepted: this share counts as secured", "success")
+    return redirect(url_for("pools.pool_page", pool_id=row.pool_id, _anchor="invoices"))
 
 
 @bp.route("/pools/payments/<int:payment_id>/paid", methods=["POST"])
@@ -952,6 +1040,7 @@ def quote(pool_id: int) -> str | BaseResponse:
         data = quotes.QuoteData(
             start_date=start,
             prices=quotes.even_split(total, pool.min_members, pool.max_members),
+            total_pence=total,
             terms=form.terms.data or "",
         )
         try:

@@ -299,11 +299,19 @@ def terms_text(pool: Pool, max_pence: int, pay_by: str = PayBy.CARD.value) -> st
     """The plain terms a member agrees to before joining: when, how often, how much at most."""
     months = f"{pool.months} month{'s' if pool.months != 1 else ''}"
     when = (
-        f"nothing now; then once a month for up to {months}, starting only if the pool reaches "
-        f"{pool.min_members} members and a quote is chosen"
+        f"nothing now; then once a month for up to {months}, on the chosen quote's start date "
+        f"and the same day each month after, starting only if the pool reaches "
+        f"{pool.min_members} members, a quote is chosen and every member's first share is "
+        "secured"
     )
     if pay_by == PayBy.CARD.value:
-        how = f"You agree that Budget Marketplace may charge your card for {pool.title}: {when}."
+        how = (
+            f"You agree that Budget Marketplace may charge your card for {pool.title}: {when}. "
+            "Your first share is held on your card (nothing taken) from a few days before the "
+            "start date and taken on that date only if every share is secured; otherwise the "
+            "hold is released"
+        )
+        how += "."
         most = f"Each charge will be no more than {format_pence(max_pence)}."
     else:
         how = (
@@ -500,13 +508,16 @@ def payments_of(session: Session, pool: Pool, user_id: int) -> list[PoolPayment]
 
 
 def invoices_waiting(session: Session, pool: Pool) -> list[PoolPayment]:
-    """Invoiced payments of this pool that nobody has recorded as paid yet."""
+    """Invoiced payments of this pool that nobody has recorded as paid yet (and, before the
+    pool runs, month-one invoices accepted as secured)."""
     return list(
         session.scalars(
             select(PoolPayment)
             .where(
                 PoolPayment.pool_id == pool.id,
-                PoolPayment.status == PaymentStatus.INVOICED.value,
+                PoolPayment.status.in_(
+                    [PaymentStatus.INVOICED.value, PaymentStatus.ACCEPTED.value]
+                ),
             )
             .order_by(PoolPayment.month, PoolPayment.id)
         )

@@ -5,6 +5,11 @@ that month (`billable_members`): members, less those who said they leave before 
 away on a break who lent their place, plus the people from the waiting list paying for a lent
 place. Once a month has been collected, its share is what was collected, so a page can never
 show a different amount from the one charged.
+
+Shares are whole pence that add up to exactly the quote's group price: the price divided by the
+number who pay, rounded down, with the pence left over paid one each by the earliest joiners
+(`split`). So "£100 split 3 ways" is £33.34 for the first to join and £33.33 for the other two,
+never 3 x £33.34. `member_share` is what one person pays; `share_for` is the most anyone pays.
 """
 
 from __future__ import annotations
@@ -15,7 +20,9 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from marketplace.db import as_utc
 from marketplace.errors import DomainError
+from marketplace.money import format_pence
 from marketplace.pools.models import (
     MemberStatus,
     PlaceLoan,
@@ -84,14 +91,14 @@ def last_collected_month(session: Session, pool: Pool) -> int:
 
 
 def collected_share(session: Session, pool: Pool, month: int) -> int | None:
-    """Each member's share in a month already collected (None if it has not been)."""
+    """The most any member was asked for in a month already collected (None if it has not
+    been)."""
     if month < 1:
         return None
     return session.scalar(
-        select(PoolPayment.amount_pence)
-        .where(PoolPayment.pool_id == pool.id, PoolPayment.month == month)
-        .order_by(PoolPayment.id)
-        .limit(1)
+        select(func.max(PoolPayment.amount_pence)).where(
+            PoolPayment.pool_id == pool.id, PoolPayment.month == month
+        )
     )
 
 
@@ -130,14 +137,78 @@ def payers(pool: Pool, month: int) -> list[PoolMember]:
     return paying
 
 
+def split(total_pence: int, count: int) -> list[int]:
+    """`total_pence` shared by `count` people in whole pence that add up to it exactly: the
+    first `total % count` people pay one penny more."""
+    base, extra = divmod(total_pence, count)
+    return [base + 1] * extra + [base] * (count - extra)
+
+
+def in_joining_order(members: list[PoolMember]) -> list[PoolMember]:
+    """Earliest joiner first (the id breaks a tie): who pays a penny left over."""
+    return sorted(members, key=lambda m: (as_utc(m.joined_at), m.id))
+
+
+def amounts(quote: Quote, members: list[PoolMember]) -> dict[int, int] | None:
+    """What each of these members pays a month under this quote, by user id (None if the
+    quote has no price for that many people)."""
+    price = quote.price_at(len(members)) if members else None
+    if price is None:
+        return None
+    ordered = in_joining_order(members)
+    return {
+        m.user_id: pence
+        for m, pence in zip(ordered, split(price.group_total, len(ordered)), strict=True)
+    }
+
+
+def split_words(total_pence: int, count: int) -> str:
+    """The split in words, for pages and emails: "£100 split 3 ways: 1 person pays £33.34 and
+    2 pay £33.33" (or "each pays £30" when it divides exactly)."""
+    parts = split(total_pence, count)
+    high, low = parts[0], parts[-1]
+    whole = f"{format_pence(total_pence)} split {count} way{'s' if count != 1 else ''}"
+    if high == low:
+        return f"{whole}: each pays {format_pence(high)}"
+    more = parts.count(high)
+    people = "person pays" if more == 1 else "people pay"
+    return (
+        f"{whole}: {more} {people} {format_pence(high)} and {count - more} "
+        f"pay{'s' if count - more == 1 else ''} {format_pence(low)} (the earliest to join pay "
+        "the odd pennies)"
+    )
+
+
+def quote_split_words(quote: Quote, pool: Pool, month: int) -> str | None:
+    """`split_words` for this quote at the number who would pay for `month`."""
+    count = len(payers(pool, month))
+    price = quote.price_at(count)
+    return split_words(price.group_total, count) if price is not None else None
+
+
 def quote_share(quote: Quote, pool: Pool, month: int) -> int | None:
     """What each member would pay for `month` if this quote were the pool's (None if it has
     no price for that many people). For quotes being voted on, and for months not collected."""
     return quote.per_member_pence(len(payers(pool, month)))
 
 
+def month_amounts(
+    session: Session, pool: Pool, month: int, members: list[PoolMember]
+) -> dict[int, int]:
+    """What each of `members` (the month's payers) pays for `month`, by user id: the chosen
+    quote's group price split among them. Raises NoShare as `share_for` does."""
+    quote = session.get(Quote, pool.chosen_quote_id) if pool.chosen_quote_id else None
+    if quote is None:
+        raise NoShare("This pool has no chosen quote")
+    found = amounts(quote, members)
+    if found is None:
+        raise NoShare(f"The quote has no price for {len(members)} members")
+    return found
+
+
 def share_for(session: Session, pool: Pool, month: int) -> int:
-    """What each paying member pays for `month` of the pool, in pence.
+    """The most any paying member pays for `month` of the pool, in pence (`member_share`
+    says what each one pays: they differ by a penny at most).
 
     The amount collected, once the month has been; before that, the chosen quote's price at
     the number of people who pay for that month. Raises NoShare when no quote has won or the
@@ -176,6 +247,9 @@ def member_share(session: Session, pool: Pool, member: PoolMember, month: int) -
     )
     if row_amount is not None:
         return row_amount
-    if member not in payers(pool, month):
+    paying = payers(pool, month)
+    if member not in paying:
         return 0
-    return share_or_none(session, pool, month)
+    quote = session.get(Quote, pool.chosen_quote_id) if pool.chosen_quote_id else None
+    found = amounts(quote, paying) if quote is not None else None
+    return found.get(member.user_id) if found is not None else None

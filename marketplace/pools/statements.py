@@ -27,6 +27,9 @@ STATUS_WORDS = {
     PaymentStatus.INVOICED.value: "Invoiced",
     PaymentStatus.REFUNDED.value: "Refunded",
     PaymentStatus.CANCELLED.value: "Cancelled",
+    PaymentStatus.HELD.value: "Held on your card, not taken yet",
+    PaymentStatus.RELEASED.value: "Hold released, nothing taken",
+    PaymentStatus.ACCEPTED.value: "Invoice accepted, not paid yet",
 }
 PAY_BY_WORDS = {
     "card": "Card",

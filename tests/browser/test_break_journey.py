@@ -24,7 +24,7 @@ from marketplace.memberships.services import OfferData
 from marketplace.moderation import services as moderation
 from marketplace.moderation.models import Decision
 from marketplace.organisations.models import OrganisationKind
-from marketplace.pools import funding, quotes
+from marketplace.pools import quotes
 from marketplace.pools import services as pools
 from marketplace.pools.models import PoolStatus
 from tests.browser.conftest import LiveServer, check_current, goto_and_check, submit_and_check
@@ -32,7 +32,7 @@ from tests.browser.scene import approved_ulo, leeds, ulo_moderator
 from tests.browser.steps import sign_in, sign_out
 from tests.buddies.builders import ask, offer
 from tests.factories import OrganisationFactory, StaffFactory, UserFactory
-from tests.pools.builders import invoice_pledge, pool_data
+from tests.pools.builders import go_ahead, invoice_pledge, pool_data
 
 pytestmark = pytest.mark.browser
 
@@ -61,7 +61,7 @@ def _running_pool(moderator, council, holder, title: str):
     provider_staff = UserFactory(roles=["provider_staff"])
     StaffFactory(organisation=provider, user=provider_staff)
     data = quotes.QuoteData(
-        start_date=utcnow().date() + timedelta(days=40),
+        start_date=utcnow().date() + timedelta(days=1),
         prices=quotes.even_split(9000, pool.min_members, pool.max_members),
         terms="Cancel with a month's notice.",
     )
@@ -73,7 +73,7 @@ def _running_pool(moderator, council, holder, title: str):
     for person in people:
         quotes.vote(db.session, person, pool, chosen)
     assert pool.chosen_quote_id == chosen.id  # the last member's vote closed the vote
-    assert funding.fund(db.session, pool) == PoolStatus.RUNNING.value
+    assert go_ahead(db.session, pool, staff=moderator) == PoolStatus.RUNNING.value
 
 
 def set_the_scene(live_server: LiveServer) -> Cast:

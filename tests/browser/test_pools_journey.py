@@ -22,11 +22,14 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
+from marketplace import outbox
+from marketplace.auth.models import User
 from marketplace.db import utcnow
 from marketplace.extensions import db
 from marketplace.jobs.services import run_next
 from marketplace.organisations.models import ApprovalStatus, OrganisationKind, StaffRole
 from marketplace.payments.models import Charge
+from marketplace.pools import funding, schedule
 from marketplace.pools.models import Pool, PoolPayment
 from tests.browser.conftest import LiveServer, check_current, goto_and_check, submit_and_check
 from tests.browser.scene import approved_ulo, leeds, ulo_moderator
@@ -338,6 +341,17 @@ def member_votes(page: Page, cast: Cast, email: str) -> None:
     sign_out(page)
 
 
+def ulo_staff_of(pool: Pool):
+    """ULO staff who moderate the pool's area (the approver)."""
+    from marketplace.moderation import services as moderation
+
+    for user in db.session.scalars(select(User)):
+        areas = moderation.moderated_council_codes(db.session, user)
+        if areas is not None and pool.council.code in areas:
+            return user
+    raise AssertionError("no ULO staff for the area")
+
+
 def the_last_vote_closed_it(page: Page, cast: Cast, live_server: LiveServer) -> None:
     """Cas's vote was the last, so it closed the vote; nobody closes it by hand."""
     sign_in(page, cast.ada_email)
@@ -347,15 +361,29 @@ def the_last_vote_closed_it(page: Page, cast: Cast, live_server: LiveServer) -> 
         # Closing the vote queued the collection; a worker collects it, then the page says so.
         while run_next(db.session, "test-worker") is not None:
             pass
+        pool = db.session.scalars(select(Pool).where(Pool.title == cast.title)).one()
+        hold_at = schedule.start_of(schedule.hold_date(db.session, pool)) + timedelta(hours=1)
+        funding.charge_due(db.session, now=hold_at)
+        outbox.commit(db.session)
+        for row in funding.payments_for(db.session, pool, 1):
+            assert row.status in ("held", "invoiced")
+            if row.status == "invoiced":
+                funding.accept_invoice(db.session, ulo_staff_of(pool), row)
+        outbox.commit(db.session)
+        charge_at = schedule.start_of(schedule.charge_date(db.session, pool, 1))
+        funding.charge_due(db.session, now=charge_at + timedelta(hours=1))
+        outbox.commit(db.session)
         db.scoped.remove()
     goto_and_check(page, f"/pools/{pool_id}")
     expect(page.get_by_role("button", name="Close the vote")).to_have_count(0)
     expect(
         page.get_by_text(
             f"3 of the 3 members voted. {cast.provider_name}'s quote had the most votes (3) and "
-            "fits every member's maximum, so it was chosen. Every member's first month is "
-            "paid or invoiced: the pool is running"
+            "fits every member's maximum, so it was chosen."
         )
+    ).to_be_visible()
+    expect(
+        page.get_by_text("Every member's first share was secured and taken: the pool is running")
     ).to_be_visible()
     expect(page.get_by_text("Running", exact=True)).to_be_visible()
     expect(page.get_by_role("heading", name=f"{cast.provider_name} (chosen)")).to_be_visible()
@@ -375,7 +403,7 @@ def the_cards_were_charged_through_stripe(live_server: LiveServer, cast: Cast, s
         assert sorted((r.pay_by, r.status, r.amount_pence) for r in rows) == [
             ("card", "paid", 3000),
             ("card", "paid", 3000),
-            ("managed_account", "invoiced", 3000),
+            ("managed_account", "invoiced", 3000),  # accepted, then due once running
         ]
         intents = [
             db.session.get(Charge, r.charge_id).stripe_payment_intent_id

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import has_app_context
 
@@ -11,7 +11,7 @@ from marketplace.db import utcnow
 from marketplace.jobs.services import run_next
 from marketplace.moderation import services as moderation
 from marketplace.moderation.models import Decision
-from marketplace.pools import funding, quotes, services
+from marketplace.pools import funding, quotes, schedule, services
 from marketplace.pools.models import PoolStatus
 from marketplace.pools.services import Pledge, PoolData
 from tests.factories import UserFactory
@@ -62,6 +62,7 @@ def quote(db_session, provider, pool, total_pence: int = 9000, **overrides):
     data = quotes.QuoteData(
         start_date=in_days(40),
         prices=quotes.even_split(total_pence, pool.min_members, pool.max_members),
+        total_pence=total_pence,
         terms="Cancel with a month's notice.",
     )
     return quotes.submit_quote(db_session, staff, org, pool, replace(data, **overrides))
@@ -73,7 +74,8 @@ def running_pool(
     """Three members paying by invoice (no Stripe; new people unless `members` names them),
     then people waiting; month one collected."""
     pool = approved_pool(db_session, council, moderator, max_members=3, **overrides)
-    offer = quote(db_session, provider, pool, total_pence=9000)
+    # Starting tomorrow: month one is held at once and taken tomorrow, so "now" is in it.
+    offer = quote(db_session, provider, pool, total_pence=9000, start_date=in_days(1))
     members = members or [UserFactory(), UserFactory(), UserFactory()]
     waiting = [UserFactory() for _ in range(waiting_count)]
     for person in [*members, *waiting]:
@@ -82,8 +84,32 @@ def running_pool(
     for person in members:
         quotes.vote(db_session, person, pool, offer)
     assert pool.chosen_quote_id == offer.id  # the last member's vote closed the vote
-    assert funding.fund(db_session, pool) == PoolStatus.RUNNING.value
+    assert go_ahead(db_session, pool, staff=moderator) == PoolStatus.RUNNING.value
     return pool, members, waiting
+
+
+def hold_time(db_session, pool) -> datetime:
+    """An hour into the first day month one's shares are held (5 days before it is charged)."""
+    return schedule.start_of(schedule.hold_date(db_session, pool)) + timedelta(hours=1)
+
+
+def charge_time(db_session, pool, month: int = 1) -> datetime:
+    """An hour into the day `month` is charged (the chosen quote's start date for month one)."""
+    return schedule.start_of(schedule.charge_date(db_session, pool, month)) + timedelta(hours=1)
+
+
+def go_ahead(db_session, pool, gateway=None, staff=None) -> str:
+    """Month one as the jobs run it: every share held on its hold date (and, with `staff`,
+    every invoice accepted by the area's ULO staff), then taken (or all released) on the
+    charge date. Returns the pool's status."""
+    funding.fund(db_session, pool, now=hold_time(db_session, pool), gateway=gateway)
+    if pool.status != PoolStatus.FUNDED.value:
+        return pool.status
+    if staff is not None:
+        for row in funding.payments_for(db_session, pool, 1):
+            if row.status == "invoiced":
+                funding.accept_invoice(db_session, staff, row)
+    return funding.fund(db_session, pool, now=charge_time(db_session, pool), gateway=gateway)
 
 
 def run_jobs(app, db_session) -> int:

@@ -35,6 +35,9 @@ from tests.pools.builders import approved_pool, in_days
 
 PEOPLE = 200
 PLACES = 50
+# The quote starts in 40 days: month one is held from 5 days before and taken on that day.
+HOLD_AT = utcnow() + timedelta(days=36)
+CHARGE_AT = utcnow() + timedelta(days=40, hours=1)
 
 
 @pytest.fixture
@@ -123,7 +126,7 @@ def _voted_pool_of_six() -> tuple[Pool, list[User]]:
         staff,
         org,
         pool,
-        quotes.QuoteData(in_days(40), quotes.even_split(12000, 3, 6)),
+        quotes.QuoteData(in_days(40), quotes.even_split(12000, 3, 6), total_pence=12000),
     )
     members = []
     for _ in range(6):
@@ -157,14 +160,20 @@ def test_the_charging_job_twice_and_on_two_threads_charges_each_member_once(
         with app.app_context():
             in_thread_session(db.scoped, lambda s: funding.charge_due(s, now=now))
 
-    run_job()
-    run_job()  # cron fired twice
-    next_month = funding.add_months(utcnow(), 1) + timedelta(hours=1)
-    threads = [threading.Thread(target=run_job, args=(next_month,)) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    def on_two_threads(now) -> None:
+        threads = [threading.Thread(target=run_job, args=(now,)) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+
+    run_job(HOLD_AT)
+    run_job(HOLD_AT)  # cron fired twice: month one is held, once each
+    on_two_threads(CHARGE_AT)  # the start date: every hold taken, once each
+    with own_database() as session:
+        assert {c.status for c in session.scalars(select(Charge))} == {"succeeded"}
+    next_month = funding.add_months(CHARGE_AT, 1) + timedelta(hours=1)
+    on_two_threads(next_month)
 
     with own_database() as session:
         charges = session.scalars(select(Charge)).all()
@@ -187,58 +196,45 @@ def test_the_charging_job_twice_and_on_two_threads_charges_each_member_once(
 def test_two_workers_settling_the_same_month_at_once_settle_it_once(
     own_database, stripe_clean, app
 ):
-    """Two workers each charged half the members; each settles while the other's last
-    payment is still uncommitted. The second must wait for the first, then see every payment
-    in: the pool starts, once (never stuck "funded" with every payment taken)."""
+    """Every share is held; on the start date two workers settle month one at the same
+    moment. Each hold is taken once, the pool starts once, and the provider is owed the month
+    once (never twice, never stuck "funded" with every share taken)."""
     pool, members = _voted_pool_of_six()
-    with own_database() as setup:
-        for member in members:
-            setup.add(
-                PoolPayment(
-                    pool_id=pool.id,
-                    user_id=member.id,
-                    month=1,
-                    amount_pence=2000,
-                    pay_by="card",
-                    status="pending",
-                    created_at=utcnow(),
-                )
-            )
-        setup.commit()
-    first, second = own_database(), own_database()
-
-    def paid_own_half(session: Session, half: list[User]) -> Pool:
-        ids = [m.id for m in half]
-        for row in session.scalars(select(PoolPayment).where(PoolPayment.user_id.in_(ids))):
-            row.status = "paid"  # this worker's charges came back; not yet committed
-        return session.get_one(Pool, pool.id)
-
     with app.app_context():
-        funding.settle_month(first, paid_own_half(first, members[:3]), 1)
-        done = threading.Event()
+        in_thread_session(db.scoped, lambda s: funding.charge_due(s, now=HOLD_AT))
+    with own_database() as session:
+        assert {r.status for r in session.scalars(select(PoolPayment))} == {"held"}
+    start = threading.Barrier(2)
 
-        def settle_second() -> None:
-            with app.app_context():
-                funding.settle_month(second, paid_own_half(second, members[3:]), 1)
-                second.commit()
-                done.set()
+    def settle() -> None:
+        with app.app_context():
+            start.wait(timeout=30)
 
-        thread = threading.Thread(target=settle_second)
+            def work(session: Session) -> None:
+                funding.settle_month(session, session.get_one(Pool, pool.id), 1, now=CHARGE_AT)
+
+            in_thread_session(db.scoped, work)
+
+    threads = [threading.Thread(target=settle) for _ in range(2)]
+    for thread in threads:
         thread.start()
-        time.sleep(0.5)  # the second worker reads while the first has not committed
-        first.commit()
-        thread.join(timeout=30)
-    assert done.is_set()
-    first.close()
-    second.close()
+    for thread in threads:
+        thread.join(timeout=60)
 
     with own_database() as session:
         settled = session.get_one(Pool, pool.id)
         assert (settled.status, settled.months_started) == (PoolStatus.RUNNING.value, 1)
+        assert {r.status for r in session.scalars(select(PoolPayment))} == {"paid"}
         owed = session.scalars(
             select(LedgerEntry).where(LedgerEntry.kind == LedgerKind.PAYOUT_OWED.value)
         ).all()
         assert [e.amount_pence for e in owed] == [-12000]
+        taken = session.scalars(
+            select(LedgerEntry).where(LedgerEntry.kind == LedgerKind.CHARGE.value)
+        ).all()
+        assert len(taken) == 6
+    remote = [p for p in get_gateway().recent_payment_intents(limit=1000) if "pool" in p.metadata]
+    assert len(remote) == 6 and {p.status for p in remote} == {"succeeded"}
 
 
 def test_two_workers_collecting_a_new_pool_at_once_settle_it_once(own_database, stripe_clean, app):
@@ -247,16 +243,17 @@ def test_two_workers_collecting_a_new_pool_at_once_settle_it_once(own_database, 
     pool, members = _voted_pool_of_six()
     start = threading.Barrier(2)
 
-    def run_job() -> None:
+    def run_job(now) -> None:
         with app.app_context():
             start.wait(timeout=30)
-            in_thread_session(db.scoped, lambda s: funding.charge_due(s))
+            in_thread_session(db.scoped, lambda s: funding.charge_due(s, now=now))
 
-    threads = [threading.Thread(target=run_job) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    for now in (HOLD_AT, CHARGE_AT):  # both hold, then both take
+        threads = [threading.Thread(target=run_job, args=(now,)) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
 
     with own_database() as session:
         settled = session.get_one(Pool, pool.id)

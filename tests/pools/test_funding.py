@@ -14,12 +14,19 @@ from marketplace.errors import DomainError
 from marketplace.payments import services as payments
 from marketplace.payments.gateway import StripeGateway
 from marketplace.payments.models import Charge, LedgerEntry
-from marketplace.pools import funding, quotes, services, statements
+from marketplace.pools import funding, quotes, schedule, services, statements
 from marketplace.pools.models import MemberStatus, PoolPayment, PoolStatus
 from marketplace.pools.services import Pledge
 from tests.factories import CouncilFactory, UserFactory
 from tests.listing_helpers import ulo_moderator
-from tests.pools.builders import approved_pool, invoice_pledge, quote
+from tests.pools.builders import (
+    approved_pool,
+    charge_time,
+    go_ahead,
+    hold_time,
+    invoice_pledge,
+    quote,
+)
 
 GOOD = "4242424242424242"
 DECLINED_AT_CHARGE = "4000000000000341"  # saves fine, then every charge is declined
@@ -84,7 +91,19 @@ def test_funding_charges_each_card_once_and_invoices_managed_accounts(
     pool, people = funded_pool(
         db_session, gateway, council, moderator, provider, [GOOD, GOOD, GOOD], invoices=1
     )
-    assert funding.fund(db_session, pool) == PoolStatus.RUNNING.value
+    # Before the hold date nothing happens at all: no hold, no invoice.
+    assert funding.fund(db_session, pool) == PoolStatus.FUNDED.value
+    assert rows(db_session, pool) == {} and intents(gateway, pool.id) == []
+    assert funding.fund(db_session, pool, now=hold_time(db_session, pool)) == "funded"
+    held = rows(db_session, pool)
+    assert [held[p.id].status for p in people] == ["held", "held", "held", "invoiced"]
+    assert {p.status for p in intents(gateway, pool.id)} == {"requires_capture"}
+    assert payments.ledger_balance(db_session) == 0  # held, nothing taken
+    # An invoice secures its share once the ULO accepts it; it cannot be "paid" before.
+    with pytest.raises(DomainError):
+        funding.record_invoice_paid(db_session, moderator, held[people[3].id])
+    funding.accept_invoice(db_session, moderator, held[people[3].id])
+    assert funding.fund(db_session, pool, now=charge_time(db_session, pool)) == "running"
     share = 2250  # 9,000p between 4 members
     paid = rows(db_session, pool)
     assert [paid[p.id].status for p in people] == ["paid", "paid", "paid", "invoiced"]
@@ -99,7 +118,9 @@ def test_funding_charges_each_card_once_and_invoices_managed_accounts(
 
     # Running the first month again changes nothing and charges nobody twice.
     funding.collect_month(db_session, pool, 1)
+    funding.settle_month(db_session, pool, 1, now=charge_time(db_session, pool))
     assert len(intents(gateway, pool.id)) == 3
+    assert [e.amount_pence for e in owed] == [-3 * share]
 
     # ULO staff record the managed account's payment; the provider is owed that too.
     funding.record_invoice_paid(db_session, moderator, paid[people[3].id])
@@ -108,28 +129,37 @@ def test_funding_charges_each_card_once_and_invoices_managed_accounts(
         funding.record_invoice_paid(db_session, moderator, paid[people[3].id])
 
 
-def test_a_refused_card_gets_three_days_then_the_pool_lapses_and_refunds_everyone(
+def test_a_refused_card_has_until_the_charge_date_then_every_hold_is_released_and_nobody_pays(
     db_session, gateway, council, moderator, provider
 ):
     pool, people = funded_pool(
         db_session, gateway, council, moderator, provider, [GOOD, GOOD, DECLINED_AT_CHARGE]
     )
-    assert funding.fund(db_session, pool) == PoolStatus.FUNDED.value  # waiting for them
+    assert funding.fund(db_session, pool, now=hold_time(db_session, pool)) == "funded"
     refused = rows(db_session, pool)[people[2].id]
     assert refused.status == "failed" and refused.message
-    assert refused.due_by is not None
+    first = schedule.charge_date(db_session, pool, 1)
+    assert refused.due_by is not None and refused.due_by.date() == first  # grace to that day
+    # The day before the charge date nothing is decided yet: there is still time.
+    day_before = charge_time(db_session, pool) - timedelta(days=1)
+    assert funding.settle_month(db_session, pool, 1, now=day_before) == "funded"
 
-    later = utcnow() + timedelta(days=3, minutes=1)
-    assert funding.settle_month(db_session, pool, 1, now=later) == PoolStatus.LAPSED.value
-    assert "nobody pays" in pool.end_reason
+    charge_day = charge_time(db_session, pool)
+    assert funding.settle_month(db_session, pool, 1, now=charge_day) == PoolStatus.LAPSED.value
+    assert pool.end_reason == (
+        f"Not every share could be secured by {first.day} {first:%B %Y}, so nobody paid"
+    )
     statuses = {uid: r.status for uid, r in rows(db_session, pool).items()}
     assert statuses == {
-        people[0].id: "refunded",
-        people[1].id: "refunded",
-        people[2].id: "cancelled",
+        people[0].id: "released",
+        people[1].id: "released",
+        people[2].id: "released",
     }
-    assert services.member_record(db_session, pool, people[2].id).status == "removed"
-    assert payments.ledger_balance(db_session) == 0  # every penny taken went back
+    remote = intents(gateway, pool.id)
+    assert {p.status for p in remote if p.amount_pence} >= {"canceled"}
+    assert not any(p.status == "succeeded" for p in remote)  # nothing taken from anyone
+    assert payments.ledger_balance(db_session) == 0
+    assert db_session.scalars(select(LedgerEntry)).all() == []  # and so no refunds either
 
 
 def test_a_bank_asking_for_confirmation_is_put_right_with_another_card(
@@ -138,16 +168,19 @@ def test_a_bank_asking_for_confirmation_is_put_right_with_another_card(
     pool, people = funded_pool(
         db_session, gateway, council, moderator, provider, [GOOD, GOOD, NEEDS_AUTHENTICATION]
     )
-    funding.fund(db_session, pool)
+    funding.fund(db_session, pool, now=hold_time(db_session, pool))
     row = rows(db_session, pool)[people[2].id]
     assert row.status == "action_needed"
     assert row.message == "Your bank wants you to confirm this payment"
+    stale = db_session.get(Charge, row.charge_id).stripe_payment_intent_id
     card = payments.save_card(
         db_session, people[2], payments.CardDetails(GOOD, 1, 2035, "321"), {}, gateway
     )
     funding.retry_payment(db_session, people[2], pool, 1, card.payment_method_id, "Visa 4242")
+    assert rows(db_session, pool)[people[2].id].status == "held"
+    assert gateway.get_payment_intent(stale).status == "canceled"  # not left open at Stripe
+    assert go_ahead(db_session, pool) == PoolStatus.RUNNING.value
     assert rows(db_session, pool)[people[2].id].status == "paid"
-    assert pool.status == PoolStatus.RUNNING.value
     with pytest.raises(DomainError):
         funding.retry_payment(db_session, people[2], pool, 1)
 
@@ -156,10 +189,18 @@ def test_monthly_job_charges_each_member_once_per_month_even_run_twice(
     db_session, gateway, council, moderator, provider
 ):
     pool, people = funded_pool(db_session, gateway, council, moderator, provider, [GOOD] * 3)
-    funding.charge_due(db_session)  # funds month one
-    funding.charge_due(db_session)
+    funding.charge_due(db_session)  # nothing is due yet
+    assert intents(gateway, pool.id) == []
+    funding.charge_due(db_session, now=hold_time(db_session, pool))  # holds month one
+    funding.charge_due(db_session, now=hold_time(db_session, pool))
+    assert len(intents(gateway, pool.id)) == 3
+    funding.charge_due(db_session, now=charge_time(db_session, pool))  # takes it
+    funding.charge_due(db_session, now=charge_time(db_session, pool))
     assert pool.status == PoolStatus.RUNNING.value and len(intents(gateway, pool.id)) == 3
 
+    # Month two is never charged before its date, and on it once.
+    funding.charge_due(db_session, now=charge_time(db_session, pool, 2) - timedelta(days=1))
+    assert pool.months_started == 1 and len(intents(gateway, pool.id)) == 3
     next_month = funding.add_months(pool.commissioned_at, 1) + timedelta(hours=1)
     funding.charge_due(db_session, now=next_month)
     funding.charge_due(db_session, now=next_month)
@@ -178,7 +219,7 @@ def test_a_member_leaves_at_the_end_of_a_paid_month_and_the_waiting_list_fills_i
         db_session, gateway, council, moderator, provider, [GOOD] * 3, max_members=3
     )
     waiting = join_by_card_when_funded(db_session, gateway, pool)
-    funding.fund(db_session, pool)
+    go_ahead(db_session, pool)
     funding.leave_running(db_session, people[0], pool)
     next_month = funding.add_months(pool.commissioned_at, 1) + timedelta(hours=1)
     funding.charge_due(db_session, now=next_month)
@@ -226,26 +267,72 @@ class DiesAfterStripeAnswers:
         self.real.charge_off_session(*args, **kwargs)
         raise KeyboardInterrupt("the worker was killed")
 
+    def hold_off_session(self, *args, **kwargs):
+        self.real.hold_off_session(*args, **kwargs)
+        raise KeyboardInterrupt("the worker was killed")
+
 
 def test_a_crash_after_stripe_answers_is_found_and_repaired_without_a_second_charge(
     db_session, gateway, council, moderator, provider
 ):
     pool, people = funded_pool(db_session, gateway, council, moderator, provider, [GOOD] * 3)
+    holding = hold_time(db_session, pool)
     with pytest.raises(KeyboardInterrupt):
-        funding.collect_month(db_session, pool, 1, gateway=DiesAfterStripeAnswers(gateway))
+        funding.collect_month(db_session, pool, 1, holding, DiesAfterStripeAnswers(gateway))
     db_session.rollback()  # the process is gone; what was committed is all that is left
-    assert len(intents(gateway, pool.id)) == 1  # Stripe took the first member's money
+    assert len(intents(gateway, pool.id)) == 1  # Stripe holds the first member's share
 
     report = payments.reconcile(db_session, gateway)
-    assert not report.ok and len(report.missing_local) == 1  # the gap is found
+    assert not report.ok and len(report.out_of_date) == 1  # the gap is found
 
-    # The next run of the job, once the claim is stale, adopts Stripe's payment.
-    later = utcnow() + funding.STALE_AFTER + timedelta(minutes=1)
+    # The next run of the job, once the claim is stale, adopts Stripe's hold.
+    later = holding + funding.STALE_AFTER + timedelta(minutes=1)
     funding.charge_due(db_session, now=later)
-    assert len(intents(gateway, pool.id)) == 3  # one each: nobody was charged twice
+    assert len(intents(gateway, pool.id)) == 3  # one each: nobody was held twice
+    assert {r.status for r in rows(db_session, pool).values()} == {"held"}
+    assert payments.reconcile(db_session, gateway).ok
+    funding.charge_due(db_session, now=charge_time(db_session, pool))
     assert {r.status for r in rows(db_session, pool).values()} == {"paid"}
     assert payments.reconcile(db_session, gateway).ok
     assert pool.status == PoolStatus.RUNNING.value
+
+
+class DiesAfterCapture(DiesAfterStripeAnswers):
+    """Stripe takes a held share; the worker dies before our records say so."""
+
+    def hold_off_session(self, *args, **kwargs):
+        return self.real.hold_off_session(*args, **kwargs)
+
+    def capture(self, *args, **kwargs):
+        self.real.capture(*args, **kwargs)
+        raise KeyboardInterrupt("the worker was killed")
+
+
+def test_a_crash_between_taking_a_hold_and_recording_it_is_mended_and_counted_once(
+    app, db_session, gateway, council, moderator, provider
+):
+    pool, people = funded_pool(db_session, gateway, council, moderator, provider, [GOOD] * 3)
+    funding.fund(db_session, pool, now=hold_time(db_session, pool))
+    with pytest.raises(KeyboardInterrupt):
+        funding.settle_month(
+            db_session, pool, 1, charge_time(db_session, pool), DiesAfterCapture(gateway)
+        )
+    db_session.rollback()
+    # Committed: the decision to go ahead and the first capture's request; Stripe took it.
+    assert [p.status for p in intents(gateway, pool.id)].count("succeeded") == 1
+    assert pool.status == PoolStatus.RUNNING.value and pool.months_started == 0
+    report = payments.reconcile(db_session, gateway, mend=True)  # `flask payments reconcile`
+    assert len(report.mended) == 1 and report.ok
+    # The next run takes the other two holds and counts the first one once.
+    funding.charge_due(db_session, now=charge_time(db_session, pool))
+    assert {r.status for r in rows(db_session, pool).values()} == {"paid"}
+    assert pool.months_started == 1
+    assert {p.status for p in intents(gateway, pool.id)} == {"succeeded"}
+    assert len(intents(gateway, pool.id)) == 3
+    charges = db_session.scalars(select(LedgerEntry).where(LedgerEntry.kind == "charge")).all()
+    assert len(charges) == 3
+    owed = db_session.scalars(select(LedgerEntry).where(LedgerEntry.kind == "payout_owed")).all()
+    assert [e.amount_pence for e in owed] == [-9000]
 
 
 def signed_event(app, event_id, intent):
@@ -265,8 +352,13 @@ def test_a_confirmed_payment_arrives_by_webhook_once_however_often_it_is_sent(
     pool, people = funded_pool(
         db_session, gateway, council, moderator, provider, [GOOD, GOOD, NEEDS_AUTHENTICATION]
     )
-    funding.fund(db_session, pool)
-    row = rows(db_session, pool)[people[2].id]
+    funding.fund(db_session, pool, now=hold_time(db_session, pool))
+    funding.confirm_payment(db_session, people[2], pool, 1)  # on session: now held
+    assert go_ahead(db_session, pool) == PoolStatus.RUNNING.value
+    month_two = charge_time(db_session, pool, 2)
+    funding.charge_due(db_session, now=month_two)  # off-session again: the bank asks again
+    row = rows(db_session, pool, 2)[people[2].id]
+    assert row.status == "action_needed"
     charge = db_session.get(Charge, row.charge_id)
     intent = {
         "id": charge.stripe_payment_intent_id,
@@ -279,17 +371,18 @@ def test_a_confirmed_payment_arrives_by_webhook_once_however_often_it_is_sent(
     for _ in range(100):
         assert client.post("/payments/webhook", data=body, headers=headers).status_code == 200
     db_session.expire_all()
-    assert rows(db_session, pool)[people[2].id].status == "paid"
+    assert rows(db_session, pool, 2)[people[2].id].status == "paid"
     ledger = db_session.scalars(select(LedgerEntry).where(LedgerEntry.charge_id == charge.id)).all()
     assert [e.amount_pence for e in ledger] == [charge.amount_pence]  # one effect
-    assert funding.settle_month(db_session, pool, 1) == PoolStatus.RUNNING.value
+    assert funding.settle_month(db_session, pool, 2, now=month_two) == PoolStatus.RUNNING.value
+    assert pool.months_started == 2
 
 
 def test_a_statement_lists_each_payment_by_month(db_session, gateway, council, moderator, provider):
     pool, people = funded_pool(
         db_session, gateway, council, moderator, provider, [GOOD] * 3, title="=Art group"
     )
-    funding.fund(db_session, pool)
+    go_ahead(db_session, pool)
     lines = statements.statement_for(db_session, people[0])
     assert [(line.month, line.amount_pence, line.status) for line in lines] == [(1, 3000, "Paid")]
     assert lines[0].provider == provider[1].name and lines[0].paid_on is not None
@@ -306,24 +399,33 @@ def test_members_and_the_provider_are_emailed_and_no_email_holds_card_details(
     pool, people = funded_pool(
         db_session, gateway, council, moderator, provider, [GOOD, GOOD, DECLINED_AT_CHARGE]
     )
-    funding.fund(db_session, pool)
+    funding.fund(db_session, pool, now=hold_time(db_session, pool))
     db_session.commit()  # emails go after the commit
     problem = mailbox.last_to(people[2].email)
     assert problem["Subject"] == "Please put your pool payment right"
     body = problem.get_payload(decode=True).decode()
     assert f"/pools/{pool.id}/payments/1/fix" in body and "0341" not in body
 
-    funding.settle_month(db_session, pool, 1, now=utcnow() + timedelta(days=4))
+    text = " ".join(body.split())
+    first = schedule.charge_date(db_session, pool, 1)
+    assert f"Please put it right by {first.day} {first:%B %Y}" in text
+    assert "every hold is then released and nobody pays anything" in text
+
+    funding.settle_month(db_session, pool, 1, now=charge_time(db_session, pool))
     db_session.commit()
     assert pool.status == PoolStatus.LAPSED.value
-    assert mailbox.last_to(people[0].email)["Subject"] == "Your pool will not go ahead"
+    lapsed = mailbox.last_to(people[0].email)
+    assert lapsed["Subject"] == "Your pool will not go ahead"
+    words = " ".join(lapsed.get_payload(decode=True).decode().split())
+    assert "Nothing was taken from anyone for it: any hold on your card has been released" in words
+    assert not [p for p in intents(gateway, pool.id) if p.status == "succeeded"]  # true
 
 
 def test_the_provider_is_told_when_the_pool_goes_ahead(
     db_session, gateway, council, moderator, provider, mailbox
 ):
     pool, people = funded_pool(db_session, gateway, council, moderator, provider, [GOOD] * 3)
-    funding.fund(db_session, pool)
+    go_ahead(db_session, pool)
     db_session.commit()  # emails go after the commit
     staff, _ = provider
     assert mailbox.last_to(staff.email)["Subject"] == "Your quote for a pool has been chosen"
@@ -336,7 +438,7 @@ def test_fewer_members_raise_the_share_and_below_the_minimum_the_pool_winds_down
     pool, people = funded_pool(
         db_session, gateway, council, moderator, provider, [GOOD] * 4, min_members=3
     )
-    funding.fund(db_session, pool)  # 4 members: 2,250p each
+    go_ahead(db_session, pool)  # 4 members: 2,250p each
     funding.leave_running(db_session, people[0], pool)
     month_two = funding.add_months(pool.commissioned_at, 1) + timedelta(hours=1)
     funding.charge_due(db_session, now=month_two)  # 3 members: 3,000p each
@@ -361,7 +463,7 @@ def test_leaving_while_a_charged_month_is_unsettled_stays_to_the_end_of_that_mon
     db_session, gateway, council, moderator, provider
 ):
     pool, people = funded_pool(db_session, gateway, council, moderator, provider, [GOOD] * 3)
-    funding.fund(db_session, pool)
+    go_ahead(db_session, pool)
     next_month = funding.add_months(pool.commissioned_at, 1) + timedelta(hours=1)
     # Month two is charged but its grace period has not run out, so it is not settled yet.
     funding.collect_month(db_session, pool, 2, next_month, gateway)
@@ -373,3 +475,32 @@ def test_leaving_while_a_charged_month_is_unsettled_stays_to_the_end_of_that_mon
     assert services.member_record(db_session, pool, people[0].id).status == "member"
     assert len(funding.billable_members(pool, 2)) == 3
     assert people[0] not in [m.user for m in funding.billable_members(pool, 3)]
+
+
+def test_each_charge_is_reminded_three_days_before_its_date_once(
+    db_session, gateway, council, moderator, provider, mailbox
+):
+    pool, people = funded_pool(db_session, gateway, council, moderator, provider, [GOOD] * 3)
+    first = schedule.charge_date(db_session, pool, 1)
+    too_soon = charge_time(db_session, pool) - timedelta(days=4)
+    assert funding.charge_due(db_session, now=too_soon).reminded == 0
+    three_days = charge_time(db_session, pool) - timedelta(days=3)
+    assert funding.charge_due(db_session, now=three_days).reminded == 1
+    assert funding.charge_due(db_session, now=three_days).reminded == 0  # once
+    db_session.commit()  # sent through the outbox, after the commit
+    reminder = mailbox.last_to(people[0].email)
+    assert reminder["Subject"] == "A pool payment is coming up"
+    words = " ".join(reminder.get_payload(decode=True).decode().split())
+    assert f"£30, will be taken on {first.day} {first:%B %Y}" in words
+    assert "if not, nothing is taken from anyone" in words
+    # What it says happens: held now, nothing taken before that date, taken on it.
+    assert {p.status for p in intents(gateway, pool.id)} == {"requires_capture"}
+    assert payments.ledger_balance(db_session) == 0
+    funding.charge_due(db_session, now=charge_time(db_session, pool))
+    assert {p.status for p in intents(gateway, pool.id)} == {"succeeded"}
+    second = schedule.charge_date(db_session, pool, 2)
+    before_two = charge_time(db_session, pool, 2) - timedelta(days=3)
+    assert funding.charge_due(db_session, now=before_two).reminded == 1
+    db_session.commit()
+    words = " ".join(mailbox.last_to(people[1].email).get_payload(decode=True).decode().split())
+    assert f"Month 2 of {pool.title}, your share of £30, will be taken on {second.day}" in words

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from datetime import timedelta
 
 import pytest
@@ -9,11 +10,20 @@ from sqlalchemy import func, select
 
 from marketplace.db import utcnow
 from marketplace.moderation import services as moderation
-from marketplace.pools import quotes, services
+from marketplace.payments.gateway import get_gateway
+from marketplace.pools import funding, quotes, schedule, services
 from marketplace.pools.models import MemberStatus, Pool, PoolPayment, PoolStatus
 from tests.factories import CouncilFactory, UserFactory
 from tests.helpers import csrf_token, post, sign_in
-from tests.pools.builders import approved_pool, in_days, join_by_invoice, quote, run_jobs
+from tests.pools.builders import (
+    approved_pool,
+    charge_time,
+    hold_time,
+    in_days,
+    join_by_invoice,
+    quote,
+    run_jobs,
+)
 
 GOOD = "4242424242424242"
 DECLINED = "4000000000000002"
@@ -280,7 +290,26 @@ def test_provider_quotes_members_vote_and_closing_funds_the_pool(
     assert "Every member has now voted, so the vote has closed" in text(
         people[2].get(f"/pools/{pool.id}")
     )
-    run_jobs(app, db_session)  # closing the vote queued the collection; the worker collects
+    run_jobs(app, db_session)  # closing the vote queued month one: not due yet
+    db_session.expire_all()
+    pool = db_session.get(Pool, pool.id)
+    assert pool.status == PoolStatus.FUNDED.value
+    assert db_session.scalars(select(PoolPayment)).all() == []  # nothing held before its date
+    page = " ".join(html.unescape(text(people[0].get(f"/pools/{pool.id}"))).split())
+    first = schedule.charge_date(db_session, pool, 1)
+    assert (
+        "Nothing is taken yet: your share is held on your card (your bank reserves it) and "
+        f"taken on {first.day} {first:%B %Y} only if every member's share is secured" in page
+    )
+    with app.app_context():
+        funding.charge_due(db_session, now=hold_time(db_session, pool))
+        db_session.commit()
+    held = db_session.scalars(select(PoolPayment).where(PoolPayment.pool_id == pool.id)).all()
+    assert [p.status for p in held] == ["held"] * 3
+    assert "Held on your card, not taken yet" in text(people[0].get(f"/pools/{pool.id}"))
+    with app.app_context():
+        funding.charge_due(db_session, now=charge_time(db_session, pool))  # the start date
+        db_session.commit()
     db_session.expire_all()
     pool = db_session.get(Pool, pool.id)
     assert pool.status == PoolStatus.RUNNING.value
@@ -317,8 +346,6 @@ def test_leave_before_funding_costs_nothing(app, db_session, council, moderator)
 def test_invoices_are_recorded_paid_only_by_the_areas_ulo(
     app, db_session, council, moderator, provider
 ):
-    from marketplace.pools import funding
-
     pool = approved_pool(db_session, council, moderator)
     offer = quote(db_session, provider, pool)
     people = join_by_invoice(db_session, pool, 3)
@@ -327,10 +354,30 @@ def test_invoices_are_recorded_paid_only_by_the_areas_ulo(
         for person in people:
             quotes.vote(db_session, person, pool, offer)
         assert pool.chosen_quote_id == offer.id  # the last member's vote closed the vote
-        funding.fund(db_session, pool)
+        funding.fund(db_session, pool, now=hold_time(db_session, pool))
         db_session.commit()  # funding leaves the commit to its caller
-    row = db_session.scalars(select(PoolPayment).where(PoolPayment.pool_id == pool.id)).first()
+    rows = db_session.scalars(select(PoolPayment).where(PoolPayment.pool_id == pool.id)).all()
+    row = rows[0]
     assert row.status == "invoiced"
+
+    # Before the pool runs, ULO staff of the area accept each invoice (nobody else may).
+    member = signed_in(app, people[0])
+    response = post(member, f"/pools/payments/{row.id}/accepted", token_from="/pools")
+    assert response.status_code == 403
+    staff = signed_in(app, moderator)
+    page = text(staff.get(f"/pools/{pool.id}"))
+    assert "Accept: the account holder will pay" in page and "Record as paid" not in page
+    for each in rows:
+        response = post(staff, f"/pools/payments/{each.id}/accepted", token_from="/pools")
+        assert response.status_code == 302
+    assert {db_session.get(PoolPayment, r.id, populate_existing=True).status for r in rows} == {
+        "accepted"
+    }
+    with app.app_context():
+        funding.charge_due(db_session, now=charge_time(db_session, pool))
+        db_session.commit()
+    assert db_session.get(Pool, pool.id, populate_existing=True).status == "running"
+    assert db_session.get(PoolPayment, row.id, populate_existing=True).status == "invoiced"
 
     # Someone else's payment fix page is hidden (and so is the running pool).
     assert signed_in(app, UserFactory()).get(f"/pools/{pool.id}/payments/1/fix").status_code == 404
@@ -350,7 +397,6 @@ def test_invoices_are_recorded_paid_only_by_the_areas_ulo(
     assert response.status_code == 403
     assert db_session.get(PoolPayment, row.id).status == "invoiced"
 
-    staff = signed_in(app, moderator)
     assert "Record as paid" in text(staff.get(f"/pools/{pool.id}"))
     response = post(staff, f"/pools/payments/{row.id}/paid", token_from="/pools")
     assert response.status_code == 302
@@ -361,7 +407,6 @@ def test_a_refused_payment_is_put_right_with_a_new_card(
     app, db_session, council, moderator, provider, stripe_clean
 ):
     from marketplace.payments import services as payments
-    from marketplace.pools import funding
 
     pool = approved_pool(db_session, council, moderator, min_members=2, max_members=3)
     offer = quote(db_session, provider, pool, total_pence=6000)
@@ -381,7 +426,7 @@ def test_a_refused_payment_is_put_right_with_a_new_card(
         for person in people:
             quotes.vote(db_session, person, pool, offer)
         assert pool.chosen_quote_id == offer.id  # the last member's vote closed the vote
-        funding.fund(db_session, pool)
+        funding.fund(db_session, pool, now=hold_time(db_session, pool))
         db_session.commit()  # funding leaves the commit to its caller
     refused, fine = people
     # Not yours, or not refused: 404.
@@ -397,15 +442,71 @@ def test_a_refused_payment_is_put_right_with_a_new_card(
     row = db_session.scalars(
         select(PoolPayment).where(PoolPayment.pool_id == pool.id, PoolPayment.user_id == refused.id)
     ).one()
-    assert row.status == "paid"
-    assert db_session.get(Pool, pool.id).status == PoolStatus.RUNNING.value
+    assert row.status == "held"  # secured; taken on the start date with the others
+    with app.app_context():
+        funding.charge_due(db_session, now=charge_time(db_session, pool))
+        db_session.commit()
+    assert db_session.get(PoolPayment, row.id, populate_existing=True).status == "paid"
+    assert db_session.get(Pool, pool.id, populate_existing=True).status == PoolStatus.RUNNING.value
+
+
+def test_a_bank_confirmation_is_made_on_a_page_of_its_own(
+    app, db_session, council, moderator, provider, stripe_clean, mailbox
+):
+    from marketplace.payments import services as payments
+
+    pool = approved_pool(db_session, council, moderator, min_members=2, max_members=3)
+    offer = quote(db_session, provider, pool, total_pence=6000)
+    people = [UserFactory(), UserFactory()]
+    with app.app_context():
+        for person, number in zip(people, ["4000002760003184", GOOD], strict=True):
+            card = payments.save_card(
+                db_session, person, payments.CardDetails(number, 12, 2034, "123"), {}
+            )
+            services.join(
+                db_session,
+                person,
+                pool,
+                services.Pledge(4000, "card", payment_method_id=card.payment_method_id),
+            )
+        quotes.open_vote(db_session, pool.proposer, pool, utcnow() + timedelta(days=7))
+        for person in people:
+            quotes.vote(db_session, person, pool, offer)
+        quotes.close_vote(db_session, moderator, pool)
+        funding.fund(db_session, pool, now=hold_time(db_session, pool))
+        db_session.commit()
+    asked, fine = people
+    path = f"/pools/{pool.id}/payments/1/confirm"
+    email = mailbox.last_to(asked.email).get_payload(decode=True).decode()
+    assert path in email  # the email links to the confirmation page, not only "add a card"
+    assert signed_in(app, fine).get(path).status_code == 404  # not theirs
+    assert app.test_client().get(path).status_code == 302  # sign in first
+    client = signed_in(app, asked)
+    assert path in text(client.get(f"/pools/{pool.id}"))  # linked from the pool page
+    page = " ".join(text(client.get(path)).split())
+    assert "Confirming puts a hold on your card: nothing is taken now." in page
+    response = client.post(path, data={})  # no CSRF token: refused, nothing happens
+    assert response.status_code in (200, 400)
+    response = post(client, path, {})
+    assert response.status_code == 302
+    row = db_session.scalars(
+        select(PoolPayment).where(PoolPayment.pool_id == pool.id, PoolPayment.user_id == asked.id)
+    ).one()
+    db_session.refresh(row)
+    assert row.status == "held"
+    with app.app_context():
+        (intent,) = [
+            p
+            for p in get_gateway().recent_payment_intents()
+            if p.metadata.get("charge_key", "").endswith(f"member:{asked.id}:month:1")
+        ]
+    assert intent.status == "requires_capture"  # confirmed, and still nothing taken
+    assert client.get(path).status_code == 404  # nothing left to confirm
 
 
 def test_a_lapsed_pool_is_hidden_from_strangers_but_readable_by_members(
     app, db_session, council, moderator
 ):
-    from marketplace.pools import funding
-
     pool = approved_pool(db_session, council, moderator)
     (person,) = join_by_invoice(db_session, pool, 1)
     with app.app_context():  # lapsing emails the members

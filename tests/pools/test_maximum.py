@@ -13,7 +13,7 @@ from marketplace.pools import funding, maximum, quotes, services
 from marketplace.pools.models import PaymentStatus
 from tests.factories import UserFactory
 from tests.helpers import post, sign_in
-from tests.pools.builders import approved_pool, invoice_pledge, quote
+from tests.pools.builders import approved_pool, go_ahead, invoice_pledge, quote
 from tests.pools.test_funding import GOOD, intents, join_by_card, rows
 
 
@@ -30,7 +30,7 @@ def pool_whose_share_rises(db_session, gateway, council, moderator, provider):
     for person in people:
         quotes.vote(db_session, person, pool, offer)
     assert pool.chosen_quote_id == offer.id  # the last member's vote closed the vote
-    funding.fund(db_session, pool)  # 4 members: £22.50 each
+    go_ahead(db_session, pool, staff=moderator)  # 4 members: £22.50 each
     funding.leave_running(db_session, people[0], pool)
     month_two = funding.add_months(pool.commissioned_at, 1) + timedelta(hours=1)
     funding.charge_due(db_session, now=month_two)

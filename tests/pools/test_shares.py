@@ -21,7 +21,7 @@ from marketplace.pools.services import Pledge
 from marketplace.wellbeing import breaks
 from tests.factories import UserFactory
 from tests.helpers import sign_in
-from tests.pools.builders import approved_pool, quote, run_jobs
+from tests.pools.builders import approved_pool, charge_time, hold_time, quote, run_jobs
 
 GOOD = "4242424242424242"
 
@@ -40,6 +40,14 @@ def shown(html: str, element_id: str) -> str:
     return found.group(1)
 
 
+def paid_on_page(app, user, pool_id: int) -> str:
+    """The amount the pool page tells this person they pay (for the month it shows)."""
+    text = " ".join(shown(page(app, user, f"/pools/{pool_id}"), "my-share").split())
+    found = re.search(r"you pay (£[\d,.]+?)(?:,|\.(?!\d))", text)
+    assert found is not None, text
+    return found.group(1)
+
+
 def month_of(charge: Charge) -> int:
     return int(charge.reference.split(":")[1])
 
@@ -53,7 +61,8 @@ def test_every_page_and_email_shows_the_share_that_is_charged(
         gateway = get_gateway()
         pool = approved_pool(db_session, council, moderator, min_members=3, max_members=4)
         pool.cap_pence = 5000
-        offer = quote(db_session, provider, pool, total_pence=12000)  # 4: £30 each, 3: £40
+        # £100.01 a month: with 4 people the first to join pays £25.01 and the others £25.
+        offer = quote(db_session, provider, pool, total_pence=10001)
         people = [UserFactory() for _ in range(6)]  # four members, then two waiting
         for person in people:
             card = payments.save_card(
@@ -71,22 +80,31 @@ def test_every_page_and_email_shows_the_share_that_is_charged(
         assert pool.chosen_quote_id == offer.id  # the last member's vote closed the vote
         db_session.commit()
     pool_id, offer_id = pool.id, offer.id
-    ids = [p.id for p in people]
     leaver, lender, stays, also_stays, first_waiting, second_waiting = people
 
     # Month one, before the job collects it: what the pages say each member will pay...
     pool = db_session.get(Pool, pool_id)
     assert pool.status == PoolStatus.FUNDED.value
-    month_one = format_pence(shares.share_for(db_session, pool, 1))
+    most = format_pence(shares.share_for(db_session, pool, 1))
+    assert most == "£25.01"
     pool_page = page(app, stays, f"/pools/{pool_id}")
-    assert month_one in shown(pool_page, f"quote-{offer_id}-share")
-    assert month_one in shown(pool_page, "my-share")
-    assert month_one in shown(page(app, stays, f"/pools/{pool_id}/maximum"), "share")
+    assert most in shown(pool_page, f"quote-{offer_id}-share")
+    assert shown(pool_page, f"quote-{offer_id}-split").startswith(
+        "£100.01 split 4 ways: 1 person pays £25.01 and 3 pay £25"
+    )
+    said = {p.id: paid_on_page(app, p, pool_id) for p in people[:4]}
+    assert said == {leaver.id: "£25.01", lender.id: "£25", stays.id: "£25", also_stays.id: "£25"}
+    assert said[stays.id] in shown(page(app, stays, f"/pools/{pool_id}/maximum"), "share")
     run_jobs(app, db_session)
+    with app.app_context():
+        pool = db_session.get(Pool, pool_id)
+        funding.charge_due(db_session, now=hold_time(db_session, pool))
+        funding.charge_due(db_session, now=charge_time(db_session, pool))
+        db_session.commit()
     charges = db_session.scalars(select(Charge)).all()
-    # ... is what every member was charged, here and at Stripe.
-    assert {c.user_id for c in charges} == set(ids[:4])
-    assert {format_pence(c.amount_pence) for c in charges} == {month_one}
+    # ... is what every member was charged, here and at Stripe, adding up to the quote.
+    assert {c.user_id: format_pence(c.amount_pence) for c in charges} == said
+    assert sum(c.amount_pence for c in charges) == 10001
     with app.app_context():
         remote = [p for p in gateway.recent_payment_intents(limit=100) if "pool" in p.metadata]
     assert sorted(p.amount_pence for p in remote) == sorted(c.amount_pence for c in charges)
@@ -109,10 +127,16 @@ def test_every_page_and_email_shows_the_share_that_is_charged(
     month_two = format_pence(shares.share_for(db_session, pool, 2))
     pool_page = page(app, stays, f"/pools/{pool_id}")
     assert month_two in shown(pool_page, f"quote-{offer_id}-share")
-    assert f"you pay {month_two}" in shown(pool_page, "my-share")
     assert month_two in shown(page(app, stays, f"/pools/{pool_id}/maximum"), "share")
-    for payer in (first_waiting, second_waiting):
-        assert f"you pay {month_two}" in shown(page(app, payer, f"/pools/{pool_id}"), "my-share")
+    paying = (stays, also_stays, first_waiting, second_waiting)
+    said_two = {p.id: paid_on_page(app, p, pool_id) for p in paying}
+    # The earliest to join of month two's payers pays the odd penny.
+    assert said_two == {
+        stays.id: "£25.01",
+        also_stays.id: "£25",
+        first_waiting.id: "£25",
+        second_waiting.id: "£25",
+    }
     assert "You pay nothing" in shown(page(app, lender, f"/pools/{pool_id}"), "my-share")
 
     with app.app_context():
@@ -133,12 +157,16 @@ def test_every_page_and_email_shows_the_share_that_is_charged(
         first_waiting.id,
         second_waiting.id,
     }
-    assert {format_pence(c.amount_pence) for c in second} == {month_two}
+    assert {c.user_id: format_pence(c.amount_pence) for c in second} == said_two
+    assert sum(c.amount_pence for c in second) == 10001
     rows = db_session.scalars(
         select(PoolPayment).where(PoolPayment.pool_id == pool_id, PoolPayment.month == 2)
     ).all()
-    assert {format_pence(r.amount_pence) for r in rows} == {month_two}
+    assert {r.user_id: format_pence(r.amount_pence) for r in rows} == said_two
     assert sorted(p.amount_pence for p in remote) == sorted(c.amount_pence for c in second)
     # After the charge the share for the month is still what was charged.
     pool = db_session.get(Pool, pool_id)
-    assert shares.share_for(db_session, pool, 2) == second[0].amount_pence
+    assert shares.share_for(db_session, pool, 2) == max(c.amount_pence for c in second)
+    for payer in paying:
+        record = services.member_record(db_session, pool, payer.id)
+        assert format_pence(shares.member_share(db_session, pool, record, 2)) == said_two[payer.id]
