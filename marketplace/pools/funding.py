@@ -734,6 +734,16 @@ def charge_due(
     return report
 
 
+def deadline_reason(pool: Pool) -> str:
+    """Why a pool still gathering on its deadline ends: the true one of the two."""
+    if len(pool.current_members) < pool.min_members:
+        return (
+            f"The pool did not reach its minimum of {pool.min_members} members by the deadline, "
+            "so nobody paid anything"
+        )
+    return "No quote was chosen by the deadline, so the pool did not go ahead and nobody paid"
+
+
 def charge_due_steps(
     session: Session,
     report: JobReport,
@@ -754,7 +764,7 @@ def charge_due_steps(
     for pool in session.scalars(
         select(Pool).where(Pool.status.in_(GATHERING), Pool.deadline < now.date())
     ).all():
-        lapse(session, pool, "The pool did not reach its minimum by the deadline", gateway)
+        lapse(session, pool, deadline_reason(pool), gateway)
         report.lapsed += 1
         yield
     for pool in session.scalars(

@@ -28,7 +28,7 @@ from marketplace.memberships.services import OfferData
 from marketplace.moderation import services as moderation
 from marketplace.moderation.models import Decision
 from marketplace.organisations.models import OrganisationKind
-from marketplace.pools import funding, quotes
+from marketplace.pools import quotes
 from marketplace.pools import services as pools
 from marketplace.pools.models import PoolStatus
 from tests.browser.conftest import LiveServer, check_current
@@ -36,7 +36,7 @@ from tests.browser.scene import approved_ulo, leeds, ulo_moderator
 from tests.browser.steps import sign_in, sign_out
 from tests.buddies.builders import ask, offer
 from tests.factories import CouncilFactory, OrganisationFactory, StaffFactory, UserFactory
-from tests.pools.builders import invoice_pledge, pool_data
+from tests.pools.builders import go_ahead, invoice_pledge, pool_data
 
 pytestmark = pytest.mark.browser
 
@@ -122,7 +122,8 @@ def set_the_scene(live_server: LiveServer) -> Cast:
         for person in people:
             quotes.vote(db.session, person, running, chosen)
         assert running.chosen_quote_id == chosen.id  # the last vote closed the vote
-        assert funding.fund(db.session, running) == PoolStatus.RUNNING.value
+        # Month one held, then taken on the start date, as the jobs would.
+        assert go_ahead(db.session, running, staff=moderator) == PoolStatus.RUNNING.value
 
         gathering, _quote = _approved_pool(moderator, area, open_title)
         pools.join(db.session, holder, gathering, invoice_pledge(3000))

@@ -25,6 +25,7 @@ from tests.pools.builders import (
     go_ahead,
     hold_time,
     invoice_pledge,
+    join_by_invoice,
     quote,
 )
 
@@ -504,3 +505,23 @@ def test_each_charge_is_reminded_three_days_before_its_date_once(
     db_session.commit()
     words = " ".join(mailbox.last_to(people[1].email).get_payload(decode=True).decode().split())
     assert f"Month 2 of {pool.title}, your share of £30, will be taken on {second.day}" in words
+
+
+def test_a_pool_past_its_deadline_lapses_with_the_true_reason(
+    app, db_session, council, moderator, provider
+):
+    few = approved_pool(db_session, council, moderator)  # needs 3
+    join_by_invoice(db_session, few, 2)
+    unchosen = approved_pool(db_session, council, moderator)
+    join_by_invoice(db_session, unchosen, 3)  # enough people, but no vote chose a quote
+    after = utcnow() + timedelta(days=31)  # builders set the deadline 30 days out
+    with app.app_context():  # the members are emailed
+        funding.charge_due(db_session, now=after)
+    assert (few.status, unchosen.status) == (PoolStatus.LAPSED.value,) * 2
+    assert few.end_reason == (
+        "The pool did not reach its minimum of 3 members by the deadline, so nobody paid anything"
+    )
+    assert unchosen.end_reason == (
+        "No quote was chosen by the deadline, so the pool did not go ahead and nobody paid"
+    )
+    assert db_session.scalars(select(PoolPayment)).all() == []
