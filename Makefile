@@ -63,7 +63,7 @@ lint: $(STAMP)
 
 # The self-contained benchmarks (each makes its own data). The load test and the page cost
 # need the load-test world in PostgreSQL: see bench-load and bench-page-cost.
-BENCHES := bench/search.py bench/matching.py bench/settlement.py
+BENCHES := bench/search.py bench/matching.py bench/settlement.py bench/crisis.py
 bench: $(STAMP)
 	@for f in $(BENCHES); do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from marketplace import audit
+from marketplace.admin.audit_names import names_for
 from marketplace.admin.forms import CategoryForm
 from marketplace.audit import AuditEntry
 from marketplace.auth.access import admin_required
@@ -120,6 +121,7 @@ def audit_log() -> str:
     return render_template(
         "admin/audit.html",
         entries=entries,
+        names=names_for(db.session, entries),
         values=values,
         errors=errors,
         subject_types=list(subject_types),

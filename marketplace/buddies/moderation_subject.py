@@ -78,6 +78,7 @@ def register() -> None:
         approve_label="Dealt with: close the concern",
         reject_label="No action needed: close with a reason",
         view=moderation_subject,
+        private=True,
     )
     moderation.register_subject(
         BUDDY_MESSAGE,
@@ -89,5 +90,6 @@ def register() -> None:
         visible_to=_visible,
         set_hidden=_set_hidden,
         owners=_owners,
+        private=True,
     )
     limits.register_message_model("buddy", BuddyMessage, BuddyMessage.sender_id)

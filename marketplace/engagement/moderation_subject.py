@@ -78,5 +78,6 @@ def register() -> None:
         page=lambda _s, message: ("engagement.thread", {"enquiry_id": message.enquiry.id}),
         visible_to=_in_thread,
         owners=_message_owners,
+        private=True,
     )
     limits.register_message_model("enquiry", EnquiryMessage, EnquiryMessage.author_id)

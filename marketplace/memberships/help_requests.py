@@ -13,6 +13,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from marketplace import audit
 from marketplace.auth.models import User
 from marketplace.db import utcnow
 from marketplace.errors import DomainError, NotAllowed
@@ -171,6 +172,15 @@ def set_clearance(
         record.revoked_by_id = record.revoked_at = None
     else:
         record.revoked_by_id, record.revoked_at = staff.id, now
+    # Clearance lets a member into people's homes and lives: who granted it is kept for good.
+    audit.record(
+        session,
+        staff.id,
+        "clearance.granted" if cleared else "clearance.revoked",
+        "user",
+        member.id,
+        f"{kind} for organisation {org.id}",
+    )
     return record
 
 

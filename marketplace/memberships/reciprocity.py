@@ -15,6 +15,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from marketplace import audit
 from marketplace.auth.models import User
 from marketplace.db import utcnow
 from marketplace.errors import DomainError, NotAllowed
@@ -123,20 +124,32 @@ def log_time(
     return entry
 
 
-def _may_decide(session: Session, user: User, entry: TimeLog, org: Organisation) -> None:
-    """The giver never decides; the person helped or the ULO's staff do."""
+def _may_decide(session: Session, user: User, entry: TimeLog, org: Organisation) -> bool:
+    """The giver never decides; the person helped or the ULO's staff do. True if it is
+    staff deciding (with their powers, so audited), False for the person helped."""
     if entry.giver_id == user.id:
         raise DomainError("You cannot confirm your own hours", field="log")
     if entry.recipient_id == user.id and entry.recipient_id is not None:
-        return
+        return False
     if organisations.is_staff(session, user, org):
-        return
+        return True
     raise NotAllowed("Only the person helped or the organisation's staff can confirm this")
+
+
+def _audit_staff_decision(session: Session, staff: User, entry: TimeLog, action: str) -> None:
+    audit.record(
+        session,
+        staff.id,
+        action,
+        "time_log",
+        entry.id,
+        f"{entry.minutes} minutes for organisation {entry.organisation_id}",
+    )
 
 
 def confirm(session: Session, user: User, entry: TimeLog, now: datetime | None = None) -> TimeLog:
     """The person helped (or ULO staff) confirms the time; it is posted to the ledger once."""
-    _may_decide(session, user, entry, entry.organisation)
+    by_staff = _may_decide(session, user, entry, entry.organisation)
     now = now or utcnow()
     changed = session.execute(
         update(TimeLog)
@@ -148,12 +161,14 @@ def confirm(session: Session, user: User, entry: TimeLog, now: datetime | None =
     if not getattr(changed, "rowcount", 0):
         raise DomainError("These hours have already been decided", field="log")
     ledger.post(session, entry)
+    if by_staff:
+        _audit_staff_decision(session, user, entry, "hours.confirmed")
     return entry
 
 
 def reject(session: Session, user: User, entry: TimeLog, now: datetime | None = None) -> TimeLog:
     """The person helped (or ULO staff) says the time was not given; it never counts."""
-    _may_decide(session, user, entry, entry.organisation)
+    by_staff = _may_decide(session, user, entry, entry.organisation)
     changed = session.execute(
         update(TimeLog)
         .where(TimeLog.id == entry.id, TimeLog.status == LogStatus.LOGGED.value)
@@ -163,6 +178,8 @@ def reject(session: Session, user: User, entry: TimeLog, now: datetime | None = 
     session.refresh(entry)
     if not getattr(changed, "rowcount", 0):
         raise DomainError("These hours have already been decided", field="log")
+    if by_staff:
+        _audit_staff_decision(session, user, entry, "hours.rejected")
     return entry
 
 

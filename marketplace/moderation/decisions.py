@@ -322,6 +322,7 @@ def appealed_decision(session: Session, sanction: Sanction) -> dict[str, object]
         "action": MODERATOR_WORDS.get(sanction.action, sanction.action),
         "subject_title": subject.title if subject else "something that no longer exists",
         "subject_text": subject.text if subject else "",
+        "subject": subject,  # so the page can audit reading it, if it is private
     }
 
 
@@ -355,7 +356,10 @@ def _decide_appeal(session: Session, item: ModerationItem, decision: Decision, r
         person = session.get(User, sanction.user_id)
         if person is not None:
             person.suspended_until = _remaining_suspension(session, person, sanction)
-    audit.record(session, None, "sanction.overturned", "sanction", sanction.id, reason)
+    # The moderator who decided the appeal (services.decide sets it before this runs).
+    audit.record(
+        session, item.decided_by_id, "sanction.overturned", "sanction", sanction.id, reason
+    )
 
 
 def _appeal_actions(session: Session, item: ModerationItem) -> list[tuple[Decision, str]]:

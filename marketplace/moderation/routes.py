@@ -76,6 +76,14 @@ def item(item_id: int) -> str | Response:
             decisions.send(notices)
             flash("Decision saved", "success")
             return redirect(url_for("moderation.queue"))
+    # What the item's kind registered for the moderator to see (listing, pool, report...).
+    view = services.item_view(db.session, entry)
+    appeal = _appeal(entry)
+    shown = [value for value in view.values() if isinstance(value, services.Subject)]
+    if appeal is not None:
+        shown.append(appeal.get("subject"))  # type: ignore[arg-type]
+    services.record_viewing(db.session, current_user, entry, shown)
+    db.session.commit()
     return render_template(
         "moderation/item.html",
         entry=entry,
@@ -84,9 +92,8 @@ def item(item_id: int) -> str | Response:
         kind_label=services.kind_label,
         offers_suspend=offers_suspend,
         may_handle=services.may_handle(db.session, current_user, entry),
-        appeal=_appeal(entry),
-        # What the item's kind registered for the moderator to see (listing, pool, report...).
-        **services.item_view(db.session, entry),
+        appeal=appeal,
+        **view,
     )
 
 

@@ -48,6 +48,8 @@ class ItemKind:
     # False for kinds whose two outcomes are not approve/reject (appeals).
     approve_reject: bool = True
     view: ItemView | None = None
+    # The item page shows private content (a concern about a pairing): each viewing is audited.
+    private: bool = False
 
 
 _kinds: dict[str, ItemKind] = {}
@@ -60,11 +62,13 @@ def register_kind(
     approve_label: str = "Approve and publish",
     reject_label: str = "Send back with a reason",
     view: ItemView | None = None,
+    private: bool = False,
 ) -> None:
     """Teach the queue about a kind of item (registering again replaces it).
 
     The labels are the moderator's two choices: "publish" fits a listing, not a concern.
-    view gives the moderator's item page what it shows to decide.
+    view gives the moderator's item page what it shows to decide; private says that what it
+    shows is private, so every viewing is audited (record_viewing).
     """
     earlier = _kinds.get(item_type)
     _kinds[item_type] = ItemKind(
@@ -77,6 +81,7 @@ def register_kind(
         earlier.excluded if earlier else None,
         earlier.approve_reject if earlier else True,
         view,
+        private,
     )
 
 
@@ -97,6 +102,7 @@ def extend_kind(
         excluded,
         approve_reject,
         kind.view,
+        kind.private,
     )
 
 
@@ -122,6 +128,8 @@ class Subject:
     areas: frozenset[str]
     back_endpoint: str
     back_args: tuple[tuple[str, int], ...]
+    # Private to the people in it (a buddy message): a moderator reading it is audited.
+    private: bool = False
 
 
 # The feature's own object (a Listing, a PoolMessage, ...): moderation never looks inside.
@@ -154,6 +162,7 @@ class SubjectKind:
     owners: Owners | None = None
     warn_writer: bool = True
     apply_sanction: ApplySanction | None = None
+    private: bool = False
 
     @property
     def hideable(self) -> bool:
@@ -181,9 +190,13 @@ def register_subject(
     approve_label: str = "Approve and publish",
     reject_label: str = "Send back with a reason",
     view: ItemView | None = None,
+    private: bool = False,
 ) -> None:
     """Teach moderation about a kind of thing people can report (registering again
     replaces it, so a feature's register() may run once per app).
+
+    private: it is meant only for the people in a conversation, so every time a moderator
+    is shown it the viewing is audited (record_viewing).
 
     set_hidden makes it hideable (by three reporters, or a moderator's decision); owners
     names who wrote it, who can then be warned or suspended unless warn_writer is False
@@ -202,6 +215,7 @@ def register_subject(
         owners,
         warn_writer,
         apply_sanction,
+        private,
     )
     if decide is not None:
         register_kind(kind, label or kind, decide, approve_label, reject_label, view)
@@ -237,7 +251,25 @@ def load_subject(session: Session, user: User | None, kind: str, subject_id: int
         frozenset(registered.areas(session, obj)),
         endpoint,
         tuple(args.items()),
+        registered.private,
     )
+
+
+def record_viewing(
+    session: Session, viewer: User, item: ModerationItem, shown: Iterable[Subject | None]
+) -> None:
+    """Audit that this moderator was shown private content on an item's page.
+
+    Every showing counts, before or after a claim: reading someone's private words is a
+    privileged act whether or not the reader then decides anything.
+    """
+    where = f"on queue item {item.id}"
+    kind = _kinds.get(item.item_type)
+    if kind is not None and kind.private:
+        audit.record(session, viewer.id, "private.viewed", item.item_type, item.item_id, where)
+    for subject in shown:
+        if subject is not None and subject.private:
+            audit.record(session, viewer.id, "private.viewed", subject.type, subject.id, where)
 
 
 # --- who moderates where --------------------------------------------------------------------
@@ -427,11 +459,12 @@ def decide(
     reason = reason.strip()
     if decision is not Decision.APPROVE and not reason:
         raise DomainError("Say why, so the person can put it right", field="reason")
+    # Set before the handler runs, so whatever it audits names the person deciding.
+    item.decided_by_id = moderator.id
     _kinds[item.item_type].apply(session, item, decision, reason)
     item.state = QueueState.DECIDED.value
     item.decision = decision.value
     item.reason = reason or None
-    item.decided_by_id = moderator.id
     item.decided_at = utcnow()
     audit.record(
         session,

@@ -120,3 +120,17 @@ def test_completing_checks_the_hours(db_session, staff, org, giver):
     with pytest.raises(NotAllowed):
         help.complete(db_session, person, request, 60, NOW.date(), now=NOW)
     assert request.status == HelpRequestStatus.ACCEPTED
+
+
+def test_granting_and_revoking_clearance_is_audited(db_session, staff, org, giver):
+    from marketplace import audit
+
+    person, _ = giver
+    help.set_clearance(db_session, staff, org, person, "occasional_pa", now=NOW)
+    help.set_clearance(db_session, staff, org, person, "occasional_pa", False, now=NOW)
+    db_session.flush()
+    entries = audit.entries_for(db_session, "user", person.id)
+    assert [(e.actor_id, e.action, e.detail) for e in entries[-2:]] == [
+        (staff.id, "clearance.granted", f"occasional_pa for organisation {org.id}"),
+        (staff.id, "clearance.revoked", f"occasional_pa for organisation {org.id}"),
+    ]

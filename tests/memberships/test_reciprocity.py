@@ -119,3 +119,37 @@ def test_a_kind_the_ulo_does_not_accept_is_refused(db_session, staff, org, recip
     with pytest.raises(DomainError) as error:
         reciprocity.log_time(db_session, person, org, TimeGiven("buddy", NOW.date(), 60), now=NOW)
     assert error.value.field == "kind"
+
+
+def test_staff_confirming_or_rejecting_hours_is_audited_and_the_person_helped_is_not(
+    db_session, staff, org, giver
+):
+    from marketplace import audit
+
+    person, _ = giver
+    helped = UserFactory()
+    by_helped = reciprocity.log_time(
+        db_session, person, org, TimeGiven("buddy", NOW.date(), 60, helped.id), now=NOW
+    )
+    by_staff = reciprocity.log_time(
+        db_session, person, org, TimeGiven("other", NOW.date(), 90), now=NOW
+    )
+    refused = reciprocity.log_time(
+        db_session, person, org, TimeGiven("other", NOW.date(), 30), now=NOW
+    )
+    reciprocity.confirm(db_session, helped, by_helped, now=NOW)
+    reciprocity.confirm(db_session, staff, by_staff, now=NOW)
+    reciprocity.reject(db_session, staff, refused, now=NOW)
+    db_session.flush()
+    # The person helped uses no special power: nothing for the audit log.
+    assert audit.entries_for(db_session, "time_log", by_helped.id) == []
+    ((confirmed,),) = [
+        [
+            (e.actor_id, e.action, e.detail)
+            for e in audit.entries_for(db_session, "time_log", by_staff.id)
+        ]
+    ]
+    assert confirmed == (staff.id, "hours.confirmed", f"90 minutes for organisation {org.id}")
+    assert [
+        (e.actor_id, e.action) for e in audit.entries_for(db_session, "time_log", refused.id)
+    ] == [(staff.id, "hours.rejected")]

@@ -62,3 +62,83 @@ def test_adding_entries_still_works(db_session, entry):
         "test.action",
         "test.second",
     ]
+
+
+def _dialect(db_session) -> str:
+    return db_session.get_bind().dialect.name
+
+
+def _rewrites(dialect: str, entry_id: int) -> list[str]:
+    """Every way of putting a new row where an existing entry is, in this database's SQL."""
+    columns = "(id, actor_id, action, subject_type, subject_id, detail, created_at)"
+    values = f"({entry_id}, NULL, 'forged', 'thing', 1, 'rewritten', CURRENT_TIMESTAMP)"
+    if dialect == "sqlite":
+        return [
+            f"INSERT OR REPLACE INTO audit_entries {columns} VALUES {values}",
+            f"REPLACE INTO audit_entries {columns} VALUES {values}",
+            f"INSERT INTO audit_entries {columns} VALUES {values}",
+            f"INSERT OR IGNORE INTO audit_entries {columns} VALUES {values}",
+            f"INSERT INTO audit_entries {columns} VALUES {values} "
+            "ON CONFLICT (id) DO UPDATE SET detail = excluded.detail",
+        ]
+    return [
+        f"INSERT INTO audit_entries {columns} VALUES {values}",
+        f"INSERT INTO audit_entries {columns} VALUES {values} "
+        "ON CONFLICT (id) DO UPDATE SET detail = excluded.detail",
+        f"INSERT INTO audit_entries {columns} VALUES {values} ON CONFLICT (id) DO NOTHING",
+    ]
+
+
+@pytest.mark.parametrize("which", range(5))
+def test_an_insert_reusing_an_existing_id_is_refused(db_session, entry, which):
+    statements = _rewrites(_dialect(db_session), entry.id)
+    if which >= len(statements):
+        pytest.skip("no such statement on this database")
+    with pytest.raises(DBAPIError, match="append-only"), db_session.begin_nested():
+        db_session.execute(text(statements[which]))
+    db_session.expire_all()
+    kept = db_session.get(AuditEntry, entry.id)
+    assert (kept.action, kept.detail) == ("test.action", "detail")
+
+
+def test_emptying_the_table_is_refused(db_session, entry):
+    """PostgreSQL's TRUNCATE skips row triggers: a statement-level trigger refuses it, also
+    when it would cascade from the users table. SQLite has no TRUNCATE; its truncate
+    optimisation of a bare DELETE is off while the table has a delete trigger."""
+    if _dialect(db_session) == "postgresql":
+        statements = ["TRUNCATE audit_entries", "TRUNCATE users CASCADE"]
+    else:
+        statements = ["DELETE FROM audit_entries"]
+    for statement in statements:
+        with pytest.raises(DBAPIError, match="append-only"), db_session.begin_nested():
+            db_session.execute(text(statement))
+    db_session.expire_all()
+    assert db_session.get(AuditEntry, entry.id).detail == "detail"
+
+
+def test_the_guard_is_the_one_the_migrations_installed(db_session):
+    """The schema the tests use was built by the migrations, which take the DDL from
+    marketplace/audit_guard.py: the triggers in the database are the ones written there."""
+    from marketplace import audit_guard
+
+    names: list[str] = []
+    audit_guard.install(lambda sql: names.append(sql), _dialect(db_session))
+    if _dialect(db_session) == "postgresql":
+        rows = db_session.execute(
+            text(
+                "SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_entries'::regclass "
+                "AND NOT tgisinternal"
+            )
+        ).scalars()
+    else:
+        rows = db_session.execute(
+            text(
+                "SELECT name FROM sqlite_master "
+                "WHERE type = 'trigger' AND tbl_name = 'audit_entries'"
+            )
+        ).scalars()
+    installed = set(rows)
+    created = {sql.split()[2] for sql in names if sql.startswith("CREATE TRIGGER")}
+    assert created == installed
+    assert len(installed) == 3
+    assert all(audit_guard.MESSAGE in sql for sql in names if "RAISE" in sql)
