@@ -3,7 +3,7 @@
 The DDL lives in marketplace/audit_guard.py, the one place it is written.
 
 Revision ID: 5e6f7a8b9c0d
-Revises: 4d5e6f7a8b9c
+Revises: 7a1b2c3d4e5f
 Create Date: 2026-11-25 09:00:00
 """
 
@@ -13,7 +13,7 @@ from marketplace import audit_guard
 
 
 revision = "5e6f7a8b9c0d"
-down_revision = "4d5e6f7a8b9c"
+down_revision = "7a1b2c3d4e5f"
 branch_labels = None
 depends_on = None
 
