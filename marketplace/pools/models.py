@@ -1,7 +1,7 @@
 """Pools: holders jointly commissioning a service nobody offers them yet.
 
 Lifecycle (DESIGN §4): pending (waiting for the ULO) -> open (joining and quoting) -> voting ->
-funded (a quote chosen and the minimum met; the first month is being collected) -> running
+funded (a quote chosen and the minimum met; month one held, then taken on its start date) -> running
 (commissioned) -> closed; pending -> rejected; open/voting/funded -> lapsed (nobody pays for a
 service that does not happen); running -> winding_down -> closed. Nothing is ever deleted: a pool
 that lapses keeps its members, quotes, votes and money in and out readable by its members.

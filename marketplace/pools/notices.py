@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import current_app, url_for
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from marketplace.auth.models import User
@@ -21,6 +22,7 @@ from marketplace.money import format_pence
 from marketplace.pools import schedule, shares
 from marketplace.pools.models import (
     MemberStatus,
+    PayBy,
     PaymentStatus,
     Pool,
     PoolMember,
@@ -67,18 +69,48 @@ def _members_and_proposer(pool: Pool) -> list[User]:
     return people
 
 
-HOLD_WORDS = (
-    "Nothing is taken yet: your share is held on your card (your bank reserves it) and taken "
-    "on {date} only if every member's share is secured by then. If not, every hold is "
-    "released and nobody pays anything. Stripe keeps a hold for at most 7 days, so we hold "
-    "your share no earlier than {lead} days before {date}."
-)
-
-
-def hold_words(charge_on: date | None) -> str:
-    """The promise about month one, for the pool page and emails (true in funding.py)."""
+def hold_words(session: Session, pool: Pool, member: PoolMember | None) -> str:
+    """The promise about month one while a funded pool waits for its start date, for the person
+    reading the pool page (true in funding.py: holds from `schedule.hold_date`, taken on the
+    charge date only if every share is secured, else all released)."""
+    charge_on = schedule.charge_date(session, pool, 1)
+    hold_on = schedule.hold_date(session, pool)
     when = format_date(charge_on) if charge_on else "the service's start date"
-    return HOLD_WORDS.format(date=when, lead=schedule.HOLD_LEAD_DAYS)
+    start = format_date(hold_on) if hold_on else "a few days before"
+    row = None
+    if member is not None:
+        row = session.scalar(
+            select(PoolPayment).where(
+                PoolPayment.pool_id == pool.id,
+                PoolPayment.user_id == member.user_id,
+                PoolPayment.month == 1,
+            )
+        )
+    nobody = "If not, every hold is released, every invoice is cancelled and nobody pays anything."
+    if member is None or member.status != MemberStatus.MEMBER.value:
+        return (
+            f"Nothing is taken from anyone yet. From {start}, each card member's first share is "
+            f"held on their card (nothing taken) and the others are invoiced; every share is "
+            f"taken on {when} only if every member's share is secured by then. {nobody}"
+        )
+    if member.pay_by != PayBy.CARD.value:
+        return (
+            f"Nothing is paid yet. From {start} your first share is invoiced to "
+            f"{member.invoice_to or 'the account you named'}; it is only due if every member's "
+            f"share is secured by {when}. {nobody}"
+        )
+    if row is not None and row.status == PaymentStatus.HELD.value:
+        return (
+            f"Your first share is held on your card: your bank reserves it, nothing is taken "
+            f"yet. It is taken on {when} only if every member's share is secured by then. "
+            f"{nobody}"
+        )
+    return (
+        f"Nothing is taken yet. From {start} your first share is held on your card (your bank "
+        f"reserves it, nothing is taken), and it is taken on {when} only if every member's "
+        f"share is secured by then. {nobody} A bank keeps a hold for at most 7 days, so the "
+        f"hold starts only {schedule.HOLD_LEAD_DAYS} days before."
+    )
 
 
 def payment_problem(session: Session, row: PoolPayment) -> None:

@@ -100,7 +100,8 @@ STATUS_WORDS = {
     PoolStatus.REJECTED.value: "Sent back by the local user-led organisation",
     PoolStatus.OPEN.value: "Open: people can join and providers can quote",
     PoolStatus.VOTING.value: "Members are voting on the quotes",
-    PoolStatus.FUNDED.value: "A quote was chosen: the first month is being collected",
+    PoolStatus.FUNDED.value: "A quote was chosen: it goes ahead on its start date if every "
+    "member's share is secured",
     PoolStatus.RUNNING.value: "Running",
     PoolStatus.WINDING_DOWN.value: "Ending",
     PoolStatus.CLOSED.value: "Finished",
@@ -334,7 +335,7 @@ def _pool_page(pool: Pool, message_form: MessageForm | None = None) -> str:
         first_charge=schedule.charge_date(db.session, pool, 1),
         share_on=schedule.charge_date(db.session, pool, share_month),
         hold_words=(
-            notices.hold_words(schedule.charge_date(db.session, pool, 1))
+            notices.hold_words(db.session, pool, member)
             if pool.status == PoolStatus.FUNDED.value
             else None
         ),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app, request, url_for
@@ -69,10 +69,15 @@ def format_date(value: date | datetime | None) -> str:
 
 
 def format_datetime(value: datetime | None) -> str:
-    """A date and time as people write it: 4 March 2026 at 2:05pm (UTC)."""
+    """A date and time as people write it: 4 March 2026 at 2:05pm (UTC). Midnight and midday
+    are words (GOV.UK style), and midnight names the day it ends, which nobody misreads."""
     if value is None:
         return ""
     value = as_utc(value)
+    if (value.hour, value.minute) == (0, 0):
+        return f"midnight at the end of {format_date(value - timedelta(days=1))}"
+    if (value.hour, value.minute) == (12, 0):
+        return f"{format_date(value)} at midday"
     hour = value.hour % 12 or 12
     return f"{format_date(value)} at {hour}:{value:%M}{'am' if value.hour < 12 else 'pm'}"
 

@@ -283,7 +283,7 @@ def cas_joins_through_her_managed_account(page: Page, cast: Cast) -> None:
     expect(
         page.get_by_text("You are a member of this pool. Nothing is charged now")
     ).to_be_visible()
-    expect(page.locator("#progress")).to_contain_text("3 of the 3 members needed")
+    expect(page.locator("#progress")).to_contain_text("3 members: the 3 needed have joined")
     sign_out(page)
 
 

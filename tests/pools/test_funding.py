@@ -517,6 +517,9 @@ def test_a_pool_past_its_deadline_lapses_with_the_true_reason(
     after = utcnow() + timedelta(days=31)  # builders set the deadline 30 days out
     with app.app_context():  # the members are emailed
         funding.charge_due(db_session, now=after)
+        db_session.commit()
+    db_session.expire_all()
+    few, unchosen = (db_session.get(type(p), p.id) for p in (few, unchosen))
     assert (few.status, unchosen.status) == (PoolStatus.LAPSED.value,) * 2
     assert few.end_reason == (
         "The pool did not reach its minimum of 3 members by the deadline, so nobody paid anything"
@@ -525,3 +528,43 @@ def test_a_pool_past_its_deadline_lapses_with_the_true_reason(
         "No quote was chosen by the deadline, so the pool did not go ahead and nobody paid"
     )
     assert db_session.scalars(select(PoolPayment)).all() == []
+
+
+def test_the_money_promise_for_an_invoiced_member_and_a_visitor_is_what_funding_does(
+    app, db_session, council, moderator, provider
+):
+    from marketplace.pools import notices
+    from marketplace.web.template_globals import format_date
+
+    pool = approved_pool(db_session, council, moderator)
+    offer = quote(db_session, provider, pool)
+    people = join_by_invoice(db_session, pool, 3)
+    quotes.open_vote(db_session, pool.proposer, pool, utcnow() + timedelta(days=7))
+    with app.app_context():
+        for person in people:
+            quotes.vote(db_session, person, pool, offer)
+        db_session.commit()
+    assert pool.status == PoolStatus.FUNDED.value
+    member = services.member_record(db_session, pool, people[0].id)
+    hold_on = format_date(schedule.hold_date(db_session, pool))
+    first = format_date(schedule.charge_date(db_session, pool, 1))
+    assert notices.hold_words(db_session, pool, member) == (
+        f"Nothing is paid yet. From {hold_on} your first share is invoiced to Leeds Direct Pay "
+        f"Ltd; it is only due if every member's share is secured by {first}. If not, every hold "
+        "is released, every invoice is cancelled and nobody pays anything."
+    )
+    assert notices.hold_words(db_session, pool, None).startswith(
+        f"Nothing is taken from anyone yet. From {hold_on}, each card member's first share"
+    )
+    with app.app_context():
+        funding.charge_due(db_session, now=hold_time(db_session, pool))
+        db_session.commit()
+    assert [r.status for r in funding.payments_for(db_session, pool, 1)] == ["invoiced"] * 3
+    # Nobody accepts the invoices: on the start date every one is cancelled and nobody pays.
+    with app.app_context():
+        funding.charge_due(db_session, now=charge_time(db_session, pool))
+        db_session.commit()
+    db_session.expire_all()
+    pool = db_session.get(type(pool), pool.id)  # leaving the app context ended its session
+    assert pool.status == PoolStatus.LAPSED.value
+    assert {r.status for r in funding.payments_for(db_session, pool, 1)} == {"cancelled"}

@@ -297,16 +297,29 @@ def test_provider_quotes_members_vote_and_closing_funds_the_pool(
     assert db_session.scalars(select(PoolPayment)).all() == []  # nothing held before its date
     page = " ".join(html.unescape(text(people[0].get(f"/pools/{pool.id}"))).split())
     first = schedule.charge_date(db_session, pool, 1)
-    assert (
-        "Nothing is taken yet: your share is held on your card (your bank reserves it) and "
-        f"taken on {first.day} {first:%B %Y} only if every member's share is secured" in page
+    hold_on = schedule.hold_date(db_session, pool)
+    said = (
+        f"Nothing is taken yet. From {hold_on.day} {hold_on:%B %Y} your first share is held on "
+        "your card (your bank reserves it, nothing is taken), and it is taken on "
+        f"{first.day} {first:%B %Y} only if every member's share is secured by then."
     )
+    assert said in page
+    # True: the day before the hold date nothing is held; on it every card share is.
+    with app.app_context():
+        funding.charge_due(db_session, now=hold_time(db_session, pool) - timedelta(days=1))
+        db_session.commit()
+    assert db_session.scalars(select(PoolPayment)).all() == []
     with app.app_context():
         funding.charge_due(db_session, now=hold_time(db_session, pool))
         db_session.commit()
     held = db_session.scalars(select(PoolPayment).where(PoolPayment.pool_id == pool.id)).all()
     assert [p.status for p in held] == ["held"] * 3
-    assert "Held on your card, not taken yet" in text(people[0].get(f"/pools/{pool.id}"))
+    page = " ".join(html.unescape(text(people[0].get(f"/pools/{pool.id}"))).split())
+    assert "Held on your card, not taken yet" in page
+    assert (
+        "Your first share is held on your card: your bank reserves it, nothing is taken yet. "
+        f"It is taken on {first.day} {first:%B %Y} only if every member's share is secured"
+    ) in page
     with app.app_context():
         funding.charge_due(db_session, now=charge_time(db_session, pool))  # the start date
         db_session.commit()
