@@ -80,6 +80,9 @@ PAYMENT_DONE_WORDS = {
     PaymentStatus.PENDING.value: "is being taken",
     PaymentStatus.PAID.value: "is paid",
     PaymentStatus.INVOICED.value: "is invoiced",
+    PaymentStatus.ACCEPTED.value: "is invoiced and accepted: due once the pool goes ahead",
+    PaymentStatus.HELD.value: "is held on your card, not taken yet",
+    PaymentStatus.RELEASED.value: "was released: nothing was taken",
     PaymentStatus.REFUNDED.value: "was refunded",
     PaymentStatus.CANCELLED.value: "was cancelled",
 }
@@ -282,7 +285,7 @@ def _charging_words(
             f"Month {due.month} ({format_pence(row.amount_pence)}) "
             f"{PAYMENT_DONE_WORDS[row.status]}. Nothing else is due yet."
         )
-    if row is not None:
+    if row is not None:  # refused, or the bank asks the member to confirm
         return due, f"Month {due.month} ({format_pence(row.amount_pence)}) needs putting right."
     when = f"month {due.month} of {pool.months}, on {format_date(due.on)}"
     if due.pence is None:

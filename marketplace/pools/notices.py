@@ -93,6 +93,12 @@ def hold_words(session: Session, pool: Pool, member: PoolMember | None) -> str:
             f"held on their card (nothing taken) and the others are invoiced; every share is "
             f"taken on {when} only if every member's share is secured by then. {nobody}"
         )
+    if member.pay_by != PayBy.CARD.value and row is not None:
+        return (
+            f"Nothing is paid yet. Your first share is invoiced to "
+            f"{member.invoice_to or 'the account you named'}; it is only due if every member's "
+            f"share is secured by {when}. {nobody}"
+        )
     if member.pay_by != PayBy.CARD.value:
         return (
             f"Nothing is paid yet. From {start} your first share is invoiced to "

@@ -15,7 +15,7 @@ from marketplace.memberships.charts import hours_text
 from marketplace.memberships.common import month_end
 from marketplace.memberships.services import OfferData
 from marketplace.payments.services import CardDetails
-from marketplace.pools import quotes, schedule, shares
+from marketplace.pools import funding, quotes, schedule, shares
 from marketplace.pools import services as pools
 from marketplace.pools.models import MemberStatus, PaymentStatus, PoolPayment, PoolStatus
 from marketplace.web.template_globals import format_date
@@ -391,3 +391,30 @@ def test_funding_rules_are_untouched_by_looking(db_session, council, moderator, 
     assert not db_session.dirty and not db_session.new
     after = (pool.status, pool.months_started, len(pools.payments_of(db_session, pool, person.id)))
     assert after == before
+
+
+def test_a_held_first_share_is_not_a_payment_to_put_right(
+    app, db_session, council, moderator, provider, stripe_clean
+):
+    from marketplace.payments import services as payments
+    from tests.pools.builders import hold_time
+
+    person = UserFactory()
+    pool, offer = gathering_pool(db_session, council, moderator, provider, person)
+    others = join_by_invoice(db_session, pool, 2)
+    with app.app_context():
+        card = payments.save_card(
+            db_session, person, payments.CardDetails("4242424242424242", 12, 2034, "123"), {}
+        )
+        member = pools.member_record(db_session, pool, person.id)
+        member.pay_by, member.payment_method_id = "card", card.payment_method_id
+        quotes.open_vote(db_session, pool.proposer, pool, utcnow() + timedelta(days=7))
+        for voter in [person, *others]:
+            quotes.vote(db_session, voter, pool, offer)
+        funding.fund(db_session, pool, now=hold_time(db_session, pool))
+        db_session.commit()
+        item = one_pool(services.commitments_of(db_session, person))
+    assert (
+        item.due_words
+        == "Month 1 (£30) is held on your card, not taken yet. Nothing else is due yet."
+    )
