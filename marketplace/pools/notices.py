@@ -168,26 +168,53 @@ def charge_reminder(session: Session, pool: Pool, month: int, on: date) -> None:
 
 
 def commissioned(session: Session, pool: Pool) -> None:
-    """Tell the provider and the members that the pool is going ahead."""
+    """Tell the provider and the members that the pool is going ahead, and what each paid."""
     quote = session.get(Quote, pool.chosen_quote_id) if pool.chosen_quote_id else None
     link = _link("pools.pool_page", pool_id=pool.id)
+    rows = {
+        r.user_id: r
+        for r in session.scalars(
+            select(PoolPayment).where(PoolPayment.pool_id == pool.id, PoolPayment.month == 1)
+        )
+    }
+    taken = sum(r.amount_pence for r in rows.values() if r.status == PaymentStatus.PAID.value)
+    invoiced = sum(
+        r.amount_pence
+        for r in rows.values()
+        if r.status in (PaymentStatus.INVOICED.value, PaymentStatus.ACCEPTED.value)
+    )
     if quote is not None:
+        parts = []
+        if taken:
+            parts.append(f"{format_pence(taken)} has been taken by card")
+        if invoiced:
+            parts.append(f"{format_pence(invoiced)} is invoiced to members' accounts")
+        money = "Of its first month, " + (" and ".join(parts) or "nothing is due")
         for person in staff_of(session, quote.organisation):
             _send(
                 person,
                 "Your quote for a pool has been chosen",
-                f"The pool {pool.title} has chosen your quote and has paid its first month. "
-                f"It starts on {format_date(quote.start_date)}. The money is recorded as owed "
-                f"to {quote.organisation.name}.\n\n{link}",
+                f"The pool {pool.title} has chosen your quote and is going ahead. {money}. "
+                f"It starts on {format_date(quote.start_date)}. What is taken is recorded as "
+                f"owed to {quote.organisation.name}; an invoice is added once it is paid."
+                f"\n\n{link}",
                 session=session,
             )
     for member in pool.current_members:
+        row = rows.get(member.user_id)
+        if row is not None and row.status == PaymentStatus.PAID.value:
+            yours = f"Your first share of {format_pence(row.amount_pence)} has now been taken."
+        elif row is not None:
+            yours = (
+                f"Your first share of {format_pence(row.amount_pence)} is now due on the "
+                f"invoice to {row.invoice_to or 'the account you named'}."
+            )
+        else:
+            yours = "You pay nothing for the first month."
         _send(
             member.user,
             "Your pool is going ahead",
-            f"Every member's share was secured, so {pool.title} is going ahead and each "
-            "member's first share has now been taken.\n\n"
-            f"{link}",
+            f"Every member's share was secured, so {pool.title} is going ahead. {yours}\n\n{link}",
             session=session,
         )
 

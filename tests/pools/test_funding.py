@@ -568,3 +568,26 @@ def test_the_money_promise_for_an_invoiced_member_and_a_visitor_is_what_funding_
     pool = db_session.get(type(pool), pool.id)  # leaving the app context ended its session
     assert pool.status == PoolStatus.LAPSED.value
     assert {r.status for r in funding.payments_for(db_session, pool, 1)} == {"cancelled"}
+
+
+def test_going_ahead_tells_each_member_what_they_paid_and_how(
+    app, db_session, council, moderator, provider, mailbox
+):
+    pool = approved_pool(db_session, council, moderator)
+    offer = quote(db_session, provider, pool, total_pence=9000)
+    people = join_by_invoice(db_session, pool, 3)
+    with app.app_context():
+        quotes.open_vote(db_session, pool.proposer, pool, utcnow() + timedelta(days=7))
+        for person in people:
+            quotes.vote(db_session, person, pool, offer)
+        assert go_ahead(db_session, pool, staff=moderator) == PoolStatus.RUNNING.value
+        db_session.commit()
+    body = mailbox.last_to(people[0].email, "Your pool is going ahead")
+    body = " ".join(body.get_payload(decode=True).decode().split())
+    assert "Your first share of £30 is now due on the invoice to Leeds Direct Pay Ltd." in body
+    assert "taken" not in body  # nothing was taken from an invoiced member
+    (staff, _org) = provider
+    to_provider = mailbox.last_to(staff.email, "Your quote for a pool has been chosen")
+    said = " ".join(to_provider.get_payload(decode=True).decode().split())
+    assert "Of its first month, £90 is invoiced to members' accounts." in said
+    assert [r.status for r in funding.payments_for(db_session, pool, 1)] == ["invoiced"] * 3

@@ -221,7 +221,7 @@ def test_a_full_pool_puts_a_card_joiner_on_the_waiting_list(
 
 
 def test_provider_quotes_members_vote_and_closing_funds_the_pool(
-    app, db_session, council, moderator, provider, stripe_clean
+    app, db_session, council, moderator, provider, stripe_clean, mailbox
 ):
     staff, org = provider
     pool = approved_pool(db_session, council, moderator)
@@ -328,6 +328,9 @@ def test_provider_quotes_members_vote_and_closing_funds_the_pool(
     assert pool.status == PoolStatus.RUNNING.value
     paid = db_session.scalars(select(PoolPayment).where(PoolPayment.pool_id == pool.id)).all()
     assert [p.status for p in paid] == ["paid"] * 3
+    told = mailbox.last_to(paid[0].user.email, "Your pool is going ahead")
+    said = " ".join(told.get_payload(decode=True).decode().split())
+    assert f"Your first share of £{paid[0].amount_pence // 100} has now been taken." in said
 
     # Statement, as a page and as CSV.
     page = text(people[0].get("/pools/statement"))
