@@ -110,8 +110,8 @@ STATUS_WORDS = {
 }
 # What became of the first month after the vote, shown on the pool page with the vote's result.
 FUNDED_WORDS = {
-    PoolStatus.RUNNING.value: "Every member's first share was secured and taken: the pool is "
-    "running",
+    PoolStatus.RUNNING.value: "Every member's first share was secured, then card shares were "
+    "taken and invoices became due: the pool is running",
     PoolStatus.LAPSED.value: "Not every share could be secured, so the pool ended and nobody paid",
 }
 COLLECTING = (

@@ -383,7 +383,10 @@ def the_last_vote_closed_it(page: Page, cast: Cast, live_server: LiveServer) -> 
         )
     ).to_be_visible()
     expect(
-        page.get_by_text("Every member's first share was secured and taken: the pool is running")
+        page.get_by_text(
+            "Every member's first share was secured, then card shares were taken and invoices "
+            "became due: the pool is running"
+        )
     ).to_be_visible()
     expect(page.get_by_text("Running", exact=True)).to_be_visible()
     expect(page.get_by_role("heading", name=f"{cast.provider_name} (chosen)")).to_be_visible()
