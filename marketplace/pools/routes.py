@@ -948,16 +948,10 @@ def accept_invoice(payment_id: int) -> BaseResponse:
     if row is None:
         abort(404)
     if ConfirmForm().validate_on_submit():
-        try:
-            funding.accept_invoice(db.session, current_person(), row)
-        except NotAllowed:
-            abort(403)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
-            db.session.commit()
-            flash("Accepted: this share counts as secured", "success")
+        button_action(
+            lambda: funding.accept_invoice(db.session, current_person(), row),
+            "Accepted: this share counts as secured",
+        )
     return redirect(url_for("pools.pool_page", pool_id=row.pool_id, _anchor="invoices"))
 
 
@@ -968,16 +962,10 @@ def record_paid(payment_id: int) -> BaseResponse:
     if row is None:
         abort(404)
     if ConfirmForm().validate_on_submit():
-        try:
-            funding.record_invoice_paid(db.session, current_person(), row)
-        except NotAllowed:
-            abort(403)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
-            db.session.commit()
-            flash("Recorded as paid", "success")
+        button_action(
+            lambda: funding.record_invoice_paid(db.session, current_person(), row),
+            "Recorded as paid",
+        )
     return redirect(url_for("pools.pool_page", pool_id=row.pool_id, _anchor="invoices"))
 
 
