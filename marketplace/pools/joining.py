@@ -3,8 +3,8 @@ most they can be charged, and when the first payment is taken.
 
 The sentences are built here, in one place, so the page and the tests read the same words. Each
 is worked out from the rules it describes: the share from the quotes' prices at the size the
-pool would be with this person (`Quote.per_member_pence`, which `shares.quote_share` reads
-for members), the most from the person's own maximum (no share above it is ever taken:
+pool would be with this person, split in whole pence as `shares.split` splits it for members
+(the person joining is the latest to join, so pays no odd penny while others do), the most from the person's own maximum (no share above it is ever taken:
 `funding` holds it back), and the date from `schedule.charge_date`, the one dating rule.
 """
 
@@ -16,7 +16,7 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from marketplace.money import format_pence
-from marketplace.pools import schedule
+from marketplace.pools import schedule, shares
 from marketplace.pools.models import PayBy, Pool, Quote, QuoteStatus
 from marketplace.web.template_globals import format_date
 
@@ -27,7 +27,9 @@ class JoinOutlook:
 
     size: int  # how many would share the cost, counting the person joining
     waiting: bool  # the pool is full: they would join the waiting list
-    shares_pence: tuple[int, ...]  # each quote's share at `size`, lowest first (none: no quotes)
+    # What the person joining would pay under each quote at `size`, lowest first (none: no
+    # quotes). A penny below the quote's per-member price when the total does not divide.
+    shares_pence: tuple[int, ...]
     most_pence: int  # the most any one payment can be: the person's own maximum
     first_charge_on: date | None  # known only once a quote is chosen
     share: str
@@ -47,7 +49,9 @@ def _members(size: int) -> str:
     return f"{size} member{'s' if size != 1 else ''}"
 
 
-def _share_sentence(pool: Pool, joined: int, size: int, waiting: bool, found: list[int]) -> str:
+def _share_sentence(
+    pool: Pool, joined: int, size: int, waiting: bool, found: list[int], uneven: list[str]
+) -> str:
     if waiting:
         opening = (
             f"The pool is full, so you would join the waiting list. You pay nothing while you "
@@ -63,11 +67,20 @@ def _share_sentence(pool: Pool, joined: int, size: int, waiting: bool, found: li
     if not found:
         return f"{opening}. No provider has quoted yet, so the share is not known yet."
     low, high = found[0], found[-1]
-    if low == high:
+    if low == high and not uneven:
         return f"{opening}: each member's share would be {format_pence(low)} a month."
+    if low == high:
+        return f"{opening}: your share would be {format_pence(low)} a month. {uneven[0]}."
+    pennies = (
+        " Each quote is shared in whole pence, so members' shares can differ by a penny: the "
+        "earliest to join pay the odd pennies."
+        if uneven
+        else ""
+    )
+    whose = "your share" if uneven else "each member's share"
     return (
-        f"{opening}: each member's share would be between {format_pence(low)} and "
-        f"{format_pence(high)} a month, depending on which quote the members choose."
+        f"{opening}: {whose} would be between {format_pence(low)} and "
+        f"{format_pence(high)} a month, depending on which quote the members choose.{pennies}"
     )
 
 
@@ -110,7 +123,14 @@ def outlook(session: Session, pool: Pool, max_pence: int, pay_by: str) -> JoinOu
     # A pool only goes ahead at its minimum, and quotes price only the sizes it allows.
     size = min(max(joined, pool.min_members), pool.max_members)
     offers = _quotes(session, pool)
-    found = sorted(p for q in offers if (p := q.per_member_pence(size)) is not None)
+    # `shares.split` gives the odd pennies to the earliest joiners, and the person joining is
+    # the latest: their own share is the split's entry at their place in the line.
+    place = min(joined, size) - 1
+    prices = [price for q in offers if (price := q.price_at(size)) is not None]
+    found = sorted(shares.split(p.group_total, size)[place] for p in prices)
+    uneven = [
+        shares.split_words(p.group_total, size) for p in prices if p.group_total % size != 0
+    ]
     on = schedule.charge_date(session, pool, 1)
     return JoinOutlook(
         size=size,
@@ -118,7 +138,7 @@ def outlook(session: Session, pool: Pool, max_pence: int, pay_by: str) -> JoinOu
         shares_pence=tuple(found),
         most_pence=max_pence,
         first_charge_on=on,
-        share=_share_sentence(pool, joined, size, waiting, found),
+        share=_share_sentence(pool, joined, size, waiting, found, uneven),
         most=_most_sentence(max_pence, pay_by),
         first_charge=_first_charge_sentence(on, sorted(q.start_date for q in offers), pay_by),
     )

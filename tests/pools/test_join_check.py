@@ -206,3 +206,28 @@ def test_the_check_page_still_says_nothing_is_charged_now(
     page = client.get(f"/pools/{pool.id}/join/check").get_data(as_text=True)
     assert "Nothing is charged now" in page
     assert services.member_record(db_session, pool, person.id) is None  # nothing saved yet
+
+
+def test_a_share_that_does_not_divide_says_the_penny_and_is_what_the_joiner_pays(
+    app, db_session, council, moderator, provider
+):
+    # £100 among 3: the earliest member pays £33.34, the person joining £33.33.
+    pool = approved_pool(db_session, council, moderator, min_members=3, max_members=3)
+    offer = quote(db_session, provider, pool, total_pence=10000)
+    join_by_invoice(db_session, pool, 2)
+    person = UserFactory()
+    db_session.commit()
+    said = sentences(app, person, pool, max_pounds="40")
+    offer = fresh(db_session, offer)
+    assert said["likely-share"] == (
+        "With you, the pool has 3 members: your share would be £33.33 a month. £100 split 3 "
+        "ways: 1 person pays £33.34 and 2 pay £33.33 (the earliest to join pay the odd "
+        "pennies)."
+    )
+    pool = fresh(db_session, pool)
+    services.join(db_session, person, pool, invoice_pledge(4000))
+    # The rule that splits the chosen quote's price when the month is collected.
+    everyone = shares.amounts(offer, pool.current_members)
+    assert everyone is not None and everyone[person.id] == 3333
+    assert sorted(everyone.values()) == [3333, 3333, 3334]
+    assert sum(everyone.values()) == 10000
