@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 
 from marketplace import audit
 from marketplace.auth.models import User
+from marketplace.carers import services as carers
+from marketplace.carers.models import CarerScope
 from marketplace.db import as_utc, utcnow
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.moderation import services as moderation
@@ -39,14 +41,22 @@ AUDIT_ACTION = "pool.cancel"
 
 
 def role(session: Session, user: User, pool: Pool) -> str | None:
-    """How this person could cancel the pool: as area staff (any time), as its proposer (before
-    funding), or not at all (None). Staff powers win for a proposer who is also staff."""
+    """How this person could cancel the pool: as area staff (any time), as its proposer or a
+    carer the proposer lets act for them in pools (before funding), or not at all (None).
+    Staff powers win for a proposer who is also staff."""
     areas = moderation.moderated_council_codes(session, user)
     if areas is None or pool.council.code in areas:
         return STAFF
-    if user.id == pool.proposer_id:
+    if user.id == pool.proposer_id or _acts_for_proposer(session, user, pool):
         return PROPOSER
     return None
+
+
+def _acts_for_proposer(session: Session, user: User, pool: Pool) -> bool:
+    if pool.proposer_id is None:
+        return False
+    helped = carers.people_i_act_for(session, user, CarerScope.POOLS)
+    return any(holder.id == pool.proposer_id for holder in helped)
 
 
 def check(session: Session, user: User, pool: Pool) -> str:
@@ -111,7 +121,9 @@ def preview(session: Session, user: User, pool: Pool) -> Preview:
     )
 
 
-def _who(session: Session, user: User, found: str) -> str:
+def _who(session: Session, user: User, pool: Pool, found: str) -> str:
+    if found == PROPOSER and user.id != pool.proposer_id:
+        return "someone acting for the person who proposed it"
     if found == PROPOSER:
         return "the person who proposed it"
     if moderation.moderated_council_codes(session, user) is None:
@@ -128,11 +140,14 @@ def cancel(
     # Behind anyone joining, leaving or voting; then check again what we locked.
     services.lock_pool(session, pool)
     found = check(session, user, pool)
+    if found == PROPOSER and user.id != pool.proposer_id and pool.proposer_id is not None:
+        # A carer: their grant is checked again and the proposer can see what was done.
+        services.act_as(session, user, pool.proposer_id, f"Cancelled the pool {pool.title}")
     before = pool.status
     if before == PoolStatus.PENDING.value:
         moderation.withdraw(session, services.ITEM_POOL, pool.id)  # nothing left to approve
     pool.status = PoolStatus.CANCELLED.value
-    pool.end_reason = f"Cancelled by {_who(session, user, found)}. Reason: {text.rstrip('.')}"
+    pool.end_reason = f"Cancelled by {_who(session, user, pool, found)}. Reason: {text.rstrip('.')}"
     pool.ended_at = now
     pool.vote_closes_at = None  # the closing job leaves it alone
     released = funding.release_all(session, pool)

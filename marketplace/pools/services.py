@@ -269,7 +269,8 @@ def can_see(session: Session, user: User | None, pool: Pool) -> bool:
     if user.id == pool.proposer_id or is_member(session, pool, user.id):
         return True
     # A carer with the "pools" grant reads the pools of the people they act for, as they do.
-    if any(is_member(session, pool, h.id) for h in people_i_act_for(session, user)):
+    helped = people_i_act_for(session, user)
+    if any(h.id == pool.proposer_id or is_member(session, pool, h.id) for h in helped):
         return True
     areas = moderation.moderated_council_codes(session, user)
     if areas is None or pool.council.code in areas:

@@ -172,3 +172,19 @@ def test_history_stays_readable_by_members_and_their_carers_only(
         assert services.can_see(db_session, person, pool)
     for person in [None, UserFactory(), view_only, ulo_moderator(CouncilFactory())]:
         assert not services.can_see(db_session, person, pool)
+
+
+def test_a_carer_cancels_for_the_proposer_and_the_proposer_can_see_it_was_them(
+    db_session, council, moderator
+):
+    pool = approved_pool(db_session, council, moderator)
+    join_by_invoice(db_session, pool, 2)
+    carer = UserFactory()
+    _, token = carers.invite_carer(db_session, pool.proposer, carer.email, [CarerScope.POOLS], 3600)
+    carers.accept_invitation(db_session, carer, token)
+    assert cancel.role(db_session, carer, pool) == cancel.PROPOSER
+    cancel.cancel(db_session, carer, pool, REASON)
+    assert pool.status == PoolStatus.CANCELLED.value
+    assert pool.end_reason.startswith("Cancelled by someone acting for the person who proposed it")
+    done = carers.actions_for_holder(db_session, pool.proposer)
+    assert [a.description for a in done] == [f"Cancelled the pool {pool.title}"]

@@ -53,6 +53,8 @@ def cast(app, db_session, council, moderator, provider):
             "proposer": pool.proposer,
             "non-member": UserFactory(),
             "carer": with_carer(db_session, members[0]),
+            "proposer's carer": with_carer(db_session, pool.proposer),
+            "proposer's view-only carer": with_carer(db_session, pool.proposer, CarerScope.VIEW),
             "area staff": moderator,
             "other staff": ulo_moderator(CouncilFactory()),
             "admin": UserFactory(
@@ -201,6 +203,8 @@ def test_a_void_vote_is_explained_on_the_pool_page(app, db_session, cast):
         ("member", 403),
         ("proposer", 200),
         ("carer", 403),
+        ("proposer's carer", 200),  # acting for the proposer, with their consent
+        ("proposer's view-only carer", 403),
         ("area staff", 200),
         ("other staff", 403),
         ("admin", 200),
@@ -231,6 +235,8 @@ def test_who_may_cancel_an_open_pool(app, db_session, cast, role, status):
         ("member", 403),
         ("proposer", 302),  # too late for them: back to the pool page, with the reason why
         ("carer", 403),
+        ("proposer's carer", 302),  # too late for the proposer, so for them too
+        ("proposer's view-only carer", 404),
         ("area staff", 200),
         ("other staff", 404),
         ("admin", 200),
@@ -244,6 +250,8 @@ def test_who_may_cancel_a_running_pool(app, db_session, council, moderator, prov
             "proposer": pool.proposer,
             "non-member": UserFactory(),
             "carer": with_carer(db_session, members[0]),
+            "proposer's carer": with_carer(db_session, pool.proposer),
+            "proposer's view-only carer": with_carer(db_session, pool.proposer, CarerScope.VIEW),
             "area staff": moderator,
             "other staff": ulo_moderator(CouncilFactory()),
             "admin": UserFactory(
