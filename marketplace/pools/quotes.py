@@ -295,12 +295,31 @@ def vote(
     ballot = Vote(pool_id=pool.id, user_id=user.id, quote_id=quote.id)
     session.add(ballot)
     session.flush()
-    if _voters(session, pool) >= len(pool.current_members):
-        close_vote(session, pool, now)
+    _close_if_everyone_voted(session, pool, now)
     return ballot
 
 
 # --- counting: the one winner rule, and the words that explain it --------------------------------
+
+
+def leave(
+    session: Session, user: User, pool: Pool, acting_carer: User | None = None
+) -> PoolMember | None:
+    """`services.leave`, and then, if a vote is open and everyone still in the pool has voted
+    (the one who left was the last to vote), the vote closes as the last vote would close it.
+    Returns the person moved up from the waiting list, if any (they have not voted yet)."""
+    promoted = services.leave(session, user, pool, acting_carer=acting_carer)
+    _close_if_everyone_voted(session, pool, utcnow())
+    return promoted
+
+
+def _close_if_everyone_voted(session: Session, pool: Pool, now: datetime) -> None:
+    if pool.status != PoolStatus.VOTING.value or not pool.current_members:
+        return
+    if pool.vote_closes_at is not None and as_utc(pool.vote_closes_at) <= now:
+        return  # the window has ended: the closing job counts it
+    if _voters(session, pool) >= len(pool.current_members):
+        close_vote(session, pool, now)
 
 
 def tally(session: Session, pool: Pool) -> Counter[int]:

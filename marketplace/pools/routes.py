@@ -596,7 +596,7 @@ def leave(pool_id: int) -> str | BaseResponse:
     if form.validate_on_submit():
         try:
             if pool.is_gathering or member.status == MemberStatus.WAITING.value:
-                services.leave(db.session, holder, pool, acting_carer=carer)
+                quotes.leave(db.session, holder, pool, acting_carer=carer)
                 message = "You have left the pool. You will not be charged"
             else:
                 left = funding.leave_running(db.session, holder, pool, acting_carer=carer)

@@ -231,6 +231,34 @@ def test_a_member_who_leaves_takes_their_vote_with_them(db_session, council, mod
     assert quotes.tally(db_session, pool) == {}
 
 
+def test_when_the_last_member_yet_to_vote_leaves_the_vote_closes_as_a_last_vote_would(
+    db_session, council, moderator, provider
+):
+    pool = approved_pool(db_session, council, moderator)
+    offer = quote(db_session, provider, pool)
+    people = join_by_invoice(db_session, pool, 4)
+    quotes.open_vote(db_session, pool.proposer, pool, utcnow() + WEEK)
+    for person in people[:3]:
+        quotes.vote(db_session, person, pool, offer)
+    assert pool.status == PoolStatus.VOTING.value  # one still to vote
+    quotes.leave(db_session, people[3], pool)
+    assert pool.status == PoolStatus.FUNDED.value
+    assert pool.chosen_quote_id == offer.id
+    assert pool.vote_outcome.startswith("3 of the 3 members voted.")
+
+
+def test_leaving_before_everyone_voted_leaves_the_vote_open(
+    db_session, council, moderator, provider
+):
+    pool = approved_pool(db_session, council, moderator)
+    offer = quote(db_session, provider, pool)
+    people = join_by_invoice(db_session, pool, 4)
+    quotes.open_vote(db_session, pool.proposer, pool, utcnow() + WEEK)
+    quotes.vote(db_session, people[0], pool, offer)
+    quotes.leave(db_session, people[3], pool)
+    assert pool.status == PoolStatus.VOTING.value
+
+
 # --- the result explains itself -----------------------------------------------------------------
 
 
