@@ -18,7 +18,7 @@ from marketplace import outbox
 from marketplace.db import as_utc
 from marketplace.email import GENERAL, MONEY, send_email_or_log
 from marketplace.money import format_pence
-from marketplace.pools import shares
+from marketplace.pools import schedule, shares
 from marketplace.pools.models import (
     MemberStatus,
     PlaceLoan,
@@ -28,18 +28,15 @@ from marketplace.pools.models import (
 )
 
 
-def _start(pool: Pool) -> datetime | None:
-    start = pool.commissioned_at or pool.funded_at
-    return as_utc(start) if start else None
-
-
-def last_month_starting_before(pool: Pool, moment: datetime) -> int:
-    """The last of the pool's months that starts before `moment` (0 if none does)."""
-    start = _start(pool)
-    if start is None:
-        return 0
+def last_month_starting_before(session: Session, pool: Pool, moment: datetime) -> int:
+    """The last of the pool's months that starts before `moment` (0 if none does). Month n
+    starts on its charge date (`schedule.charge_date`: the chosen quote's start date, then
+    monthly), the same date every page states, not on the day the pool was funded."""
     month = 0
-    while month < pool.months and shares.add_months(start, month) < as_utc(moment):
+    while month < pool.months:
+        starts = schedule.charge_date(session, pool, month + 1)
+        if starts is None or schedule.start_of(starts) >= as_utc(moment):
+            break
         month += 1
     return month
 
@@ -56,7 +53,7 @@ def lend_place(session: Session, member: PoolMember, ends_at: datetime | None) -
     if pool.status != PoolStatus.RUNNING.value or member.status != MemberStatus.MEMBER.value:
         return None
     from_month = pool.months_started + 1
-    to_month = last_month_starting_before(pool, ends_at) if ends_at is not None else None
+    to_month = last_month_starting_before(session, pool, ends_at) if ends_at is not None else None
     if from_month > pool.months or (to_month is not None and to_month < from_month):
         return None
     live = [loan for loan in pool.loans if loan.to_month is None or loan.to_month >= from_month]
@@ -182,7 +179,7 @@ def end_loans_of(session: Session, user_id: int, now: datetime) -> None:
         .where(PoolMember.user_id == user_id)
     ):
         # Months already started stay lent; the next one is the lender's again.
-        last = last_month_starting_before(loan.lender.pool, now)
+        last = last_month_starting_before(session, loan.lender.pool, now)
         if loan.to_month is None or loan.to_month > last:
             loan.to_month = max(last, loan.from_month - 1)
 

@@ -221,3 +221,16 @@ def test_someone_waiting_who_borrows_nothing_changes_nothing(
     assert loan_spans(pool) == [(first.id, 2, None)]
     funding.charge_due(db_session, now=month_start(pool, 3))
     assert payers(db_session, pool, 3) == ids(*others, first)
+
+
+def test_months_of_a_loan_start_on_the_stated_charge_dates_not_when_the_job_ran(
+    db_session, council, moderator, provider
+):
+    from marketplace.pools import loans, schedule
+
+    pool, _, _ = running_pool(db_session, council, moderator, provider)
+    pool.commissioned_at = pool.commissioned_at + timedelta(days=4)  # the job ran 4 days late
+    second = schedule.start_of(schedule.charge_date(db_session, pool, 2))
+    # Month two starts on its charge date, as the pages say, whenever month one was taken.
+    assert loans.last_month_starting_before(db_session, pool, second) == 1
+    assert loans.last_month_starting_before(db_session, pool, second + timedelta(hours=1)) == 2
