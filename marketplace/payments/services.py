@@ -24,7 +24,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -32,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from marketplace.auth.models import User
-from marketplace.db import utcnow
+from marketplace.db import as_utc, utcnow
 from marketplace.errors import DomainError
 from marketplace.ops.metrics import record_payment
 from marketplace.payments.gateway import (
@@ -891,4 +891,63 @@ def save_card_to_customer(
     intent = gateway.create_setup_intent(customer_id, metadata)
     return gateway.save_test_card(
         intent.id, customer_id, card.number, card.exp_month, card.exp_year, card.cvc
+    )
+
+
+# --- Renewing a hold ----------------------------------------------------------------------
+
+
+HOLD_LIFETIME = timedelta(days=7)  # Stripe cancels an uncaptured card hold after this
+RENEW_HOLD_AFTER = timedelta(days=6)  # a day to spare for the capture that follows
+RENEWING = "The hold on the card ran out and is being placed again"
+
+
+def hold_is_stale(charge: Charge, held_at: datetime | None, now: datetime) -> bool:
+    """A hold Stripe has dropped, or soon will, having been placed at `held_at` (the caller
+    keeps that, on its own clock): renew it before counting on it."""
+    if charge.status == ChargeStatus.FAILED and charge.failure_message == RENEWING:
+        return True  # a renewal stopped half way (the old hold is gone): finish it
+    held = held_at or charge.created_at
+    return charge.status == ChargeStatus.HELD and as_utc(held) <= now - RENEW_HOLD_AFTER
+
+
+def renew_hold(
+    session: Session,
+    charge: Charge,
+    *,
+    user: User,
+    payment_method_id: str,
+    metadata: dict[str, str] | None = None,
+    gateway: PaymentGateway | None = None,
+) -> Charge:
+    """Place a stale hold again under the same key (a new attempt), so the capture that follows
+    finds one; COMMITS like `hold_once`. Nothing is taken. The old intent is cancelled first
+    (Stripe may have cancelled it already), and that is committed before the new hold is
+    asked for, so a crash between the two is finished by the next call (`hold_is_stale`)."""
+    gateway = gateway or get_gateway()
+    locked = _locked_charge(session, id=charge.id)
+    if locked is None:
+        raise DomainError("There is no such payment.")
+    if locked.status == ChargeStatus.HELD and locked.stripe_payment_intent_id:
+        answer = gateway.cancel(locked.stripe_payment_intent_id)
+        if answer.status == "succeeded":  # it was taken after all: that is the payment
+            _record_result(session, locked, answer)
+            session.commit()
+            return locked
+        locked.status = ChargeStatus.FAILED.value  # the next attempt is a new hold
+        locked.failure_message = RENEWING
+        locked.capture_requested_at = None
+        session.commit()
+    elif not (locked.status == ChargeStatus.FAILED and locked.failure_message == RENEWING):
+        return locked  # not a hold to renew (taken, released, or never held)
+    return hold_once(
+        session,
+        user=user,
+        idempotency_key=locked.idempotency_key,
+        amount_pence=locked.amount_pence,
+        payment_method_id=payment_method_id,
+        purpose=locked.purpose,
+        reference=locked.reference,
+        metadata=metadata,
+        gateway=gateway,
     )

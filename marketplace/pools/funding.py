@@ -215,6 +215,8 @@ def _apply_charge(
         row.message = None
         row.due_by = None
     elif charge.status == ChargeStatus.HELD.value:
+        if row.status != PaymentStatus.HELD.value or row.held_at is None:
+            row.held_at = now  # on the job's clock: Stripe keeps a hold for 7 days
         row.status = PaymentStatus.HELD.value  # secured; nothing taken until the charge date
         row.message = None
         row.due_by = None
@@ -431,6 +433,7 @@ def _settle_first_month(
     if pool.status == PoolStatus.FUNDED.value:
         if not schedule.is_due(schedule.charge_date(session, pool, 1), now):
             return pool.status
+        _renew_stale_holds(session, pool, now, gateway)
         rows = {r.user_id: r for r in _sync_rows(session, pool, 1, now)}
         members = billable_members(pool, 1)
         secured = len(members) >= pool.min_members and all(
@@ -444,9 +447,43 @@ def _settle_first_month(
         # a second worker (or the next run) finishes the captures instead of deciding again.
         pool.status = PoolStatus.RUNNING.value
         pool.commissioned_at = now
+    elif pool.status == PoolStatus.RUNNING.value and pool.months_started < 1:
+        _renew_stale_holds(session, pool, now, gateway)  # a run that stopped half way, days ago
     if pool.status == PoolStatus.RUNNING.value and pool.months_started < 1:
         _capture_first_month(session, pool, now, gateway)
     return pool.status
+
+
+def _renew_stale_holds(
+    session: Session, pool: Pool, now: datetime, gateway: PaymentGateway | None
+) -> None:
+    """Holds placed `HOLD_LEAD_DAYS` ahead are taken well inside Stripe's 7 days. If the job
+    was stopped for longer than that, a hold may be gone: each one that is (or nearly is) is
+    placed again before anything counts on it, so a late run still takes all or nothing."""
+    members = {m.user_id: m for m in pool.members}
+    for row in payments_for(session, pool, 1):
+        if row.charge_id is None or row.status not in (
+            PaymentStatus.HELD.value,
+            PaymentStatus.FAILED.value,
+        ):
+            continue
+        charge = session.get(Charge, row.charge_id)
+        member = members.get(row.user_id)
+        if charge is None or member is None:
+            continue
+        if not payments.hold_is_stale(charge, row.held_at, now):
+            continue
+        if not member.payment_method_id:
+            continue
+        charge = payments.renew_hold(  # commits
+            session,
+            charge,
+            user=member.user,
+            payment_method_id=member.payment_method_id,
+            metadata={"pool": str(pool.id), "month": "1"},
+            gateway=gateway,
+        )
+        _apply_charge(session, pool, row, charge, now)
 
 
 def _capture_first_month(

@@ -4,8 +4,9 @@ most they can be charged, and when the first payment is taken.
 The sentences are built here, in one place, so the page and the tests read the same words. Each
 is worked out from the rules it describes: the share from the quotes' prices at the size the
 pool would be with this person, split in whole pence as `shares.split` splits it for members
-(the person joining is the latest to join, so pays no odd penny while others do), the most from the person's own maximum (no share above it is ever taken:
-`funding` holds it back), and the date from `schedule.charge_date`, the one dating rule.
+(the person joining is the latest to join, so pays no odd penny while others do); the most
+from the person's own maximum (no share above it is ever taken: `funding` holds it back); and
+the date from `schedule.charge_date`, the one dating rule.
 """
 
 from __future__ import annotations
@@ -128,9 +129,7 @@ def outlook(session: Session, pool: Pool, max_pence: int, pay_by: str) -> JoinOu
     place = min(joined, size) - 1
     prices = [price for q in offers if (price := q.price_at(size)) is not None]
     found = sorted(shares.split(p.group_total, size)[place] for p in prices)
-    uneven = [
-        shares.split_words(p.group_total, size) for p in prices if p.group_total % size != 0
-    ]
+    uneven = [shares.split_words(p.group_total, size) for p in prices if p.group_total % size != 0]
     on = schedule.charge_date(session, pool, 1)
     return JoinOutlook(
         size=size,

@@ -333,6 +333,9 @@ class PoolPayment(Base):
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # invoice paid
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the card hold was placed, on the job's clock: Stripe drops a hold after 7 days, so
+    # an older one is placed again before it is counted on (`funding._renew_stale_holds`).
+    held_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     pool: Mapped[Pool] = relationship()
     user: Mapped[User] = relationship(foreign_keys=[user_id])

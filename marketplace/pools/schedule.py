@@ -8,7 +8,8 @@ Month one is all or nothing, so its shares are first *held* on each card (author
 taken) from `HOLD_LEAD_DAYS` before its charge date, then all taken on the charge date or all
 released. Stripe cancels a card hold by itself after 7 days; 5 days ahead keeps every hold
 inside that with 2 days to spare for a late job run, and a refused card or a bank's request to
-confirm has until the charge date to be put right. Each charge is reminded `REMINDER_DAYS`
+confirm has until the charge date to be put right. A run later still (the job was stopped for
+days) places each hold again before taking it (`funding._renew_stale_holds`). Each charge is reminded `REMINDER_DAYS`
 before its date. A day here is a UTC calendar day.
 """
 

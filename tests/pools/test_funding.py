@@ -354,7 +354,8 @@ def test_a_confirmed_payment_arrives_by_webhook_once_however_often_it_is_sent(
         db_session, gateway, council, moderator, provider, [GOOD, GOOD, NEEDS_AUTHENTICATION]
     )
     funding.fund(db_session, pool, now=hold_time(db_session, pool))
-    funding.confirm_payment(db_session, people[2], pool, 1)  # on session: now held
+    # On session: now held (at the hold date, the clock these tests keep).
+    funding.confirm_payment(db_session, people[2], pool, 1, now=hold_time(db_session, pool))
     assert go_ahead(db_session, pool) == PoolStatus.RUNNING.value
     month_two = charge_time(db_session, pool, 2)
     funding.charge_due(db_session, now=month_two)  # off-session again: the bank asks again
@@ -591,3 +592,69 @@ def test_going_ahead_tells_each_member_what_they_paid_and_how(
     said = " ".join(to_provider.get_payload(decode=True).decode().split())
     assert "Of its first month, £90 is invoiced to members' accounts." in said
     assert [r.status for r in funding.payments_for(db_session, pool, 1)] == ["invoiced"] * 3
+
+
+def test_a_run_more_than_six_days_after_the_holds_places_them_again_and_takes_each_once(
+    db_session, gateway, council, moderator, provider
+):
+    """Stripe drops a card hold after 7 days. If the job stopped for longer than that, the
+    late run places each hold again (the old one cancelled) before taking it: all or nothing
+    still, each share taken once."""
+    pool, people = funded_pool(db_session, gateway, council, moderator, provider, [GOOD] * 3)
+    funding.fund(db_session, pool, now=hold_time(db_session, pool))
+    assert {r.status for r in rows(db_session, pool).values()} == {"held"}
+    first = {p.id for p in intents(gateway, pool.id)}
+    late = hold_time(db_session, pool) + payments.HOLD_LIFETIME  # the job was down 7 days
+    assert funding.fund(db_session, pool, now=late) == PoolStatus.RUNNING.value
+    remote = intents(gateway, pool.id)
+    old = [p for p in remote if p.id in first]
+    new = [p for p in remote if p.id not in first]
+    assert {p.status for p in old} == {"canceled"}  # nothing was taken on the dropped holds
+    assert len(new) == 3 and {p.status for p in new} == {"succeeded"}
+    assert {p.metadata[payments.META_KEY] for p in new} == {
+        funding.charge_key(pool.id, person.id, 1) for person in people
+    }
+    assert [r.status for r in rows(db_session, pool).values()] == ["paid"] * 3
+    # Running again takes nothing more.
+    funding.charge_due(db_session, now=late + timedelta(hours=1))
+    assert len(intents(gateway, pool.id)) == 6
+
+
+def test_a_renewed_hold_that_is_now_refused_lapses_the_pool_with_nothing_taken(
+    db_session, gateway, council, moderator, provider
+):
+    pool, people = funded_pool(db_session, gateway, council, moderator, provider, [GOOD] * 3)
+    funding.fund(db_session, pool, now=hold_time(db_session, pool))
+    # The card is cancelled meanwhile: the new hold is refused.
+    member = next(m for m in pool.current_members if m.user_id == people[0].id)
+    refused = payments.save_card(
+        db_session,
+        people[0],
+        payments.CardDetails(DECLINED_AT_CHARGE, 12, 2034, "123"),
+        {},
+        gateway,
+    )
+    member.payment_method_id = refused.payment_method_id
+    late = hold_time(db_session, pool) + payments.HOLD_LIFETIME
+    assert funding.fund(db_session, pool, now=late) == PoolStatus.LAPSED.value
+    assert not [p for p in intents(gateway, pool.id) if p.status == "succeeded"]
+    assert {r.status for r in rows(db_session, pool).values()} <= {"released", "failed"}
+
+
+def test_a_renewal_stopped_between_cancelling_and_holding_again_is_finished_by_the_next_run(
+    db_session, gateway, council, moderator, provider
+):
+    pool, people = funded_pool(db_session, gateway, council, moderator, provider, [GOOD] * 3)
+    funding.fund(db_session, pool, now=hold_time(db_session, pool))
+    # A worker cancelled the first hold and wrote that down, then died before the new hold.
+    row = rows(db_session, pool)[people[0].id]
+    charge = db_session.get(Charge, row.charge_id)
+    gateway.cancel(charge.stripe_payment_intent_id)
+    charge.status, charge.failure_message = "failed", payments.RENEWING
+    db_session.commit()
+    late = hold_time(db_session, pool) + payments.HOLD_LIFETIME
+    assert funding.fund(db_session, pool, now=late) == PoolStatus.RUNNING.value
+    taken = [p for p in intents(gateway, pool.id) if p.status == "succeeded"]
+    assert sorted(p.metadata[payments.META_KEY] for p in taken) == sorted(
+        funding.charge_key(pool.id, person.id, 1) for person in people
+    )
