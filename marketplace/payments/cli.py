@@ -9,9 +9,9 @@ from flask.cli import AppGroup
 
 from marketplace import outbox
 from marketplace.extensions import db
-from marketplace.payments import services
+from marketplace.payments import reconciliation
 
-payments_cli = AppGroup("payments", help="Payments: compare our ledger with Stripe.")
+payments_cli = AppGroup("payments", help="Payments: compare our records with Stripe.")
 
 
 @payments_cli.command("reconcile")
@@ -20,7 +20,7 @@ payments_cli = AppGroup("payments", help="Payments: compare our ledger with Stri
     type=click.IntRange(min=1),
     default=1000,
     show_default=True,
-    help="How many of Stripe's PaymentIntents to list.",
+    help="How many of Stripe's most recent PaymentIntents, refunds and invoices to list.",
 )
 @click.option(
     "--mend/--no-mend",
@@ -30,9 +30,10 @@ payments_cli = AppGroup("payments", help="Payments: compare our ledger with Stri
     "released whose answer a crash lost). Never moves money.",
 )
 def reconcile_command(limit: int, mend: bool) -> None:
-    """Compare charges with Stripe, mend what is only behind, and print any gaps (exit status 1
-    if any are left)."""
-    report = services.reconcile(db.session, remote_limit=limit, mend=mend)
+    """Compare charges, holds, refunds and subscription invoices with Stripe, and payouts with
+    what is owed; mend what is only behind, and print every gap by kind (exit status 1 if any
+    are left)."""
+    report = reconciliation.reconcile(db.session, remote_limit=limit, mend=mend)
     if report.mended:
         outbox.commit(db.session)
     for line in report.lines():

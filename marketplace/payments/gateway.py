@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 import stripe
 from flask import Flask, current_app
-from stripe.params import PaymentIntentListParams
+from stripe.params import InvoiceListParams, PaymentIntentListParams, RefundListParams
 from stripe.params._subscription_update_params import SubscriptionUpdateParamsPauseCollection
 
 from marketplace.config import is_loopback_url
@@ -110,6 +110,28 @@ class RemotePayment:
     metadata: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class RemoteRefund:
+    """A refund as Stripe holds it, for reconciliation (`status`: Stripe's, e.g. succeeded)."""
+
+    id: str
+    payment_intent_id: str | None
+    amount_pence: int
+    status: str
+
+
+@dataclass(frozen=True)
+class RemoteInvoice:
+    """An invoice as Stripe holds it, for reconciliation: what was paid, by which customer."""
+
+    id: str
+    customer_id: str | None
+    subscription_id: str | None
+    amount_paid_pence: int
+    status: str
+    created: datetime | None
+
+
 class PaymentGateway(Protocol):
     """What the rest of the project may ask of a payment provider."""
 
@@ -178,6 +200,14 @@ class PaymentGateway(Protocol):
     def get_payment_intent(self, payment_intent_id: str) -> RemotePayment | None: ...
 
     def construct_event(self, payload: bytes, signature_header: str) -> dict[str, Any]: ...
+
+    def recent_refunds(self, limit: int = 100) -> list[RemoteRefund]: ...
+
+    def refunds_for(self, payment_intent_id: str) -> list[RemoteRefund]: ...
+
+    def paid_invoices(self, limit: int = 100) -> list[RemoteInvoice]: ...
+
+    def get_invoice(self, invoice_id: str) -> RemoteInvoice | None: ...
 
 
 def _to_dict(obj: Any) -> dict[str, Any]:
@@ -575,6 +605,70 @@ class StripeGateway:
             raise InvalidWebhook("The webhook's payload is not a Stripe event.")
         return event
 
+    # --- reading back for reconciliation (refunds, invoices) -----------------------------
+
+    def recent_refunds(self, limit: int = 100) -> list[RemoteRefund]:
+        """Up to `limit` refunds, paging as needed (newest first, at Stripe and localstripe)."""
+        client = self._client()
+        found: list[RemoteRefund] = []
+        starting_after: str | None = None
+        while len(found) < limit:
+            params: RefundListParams = {"limit": min(100, limit - len(found))}
+            if starting_after:
+                params["starting_after"] = starting_after
+            page = client.v1.refunds.list(params=params)
+            found.extend(_remote_refund(_to_dict(item)) for item in page.data)
+            if not page.has_more or not page.data:
+                break
+            starting_after = str(page.data[-1].id)
+        return found
+
+    def refunds_for(self, payment_intent_id: str) -> list[RemoteRefund]:
+        """Every refund of one PaymentIntent (none if Stripe has no such intent)."""
+        try:
+            page = self._client().v1.refunds.list(
+                params={"payment_intent": payment_intent_id, "limit": 100}
+            )
+        except stripe.InvalidRequestError as error:
+            if error.http_status == 404:
+                return []
+            raise
+        return [_remote_refund(_to_dict(item)) for item in page.data]
+
+    def paid_invoices(self, limit: int = 100) -> list[RemoteInvoice]:
+        """The paid invoices among the `limit` most recent, paging as needed.
+
+        Filtered here rather than with Stripe's `status=paid`, which localstripe refuses."""
+        client = self._client()
+        found: list[RemoteInvoice] = []
+        starting_after: str | None = None
+        listed = 0
+        while listed < limit:
+            params: InvoiceListParams = {"limit": min(100, limit - listed)}
+            if starting_after:
+                params["starting_after"] = starting_after
+            page = client.v1.invoices.list(params=params)
+            listed += len(page.data)
+            found.extend(
+                invoice
+                for invoice in (_remote_invoice(_to_dict(item)) for item in page.data)
+                if invoice.status == "paid"
+            )
+            if not page.has_more or not page.data:
+                break
+            starting_after = str(page.data[-1].id)
+        return found
+
+    def get_invoice(self, invoice_id: str) -> RemoteInvoice | None:
+        """One invoice, or None if Stripe has no such invoice."""
+        try:
+            invoice = self._client().v1.invoices.retrieve(invoice_id)
+        except stripe.InvalidRequestError as error:
+            if error.http_status == 404:
+                return None
+            raise
+        return _remote_invoice(_to_dict(invoice))
+
 
 def _decline_message(error: stripe.StripeError) -> str:
     """A message a card holder can act on, whatever the provider's wording."""
@@ -639,6 +733,42 @@ def _remote_payment(intent: dict[str, Any]) -> RemotePayment:
         amount_pence=int(intent["amount"]),
         status=str(intent["status"]),
         metadata={str(k): str(v) for k, v in (intent.get("metadata") or {}).items()},
+    )
+
+
+def _remote_refund(refund: dict[str, Any]) -> RemoteRefund:
+    intent = refund.get("payment_intent")
+    if isinstance(intent, dict):
+        intent = intent.get("id")
+    return RemoteRefund(
+        id=str(refund["id"]),
+        payment_intent_id=str(intent) if intent else None,
+        amount_pence=int(refund["amount"]),
+        status=str(refund.get("status")),
+    )
+
+
+def _id_of(value: Any) -> str | None:
+    """An id that Stripe may send as the id or as the expanded object."""
+    if isinstance(value, dict):
+        value = value.get("id")
+    return str(value) if value else None
+
+
+def _remote_invoice(invoice: dict[str, Any]) -> RemoteInvoice:
+    subscription = invoice.get("subscription")
+    if not subscription:
+        # Since API version 2025-03-31 the subscription is under `parent`.
+        subscription = ((invoice.get("parent") or {}).get("subscription_details") or {}).get(
+            "subscription"
+        )
+    return RemoteInvoice(
+        id=str(invoice["id"]),
+        customer_id=_id_of(invoice.get("customer")),
+        subscription_id=_id_of(subscription),
+        amount_paid_pence=int(invoice.get("amount_paid") or 0),
+        status=str(invoice.get("status")),
+        created=_timestamp(invoice.get("created")),
     )
 
 

@@ -8,11 +8,12 @@ anonymised, so the records stay valid; the Stripe ids here hold no personal data
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Integer,
@@ -158,3 +159,24 @@ class WebhookEvent(Base):
     payload: Mapped[str] = mapped_column(Text)  # the event as JSON, as Stripe sent it
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Payout(Base):
+    """Money paid on to a provider against what the ledger says we owe them.
+
+    localstripe has no Connect (no Transfer), so nothing here sends money: a person pays the
+    provider and records it. `provider` is the one `record_payout_owed` put in the owed
+    entries' references ("provider:<provider>:..."), so reconciliation can hold the two side
+    by side.
+    """
+
+    __tablename__ = "payment_payouts"
+    __table_args__ = (CheckConstraint("amount_pence > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(50), index=True)
+    amount_pence: Mapped[int] = mapped_column(Integer)
+    paid_on: Mapped[date] = mapped_column(Date)
+    reference: Mapped[str] = mapped_column(String(MAX_REFERENCE))  # e.g. the bank transfer's
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from marketplace.errors import DomainError
-from marketplace.payments import services
+from marketplace.payments import reconciliation, services
 from marketplace.payments.models import ChargeStatus, LedgerEntry
 from tests.payments.conftest import GOOD_CARD, NEEDS_AUTHENTICATION_CARD, save_card
 
@@ -132,9 +132,9 @@ def test_a_crash_after_the_hold_is_placed_is_mended_by_reconcile(db_session, gat
             gateway=LosesTheAnswer(gateway, "hold_off_session"),
         )
     db_session.rollback()
-    (charge,) = services.reconcile(db_session, gateway).out_of_date  # found
-    assert charge.charge_key == KEY
-    report = services.reconcile(db_session, gateway, mend=True)
+    (charge,) = reconciliation.reconcile(db_session, gateway).out_of_date  # found
+    assert charge.reference == KEY
+    report = reconciliation.reconcile(db_session, gateway, mend=True)
     assert len(report.mended) == 1 and report.ok
     held = db_session.scalars(select(services.Charge)).one()
     assert held.status == ChargeStatus.HELD and len(remote(gateway)) == 1
@@ -149,7 +149,7 @@ def test_a_crash_after_the_capture_is_mended_by_reconcile_and_counted_once(
     db_session.rollback()
     assert db_session.get(services.Charge, held.id).status == ChargeStatus.HELD  # ours is behind
     assert remote(gateway)[0].status == "succeeded"
-    report = services.reconcile(db_session, gateway)
+    report = reconciliation.reconcile(db_session, gateway)
     assert not report.ok and len(report.out_of_date) == 1
 
     # `flask payments reconcile` mends it (and commits), then finds nothing.
@@ -160,7 +160,7 @@ def test_a_crash_after_the_capture_is_mended_by_reconcile_and_counted_once(
     mended = db_session.get(services.Charge, held.id)
     assert mended.status == ChargeStatus.SUCCEEDED
     assert [e.amount_pence for e in ledger(db_session)] == [2500]
-    assert services.reconcile(db_session, gateway).ok
+    assert reconciliation.reconcile(db_session, gateway).ok
     # A capture re-run now changes nothing.
     assert services.capture_hold(db_session, mended, gateway).status == ChargeStatus.SUCCEEDED
     assert [e.amount_pence for e in ledger(db_session)] == [2500]

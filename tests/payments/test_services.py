@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from marketplace.errors import DomainError
-from marketplace.payments import services
+from marketplace.payments import reconciliation, services
 from marketplace.payments.cli import payments_cli
 from marketplace.payments.models import (
     Charge,
@@ -204,7 +204,7 @@ def test_a_provider_payout_is_recorded_as_owed(db_session, gateway, holder, card
 
 def test_reconcile_finds_injected_gaps(stripe_app, db_session, gateway, holder, card):
     charge(db_session, gateway, holder, card)  # matches: not a gap
-    assert services.reconcile(db_session, gateway).ok
+    assert reconciliation.reconcile(db_session, gateway).ok
 
     # 1. We say it succeeded; Stripe has no such payment.
     db_session.add(
@@ -244,16 +244,16 @@ def test_reconcile_finds_injected_gaps(stripe_app, db_session, gateway, holder, 
     gateway.charge_off_session(customer_id, card.payment_method_id, 111, "foreign", {})
     db_session.commit()
 
-    report = services.reconcile(db_session, gateway)
+    report = reconciliation.reconcile(db_session, gateway)
 
     assert not report.ok
-    assert [(g.charge_key, g.payment_intent_id) for g in report.missing_remote] == [
+    assert [(g.reference, g.stripe_id) for g in report.missing_remote] == [
         ("pool:1:member:1:period:2027-01", "pi_missingatstripe")
     ]
-    assert [(g.charge_key, g.payment_intent_id, g.remote_pence) for g in report.missing_local] == [
+    assert [(g.reference, g.stripe_id, g.remote_pence) for g in report.missing_local] == [
         ("pool:2:member:9", orphan.payment_intent_id, 800)
     ]
-    assert [(g.charge_key, g.local_pence, g.remote_pence) for g in report.amount_mismatches] == [
+    assert [(g.reference, g.local_pence, g.remote_pence) for g in report.amount_mismatches] == [
         ("pool:3:member:9", 350, 300)
     ]
 

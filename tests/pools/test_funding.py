@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from marketplace.db import utcnow
 from marketplace.errors import DomainError
+from marketplace.payments import reconciliation
 from marketplace.payments import services as payments
 from marketplace.payments.gateway import StripeGateway
 from marketplace.payments.models import Charge, LedgerEntry
@@ -283,7 +284,7 @@ def test_a_crash_after_stripe_answers_is_found_and_repaired_without_a_second_cha
     db_session.rollback()  # the process is gone; what was committed is all that is left
     assert len(intents(gateway, pool.id)) == 1  # Stripe holds the first member's share
 
-    report = payments.reconcile(db_session, gateway)
+    report = reconciliation.reconcile(db_session, gateway)
     assert not report.ok and len(report.out_of_date) == 1  # the gap is found
 
     # The next run of the job, once the claim is stale, adopts Stripe's hold.
@@ -291,10 +292,10 @@ def test_a_crash_after_stripe_answers_is_found_and_repaired_without_a_second_cha
     funding.charge_due(db_session, now=later)
     assert len(intents(gateway, pool.id)) == 3  # one each: nobody was held twice
     assert {r.status for r in rows(db_session, pool).values()} == {"held"}
-    assert payments.reconcile(db_session, gateway).ok
+    assert reconciliation.reconcile(db_session, gateway).ok
     funding.charge_due(db_session, now=charge_time(db_session, pool))
     assert {r.status for r in rows(db_session, pool).values()} == {"paid"}
-    assert payments.reconcile(db_session, gateway).ok
+    assert reconciliation.reconcile(db_session, gateway).ok
     assert pool.status == PoolStatus.RUNNING.value
 
 
@@ -322,7 +323,7 @@ def test_a_crash_between_taking_a_hold_and_recording_it_is_mended_and_counted_on
     # Committed: the decision to go ahead and the first capture's request; Stripe took it.
     assert [p.status for p in intents(gateway, pool.id)].count("succeeded") == 1
     assert pool.status == PoolStatus.RUNNING.value and pool.months_started == 0
-    report = payments.reconcile(db_session, gateway, mend=True)  # `flask payments reconcile`
+    report = reconciliation.reconcile(db_session, gateway, mend=True)  # `flask payments reconcile`
     assert len(report.mended) == 1 and report.ok
     # The next run takes the other two holds and counts the first one once.
     funding.charge_due(db_session, now=charge_time(db_session, pool))
