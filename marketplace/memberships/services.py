@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -51,6 +51,7 @@ from marketplace.memberships.models import (
 )
 from marketplace.money import format_pence
 from marketplace.organisations.models import Organisation
+from marketplace.payments import events
 from marketplace.payments import services as payments
 from marketplace.payments.gateway import (
     CardDeclined,
@@ -607,26 +608,8 @@ def _end(membership: Membership, when: datetime) -> None:
 # --- Stripe webhooks ----------------------------------------------------------------------------
 
 
-def _object(event: dict[str, Any]) -> dict[str, Any]:
-    obj: dict[str, Any] = (event.get("data") or {}).get("object") or {}
-    return obj
-
-
-def _invoice_subscription(invoice: dict[str, Any]) -> str | None:
-    """The subscription an invoice is for: `subscription` (older API versions, localstripe) or
-    `parent.subscription_details.subscription` (API 2025-03-31 and later)."""
-    found = invoice.get("subscription")
-    if isinstance(found, dict):
-        found = found.get("id")
-    if not found:
-        details = (invoice.get("parent") or {}).get("subscription_details") or {}
-        found = details.get("subscription")
-    return str(found) if found else None
-
-
 def _event_time(event: dict[str, Any]) -> datetime:
-    created = event.get("created")
-    return datetime.fromtimestamp(int(created), UTC) if created else utcnow()
+    return events.created_at(event) or utcnow()
 
 
 def _fresh(
@@ -645,7 +628,7 @@ def _fresh(
         return None
     when = _event_time(event)
     if record.last_event_at is not None and when < as_utc(record.last_event_at):
-        log.info("ignoring stale %s for %s", event.get("type"), subscription_id)
+        log.info("ignoring stale %s for %s", events.event_type(event), subscription_id)
         return None
     record.last_event_at = when
     return record
@@ -653,7 +636,7 @@ def _fresh(
 
 def _on_invoice_paid(session: Session, event: dict[str, Any]) -> None:
     """A fee was paid: the membership is active again (payment_due / lapsed cleared)."""
-    record = _fresh(session, _invoice_subscription(_object(event)), event)
+    record = _fresh(session, events.invoice_subscription(events.data_object(event)), event)
     if record is None or record.ended_at is not None:
         return
     membership = record.membership
@@ -669,7 +652,7 @@ def _on_invoice_paid(session: Session, event: dict[str, Any]) -> None:
 
 def _on_invoice_failed(session: Session, event: dict[str, Any]) -> None:
     """A fee payment failed: payment due, to be put right within 14 days."""
-    record = _fresh(session, _invoice_subscription(_object(event)), event)
+    record = _fresh(session, events.invoice_subscription(events.data_object(event)), event)
     if record is None or record.ended_at is not None:
         return
     membership = record.membership
@@ -682,8 +665,8 @@ def _on_invoice_failed(session: Session, event: dict[str, Any]) -> None:
 def _on_subscription_deleted(session: Session, event: dict[str, Any]) -> None:
     """The subscription ended at Stripe: the membership ends, unless it is switching (or has
     switched) to giving time back."""
-    subscription = _object(event)
-    record = _fresh(session, subscription.get("id"), event)
+    subscription = events.data_object(event)
+    record = _fresh(session, events.required_id(subscription), event)
     if record is None or record.ended_at is not None:
         return
     when = _event_time(event)

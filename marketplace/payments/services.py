@@ -37,6 +37,7 @@ from marketplace.auth.models import User
 from marketplace.db import as_utc, utcnow
 from marketplace.errors import DomainError
 from marketplace.ops.metrics import record_payment
+from marketplace.payments import events
 from marketplace.payments.gateway import (
     ChargeResult,
     PaymentGateway,
@@ -538,10 +539,13 @@ def register_handler(event_type: str, fn: WebhookHandler) -> None:
 def handle_event(session: Session, event: dict[str, Any]) -> bool:
     """Store a verified event by its id and run its handlers, once: False for a duplicate.
 
+    Raises `events.MalformedEvent` for an event whose fields are not what Stripe sends (the
+    envelope here, each handler's own fields as it reads them); nothing is then stored.
     Does not commit; the webhook view does, so a handler that fails leaves nothing stored and
     Stripe sends the event again.
     """
-    event_id, event_type = str(event["id"]), str(event["type"])
+    events.check(event)
+    event_id, event_type = events.event_id(event), events.event_type(event)
     seen = select(WebhookEvent.id).where(WebhookEvent.stripe_event_id == event_id)
     if session.scalar(seen) is not None:
         return False
@@ -557,62 +561,60 @@ def handle_event(session: Session, event: dict[str, Any]) -> bool:
     return True
 
 
-def _event_object(event: dict[str, Any]) -> dict[str, Any]:
-    obj: dict[str, Any] = (event.get("data") or {}).get("object") or {}
-    return obj
-
-
 def _on_intent_succeeded(session: Session, event: dict[str, Any]) -> None:
     """A charge that was processing, or that the holder approved later, has now gone through."""
-    intent = _event_object(event)
-    key = (intent.get("metadata") or {}).get(META_KEY)
+    intent = events.data_object(event)
+    intent_id = events.required_id(intent)
+    key = events.metadata(intent).get(META_KEY)
     if not key:
         return
     charge = _locked_charge(session, idempotency_key=key)
     if charge is None or charge.status in (ChargeStatus.SUCCEEDED, ChargeStatus.REFUNDED):
         return
-    if charge.stripe_payment_intent_id not in (None, intent.get("id")):
+    if charge.stripe_payment_intent_id not in (None, intent_id):
         return  # an older attempt's intent; reconciliation reports it
-    charge.stripe_payment_intent_id = intent.get("id")
+    charge.stripe_payment_intent_id = intent_id
     _mark_succeeded(session, charge)
     record_payment("succeeded")
 
 
 def _on_intent_failed(session: Session, event: dict[str, Any]) -> None:
     """A charge we thought was still processing has failed."""
-    intent = _event_object(event)
-    key = (intent.get("metadata") or {}).get(META_KEY)
+    intent = events.data_object(event)
+    intent_id = events.required_id(intent)
+    key = events.metadata(intent).get(META_KEY)
+    message = events.text(events.mapping(intent, "last_payment_error"), "message")
     charge = _locked_charge(session, idempotency_key=key) if key else None
     if charge is None or charge.status != ChargeStatus.PENDING:
         return
-    if charge.stripe_payment_intent_id == intent.get("id"):
+    if charge.stripe_payment_intent_id == intent_id:
         charge.status = ChargeStatus.FAILED.value
-        error = intent.get("last_payment_error") or {}
-        charge.failure_message = error.get("message") or "The payment failed."
+        charge.failure_message = message or "The payment failed."
         record_payment("failed")
 
 
 def _on_invoice_paid(session: Session, event: dict[str, Any]) -> None:
     """A subscription payment (a membership fee) went through: one ledger entry per invoice."""
-    invoice = _event_object(event)
-    amount = invoice.get("amount_paid") or invoice.get("total") or 0
-    if not amount or not invoice.get("id"):
+    invoice = events.data_object(event)
+    invoice_id = events.required_id(invoice)
+    amount = events.pence(invoice, "amount_paid") or events.pence(invoice, "total") or 0
+    customer = events.stripe_id(invoice, "customer")
+    subscription = events.invoice_subscription(invoice)
+    if not amount:
         return
-    already = select(LedgerEntry.id).where(LedgerEntry.stripe_id == invoice["id"])
+    already = select(LedgerEntry.id).where(LedgerEntry.stripe_id == invoice_id)
     if session.scalar(already) is not None:
         return
     user_id = session.scalar(
-        select(PaymentCustomer.user_id).where(
-            PaymentCustomer.stripe_customer_id == invoice.get("customer")
-        )
+        select(PaymentCustomer.user_id).where(PaymentCustomer.stripe_customer_id == customer)
     )
     session.add(
         LedgerEntry(
             kind=LedgerKind.SUBSCRIPTION_PAYMENT.value,
-            amount_pence=int(amount),
+            amount_pence=amount,
             user_id=user_id,
-            reference=f"subscription:{invoice.get('subscription') or '-'}"[:200],
-            stripe_id=invoice["id"],
+            reference=f"subscription:{subscription or '-'}"[:200],
+            stripe_id=invoice_id,
         )
     )
 

@@ -47,6 +47,7 @@ from marketplace.db import as_utc, utcnow
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.moderation import services as moderation
 from marketplace.money import format_pence
+from marketplace.payments import events
 from marketplace.payments import services as payments
 from marketplace.payments.gateway import PaymentGateway
 from marketplace.payments.models import Charge, ChargeStatus
@@ -899,9 +900,8 @@ def _on_intent_succeeded(session: Session, event: dict[str, Any]) -> None:
     Runs after the payments package's own handler has marked the charge succeeded; a replayed
     or out-of-order event finds the row already paid and changes nothing.
     """
-    intent = (event.get("data") or {}).get("object") or {}
-    key = (intent.get("metadata") or {}).get(payments.META_KEY)
-    if not key or not str(key).startswith(f"{PURPOSE}:"):
+    key = events.metadata(events.data_object(event)).get(payments.META_KEY)
+    if not key or not key.startswith(f"{PURPOSE}:"):
         return
     charge = session.scalars(select(Charge).where(Charge.idempotency_key == key)).first()
     if charge is None or charge.status != ChargeStatus.SUCCEEDED.value:
