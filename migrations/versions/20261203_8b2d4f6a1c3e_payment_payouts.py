@@ -1,7 +1,7 @@
 """payments: payouts paid on to providers, held against the payouts owed in the ledger
 
 Revision ID: 8b2d4f6a1c3e
-Revises: 5e6f7a8b9c0d
+Revises: 1c2d3e4f5a6b
 Create Date: 2026-12-03 18:30:00
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = "8b2d4f6a1c3e"
-down_revision = "5e6f7a8b9c0d"
+down_revision = "1c2d3e4f5a6b"
 branch_labels = None
 depends_on = None
 
