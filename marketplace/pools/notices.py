@@ -270,6 +270,11 @@ def share_rise(
             f"charged unless you raise the most you will pay before {when}:\n\n{raise_link}\n\n"
             "If you do not, your place goes a few days after that date."
         )
+    if pool.offered:
+        what += (
+            " A place has been offered to the next person waiting: if they take it before "
+            "then, your share will be less."
+        )
     leave = _link("pools.leave", pool_id=pool.id)
     _send(
         member.user,

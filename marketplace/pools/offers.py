@@ -181,6 +181,16 @@ def confirm(session: Session, pool: Pool, member: PoolMember, now: datetime) -> 
     member.status = MemberStatus.MEMBER.value
     member.offer_expires_at = None
     member.from_month = None if pool.status in GATHERING else offer.month
+    session.flush()
+    if pool.status == PoolStatus.RUNNING.value and schedule.is_due(
+        schedule.notice_date(session, pool, offer.month), now
+    ):
+        # The month's payers changed: anyone whose share now rises is told at once, not at
+        # the job's next run (a fall needs no notice).
+        try:
+            rises.check(session, pool, offer.month, now)
+        except shares.NoShare:
+            pass  # nothing to charge at this size: the job settles what that means
     return offer
 
 
