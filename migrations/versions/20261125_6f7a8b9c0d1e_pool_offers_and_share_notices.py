@@ -22,12 +22,16 @@ NEW_MEMBER = "('member', 'waiting', 'left', 'removed', 'offered')"
 def _status_check(values: str) -> None:
     with op.batch_alter_table("pool_members", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_pool_members_status_known"), type_="check")
-        batch_op.create_check_constraint(op.f("ck_pool_members_status_known"), f"status IN {values}")
+        batch_op.create_check_constraint(
+            op.f("ck_pool_members_status_known"), f"status IN {values}"
+        )
 
 
 def upgrade() -> None:
     with op.batch_alter_table("pool_members", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("offer_expires_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(
+            sa.Column("offer_expires_at", sa.DateTime(timezone=True), nullable=True)
+        )
         batch_op.add_column(sa.Column("from_month", sa.Integer(), nullable=True))
     _status_check(NEW_MEMBER)
     op.create_table(
@@ -47,7 +51,9 @@ def upgrade() -> None:
             ["user_id"], ["users.id"], name=op.f("fk_pool_share_notices_user_id_users")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_pool_share_notices")),
-        sa.UniqueConstraint("pool_id", "user_id", "month", name=op.f("uq_pool_share_notices_pool_id")),
+        sa.UniqueConstraint(
+            "pool_id", "user_id", "month", name=op.f("uq_pool_share_notices_pool_id")
+        ),
     )
     with op.batch_alter_table("pool_share_notices", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_pool_share_notices_pool_id"), ["pool_id"])
