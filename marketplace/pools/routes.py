@@ -651,6 +651,13 @@ def leave(pool_id: int) -> str | BaseResponse:
         holder=holder,
         carer=carer,
         waiting=member.status == MemberStatus.WAITING.value,
+        # Leaving before the next month is charged costs nothing more (funding.leave_running).
+        next_due=(
+            schedule.due_date(db.session, pool, shares.last_collected_month(db.session, pool) + 1)
+            if pool.status == PoolStatus.RUNNING.value
+            and shares.last_collected_month(db.session, pool) < pool.months
+            else None
+        ),
     )
 
 

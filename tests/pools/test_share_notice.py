@@ -83,6 +83,8 @@ def test_a_rise_found_three_days_ahead_is_told_then_and_charged_a_week_later(
     page = " ".join(client.get(f"/pools/{pool.id}").get_data(as_text=True).split())
     assert f"For month 2 you pay £30, on {format_date(due)}." in page
     assert f"Leave before {format_date(due)} and you pay nothing more." in page
+    leave_page = " ".join(client.get(f"/pools/{pool.id}/leave").get_data(as_text=True).split())
+    assert f"Leave before {format_date(due)} and you pay nothing more." in leave_page
     # Nothing on the charge date, nor the day before the due date; everything on it.
     for early in (charge_time(db_session, pool, 2), schedule.start_of(due) - timedelta(hours=1)):
         funding.charge_due(db_session, now=early)
