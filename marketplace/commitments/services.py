@@ -46,7 +46,7 @@ from marketplace.memberships.models import (
 )
 from marketplace.money import format_pence
 from marketplace.organisations.models import Organisation
-from marketplace.pools import schedule, shares
+from marketplace.pools import offers, schedule, shares
 from marketplace.pools import services as pools
 from marketplace.pools.models import (
     GATHERING,
@@ -107,6 +107,10 @@ class PoolCommitment:
     break_words: str | None
     ended: bool
     can_open: bool  # whoever is looking may open the pool's page
+    # A place offered from the waiting list (pools.offers.words), and whether whoever is
+    # looking may take it or say no (the person, or a carer with the "pools" grant).
+    offer_words: str | None = None
+    can_answer: bool = False
 
 
 @dataclass(frozen=True)
@@ -243,6 +247,8 @@ def _place_words(pool: Pool, member: PoolMember | None) -> str:
         return "You are a member."
     if member.status == MemberStatus.WAITING.value:
         return f"You are number {pools.waiting_place(pool, member)} on the waiting list."
+    if member.status == MemberStatus.OFFERED.value:
+        return "A place has been offered to you from the waiting list."
     if member.status == MemberStatus.REMOVED.value:
         return "Your place ended because a payment was not put right in time."
     left = f" on {format_date(member.left_at)}" if member.left_at else ""
@@ -326,6 +332,8 @@ def _pool_words(
         return None, f"{NOTHING_DUE} You are not a member." if pool.status not in GATHERING else (
             f"{NOTHING_DUE} You pay nothing unless you join."
         )
+    if member.status == MemberStatus.OFFERED.value:
+        return None, f"{NOTHING_DUE} You pay nothing unless you take the place offered."
     if pool.status in GATHERING:
         return None, _gathering_words(member)
     if pool.status == PoolStatus.WINDING_DOWN.value:
@@ -346,6 +354,15 @@ def _pool_break_words(pool: Pool, member: PoolMember | None, brk: Break | None) 
             "the share for those months. You have it back after you return."
         )
     return "Kept while you are away. Your share is still due, because the service carries on."
+
+
+def _offer_words(session: Session, pool: Pool, member: PoolMember | None) -> str | None:
+    if member is None or member.status != MemberStatus.OFFERED.value:
+        return None
+    if pool.status not in offers.OFFERING:
+        return None
+    offer = offers.describe(session, pool, member, offers.told_at(member) or utcnow())
+    return offers.words(offer) if offer is not None else None
 
 
 def _payments_by_pool(session: Session, user_id: int) -> dict[int, dict[int, PoolPayment]]:
@@ -391,6 +408,8 @@ def _pool_commitments(
                 ended=pool.status in POOL_ENDED
                 or (member is not None and member.status in LEFT_OR_REMOVED),
                 can_open=pools.can_see(session, looking.viewer, pool),
+                offer_words=_offer_words(session, pool, member),
+                can_answer=looking.acts_in(CarerScope.POOLS),
             )
         )
     return sorted(found, key=lambda c: c.ended)  # stable: newest first within each

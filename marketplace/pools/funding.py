@@ -14,8 +14,13 @@ secured. Month one is all or nothing:
   captured and the pool runs. Otherwise every hold is released and every invoice cancelled,
   and the pool lapses: nobody paid anything, so there is nothing to refund.
 
-Months two onwards are charged on their own charge date, never before, by a direct off-session
-charge (a refused card then has `GRACE_DAYS`, or the member's place goes).
+Months two onwards are charged on their due date (`schedule.due_date`: the charge date, or
+later when a member's share rose and they were told less than `schedule.NOTICE_DAYS` before),
+never before, by a direct off-session charge (a refused card then has `GRACE_DAYS`, or the
+member's place goes). From `schedule.notice_date` the job works out the month's shares and
+tells anyone whose share rises (`rises.check`, the one rule `collect_month` asks too). A place
+that frees is offered to the first person waiting (offers.py), who pays nothing until they
+confirm it.
 
 Exactly once: a `PoolPayment` row, unique per (pool, member, month), is inserted before any
 hold or charge, and the payments package's own row, keyed by (pool, member, month), is
@@ -35,7 +40,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -51,7 +56,7 @@ from marketplace.payments import events
 from marketplace.payments import services as payments
 from marketplace.payments.gateway import PaymentGateway
 from marketplace.payments.models import Charge, ChargeStatus
-from marketplace.pools import loans, notices, schedule, services, shares
+from marketplace.pools import loans, notices, offers, rises, schedule, services, shares
 from marketplace.pools.models import (
     GATHERING,
     GRACE_DAYS,
@@ -101,6 +106,9 @@ class Collection:
     invoiced: int = 0
     skipped: int = 0  # another worker has them, or they were already done
     problems: list[str] = field(default_factory=list)
+    # Not charged yet: a rise was told too recently (rises.check); charged on this date.
+    waiting_until: date | None = None
+    told: int = 0  # members told this time that their share rises
 
 
 def _claim(
@@ -255,14 +263,17 @@ def collect_month(
     members = billable_members(pool, month)
     result = Collection()
     try:
+        ready = rises.check(session, pool, month, now)  # months 2+: told in time?
         owed = shares.month_amounts(session, pool, month, members)
     except shares.NoShare as error:
         result.problems.append(error.message)
         return result
-    before = shares.collected_share(session, pool, month - 1)
-    share = max(owed.values())
-    if before is not None and share > before:
-        notices.share_rises(session, pool, members, before, share)
+    result.told = ready.told
+    if not ready.ready:
+        result.waiting_until = ready.due_on
+        return result
+    if month > 1 and len(members) < pool.min_members:
+        return result  # the month will not run: settle_month winds the pool down
     for member in members:
         amount = owed[member.user_id]
         row = _claim(session, pool, member, month, amount, now)
@@ -569,6 +580,7 @@ def settle_month(
             row.status = PaymentStatus.CANCELLED.value
             loans.hand_on(session, member)  # a borrower's lent place goes on
     session.flush()
+    offers.offer_free_places(session, pool, now)  # a removed member's place, if any
     members = billable_members(pool, month)
     if len(members) < pool.min_members:
         # Nobody pays for a month that will not run; the months already paid still happen.
@@ -760,6 +772,8 @@ class JobReport:
     settled: int = 0
     closed: int = 0
     reminded: int = 0
+    told: int = 0  # members told their share rises
+    offers_ended: int = 0
 
 
 def charge_due(
@@ -799,6 +813,8 @@ def charge_due_steps(
     pool's work on its own: one pool that fails does not undo the others. Never commits itself.
     """
     now = as_utc(now or utcnow())
+    report.offers_ended += offers.end_expired(session, now)
+    yield
     for pool in session.scalars(
         select(Pool).where(Pool.status.in_(GATHERING), Pool.deadline < now.date())
     ).all():
@@ -830,12 +846,21 @@ def charge_due_steps(
             continue
         month = pool.months_started + 1
         if month <= pool.months and schedule.is_due(
-            schedule.charge_date(session, pool, month), now
+            schedule.notice_date(session, pool, month), now
         ):
-            _retire_leavers(session, pool, month)
-            collect_month(session, pool, month, now, gateway)
-            settle_month(session, pool, month, now, gateway)
-            report.collected += 1
+            # From a little over NOTICE_DAYS before the charge date: leavers go, their places
+            # are offered, rises are told, and the month is charged once it is due.
+            _lock(session, pool)
+            if shares.last_collected_month(session, pool) < month:
+                _retire_leavers(session, pool, month, now)
+            collection = collect_month(session, pool, month, now, gateway)
+            report.told += collection.told
+            if collection.waiting_until is None and schedule.is_due(
+                schedule.due_date(session, pool, month), now
+            ):
+                # Charged, or there is no share to charge (too few members): settle decides.
+                settle_month(session, pool, month, now, gateway)
+                report.collected += 1
             yield
         elif month > pool.months and schedule.is_due(
             schedule.charge_date(session, pool, pool.months + 1), now
@@ -861,7 +886,7 @@ def _remind(session: Session, pool: Pool, now: datetime) -> bool:
     month = shares.next_month(pool)
     if pool.months_started >= pool.months or pool.reminded_month >= month:
         return False
-    on = schedule.charge_date(session, pool, month)
+    on = schedule.due_date(session, pool, month)
     if on is None or not schedule.is_due(schedule.reminder_date(session, pool, month), now):
         return False
     if schedule.is_due(on, now):
@@ -878,19 +903,15 @@ def _remind(session: Session, pool: Pool, now: datetime) -> bool:
     return True
 
 
-def _retire_leavers(session: Session, pool: Pool, month: int) -> None:
-    """Members who asked to leave after an earlier month have now left; the waiting list
-    fills their places."""
+def _retire_leavers(session: Session, pool: Pool, month: int, now: datetime) -> None:
+    """Members who asked to leave after an earlier month have now left; their places are
+    offered to the people waiting (offers.py), who pay nothing unless they confirm."""
     for member in pool.current_members:
         if member.leave_after_month is not None and member.leave_after_month < month:
             member.status = MemberStatus.LEFT.value
-            member.left_at = utcnow()
-    free = pool.max_members - len(pool.current_members)
-    promoted = pool.waiting_list[: max(free, 0)]
-    for waiting in promoted:
-        waiting.status = MemberStatus.MEMBER.value
-    for member in promoted:
-        loans.hand_on(session, member)  # a place they were borrowing goes on without them
+            member.left_at = now
+    session.flush()
+    offers.offer_free_places(session, pool, now)
 
 
 def _on_intent_succeeded(session: Session, event: dict[str, Any]) -> None:

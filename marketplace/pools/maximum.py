@@ -20,7 +20,6 @@ from marketplace.money import format_pence
 from marketplace.payments.gateway import PaymentGateway
 from marketplace.pools import funding, services, shares
 from marketplace.pools.models import (
-    MemberStatus,
     PayBy,
     PaymentStatus,
     Pool,
@@ -42,12 +41,10 @@ ENDED = frozenset(
 
 
 def member_of(session: Session, user: User, pool: Pool) -> PoolMember:
-    """The person's current place in the pool (member or waiting), or NotAllowed."""
+    """The person's current place in the pool (member, waiting, or offered a place: they may
+    raise their maximum to take it), or NotAllowed."""
     member = services.member_record(session, pool, user.id)
-    if member is None or member.status not in (
-        MemberStatus.MEMBER.value,
-        MemberStatus.WAITING.value,
-    ):
+    if member is None or member.status not in services.IN_POOL:
         raise NotAllowed("You are not in this pool")
     return member
 

@@ -36,6 +36,7 @@ MAX_MONTHS = 24
 MAX_MEMBERS = 50
 MAX_MESSAGE = 5000
 GRACE_DAYS = 3  # to fix a card after a failed charge
+OFFER_DAYS = 7  # to confirm a place offered from the waiting list
 
 
 class PoolStatus(enum.StrEnum):
@@ -66,6 +67,9 @@ class MemberStatus(enum.StrEnum):
     WAITING = "waiting"  # beyond capacity: in line, in order of joining
     LEFT = "left"
     REMOVED = "removed"  # a payment was not put right in time
+    # A place freed and the first person waiting was offered it: they hold the place (nobody
+    # else is offered it) but are not a member, and pay nothing, until they confirm.
+    OFFERED = "offered"
 
 
 class QuoteStatus(enum.StrEnum):
@@ -171,6 +175,11 @@ class Pool(Base):
         return sorted(waiting, key=lambda m: (as_utc(m.joined_at), m.id))
 
     @property
+    def offered(self) -> list[PoolMember]:
+        """People offered a freed place who have not confirmed yet: they hold the place."""
+        return [m for m in self.members if m.status == MemberStatus.OFFERED.value]
+
+    @property
     def is_gathering(self) -> bool:
         return self.status in GATHERING
 
@@ -200,9 +209,33 @@ class PoolMember(Base):
     joined_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     left_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     leave_after_month: Mapped[int | None] = mapped_column(Integer)  # running pools only
+    # Until when an offered place can be confirmed (status OFFERED only).
+    offer_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Someone who took an offered place in a funded or running pool pays from this month: the
+    # first whose charge was at least `schedule.NOTICE_DAYS` after they were told their share.
+    from_month: Mapped[int | None] = mapped_column(Integer)
 
     pool: Mapped[Pool] = relationship(back_populates="members")
     user: Mapped[User] = relationship()
+
+
+class ShareNotice(Base):
+    """What a member was told they will pay for one month of a running pool, and when: a rise
+    is charged only `schedule.NOTICE_DAYS` after it was told (see rises.py)."""
+
+    __tablename__ = "pool_share_notices"
+    __table_args__ = (
+        UniqueConstraint("pool_id", "user_id", "month"),
+        CheckConstraint("amount_pence > 0", name="amount_positive"),
+        CheckConstraint("month >= 1", name="month_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pool_id: Mapped[int] = mapped_column(ForeignKey("pools.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    month: Mapped[int] = mapped_column(Integer)
+    amount_pence: Mapped[int] = mapped_column(Integer)
+    told_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class PlaceLoan(Base):

@@ -236,30 +236,81 @@ def lapsed(session: Session, pool: Pool) -> None:
         )
 
 
-def share_rises(
-    session: Session, pool: Pool, members: list[PoolMember], before: int, after: int
+def share_rise(
+    session: Session,
+    pool: Pool,
+    member: PoolMember,
+    month: int,
+    before: int | None,
+    after: int,
+    due_on: date | None,
 ) -> None:
-    """Fewer people share the cost this month: tell each member their new share first."""
+    """A member's share of `month` is more than they were last told: tell them the new share,
+    the day it will be charged (`schedule.due_date`, at least `NOTICE_DAYS` away) and that
+    leaving before then costs nothing (rises.py; sent after the commit)."""
     link = _link("pools.pool_page", pool_id=pool.id)
-    for member in members:
-        most = format_pence(member.max_pence)
-        if after <= member.max_pence:
-            what = f"That is within the most you said you would pay ({most})."
-        else:
-            raise_link = _link("pools.raise_maximum", pool_id=pool.id)
-            what = (
-                f"That is more than the most you said you would pay ({most}), so you will not "
-                "be charged it. You can raise the most you will pay here:\n\n"
-                f"{raise_link}\n\nor leave the pool; if you do neither, your place goes after "
-                "a few days."
-            )
-        _send(
-            member.user,
-            "Your share of a pool has changed",
-            f"Fewer people are sharing {pool.title} now, so each member's share goes from "
-            f"{format_pence(before)} to {format_pence(after)} a month. {what}\n\n{link}",
-            MONEY,  # what they will be charged: sent even during a break
+    when = format_date(due_on) if due_on else "its charge date"
+    most = format_pence(member.max_pence)
+    if before:
+        change = (
+            f"Fewer people are sharing {pool.title} now, so your share for month {month} goes "
+            f"from {format_pence(before)} to {format_pence(after)}."
         )
+    else:
+        change = f"Your share of {pool.title} for month {month} is {format_pence(after)}."
+    if after <= member.max_pence:
+        what = (
+            f"It will be charged on {when}, never before. That is within the most you said "
+            f"you would pay ({most})."
+        )
+    else:
+        raise_link = _link("pools.raise_maximum", pool_id=pool.id)
+        what = (
+            f"That is more than the most you said you would pay ({most}), so it will not be "
+            f"charged unless you raise the most you will pay before {when}:\n\n{raise_link}\n\n"
+            "If you do not, your place goes a few days after that date."
+        )
+    if pool.offered:
+        what += (
+            " A place has been offered to the next person waiting: if they take it before "
+            "then, your share will be less."
+        )
+    leave = _link("pools.leave", pool_id=pool.id)
+    _send(
+        member.user,
+        "Your share of a pool is going up",
+        f"{change} {what}\n\nYou can leave the pool before {when} and pay nothing more:\n\n"
+        f"{leave}\n\n{link}",
+        MONEY,  # what they will be charged: sent even during a break
+        session,
+    )
+
+
+def place_offered(session: Session, pool: Pool, member: PoolMember, words: str) -> None:
+    """Offer the first person waiting a freed place (offers.py): what it is, what they would
+    pay and from when, and the date to say yes by (`words`, the sentence the pages show)."""
+    link = _link("pools.pool_page", pool_id=pool.id, _anchor="offer")
+    _send(
+        member.user,
+        "A place in a pool is free for you",
+        f"A place in {pool.title} is free, and you are first on the waiting list. {words}\n\n"
+        f"To take the place or say no:\n\n{link}",
+        ACTION,
+        session,
+    )
+
+
+def offer_ended(session: Session, pool: Pool, member: PoolMember) -> None:
+    """An offered place was not confirmed in time (offers.end_expired)."""
+    link = _link("pools.pool_page", pool_id=pool.id)
+    _send(
+        member.user,
+        "The pool place offered to you has gone",
+        f"The place offered to you in {pool.title} was not confirmed in time, so it has gone to "
+        "the next person waiting. Nothing was taken from you. You can join again from the "
+        f"pool's page:\n\n{link}",
+        session=session,
+    )
 
 
 def vote_opened(session: Session, pool: Pool, live: list[Quote]) -> None:
@@ -355,7 +406,11 @@ def cancelled(session: Session, pool: Pool) -> None:
     page, for people signed in: an email carries no one's words."""
     link = _link("pools.pool_page", pool_id=pool.id)
     for member in pool.members:
-        if member.status not in (MemberStatus.MEMBER.value, MemberStatus.WAITING.value):
+        if member.status not in (
+            MemberStatus.MEMBER.value,
+            MemberStatus.WAITING.value,
+            MemberStatus.OFFERED.value,
+        ):
             continue
         _send(
             member.user,

@@ -53,6 +53,7 @@ from marketplace.pools import (
     joining,
     maximum,
     notices,
+    offers,
     quotes,
     schedule,
     services,
@@ -286,8 +287,16 @@ def _pool_page(pool: Pool, message_form: MessageForm | None = None) -> str:
     if me is not None and member is not None:
         my_vote = quotes.vote_of(db.session, pool, me.id)
     helped = _helped() if me else []
+    share_due = schedule.due_date(db.session, pool, share_month)
     return render_template(
         "pools/pool.html",
+        offers_here=_offers_here(pool, member, helped),
+        leave_by=(
+            share_due
+            if pool.status == PoolStatus.RUNNING.value
+            and shares.last_collected_month(db.session, pool) < share_month
+            else None
+        ),
         pool=pool,
         me=me,
         member=member,
@@ -333,7 +342,7 @@ def _pool_page(pool: Pool, message_form: MessageForm | None = None) -> str:
         fixable=(PaymentStatus.FAILED.value, PaymentStatus.ACTION_NEEDED.value),
         payment_words=statements.STATUS_WORDS,
         first_charge=schedule.charge_date(db.session, pool, 1),
-        share_on=schedule.charge_date(db.session, pool, share_month),
+        share_on=share_due,
         hold_words=(
             notices.hold_words(db.session, pool, member)
             if pool.status == PoolStatus.FUNDED.value
@@ -341,6 +350,30 @@ def _pool_page(pool: Pool, message_form: MessageForm | None = None) -> str:
         ),
         quote_splits={q.id: shares.quote_split_words(q, pool, share_month) for q in shown_quotes},
     )
+
+
+def _offers_here(
+    pool: Pool, member: PoolMember | None, helped: list[User]
+) -> list[tuple[User | None, offers.Offer, str]]:
+    """Places offered to the signed-in person (None) or someone they act for, as offers.py
+    describes them: what, how much, from when, and until when to say yes."""
+    found: list[tuple[User | None, offers.Offer, str]] = []
+    if pool.status not in offers.OFFERING:
+        return found
+    people: list[tuple[User | None, PoolMember | None]] = [(None, member)]
+    me = _viewer()
+    people += [
+        (h, services.member_record(db.session, pool, h.id))
+        for h in helped
+        if me is not None and h.id != me.id
+    ]
+    for person, place in people:
+        if place is None or place.status != MemberStatus.OFFERED.value:
+            continue
+        offer = offers.describe(db.session, pool, place, offers.told_at(place) or utcnow())
+        if offer is not None:
+            found.append((person, offer, offers.words(offer)))
+    return found
 
 
 def _funding_words(pool: Pool, votes: Any) -> str | None:
@@ -444,10 +477,7 @@ def join(pool_id: int) -> str | BaseResponse:
         )
         existing = services.member_record(db.session, pool, holder.id)
         try:
-            if existing is not None and existing.status in (
-                MemberStatus.MEMBER.value,
-                MemberStatus.WAITING.value,
-            ):
+            if existing is not None and existing.status in services.IN_POOL:
                 raise DomainError("You have already joined this pool")
             services.check_pledge(pool, pledge)
         except DomainError as error:
@@ -621,7 +651,57 @@ def leave(pool_id: int) -> str | BaseResponse:
         holder=holder,
         carer=carer,
         waiting=member.status == MemberStatus.WAITING.value,
+        # Leaving before the next month is charged costs nothing more (funding.leave_running).
+        next_due=(
+            schedule.due_date(db.session, pool, shares.last_collected_month(db.session, pool) + 1)
+            if pool.status == PoolStatus.RUNNING.value
+            and shares.last_collected_month(db.session, pool) < pool.months
+            else None
+        ),
     )
+
+
+# --- a place offered from the waiting list -----------------------------------------------------
+
+
+def _offered_or_404(pool: Pool) -> tuple[User, User | None]:
+    """(the person offered the place, the carer acting for them or None); 404 for anyone who
+    has no offer in this pool, and for a carer without the "pools" grant."""
+    holder, carer = acting.holder_or_404(_for_arg(), _helped())
+    member = services.member_record(db.session, pool, holder.id)
+    if member is None or member.status != MemberStatus.OFFERED.value:
+        abort(404)
+    return holder, carer
+
+
+@bp.route("/pools/<int:pool_id>/offer/accept", methods=["POST"])
+@login_required
+def accept_offer(pool_id: int) -> BaseResponse:
+    pool = _pool_or_404(pool_id)
+    holder, carer = _offered_or_404(pool)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    else:
+        button_action(
+            lambda: services.accept_offer(db.session, holder, pool, acting_carer=carer),
+            "You have taken the place. Nothing is charged until the date on this page",
+        )
+    return redirect(url_for("pools.pool_page", pool_id=pool.id, _anchor="offer"))
+
+
+@bp.route("/pools/<int:pool_id>/offer/decline", methods=["POST"])
+@login_required
+def decline_offer(pool_id: int) -> BaseResponse:
+    pool = _pool_or_404(pool_id)
+    holder, carer = _offered_or_404(pool)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    else:
+        button_action(
+            lambda: services.decline_offer(db.session, holder, pool, acting_carer=carer),
+            "You said no to the place. It goes to the next person waiting. Nothing was charged",
+        )
+    return redirect(url_for("pools.pool_page", pool_id=pool.id))
 
 
 # --- raising the most you pay -------------------------------------------------------------------

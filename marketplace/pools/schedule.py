@@ -11,6 +11,13 @@ inside that with 2 days to spare for a late job run, and a refused card or a ban
 confirm has until the charge date to be put right. A run later still (the job was stopped for
 days) places each hold again before taking it (`funding._renew_stale_holds`). Each charge is reminded `REMINDER_DAYS`
 before its date. A day here is a UTC calendar day.
+
+Months two onwards are charged on `due_date`: the charge date, unless a member's share rose
+and they were told less than `NOTICE_DAYS` before it, in which case the month is charged once
+`NOTICE_DAYS` have passed since the last rise was told (rises.py). Every page, email and job
+that names the day a later month is charged asks `due_date`; `charge_date` stays the
+service's own monthly date. Month one's shares are fixed when the vote closes and told in the
+going-ahead email, so its due date is its charge date.
 """
 
 from __future__ import annotations
@@ -18,13 +25,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from marketplace.db import as_utc
 from marketplace.pools import shares
-from marketplace.pools.models import Pool, PoolMember, PoolStatus, Quote
+from marketplace.pools.models import Pool, PoolMember, PoolStatus, Quote, ShareNotice
 
 HOLD_LEAD_DAYS = 5  # at most 6: a Stripe card hold lasts 7 days
 REMINDER_DAYS = 3
+NOTICE_DAYS = 7  # a rise in someone's share is told at least this long before it is charged
 
 # States in which a month may still be charged.
 CHARGING = (PoolStatus.FUNDED.value, PoolStatus.RUNNING.value)
@@ -49,10 +59,55 @@ def hold_date(session: Session, pool: Pool) -> date | None:
     return first - timedelta(days=HOLD_LEAD_DAYS) if first is not None else None
 
 
+def counts_from(told_at: datetime) -> date:
+    """The first day an amount told at `told_at` may be charged: `NOTICE_DAYS` later, rounded
+    up to the start of the next day when it was told after midnight (so "at least 7 days")."""
+    ready = as_utc(told_at) + timedelta(days=NOTICE_DAYS)
+    return ready.date() if ready == start_of(ready.date()) else ready.date() + timedelta(days=1)
+
+
+def due_date(session: Session, pool: Pool, month: int) -> date | None:
+    """The day `month` is actually charged: the later of its charge date and the day the last
+    rise told for it may be charged (`counts_from`). Month one: its charge date."""
+    on = charge_date(session, pool, month)
+    if on is None or month < 2:
+        return on
+    told = session.scalar(
+        select(func.max(ShareNotice.told_at)).where(
+            ShareNotice.pool_id == pool.id, ShareNotice.month == month
+        )
+    )
+    return max(on, counts_from(told)) if told is not None else on
+
+
+def notice_date(session: Session, pool: Pool, month: int) -> date | None:
+    """From this day the job works out month `month`'s shares and tells anyone whose share
+    rises. A day earlier than `NOTICE_DAYS` before the charge date: a rise told during that
+    day counts from the charge date itself (`counts_from` rounds up), so a rise the job finds
+    on its first look never moves the date."""
+    on = charge_date(session, pool, month)
+    return on - timedelta(days=NOTICE_DAYS + 1) if on is not None else None
+
+
 def reminder_date(session: Session, pool: Pool, month: int) -> date | None:
     """The day members are reminded that `month` is about to be charged."""
-    on = charge_date(session, pool, month)
+    on = due_date(session, pool, month)
     return on - timedelta(days=REMINDER_DAYS) if on is not None else None
+
+
+def first_month_told_at(session: Session, pool: Pool, told_at: datetime) -> int | None:
+    """The first month not yet collected that someone told their share at `told_at` can be
+    charged for: its charge date is at least `NOTICE_DAYS` later. None if no month is left."""
+    if pool.chosen_quote_id is None:
+        return None
+    ready = counts_from(told_at)
+    month = max(shares.last_collected_month(session, pool) + 1, 1)
+    while month <= pool.months:
+        on = charge_date(session, pool, month)
+        if on is not None and on >= ready:
+            return month
+        month += 1
+    return None
 
 
 def start_of(day: date) -> datetime:
@@ -81,7 +136,7 @@ def next_due(session: Session, pool: Pool, member: PoolMember) -> Due | None:
     month = shares.next_month(pool)
     if pool.months_started >= pool.months:
         return None
-    on = charge_date(session, pool, month)
+    on = due_date(session, pool, month)
     if on is None:
         return None
     return Due(month=month, on=on, pence=shares.member_share(session, pool, member, month))

@@ -25,6 +25,7 @@ from marketplace.moderation.models import Decision, ModerationItem
 from marketplace.money import format_pence
 from marketplace.organisations import services as organisations
 from marketplace.places.models import Council
+from marketplace.pools import offers
 from marketplace.pools.models import (
     GATHERING,
     MAX_CAP_PENCE,
@@ -44,6 +45,8 @@ from marketplace.pools.models import (
 from marketplace.providers.models import Category, Listing
 
 ITEM_POOL = "pool"
+# A live place: a member, someone waiting, or someone offered a freed place.
+IN_POOL = (MemberStatus.MEMBER.value, MemberStatus.WAITING.value, MemberStatus.OFFERED.value)
 MAX_TITLE = 120
 MAX_DESCRIPTION = 5000
 
@@ -334,11 +337,14 @@ def lock_pool(session: Session, pool: Pool) -> None:
     session.refresh(pool)
 
 
-def _member_count(session: Session, pool: Pool) -> int:
+def _places_held(session: Session, pool: Pool) -> int:
+    """Members, and people offered a place who have not answered yet: a place offered is held
+    for them, so nobody else joins into it."""
     return (
         session.scalar(
             select(func.count(PoolMember.id)).where(
-                PoolMember.pool_id == pool.id, PoolMember.status == MemberStatus.MEMBER.value
+                PoolMember.pool_id == pool.id,
+                PoolMember.status.in_([MemberStatus.MEMBER.value, MemberStatus.OFFERED.value]),
             )
         )
         or 0
@@ -390,13 +396,10 @@ def join(
     if pool.status not in GATHERING:
         raise DomainError("This pool is no longer taking new members")
     existing = member_record(session, pool, user.id)
-    if existing is not None and existing.status in (
-        MemberStatus.MEMBER.value,
-        MemberStatus.WAITING.value,
-    ):
+    if existing is not None and existing.status in IN_POOL:
         raise DomainError("You have already joined this pool")
     now = now or utcnow()
-    full = _member_count(session, pool) >= pool.max_members
+    full = _places_held(session, pool) >= pool.max_members
     member = existing or PoolMember(user_id=user.id)
     member.status = MemberStatus.WAITING.value if full else MemberStatus.MEMBER.value
     member.max_pence = pledge.max_pence
@@ -414,19 +417,9 @@ def join(
     return member
 
 
-def _promote(session: Session, pool: Pool) -> PoolMember | None:
-    """Give a freed place to the first person waiting."""
-    if _member_count(session, pool) >= pool.max_members:
-        return None
-    first = session.scalars(
-        select(PoolMember)
-        .where(PoolMember.pool_id == pool.id, PoolMember.status == MemberStatus.WAITING.value)
-        .order_by(PoolMember.joined_at, PoolMember.id)
-    ).first()
-    if first is not None:
-        first.status = MemberStatus.MEMBER.value
-        _hand_on(session, first)
-    return first
+def _offer_free_places(session: Session, pool: Pool) -> list[PoolMember]:
+    """Offer a freed place to the first person waiting (they confirm before they are in)."""
+    return offers.offer_free_places(session, pool, utcnow())
 
 
 def _hand_on(session: Session, member: PoolMember) -> None:
@@ -442,8 +435,9 @@ def leave(
     """Leave at no cost before the pool is funded (the first person waiting takes the place),
     or leave the waiting list at any time.
 
-    Returns the person promoted from the waiting list, if any. Once a pool is running, a member
-    leaves at the end of the month already paid (see `funding.leave_running`).
+    Returns the person offered the freed place from the waiting list, if any (offers.py: they
+    confirm before they are a member). Once a pool is running, a member leaves at the end of
+    the month already paid (see `funding.leave_running`).
     """
     act_as(session, acting_carer, user.id, f"Left the pool {pool.title}")
     lock_pool(session, pool)
@@ -465,7 +459,45 @@ def leave(
     session.flush()
     if not was_member:
         _hand_on(session, member)
-    return _promote(session, pool) if was_member else None
+    offered = _offer_free_places(session, pool) if was_member else []
+    return offered[0] if offered else None
+
+
+def _offered_place(session: Session, pool: Pool, user: User) -> PoolMember:
+    member = member_record(session, pool, user.id)
+    if member is None or member.status != MemberStatus.OFFERED.value:
+        raise DomainError("You have not been offered a place in this pool")
+    return member
+
+
+def accept_offer(
+    session: Session,
+    user: User,
+    pool: Pool,
+    acting_carer: User | None = None,
+    now: datetime | None = None,
+) -> PoolMember:
+    """Take a place offered from the waiting list (offers.confirm says when they pay from)."""
+    act_as(session, acting_carer, user.id, f"Took the place offered in the pool {pool.title}")
+    lock_pool(session, pool)
+    member = _offered_place(session, pool, user)
+    offers.confirm(session, pool, member, now or utcnow())
+    return member
+
+
+def decline_offer(
+    session: Session,
+    user: User,
+    pool: Pool,
+    acting_carer: User | None = None,
+    now: datetime | None = None,
+) -> PoolMember:
+    """Say no to a place offered from the waiting list: free; the next person is offered it."""
+    act_as(session, acting_carer, user.id, f"Said no to the place offered in the pool {pool.title}")
+    lock_pool(session, pool)
+    member = _offered_place(session, pool, user)
+    offers.decline(session, pool, member, now or utcnow())
+    return member
 
 
 # --- the discussion -----------------------------------------------------------------------------

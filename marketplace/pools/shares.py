@@ -45,14 +45,18 @@ def add_months(start: datetime, months: int) -> datetime:
     return start.replace(year=year, month=month, day=day)
 
 
+def _pays_for(member: PoolMember, month: int) -> bool:
+    return (member.leave_after_month is None or member.leave_after_month >= month) and (
+        member.from_month is None or member.from_month <= month
+    )
+
+
 def billable_members(pool: Pool, month: int) -> list[PoolMember]:
-    """Members who pay for this month (not those who said they leave before it). A place lent
-    for this month (see loans.py) is paid by the person first on the waiting list instead."""
-    paying = [
-        m
-        for m in pool.current_members
-        if m.leave_after_month is None or m.leave_after_month >= month
-    ]
+    """Members who pay for this month: not those who said they leave before it, nor someone
+    who took an offered place from a later month (`from_month`). A place lent for this month
+    (see loans.py) is paid by the person first on the waiting list instead. Someone offered a
+    place (MemberStatus.OFFERED) is not a member, so never pays, until they confirm."""
+    paying = [m for m in pool.current_members if _pays_for(m, month)]
     for loan in pool.loans:
         if loan.covers(month) and loan.lender in paying:
             paying.remove(loan.lender)
@@ -69,7 +73,11 @@ def _borrower_pays(loan: PlaceLoan, paying: list[PoolMember]) -> bool:
     lender, who is away, is not charged for the month."""
     if loan.borrower in paying:
         return False
-    return loan.borrower.status in (MemberStatus.WAITING.value, MemberStatus.LEFT.value)
+    return loan.borrower.status in (
+        MemberStatus.WAITING.value,
+        MemberStatus.LEFT.value,
+        MemberStatus.OFFERED.value,  # offered a place: their loan was ended at the last month
+    )
 
 
 def next_month(pool: Pool) -> int:
@@ -105,36 +113,11 @@ def collected_share(session: Session, pool: Pool, month: int) -> int | None:
 def payers(pool: Pool, month: int) -> list[PoolMember]:
     """Who will pay for a month not yet collected, as `funding.charge_due` will find them.
 
-    Before collecting a month, the members who leave before it go and the waiting list fills
-    their places in order (`funding._retire_leavers`); a promoted borrower's lent place goes to
-    the next person waiting, or back to the lender when nobody is (`loans.hand_on`). Counting
-    only today's members would show a share that differs from the one charged.
+    Nobody joins from the waiting list without confirming an offered place first (offers.py),
+    and someone who confirms pays from their `from_month`, so the payers of a month to come
+    are its billable members today.
     """
-    staying = [
-        m
-        for m in pool.current_members
-        if m.leave_after_month is None or m.leave_after_month >= month
-    ]
-    promoted = pool.waiting_list[: max(pool.max_members - len(staying), 0)]
-    paying = staying + promoted
-    still_waiting = [m for m in pool.waiting_list if m not in promoted]
-    borrowing: set[int] = set()
-    for loan in pool.loans:
-        if not loan.covers(month) or loan.lender not in paying:
-            continue
-        if loan.borrower in promoted:
-            handed = next((m for m in still_waiting if m.id not in borrowing), None)
-            if handed is None:
-                continue  # nobody to hand it on to: the lender pays again
-            paying.remove(loan.lender)
-            paying.append(handed)
-            borrowing.add(handed.id)
-            continue
-        paying.remove(loan.lender)
-        if _borrower_pays(loan, paying):
-            paying.append(loan.borrower)
-            borrowing.add(loan.borrower_id)
-    return paying
+    return billable_members(pool, month)
 
 
 def split(total_pence: int, count: int) -> list[int]:

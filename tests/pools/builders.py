@@ -122,3 +122,20 @@ def run_jobs(app, db_session) -> int:
     while run_next(db_session, "test-worker") is not None:
         ran += 1
     return ran
+
+
+def notice_time(db_session, pool, month: int) -> datetime:
+    """An hour into the first day the job works out `month`'s shares and tells any rise."""
+    return schedule.start_of(schedule.notice_date(db_session, pool, month)) + timedelta(hours=1)
+
+
+def due_time(db_session, pool, month: int) -> datetime:
+    """An hour into the day `month` is actually charged (`schedule.due_date`)."""
+    return schedule.start_of(schedule.due_date(db_session, pool, month)) + timedelta(hours=1)
+
+
+def charge_month(db_session, pool, month: int, gateway=None) -> None:
+    """A later month as the daily job runs it: on its notice date (leavers go, their places are
+    offered, rises are told), then on its due date (charged)."""
+    funding.charge_due(db_session, now=notice_time(db_session, pool, month), gateway=gateway)
+    funding.charge_due(db_session, now=due_time(db_session, pool, month), gateway=gateway)

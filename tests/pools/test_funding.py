@@ -18,6 +18,7 @@ from marketplace.payments.models import Charge, LedgerEntry
 from marketplace.pools import funding, quotes, schedule, services, statements
 from marketplace.pools.models import MemberStatus, PoolPayment, PoolStatus
 from marketplace.pools.services import Pledge
+from marketplace.web.template_globals import format_date
 from tests.factories import CouncilFactory, UserFactory
 from tests.listing_helpers import ulo_moderator
 from tests.pools.builders import (
@@ -27,6 +28,7 @@ from tests.pools.builders import (
     hold_time,
     invoice_pledge,
     join_by_invoice,
+    notice_time,
     quote,
 )
 
@@ -223,10 +225,15 @@ def test_a_member_leaves_at_the_end_of_a_paid_month_and_the_waiting_list_fills_i
     waiting = join_by_card_when_funded(db_session, gateway, pool)
     go_ahead(db_session, pool)
     funding.leave_running(db_session, people[0], pool)
-    next_month = funding.add_months(pool.commissioned_at, 1) + timedelta(hours=1)
-    funding.charge_due(db_session, now=next_month)
+    # A week and a day before month two the leaver's place is offered; nothing is taken from
+    # the person offered it until they say yes.
+    told = notice_time(db_session, pool, 2)
+    funding.charge_due(db_session, now=told)
     assert services.member_record(db_session, pool, people[0].id).status == "left"
+    assert services.member_record(db_session, pool, waiting.id).status == "offered"
+    services.accept_offer(db_session, waiting, pool, now=told + timedelta(days=1))
     assert services.member_record(db_session, pool, waiting.id).status == "member"
+    funding.charge_due(db_session, now=charge_time(db_session, pool, 2))
     month_two = rows(db_session, pool, 2)
     assert people[0].id not in month_two and month_two[waiting.id].status == "paid"
 
@@ -443,12 +450,22 @@ def test_fewer_members_raise_the_share_and_below_the_minimum_the_pool_winds_down
     )
     go_ahead(db_session, pool)  # 4 members: 2,250p each
     funding.leave_running(db_session, people[0], pool)
-    month_two = funding.add_months(pool.commissioned_at, 1) + timedelta(hours=1)
+    # The job first looks at month two on its charge date: the rise is told then and charged
+    # a week later, never at once.
+    month_two = charge_time(db_session, pool, 2)
     funding.charge_due(db_session, now=month_two)  # 3 members: 3,000p each
-    assert {r.amount_pence for r in rows(db_session, pool, 2).values()} == {3000}
+    db_session.commit()
+    assert rows(db_session, pool, 2) == {}
+    due = schedule.charge_date(db_session, pool, 2) + timedelta(days=schedule.NOTICE_DAYS + 1)
+    assert schedule.due_date(db_session, pool, 2) == due  # told an hour into the day: round up
     rise = mailbox.last_to(people[1].email)
-    assert rise["Subject"] == "Your share of a pool has changed"
-    assert "from £22.50 to £30 a month" in rise.get_payload(decode=True).decode()
+    assert rise["Subject"] == "Your share of a pool is going up"
+    words = " ".join(rise.get_payload(decode=True).decode().split())
+    assert "goes from £22.50 to £30." in words and f"charged on {format_date(due)}" in words
+    funding.charge_due(db_session, now=schedule.start_of(due) - timedelta(minutes=1))
+    assert rows(db_session, pool, 2) == {} and len(intents(gateway, pool.id)) == 4
+    funding.charge_due(db_session, now=schedule.start_of(due) + timedelta(hours=1))
+    assert {r.amount_pence for r in rows(db_session, pool, 2).values()} == {3000}
 
     funding.leave_running(db_session, people[1], pool)
     month_three = funding.add_months(pool.commissioned_at, 2) + timedelta(hours=1)

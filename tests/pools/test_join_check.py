@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import date, timedelta
+from datetime import date
 
 from marketplace.money import format_pence
 from marketplace.pools import funding, joining, quotes, schedule, services, shares
@@ -15,6 +15,7 @@ from tests.factories import OrganisationFactory, StaffFactory, UserFactory
 from tests.helpers import post, sign_in
 from tests.pools.builders import (
     approved_pool,
+    charge_month,
     invoice_pledge,
     join_by_invoice,
     quote,
@@ -153,8 +154,7 @@ def test_the_rule_behind_the_most_nothing_above_a_maximum_is_taken(
     with app.app_context():  # funding emails the members
         running, members, _ = running_pool(db_session, council, moderator, provider, min_members=2)
         funding.leave_running(db_session, members[0], running)  # 2 left: £45 each, over £40
-        month_two = funding.add_months(running.commissioned_at, 1) + timedelta(hours=1)
-        funding.charge_due(db_session, now=month_two)
+        charge_month(db_session, running, 2)
         for stayed in members[1:]:
             (_month_one, payment) = services.payments_of(db_session, running, stayed.id)
             assert payment.month == 2 and payment.amount_pence == 4500

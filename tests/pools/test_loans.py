@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from marketplace import outbox
-from marketplace.pools import funding
+from marketplace.pools import funding, schedule
 from marketplace.pools import services as pools
 from marketplace.pools.models import (
     GRACE_DAYS,
@@ -20,7 +20,7 @@ from marketplace.pools.models import (
 )
 from marketplace.wellbeing import breaks
 from tests.conftest import manual_outbox
-from tests.pools.builders import running_pool
+from tests.pools.builders import charge_month, due_time, notice_time, running_pool
 
 FREE_FOR_A_WHILE = "A place in your pool is free for a while"
 
@@ -44,7 +44,9 @@ def lend_from_month_two(db_session, pool, lender):
     assert (loan.from_month, loan.to_month) == (2, None)
     db_session.commit()
     assert outbox.run_committed(db_session) == 1  # the borrower is told, once
-    funding.charge_due(db_session, now=month_start(pool, 2))
+    charge_month(db_session, pool, 2)
+    db_session.commit()
+    outbox.run_committed(db_session)  # the borrower was told their share a week ahead
     return loan
 
 
@@ -101,9 +103,15 @@ def test_a_promoted_borrower_pays_as_a_member_and_the_next_person_waiting_borrow
     assert payers(db_session, pool, 2) == ids(stays, goes, first)
     before = [rows_of(db_session, pool, month) for month in (1, 2)]
 
-    # A member leaves after month two: the first person waiting gets their place for month three.
+    # A member leaves after month two: the first person waiting is offered their place for
+    # month three, which passes the lent place on, and says yes before month three.
     funding.leave_running(db_session, goes, pool)
-    funding.charge_due(db_session, now=month_start(pool, 3))
+    funding.charge_due(db_session, now=notice_time(db_session, pool, 3))
+    assert pools.member_record(db_session, pool, first.id).status == MemberStatus.OFFERED.value
+    assert loan_spans(pool) == [(first.id, 2, 2), (second.id, 3, None)]
+    pools.accept_offer(db_session, first, pool, now=notice_time(db_session, pool, 3))
+    funding.charge_due(db_session, now=due_time(db_session, pool, 3))
+    assert schedule.due_date(db_session, pool, 3) == schedule.charge_date(db_session, pool, 3)
     db_session.commit()  # charge_due leaves the commit to its caller
     outbox.run_committed(db_session)
 
@@ -136,7 +144,7 @@ def test_a_borrower_leaving_the_waiting_list_passes_the_place_on(
     outbox.run_committed(db_session)
     assert "month 3" in emails_to(mailbox, second, FREE_FOR_A_WHILE)[0].get_payload()
 
-    funding.charge_due(db_session, now=month_start(pool, 3))
+    charge_month(db_session, pool, 3)
     assert payers(db_session, pool, 3) == ids(*others, second)
     assert rows_of(db_session, pool, 2) == before
     assert_one_payer_per_place(pool, 3)
@@ -165,7 +173,7 @@ def test_with_nobody_else_waiting_the_lender_pays_from_the_next_month_and_is_tol
     assert email["Subject"] == "Your pool share is due again"
     assert "from month 3" in email.get_payload()
 
-    funding.charge_due(db_session, now=month_start(pool, 3))
+    charge_month(db_session, pool, 3)
     assert payers(db_session, pool, 3) == ids(lender, *others)
     assert rows_of(db_session, pool, 2) == before
     assert_one_payer_per_place(pool, 3)
@@ -182,7 +190,7 @@ def test_a_borrower_leaving_before_their_first_month_is_collected_hands_all_of_i
     pools.leave(db_session, first, pool)
     assert loan_spans(pool) == [(first.id, 2, 1), (second.id, 2, None)]
 
-    funding.charge_due(db_session, now=month_start(pool, 2))
+    charge_month(db_session, pool, 2)
     assert payers(db_session, pool, 2) == ids(*others, second)
 
 
@@ -197,13 +205,13 @@ def test_a_borrower_removed_for_not_paying_passes_the_place_on_and_the_lender_is
     lend_from_month_two(db_session, pool, lender)
     assert pool.months_started == 1  # month two waits for the borrower to put it right
 
-    funding.charge_due(db_session, now=month_start(pool, 2) + timedelta(days=GRACE_DAYS + 1))
+    funding.charge_due(db_session, now=due_time(db_session, pool, 2) + timedelta(days=GRACE_DAYS))
     assert borrower.status == MemberStatus.REMOVED.value
     assert pool.months_started == 2
     assert payers(db_session, pool, 2) == ids(*others)
     assert loan_spans(pool) == [(first.id, 2, 2), (second.id, 3, None)]
 
-    funding.charge_due(db_session, now=month_start(pool, 3))
+    charge_month(db_session, pool, 3)
     assert payers(db_session, pool, 3) == ids(*others, second)
     assert lender.id not in payers(db_session, pool, 2)
 
@@ -219,7 +227,7 @@ def test_someone_waiting_who_borrows_nothing_changes_nothing(
     db_session.commit()
     assert outbox.run_committed(db_session) == 0
     assert loan_spans(pool) == [(first.id, 2, None)]
-    funding.charge_due(db_session, now=month_start(pool, 3))
+    charge_month(db_session, pool, 3)
     assert payers(db_session, pool, 3) == ids(*others, first)
 
 

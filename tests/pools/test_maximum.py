@@ -9,11 +9,11 @@ import pytest
 from marketplace.db import utcnow
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.payments.gateway import get_gateway
-from marketplace.pools import funding, maximum, quotes, services
+from marketplace.pools import funding, maximum, quotes, schedule, services
 from marketplace.pools.models import PaymentStatus
 from tests.factories import UserFactory
 from tests.helpers import post, sign_in
-from tests.pools.builders import approved_pool, go_ahead, invoice_pledge, quote
+from tests.pools.builders import approved_pool, charge_month, go_ahead, invoice_pledge, quote
 from tests.pools.test_funding import GOOD, intents, join_by_card, rows
 
 
@@ -32,8 +32,8 @@ def pool_whose_share_rises(db_session, gateway, council, moderator, provider):
     assert pool.chosen_quote_id == offer.id  # the last member's vote closed the vote
     go_ahead(db_session, pool, staff=moderator)  # 4 members: £22.50 each
     funding.leave_running(db_session, people[0], pool)
-    month_two = funding.add_months(pool.commissioned_at, 1) + timedelta(hours=1)
-    funding.charge_due(db_session, now=month_two)
+    charge_month(db_session, pool, 2)  # told a week ahead, then charged on the charge date
+    assert schedule.due_date(db_session, pool, 2) == schedule.charge_date(db_session, pool, 2)
     return pool, people
 
 

@@ -129,22 +129,26 @@ def test_terms_say_when_how_often_and_how_much_at_most(db_session, council, mode
     assert "no more than £25.50" in terms and "reaches 3 members" in terms
 
 
-def test_leaving_before_funding_is_free_and_the_first_waiting_takes_the_place(
-    db_session, council, moderator
+def test_leaving_before_funding_is_free_and_the_first_waiting_is_offered_the_place(
+    app, db_session, council, moderator
 ):
     pool = approved_pool(db_session, council, moderator, max_members=3)
     people = join_by_invoice(db_session, pool, 5)
-    promoted = services.leave(db_session, people[1], pool)
-    assert promoted is not None and promoted.user_id == people[3].id
-    assert services.member_record(db_session, pool, people[1].id).status == "left"
-    assert len(pool.current_members) == 3
-    # A waiting person leaving frees nothing for anyone else.
-    assert services.leave(db_session, people[4], pool) is None
-    with pytest.raises(DomainError):
-        services.leave(db_session, people[4], pool)
-    # Someone who left may join again, at the back of the line.
-    services.join(db_session, people[1], pool, invoice_pledge())
-    assert services.member_record(db_session, pool, people[1].id).status == "waiting"
+    with app.app_context():  # the person offered the place is emailed
+        offered = services.leave(db_session, people[1], pool)
+        assert offered is not None and offered.user_id == people[3].id
+        assert offered.status == "offered"  # not a member until they say yes
+        assert services.member_record(db_session, pool, people[1].id).status == "left"
+        assert len(pool.current_members) == 2
+        services.accept_offer(db_session, people[3], pool)
+        assert len(pool.current_members) == 3 and offered.from_month is None
+        # A waiting person leaving frees nothing for anyone else.
+        assert services.leave(db_session, people[4], pool) is None
+        with pytest.raises(DomainError):
+            services.leave(db_session, people[4], pool)
+        # Someone who left may join again, at the back of the line.
+        services.join(db_session, people[1], pool, invoice_pledge())
+        assert services.member_record(db_session, pool, people[1].id).status == "waiting"
 
 
 def test_a_carer_with_the_pools_grant_joins_for_the_holder(db_session, council, moderator):

@@ -122,8 +122,28 @@ def test_every_page_and_email_shows_the_share_that_is_charged(
     pool = db_session.get(Pool, pool_id)
     (loan,) = pool.loans
     assert loan.borrower.user_id == first_waiting.id and loan.from_month == 2
-    # Month two's payers, as charge_due will find them: the leaver's place goes to the first
-    # person waiting, so the lent place passes to the second, who pays while still waiting.
+    # Month two's payers, as charge_due will find them: nobody moves up from the waiting list
+    # without saying yes, so until the leaver's place is offered the first person waiting pays
+    # only for the lent place.
+    pool = db_session.get(Pool, pool_id)
+    month_two = format_pence(shares.share_for(db_session, pool, 2))
+    assert month_two == "£33.34"  # £100.01 between three
+    assert month_two in shown(page(app, stays, f"/pools/{pool_id}"), f"quote-{offer_id}-share")
+    assert month_two in shown(page(app, stays, f"/pools/{pool_id}/maximum"), "share")
+    assert paid_on_page(app, first_waiting, pool_id) == "£33.33"
+    # From a little over a week before month two, the job gives the leaver's place to the
+    # first person waiting as an offer, so the lent place passes to the second, and the ones
+    # whose share rises are told; the first person waiting says yes.
+    with app.app_context():
+        pool = db_session.get(Pool, pool_id)
+        told = charge_time(db_session, pool, 2) - timedelta(days=8)
+        funding.charge_due(db_session, now=told)
+        db_session.commit()
+        pool = db_session.get(Pool, pool_id)
+        assert services.member_record(db_session, pool, first_waiting.id).status == "offered"
+        services.accept_offer(db_session, db_session.get(User, first_waiting.id), pool, now=told)
+        db_session.commit()
+    pool = db_session.get(Pool, pool_id)
     month_two = format_pence(shares.share_for(db_session, pool, 2))
     pool_page = page(app, stays, f"/pools/{pool_id}")
     assert month_two in shown(pool_page, f"quote-{offer_id}-share")
