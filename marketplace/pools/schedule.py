@@ -9,8 +9,8 @@ taken) from `HOLD_LEAD_DAYS` before its charge date, then all taken on the charg
 released. Stripe cancels a card hold by itself after 7 days; 5 days ahead keeps every hold
 inside that with 2 days to spare for a late job run, and a refused card or a bank's request to
 confirm has until the charge date to be put right. A run later still (the job was stopped for
-days) places each hold again before taking it (`funding._renew_stale_holds`). Each charge is reminded `REMINDER_DAYS`
-before its date. A day here is a UTC calendar day.
+days) places each hold again before taking it (`funding._renew_stale_holds`). Each charge is
+reminded `REMINDER_DAYS` before its date. A day here is a UTC calendar day.
 
 Months two onwards are charged on `due_date`: the charge date, unless a member's share rose
 and they were told less than `NOTICE_DAYS` before it, in which case the month is charged once

@@ -2,7 +2,7 @@
 notices of a rise in a member's share (charged only 7 days after it was told)
 
 Revision ID: 6f7a8b9c0d1e
-Revises: 5e6f7a8b9c0d
+Revises: 8b2d4f6a1c3e
 Create Date: 2026-11-25 12:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = "6f7a8b9c0d1e"
-down_revision = "5e6f7a8b9c0d"
+down_revision = "8b2d4f6a1c3e"
 branch_labels = None
 depends_on = None
 
