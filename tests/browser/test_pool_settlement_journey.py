@@ -144,7 +144,7 @@ def customers_of(live_server: LiveServer, cast: Cast) -> dict[str, str]:
             .where(User.email.in_(emails))
         ).all()
         db.scoped.remove()
-    return {str(customer): str(email) for customer, email in rows.__iter__()}
+    return {str(customer): str(email) for customer, email in rows}
 
 
 def intents_for(
