@@ -13,184 +13,40 @@ import json
 import re
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
-from uuid import uuid4
 
-import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from marketplace import outbox
 from marketplace.auth.models import User
-from marketplace.db import utcnow
 from marketplace.extensions import db
 from marketplace.jobs.services import run_next
-from marketplace.organisations.models import ApprovalStatus, OrganisationKind, StaffRole
 from marketplace.payments.models import Charge
 from marketplace.pools import funding, schedule
 from marketplace.pools.models import Pool, PoolPayment
 from tests.browser.conftest import LiveServer, check_current, goto_and_check, submit_and_check
-from tests.browser.scene import approved_ulo, leeds, ulo_moderator
-from tests.browser.steps import moderator_opens_the_queue, sign_in, sign_out
+from tests.browser.steps import (
+    Cast,
+    fill_the_proposal,
+    join_by_card,
+    join_pool,
+    moderator_approves,
+    open_pools,
+    open_the_pool,
+    open_the_proposal_form,
+    open_the_vote,
+    quote_for,
+    set_the_pool_scene,
+    sign_in,
+    sign_out,
+    the_proposal_is_sent,
+    vote_for_the_quote,
+)
 from tests.conftest import Mailbox
-from tests.factories import OrganisationFactory, StaffFactory, UserFactory
 
 pytestmark = pytest.mark.browser
-
-ADA = "Ada Artist"
-BEN = "Ben Brush"
-CAS = "Cas Canvas"
-DESCRIPTION = "A friendly weekly art group with a tutor who understands anxiety."
-CARD = "4242 4242 4242 4242"
-TERMS = "A month's notice. Missed sessions are not refunded."
-
-
-@dataclass(frozen=True)
-class Cast:
-    title: str
-    provider_name: str
-    ada_email: str
-    ben_email: str
-    cas_email: str
-    provider_email: str
-    moderator_email: str
-    moderator_secret: str
-
-
-def set_the_scene(live_server: LiveServer) -> Cast:
-    """Leeds, a ULO with a moderator, a provider with one member of staff, and three holders.
-
-    Written straight into the live server's database (the `site` fixture has bound `db` to it).
-    """
-    suffix = uuid4().hex[:8]
-    cast = Cast(
-        title=f"Saturday art group {suffix}",
-        provider_name=f"Leeds Art Tutors {suffix}",
-        ada_email=f"ada-{suffix}@example.org",
-        ben_email=f"ben-{suffix}@example.org",
-        cas_email=f"cas-{suffix}@example.org",
-        provider_email=f"pools-provider-{suffix}@example.org",
-        moderator_email=f"pools-moderator-{suffix}@example.org",
-        moderator_secret=pyotp.random_base32(),
-    )
-    with live_server.app.app_context():
-        council = leeds()
-
-        ulo = approved_ulo(f"Leeds Pools Network {suffix}", council)
-        ulo_moderator(ulo, cast.moderator_email, cast.moderator_secret, "Mo Moderator")
-
-        provider = OrganisationFactory(
-            name=cast.provider_name,
-            kind=OrganisationKind.PROVIDER.value,
-            status=ApprovalStatus.APPROVED.value,
-        )
-        provider.councils.append(council)
-        StaffFactory(
-            organisation=provider,
-            role=StaffRole.OWNER.value,
-            user=UserFactory(
-                email=cast.provider_email, display_name="Pat Provider", roles=["provider_staff"]
-            ),
-        )
-
-        UserFactory(email=cast.ada_email, display_name=ADA)
-        UserFactory(email=cast.ben_email, display_name=BEN)
-        UserFactory(email=cast.cas_email, display_name=CAS)
-        db.session.commit()
-        db.scoped.remove()
-    return cast
-
-
-# --- Steps shared by the people in the journey ---------------------------------------------
-
-
-def open_pools(page: Page) -> None:
-    page.get_by_role("navigation", name="Menu").get_by_role("link", name="Pools").click()
-    expect(page).to_have_url(re.compile(r"/pools$"))
-    expect(page.get_by_role("heading", level=1)).to_have_text("Pools")
-    check_current(page)
-
-
-def open_the_pool(page: Page, cast: Cast) -> None:
-    """From the navigation: Pools, then the pool in the list of open pools."""
-    open_pools(page)
-    page.get_by_role("link", name=cast.title, exact=True).click()
-    expect(page).to_have_url(re.compile(r"/pools/\d+$"))
-    expect(page.get_by_role("heading", level=1)).to_have_text(cast.title)
-    check_current(page)
-
-
-def fill_date(page: Page, legend: str, when: str) -> None:
-    """A GOV.UK date input: day, month and year boxes in a fieldset."""
-    day, month, year = when.split()
-    group = page.get_by_role("group", name=legend)
-    group.get_by_label("Day").fill(day)
-    group.get_by_label("Month").fill(month)
-    group.get_by_label("Year").fill(year)
-
-
-def in_days(days: int) -> str:
-    when = utcnow().date() + timedelta(days=days)
-    return f"{when.day} {when.month} {when.year}"
-
-
-def join_pool(page: Page, cast: Cast, pay_by: str, invoice_to: str | None = None) -> None:
-    """From the pool page, pledge £40 and get to "Check your answers before joining"."""
-    page.get_by_role("link", name="Join this pool").click()
-    expect(page).to_have_url(re.compile(r"/pools/\d+/join$"))
-    expect(page.get_by_role("heading", level=1)).to_have_text(f"Join {cast.title}")
-    check_current(page)
-    most = page.get_by_label("The most you will pay a month, in pounds")
-    expect(most).to_have_value("40.00")  # the pool's cap, to start with
-    most.fill("40")
-    page.get_by_role("group", name="How will you pay?").get_by_label(pay_by).check()
-    if invoice_to:
-        page.get_by_label("Who should the invoice go to? (not for card)").fill(invoice_to)
-    submit_and_check(page, "Continue")
-
-    expect(page).to_have_url(re.compile(r"/pools/\d+/join/check$"))
-    expect(page.get_by_role("heading", level=1)).to_have_text("Check your answers before joining")
-    expect(page.get_by_text("£40 a month", exact=True)).to_be_visible()
-    terms = page.locator("#terms")
-    expect(terms).to_contain_text("nothing now")
-    # Card members agree to charges, invoice members to invoices: never terms that do not apply.
-    expect(terms).to_contain_text(
-        "Each invoice will be for no more than £40"
-        if invoice_to
-        else "Each charge will be no more than £40"
-    )
-    expect(terms).to_contain_text("starting only if the pool reaches 3 members")
-
-
-def join_by_card(page: Page, cast: Cast, email: str) -> None:
-    sign_in(page, email)
-    open_the_pool(page, cast)
-    join_pool(page, cast, "By card")
-    submit_and_check(page, "Agree and add a card")
-
-    expect(page).to_have_url(re.compile(r"/pools/\d+/join/card$"))
-    expect(page.get_by_role("heading", level=1)).to_have_text("Add a card")
-    expect(page.get_by_text("Nothing is charged now.")).to_be_visible()
-    page.get_by_label("Card number").fill(CARD)
-    page.get_by_label("Expiry month").fill("12")
-    page.get_by_label("Expiry year").fill(str(utcnow().year + 4))
-    page.get_by_label("Security code").fill("123")
-    submit_and_check(page, "Save card and join")
-
-    expect(page).to_have_url(re.compile(r"/pools/\d+$"))
-    expect(
-        page.get_by_text("You are a member of this pool. Nothing is charged now")
-    ).to_be_visible()
-    expect(
-        page.get_by_text(
-            re.compile(
-                r"You are a member: you said you would pay at most £40 a month, by Visa ending 4242"
-            )
-        )
-    ).to_be_visible()
-    sign_out(page)
 
 
 # --- The journey ----------------------------------------------------------------------------
@@ -198,27 +54,12 @@ def join_by_card(page: Page, cast: Cast, email: str) -> None:
 
 def ada_proposes_a_pool(page: Page, cast: Cast) -> None:
     sign_in(page, cast.ada_email)
-    open_pools(page)
-    page.get_by_role("link", name="Propose a pool").click()
-    expect(page).to_have_url(re.compile(r"/pools/propose$"))
-    expect(page.get_by_role("heading", level=1)).to_have_text("Propose a pool")
-    check_current(page)
-
-    page.get_by_label("What service is the pool for?").fill(cast.title)
-    page.get_by_label("What is it, and why do you want it?").fill(DESCRIPTION)
-    page.get_by_label("Council area").select_option(label="Leeds")
-    page.get_by_label("Where? First part of the postcode (optional)").fill("LS6")
-    page.get_by_label("How often, and for how long each time?").fill("Weekly, 2 hours")
-    fewest = page.get_by_label("Fewest members it needs")
-    most = page.get_by_label("Most members it can take")
-    fewest.fill("6")
-    most.fill("5")
-    page.get_by_label("The most each member will pay a month, in pounds").fill("40")
-    page.get_by_label("For how many months?").fill("3")
-    fill_date(page, "Deadline to reach the fewest members", in_days(30))
+    open_the_proposal_form(page)
+    fill_the_proposal(page, cast.title, fewest="6", most="5")
     submit_and_check(page, "Send the proposal")
 
     # Six is more than five: the error summary leads to the field, the message is beside it.
+    most = page.get_by_label("Most members it can take")
     expect(page).to_have_title(re.compile(r"^Error: Propose a pool"))
     summary = page.locator(".govuk-error-summary")
     expect(summary.get_by_role("heading")).to_have_text("There is a problem")
@@ -234,46 +75,24 @@ def ada_proposes_a_pool(page: Page, cast: Cast) -> None:
     expect(page.get_by_label("What service is the pool for?")).to_have_value(cast.title)
     expect(most).to_have_value("5")
 
-    fewest.fill("3")
+    page.get_by_label("Fewest members it needs").fill("3")
     submit_and_check(page, "Send the proposal")
-    expect(page).to_have_url(re.compile(r"/pools/\d+$"))
-    expect(
-        page.get_by_text("Your proposal is sent to the local user-led organisation")
-    ).to_be_visible()
-    expect(
-        page.get_by_text("Waiting for the local user-led organisation to check it")
-    ).to_be_visible()
+    the_proposal_is_sent(page)
     sign_out(page)
 
 
-def moderator_approves_the_pool(page: Page, cast: Cast) -> None:
-    moderator_opens_the_queue(page, cast.moderator_email, cast.moderator_secret)
-    item = f"Pool: {cast.title}"
-    page.get_by_role("link", name=item, exact=True).click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(item)
-    proposal = page.locator(".govuk-summary-list")
-    expect(proposal).to_contain_text(DESCRIPTION)
-    expect(proposal).to_contain_text("3 to 5")
-    expect(proposal).to_contain_text("£40")
-    expect(proposal).to_contain_text("LS6")
-    check_current(page)
-
-    if page.get_by_role("button", name="I will deal with this").count():
-        submit_and_check(page, "I will deal with this")
-    page.get_by_label("Approve: open it for people to join").check()
-    submit_and_check(page, "Save decision")
-    expect(page).to_have_url(re.compile(r"/moderation$"))
-    expect(page.get_by_text("Decision saved")).to_be_visible()
-    expect(page.get_by_role("link", name=item, exact=True)).to_have_count(0)
+def member_joins_by_card(page: Page, cast: Cast, email: str) -> None:
+    sign_in(page, email)
+    join_by_card(page, cast.title)
     sign_out(page)
 
 
 def cas_joins_through_her_managed_account(page: Page, cast: Cast) -> None:
     sign_in(page, cast.cas_email)
-    open_the_pool(page, cast)
+    open_the_pool(page, cast.title)
     join_pool(
         page,
-        cast,
+        cast.title,
         "From my managed account (we send an invoice)",
         invoice_to="Leeds Direct Pay Ltd",
     )
@@ -289,55 +108,19 @@ def cas_joins_through_her_managed_account(page: Page, cast: Cast) -> None:
 
 def provider_quotes(page: Page, cast: Cast) -> None:
     sign_in(page, cast.provider_email)
-    # Nothing in the navigation or on "Your account" leads here: the address is typed.
-    goto_and_check(page, "/provider/pools")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Pools to quote for")
-    expect(page.get_by_role("heading", name=cast.provider_name)).to_be_visible()
-    page.get_by_role("link", name=f"Quote for this pool as {cast.provider_name}").click()
-    expect(page).to_have_url(re.compile(r"/pools/\d+/quote\?org=\d+$"))
-    expect(page.get_by_role("heading", level=1)).to_have_text(f"Quote for {cast.title}")
-    check_current(page)
-
-    fill_date(page, "When could you start?", in_days(40))
-    page.get_by_label("The price for the whole group, per month, in pounds").fill("90")
-    page.get_by_label("Your terms (optional)").fill(TERMS)
-    submit_and_check(page, "Send quote")
-    expect(page).to_have_url(re.compile(r"/pools/\d+#quotes$"))
-    expect(page.get_by_text("Your quote is sent")).to_be_visible()
-    card = page.locator(".govuk-summary-card").filter(
-        has=page.get_by_role("heading", name=cast.provider_name)
-    )
-    expect(card).to_contain_text("£30 a month")  # £90 shared by 3
-    expect(card).to_contain_text(TERMS)
+    quote_for(page, cast, cast.title, start_in_days=40, total_pounds="90", each="£30 a month")
     sign_out(page)
 
 
 def ada_opens_the_vote(page: Page, cast: Cast) -> None:
     sign_in(page, cast.ada_email)
-    open_the_pool(page, cast)
-    page.get_by_role("link", name="Open the vote").click()
-    expect(page).to_have_url(re.compile(r"/pools/\d+/vote/open$"))
-    check_current(page)
-    page.get_by_role("group", name="How long the vote stays open").get_by_label("1 week").check()
-    submit_and_check(page, "Open the vote")
-    expect(page.get_by_text("The vote is open. Members can now choose a quote")).to_be_visible()
-    expect(page.get_by_text("Members are voting on the quotes")).to_be_visible()
-
-
-def vote_for_the_quote(page: Page, cast: Cast) -> None:
-    """On the pool page, as a member: choose the provider's quote."""
-    choice = page.get_by_role("group", name="Which quote do you choose?")
-    choice.get_by_label(cast.provider_name).check()
-    submit_and_check(page, "Vote")
-    expect(page.get_by_text("Thank you: your vote is counted")).to_be_visible()
-    expect(page.get_by_text("You voted for this quote.")).to_be_visible()
-    expect(page.get_by_role("button", name="Vote", exact=True)).to_have_count(0)
+    open_the_vote(page, cast.title)
 
 
 def member_votes(page: Page, cast: Cast, email: str) -> None:
     sign_in(page, email)
-    open_the_pool(page, cast)
-    vote_for_the_quote(page, cast)
+    open_the_pool(page, cast.title)
+    vote_for_the_quote(page, cast.provider_name)
     sign_out(page)
 
 
@@ -456,19 +239,19 @@ def ben_reads_and_downloads_his_statement(page: Page, cast: Cast) -> None:
 def test_holders_propose_join_choose_a_quote_and_pay(
     live_server: LiveServer, live_stripe: str, new_page: Callable[..., Page], mailbox: Mailbox
 ) -> None:
-    cast = set_the_scene(live_server)
+    cast = set_the_pool_scene(live_server)
     # One browser, one person after another, as on a shared computer.
     page = new_page()
     goto_and_check(page, "/")
     ada_proposes_a_pool(page, cast)
-    moderator_approves_the_pool(page, cast)
-    join_by_card(page, cast, cast.ada_email)
-    join_by_card(page, cast, cast.ben_email)
+    moderator_approves(page, cast, cast.title)
+    member_joins_by_card(page, cast, cast.ada_email)
+    member_joins_by_card(page, cast, cast.ben_email)
     cas_joins_through_her_managed_account(page, cast)
     provider_quotes(page, cast)
 
     ada_opens_the_vote(page, cast)
-    vote_for_the_quote(page, cast)  # Ada is a member too
+    vote_for_the_quote(page, cast.provider_name)  # Ada is a member too
     sign_out(page)
     member_votes(page, cast, cast.ben_email)
     member_votes(page, cast, cast.cas_email)  # the last member: her vote closes the vote
