@@ -69,7 +69,7 @@ from marketplace.pools.models import (
     PoolStatus,
     Quote,
 )
-from marketplace.web.template_globals import format_date
+from marketplace.web.template_globals import format_datetime
 
 # A payment row still pending after this long was left by a worker that died.
 STALE_AFTER = timedelta(minutes=10)
@@ -371,9 +371,12 @@ def release_all(session: Session, pool: Pool, gateway: PaymentGateway | None = N
                 _apply_charge(session, pool, row, charge, utcnow())  # it was taken: say so
                 continue
             row.charge_id = charge.id
+        # "Released" only where a hold was placed; a refused card never held anything.
         row.status = (
             PaymentStatus.RELEASED.value
-            if charge is not None and charge.manual_capture
+            if charge is not None
+            and charge.manual_capture
+            and charge.status == ChargeStatus.RELEASED.value
             else PaymentStatus.CANCELLED.value
         )
         row.due_by = None
@@ -433,7 +436,7 @@ SECURED = (PaymentStatus.HELD.value, PaymentStatus.ACCEPTED.value, PaymentStatus
 def not_secured_reason(session: Session, pool: Pool) -> str:
     """Why a pool lapsed on its first charge date (the true reason, with the date)."""
     first = schedule.charge_date(session, pool, 1)
-    when = format_date(first) if first else "its start date"
+    when = format_datetime(schedule.start_of(first)) if first else "its start date"
     return f"Not every share could be secured by {when}, so nobody paid"
 
 

@@ -130,7 +130,9 @@ def payment_problem(session: Session, row: PoolPayment) -> None:
     else:
         what = "Your payment did not go through"
         link = _link("pools.fix_payment", pool_id=pool.id, month=row.month)
-    deadline = f" by {format_date(row.due_by)}" if row.due_by else ""
+    # A deadline is a moment: month one's is midnight starting the charge date, which
+    # format_datetime names as the end of the day before (the last whole day to act).
+    deadline = f" by {format_datetime(row.due_by)}" if row.due_by else ""
     if row.month == 1:
         then = "or the pool cannot go ahead: every hold is then released and nobody pays anything"
     else:

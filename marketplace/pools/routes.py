@@ -941,7 +941,8 @@ def fix_payment(pool_id: int, month: int) -> str | BaseResponse:
     ):
         abort(404)
     form = CardForm()
-    form.submit.label.text = "Save card and pay"
+    # Month one is held, not taken, until the start date (the page says so).
+    form.submit.label.text = "Save card and hold my share" if month == 1 else "Save card and pay"
     if form.validate_on_submit():
         card = _save_card(form, me, {"pool": str(pool.id), "month": str(month)})
         if card is not None:

@@ -26,7 +26,7 @@ STATUS_WORDS = {
     PaymentStatus.FAILED.value: "Not paid yet",
     PaymentStatus.INVOICED.value: "Invoiced",
     PaymentStatus.REFUNDED.value: "Refunded",
-    PaymentStatus.CANCELLED.value: "Cancelled",
+    PaymentStatus.CANCELLED.value: "Cancelled, nothing taken",
     PaymentStatus.HELD.value: "Held on your card, not taken yet",
     PaymentStatus.RELEASED.value: "Hold released, nothing taken",
     PaymentStatus.ACCEPTED.value: "Invoice accepted, not paid yet",

@@ -431,7 +431,10 @@ def the_art_group_lapses_and_nobody_paid(w: World, art: PoolFacts) -> None:
     }, statuses
     assert refunds_of(w.live_server, w.stripe_base, intents) == []
 
-    reason = f"Not every share could be secured by {format_date(art.start)}, so nobody paid"
+    last_day = format_date(art.start - timedelta(days=1))
+    reason = (
+        f"Not every share could be secured by midnight at the end of {last_day}, so nobody paid"
+    )
     for email in w.members:
         (told,) = mail_to(w.mailbox, email, LAPSED_SUBJECT)
         text = body(told)
@@ -581,16 +584,7 @@ def test_a_refused_card_lapses_one_pool_and_a_held_pool_goes_ahead(
     for email in w.members:
         sign_out(w.browser_of(email))
 
-    # Last, so that everything above is still checked: Cas was told to put her card right "by"
-    # the start date, but month one's deadline is the first moment of that day
-    # (`funding._first_deadline`): the job, which runs every 15 minutes, lapses the pool in the
-    # first minutes of the day she was given.
+    # Cas was told the moment her deadline ends as the end of the day before the start date:
+    # the job lapses the pool in the first minutes of the start date.
     last_day = art.start - timedelta(days=1)
-    if deadline == format_date(art.start):
-        pytest.xfail(
-            f"app bug: Cas was told (email, pool page, fix page) to put her payment right by "
-            f"{deadline}, but the pool lapsed at {an_hour_into(art.start):%H:%M} UTC on "
-            f"{deadline} (it runs every 15 minutes): the last day to put it right was "
-            f"{format_date(last_day)}"
-        )
-    assert deadline in (format_date(last_day), f"midnight at the end of {format_date(last_day)}")
+    assert deadline == f"midnight at the end of {format_date(last_day)}"

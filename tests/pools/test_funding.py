@@ -151,13 +151,14 @@ def test_a_refused_card_has_until_the_charge_date_then_every_hold_is_released_an
     charge_day = charge_time(db_session, pool)
     assert funding.settle_month(db_session, pool, 1, now=charge_day) == PoolStatus.LAPSED.value
     assert pool.end_reason == (
-        f"Not every share could be secured by {first.day} {first:%B %Y}, so nobody paid"
+        "Not every share could be secured by midnight at the end of "
+        f"{format_date(first - timedelta(days=1))}, so nobody paid"
     )
     statuses = {uid: r.status for uid, r in rows(db_session, pool).items()}
     assert statuses == {
         people[0].id: "released",
         people[1].id: "released",
-        people[2].id: "released",
+        people[2].id: "cancelled",  # refused: nothing was ever held on that card
     }
     remote = intents(gateway, pool.id)
     assert {p.status for p in remote if p.amount_pence} >= {"canceled"}
@@ -418,7 +419,8 @@ def test_members_and_the_provider_are_emailed_and_no_email_holds_card_details(
 
     text = " ".join(body.split())
     first = schedule.charge_date(db_session, pool, 1)
-    assert f"Please put it right by {first.day} {first:%B %Y}" in text
+    last_day = format_date(first - timedelta(days=1))
+    assert f"Please put it right by midnight at the end of {last_day}" in text
     assert "every hold is then released and nobody pays anything" in text
 
     funding.settle_month(db_session, pool, 1, now=charge_time(db_session, pool))
@@ -656,7 +658,7 @@ def test_a_renewed_hold_that_is_now_refused_lapses_the_pool_with_nothing_taken(
     late = hold_time(db_session, pool) + payments.HOLD_LIFETIME
     assert funding.fund(db_session, pool, now=late) == PoolStatus.LAPSED.value
     assert not [p for p in intents(gateway, pool.id) if p.status == "succeeded"]
-    assert {r.status for r in rows(db_session, pool).values()} <= {"released", "failed"}
+    assert {r.status for r in rows(db_session, pool).values()} <= {"released", "cancelled"}
 
 
 def test_a_renewal_stopped_between_cancelling_and_holding_again_is_finished_by_the_next_run(
