@@ -155,8 +155,9 @@ def save_cards(app, factory, people: list[int], threads: int, refused: set[int])
         return dict(executor.map(one, people))
 
 
-def join_and_vote(factory, pool_ids, people, cards, moderator_id, per_pool) -> None:
-    with factory() as session:
+def join_and_vote(app, factory, pool_ids, people, cards, moderator_id, per_pool) -> None:
+    # An app context: closing a vote builds its emails, with links to the pool's page.
+    with app.app_context(), factory() as session:
         moderator = session.get(User, moderator_id)
         for index, pool_id in enumerate(pool_ids):
             pool = session.get(Pool, pool_id)
@@ -248,7 +249,7 @@ def main() -> None:
         refused = {people[index * per_pool] for index in range(0, len(pool_ids), args.lapse_every)}
         threads = args.setup_threads or (1 if engine.dialect.name == "sqlite" else 8)
         cards = save_cards(app, factory, people, threads, refused)
-        join_and_vote(factory, pool_ids, people, cards, moderator_id, per_pool)
+        join_and_vote(app, factory, pool_ids, people, cards, moderator_id, per_pool)
         print(f"Set-up: {len(people)} members with saved cards in "
               f"{time.perf_counter() - started:.1f} s")  # fmt: skip
         with factory() as session, app.app_context():
