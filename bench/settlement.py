@@ -23,7 +23,9 @@ threads and its time is printed separately.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import sys
 import tempfile
 import threading
@@ -177,12 +179,33 @@ def join_and_vote(app, factory, pool_ids, people, cards, moderator_id, per_pool)
         session.commit()
 
 
-def run_workers(app, factory, workers: int, now) -> None:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_workers(app, factory, workers: int, now, profile: str | None = None) -> None:
     """`charge_due` on several threads at once, retrying when SQLite is busy."""
     barrier = threading.Barrier(workers)
+    profiles: list[cProfile.Profile] = []
 
     def worker() -> None:
         barrier.wait()
+        profiler = cProfile.Profile() if profile else None
+        if profiler is not None:
+            profiles.append(profiler)
+            profiler.enable()
+        try:
+            work()
+        finally:
+            if profiler is not None:
+                profiler.disable()
+
+    def work() -> None:
         with app.app_context():
             for _ in range(20):
                 # The thread's own db.session, as the pools.charge_due job runs in `flask
@@ -204,6 +227,13 @@ def run_workers(app, factory, workers: int, now) -> None:
         thread.start()
     for thread in threads:
         thread.join()
+    if profile:
+        stats = pstats.Stats(profiles[0])
+        for other in profiles[1:]:
+            stats.add(other)
+        stats.dump_stats(profile)
+        stats.sort_stats("cumulative").print_stats(40)
+        stats.sort_stats("tottime").print_stats(25)
 
 
 def main() -> None:
@@ -220,6 +250,12 @@ def main() -> None:
     parser.add_argument("--database-url", help="default: a temporary SQLite file")
     parser.add_argument(
         "--lapse-every", type=int, default=10, help="one refused card in every N-th pool"
+    )
+    parser.add_argument(
+        "--profile",
+        metavar="PREFIX",
+        help="cProfile the timed phases (every worker thread); writes PREFIX-hold and "
+        "PREFIX-capture (pstats files) and prints the top functions",
     )
     args = parser.parse_args()
 
@@ -259,16 +295,22 @@ def main() -> None:
                 hours=1
             )
 
+        ours, theirs = time.process_time(), cpu_seconds(stripe.pid)
         started = time.perf_counter()
-        run_workers(app, factory, args.workers, hold_at)
+        run_workers(app, factory, args.workers, hold_at, args.profile and f"{args.profile}-hold")
         hold_time = time.perf_counter() - started
+        hold_cpu = (time.process_time() - ours, cpu_seconds(stripe.pid) - theirs)
         with factory() as session:
             holds = session.scalar(
                 select(func.count(Charge.id)).where(Charge.manual_capture.is_(True))
             )
+        ours, theirs = time.process_time(), cpu_seconds(stripe.pid)
         started = time.perf_counter()
-        run_workers(app, factory, args.workers, charge_at)
+        run_workers(
+            app, factory, args.workers, charge_at, args.profile and f"{args.profile}-capture"
+        )
         capture_time = time.perf_counter() - started
+        capture_cpu = (time.process_time() - ours, cpu_seconds(stripe.pid) - theirs)
 
         with factory() as session, app.app_context():
             captured = session.scalar(
@@ -311,6 +353,8 @@ def main() -> None:
               f"{capture_time:.1f} s (localstripe holds {len(remote)} PaymentIntents)")  # fmt: skip
         print(f"Duplicate holds: {duplicate_holds}; duplicate captures: {duplicate_captures}")
         print(f"Captures in pools that lapsed: {in_lapsed}")
+        print(f"CPU seconds, this process / localstripe: holding {hold_cpu[0]:.1f} / "
+              f"{hold_cpu[1]:.1f}; capturing {capture_cpu[0]:.1f} / {capture_cpu[1]:.1f}")  # fmt: skip
         print(f"Holds per second: {holds / hold_time:.1f}")
         print(f"Captures per second: {captured / capture_time:.1f}")
         engine.dispose()
