@@ -130,11 +130,7 @@ def _claim(
             )
             .execution_options(populate_existing=True)
         ).one()
-        stale = (
-            existing.status == PaymentStatus.PENDING.value
-            and as_utc(existing.created_at) <= now - STALE_AFTER
-        )
-        return existing if stale else None
+        return existing if _stale(existing, now) else None
     # Not committed here: charge_once commits it with its Charge row before calling Stripe,
     # and an invoice or a held-back share moves no money, so the caller's commit is enough.
     return row
@@ -520,6 +516,9 @@ def _capture_first_month(
             update(PoolPayment)
             .where(PoolPayment.id == row.id, PoolPayment.status == PaymentStatus.HELD.value)
             .values(**new)
+            # The rows are read afresh just below; matching the UPDATE against every object
+            # the session holds ("evaluate") costs a scan of them per row.
+            .execution_options(synchronize_session=False)
         )
     session.flush()
     rows = payments_for(session, pool, 1)
@@ -622,9 +621,25 @@ def fund(
     if pool.status != PoolStatus.FUNDED.value:
         raise DomainError("Only a funded pool can be collected")
     now = as_utc(now or utcnow())
-    if schedule.is_due(schedule.hold_date(session, pool), now):
+    if schedule.is_due(schedule.hold_date(session, pool), now) and _unclaimed(session, pool, now):
         collect_month(session, pool, 1, now, gateway)
     return settle_month(session, pool, 1, now, gateway)
+
+
+def _unclaimed(session: Session, pool: Pool, now: datetime) -> bool:
+    """Whether month one has a share nobody has claimed yet (or a claim left by a worker that
+    died): on the charge date every share was held days before, and trying each claim again
+    (an INSERT that fails, one member at a time) would be all the work collect_month did."""
+    rows = {row.user_id: row for row in payments_for(session, pool, 1)}
+    return any(
+        member.user_id not in rows or _stale(rows[member.user_id], now)
+        for member in billable_members(pool, 1)
+    )
+
+
+def _stale(row: PoolPayment, now: datetime) -> bool:
+    """A payment row still pending after STALE_AFTER was left by a worker that died."""
+    return row.status == PaymentStatus.PENDING.value and as_utc(row.created_at) <= now - STALE_AFTER
 
 
 def _my_row(session: Session, user: User, pool: Pool, month: int) -> PoolPayment:
