@@ -196,6 +196,7 @@ def run_workers(app, factory, workers: int, now, profile: str | None = None) -> 
     """`charge_due` on several threads at once, retrying when SQLite is busy."""
     barrier = threading.Barrier(workers)
     profiles: list[cProfile.Profile] = []
+    restarts: list[str] = []
 
     def worker() -> None:
         barrier.wait()
@@ -222,8 +223,9 @@ def run_workers(app, factory, workers: int, now, profile: str | None = None) -> 
                     for _step in funding.charge_due_steps(session, report, now):
                         session.commit()  # each pool on its own, as the job commits
                     return
-                except OperationalError:
+                except OperationalError as error:
                     session.rollback()
+                    restarts.append(str(error.orig).splitlines()[0])
                     time.sleep(0.05)
                 finally:
                     session.close()
@@ -233,6 +235,8 @@ def run_workers(app, factory, workers: int, now, profile: str | None = None) -> 
         thread.start()
     for thread in threads:
         thread.join()
+    if restarts:
+        print(f"Workers restarted after a database error {len(restarts)} times: {Counter(restarts)}")
     if profile:
         stats = pstats.Stats(profiles[0])
         for other in profiles[1:]:

@@ -25,12 +25,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import Table, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -170,9 +169,11 @@ def _insert_claim(
             updated_at=now,
         )
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        # RETURNING, not rowcount: through SQLAlchemy on psycopg this INSERT's rowcount is -1
+        # whether or not it wrote a row. A skipped row returns no id.
+        .returning(table.c.id)
     )
-    written: int = cast(CursorResult[Any], session.execute(statement)).rowcount
-    return written == 1
+    return session.execute(statement).scalar_one_or_none() is not None
 
 
 def _stripe_key(charge: Charge) -> str:
