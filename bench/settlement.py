@@ -236,7 +236,7 @@ def run_workers(app, factory, workers: int, now, profile: str | None = None) -> 
     for thread in threads:
         thread.join()
     if restarts:
-        print(f"Workers restarted after a database error {len(restarts)} times: {Counter(restarts)}")
+        print(f"Workers restarted after a database error {len(restarts)} times:", Counter(restarts))
     if profile:
         stats = pstats.Stats(profiles[0])
         for other in profiles[1:]:
