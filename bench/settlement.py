@@ -23,7 +23,9 @@ threads and its time is printed separately.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import sys
 import tempfile
 import threading
@@ -51,6 +53,7 @@ from marketplace.organisations.models import (  # noqa: E402
     OrganisationKind,
     OrganisationStaff,
 )
+from marketplace.payments import outside  # noqa: E402
 from marketplace.payments import services as payments  # noqa: E402
 from marketplace.payments.gateway import get_gateway  # noqa: E402
 from marketplace.payments.localstripe_server import free_port, start_process  # noqa: E402
@@ -144,19 +147,23 @@ def save_cards(app, factory, people: list[int], threads: int, refused: set[int])
     """Each person's saved card (payment method id), made through localstripe in parallel."""
 
     def one(user_id: int) -> tuple[int, str]:
+        # As the card page does (pools/routes.py `_save_card`): the customer's row committed
+        # on its own, then the card saved with no transaction open, so that no database lock
+        # is held while Stripe answers and SQLite can save cards on several threads too.
         with app.app_context(), factory() as session:
             user = session.get(User, user_id)
+            customer_id = outside.customer_ready(session, user)
             number = REFUSED if user_id in refused else CARD
-            card = payments.save_card(session, user, number, {"bench": "1"})
-            session.commit()
+            card = payments.save_card_to_customer(customer_id, number, {"bench": "1"})
             return user_id, card.payment_method_id
 
     with ThreadPoolExecutor(max_workers=threads) as executor:
         return dict(executor.map(one, people))
 
 
-def join_and_vote(factory, pool_ids, people, cards, moderator_id, per_pool) -> None:
-    with factory() as session:
+def join_and_vote(app, factory, pool_ids, people, cards, moderator_id, per_pool) -> None:
+    # An app context: closing a vote builds its emails, with links to the pool's page.
+    with app.app_context(), factory() as session:
         moderator = session.get(User, moderator_id)
         for index, pool_id in enumerate(pool_ids):
             pool = session.get(Pool, pool_id)
@@ -176,12 +183,36 @@ def join_and_vote(factory, pool_ids, people, cards, moderator_id, per_pool) -> N
         session.commit()
 
 
-def run_workers(app, factory, workers: int, now) -> None:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_workers(app, factory, workers: int, now, profile: str | None = None) -> None:
     """`charge_due` on several threads at once, retrying when SQLite is busy."""
     barrier = threading.Barrier(workers)
+    profiles: list[cProfile.Profile] = []
+    restarts: list[str] = []
 
     def worker() -> None:
         barrier.wait()
+        # CPU time of this thread, not wall time: waits (localstripe, a lock, a busy machine)
+        # are left out, so what is shown is what this process spends.
+        profiler = cProfile.Profile(time.thread_time) if profile else None
+        if profiler is not None:
+            profiles.append(profiler)
+            profiler.enable()
+        try:
+            work()
+        finally:
+            if profiler is not None:
+                profiler.disable()
+
+    def work() -> None:
         with app.app_context():
             for _ in range(20):
                 # The thread's own db.session, as the pools.charge_due job runs in `flask
@@ -192,8 +223,9 @@ def run_workers(app, factory, workers: int, now) -> None:
                     for _step in funding.charge_due_steps(session, report, now):
                         session.commit()  # each pool on its own, as the job commits
                     return
-                except OperationalError:
+                except OperationalError as error:
                     session.rollback()
+                    restarts.append(str(error.orig).splitlines()[0])
                     time.sleep(0.05)
                 finally:
                     session.close()
@@ -203,6 +235,15 @@ def run_workers(app, factory, workers: int, now) -> None:
         thread.start()
     for thread in threads:
         thread.join()
+    if restarts:
+        print(f"Workers restarted after a database error {len(restarts)} times:", Counter(restarts))
+    if profile:
+        stats = pstats.Stats(profiles[0])
+        for other in profiles[1:]:
+            stats.add(other)
+        stats.dump_stats(profile)
+        stats.sort_stats("cumulative").print_stats(40)
+        stats.sort_stats("tottime").print_stats(25)
 
 
 def main() -> None:
@@ -213,12 +254,18 @@ def main() -> None:
     parser.add_argument(
         "--setup-threads",
         type=int,
-        help="threads saving cards (default 8 on PostgreSQL, 1 on SQLite: its one write lock "
-        "is held across each card's Stripe calls, so more threads only wait)",
+        default=8,
+        help="threads saving cards (no database lock is held during the Stripe calls)",
     )
     parser.add_argument("--database-url", help="default: a temporary SQLite file")
     parser.add_argument(
         "--lapse-every", type=int, default=10, help="one refused card in every N-th pool"
+    )
+    parser.add_argument(
+        "--profile",
+        metavar="PREFIX",
+        help="cProfile the timed phases (every worker thread); writes PREFIX-hold and "
+        "PREFIX-capture (pstats files) and prints the top functions",
     )
     args = parser.parse_args()
 
@@ -246,9 +293,8 @@ def main() -> None:
         started = time.perf_counter()
         pool_ids, people, moderator_id, per_pool = set_up(factory, args.pools, args.pledges)
         refused = {people[index * per_pool] for index in range(0, len(pool_ids), args.lapse_every)}
-        threads = args.setup_threads or (1 if engine.dialect.name == "sqlite" else 8)
-        cards = save_cards(app, factory, people, threads, refused)
-        join_and_vote(factory, pool_ids, people, cards, moderator_id, per_pool)
+        cards = save_cards(app, factory, people, args.setup_threads, refused)
+        join_and_vote(app, factory, pool_ids, people, cards, moderator_id, per_pool)
         print(f"Set-up: {len(people)} members with saved cards in "
               f"{time.perf_counter() - started:.1f} s")  # fmt: skip
         with factory() as session, app.app_context():
@@ -258,16 +304,22 @@ def main() -> None:
                 hours=1
             )
 
+        ours, theirs = time.process_time(), cpu_seconds(stripe.pid)
         started = time.perf_counter()
-        run_workers(app, factory, args.workers, hold_at)
+        run_workers(app, factory, args.workers, hold_at, args.profile and f"{args.profile}-hold")
         hold_time = time.perf_counter() - started
+        hold_cpu = (time.process_time() - ours, cpu_seconds(stripe.pid) - theirs)
         with factory() as session:
             holds = session.scalar(
                 select(func.count(Charge.id)).where(Charge.manual_capture.is_(True))
             )
+        ours, theirs = time.process_time(), cpu_seconds(stripe.pid)
         started = time.perf_counter()
-        run_workers(app, factory, args.workers, charge_at)
+        run_workers(
+            app, factory, args.workers, charge_at, args.profile and f"{args.profile}-capture"
+        )
         capture_time = time.perf_counter() - started
+        capture_cpu = (time.process_time() - ours, cpu_seconds(stripe.pid) - theirs)
 
         with factory() as session, app.app_context():
             captured = session.scalar(
@@ -310,6 +362,10 @@ def main() -> None:
               f"{capture_time:.1f} s (localstripe holds {len(remote)} PaymentIntents)")  # fmt: skip
         print(f"Duplicate holds: {duplicate_holds}; duplicate captures: {duplicate_captures}")
         print(f"Captures in pools that lapsed: {in_lapsed}")
+        print(
+            f"CPU seconds, this process / localstripe: holding {hold_cpu[0]:.1f} / "
+            f"{hold_cpu[1]:.1f}; capturing {capture_cpu[0]:.1f} / {capture_cpu[1]:.1f}"
+        )
         print(f"Holds per second: {holds / hold_time:.1f}")
         print(f"Captures per second: {captured / capture_time:.1f}")
         engine.dispose()

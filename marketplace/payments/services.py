@@ -29,7 +29,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -134,6 +136,48 @@ def _relock(session: Session, **where: Any) -> Charge:
     return session.scalars(query.execution_options(populate_existing=True)).one()
 
 
+def _insert_claim(
+    session: Session,
+    *,
+    idempotency_key: str,
+    purpose: str,
+    reference: str,
+    user_id: int,
+    amount_pence: int,
+    hold: bool,
+) -> bool:
+    """Write a pending charge row for this key unless one exists; True if this call wrote it.
+
+    INSERT ... ON CONFLICT DO NOTHING (PostgreSQL and SQLite alike) rather than an ORM add in
+    a SAVEPOINT that an IntegrityError rolls back: the same answer in one statement."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    now = utcnow()
+    table = Charge.__table__
+    assert isinstance(table, Table)  # noqa: S101 - a mapped class's own table, for mypy
+    statement = (
+        insert(table)
+        .values(
+            idempotency_key=idempotency_key,
+            purpose=purpose,
+            reference=reference,
+            user_id=user_id,
+            amount_pence=amount_pence,
+            status=ChargeStatus.PENDING.value,
+            attempts=1,
+            refunded_pence=0,
+            manual_capture=hold,
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        # RETURNING, not rowcount: through SQLAlchemy on psycopg this INSERT's rowcount is -1
+        # whether or not it wrote a row. A skipped row returns no id.
+        .returning(table.c.id)
+    )
+    return session.execute(statement).scalar_one_or_none() is not None
+
+
 def _stripe_key(charge: Charge) -> str:
     """Stripe replays a declined answer for a reused key, so each attempt gets its own."""
     return f"{charge.idempotency_key}:attempt:{charge.attempts}"
@@ -230,31 +274,27 @@ def _authorise_once(
     if amount_pence <= 0:
         raise DomainError("The amount must be more than nothing.")
     gateway = gateway or get_gateway()
-    charge = _locked_charge(session, idempotency_key=idempotency_key)
-    if charge is None:
-        customer_id = customer_for(session, user, gateway)
-        charge = Charge(
-            idempotency_key=idempotency_key,
-            purpose=purpose,
-            reference=reference,
-            user_id=user.id,
-            amount_pence=amount_pence,
-            status=ChargeStatus.PENDING.value,
-            attempts=1,
-            manual_capture=hold,
-        )
-        fresh = True  # we wrote the row, so nobody has asked Stripe yet
-        try:
-            with session.begin_nested():
-                session.add(charge)
-        except IntegrityError:
-            fresh = False  # another worker wrote this key first; its row is the one that counts
-        # The documented exception: the intent to charge is durable before Stripe hears of it.
+    customer_id = customer_for(session, user, gateway)
+    # The claim: one statement that writes the row unless the key has one already (then it
+    # waits, on PostgreSQL, for the transaction that wrote it, and writes nothing).
+    fresh = _insert_claim(
+        session,
+        idempotency_key=idempotency_key,
+        purpose=purpose,
+        reference=reference,
+        user_id=user.id,
+        amount_pence=amount_pence,
+        hold=hold,
+    )
+    if fresh:
+        # We wrote the row, so nobody has asked Stripe yet. The documented exception: the
+        # intent to charge is durable before Stripe hears of it.
         session.commit()
-        charge = _relock(session, idempotency_key=idempotency_key)  # ours or the other's
+        charge = _relock(session, idempotency_key=idempotency_key)
     else:
-        customer_id = customer_for(session, user, gateway)
-        fresh = False
+        # Another call wrote this key (earlier, or a moment ago on another worker): its row
+        # is the one that counts, read afresh and locked.
+        charge = _relock(session, idempotency_key=idempotency_key)
     if (
         charge.user_id != user.id
         or charge.amount_pence != amount_pence

@@ -43,9 +43,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import inspect, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from marketplace.auth.models import User
 from marketplace.db import as_utc, utcnow
@@ -138,11 +139,7 @@ def _claim(
             )
             .execution_options(populate_existing=True)
         ).one()
-        stale = (
-            existing.status == PaymentStatus.PENDING.value
-            and as_utc(existing.created_at) <= now - STALE_AFTER
-        )
-        return existing if stale else None
+        return existing if _stale(existing, now) else None
     # Not committed here: charge_once commits it with its Charge row before calling Stripe,
     # and an invoice or a held-back share moves no money, so the caller's commit is enough.
     return row
@@ -168,6 +165,8 @@ def _charge(
         row.message = "No card is saved"
         row.due_by = _due_by(session, pool, row.month, now)
         return
+    if "user" in inspect(member).unloaded:
+        _load_users(session, pool)  # every member's at once, not one query each
     move = payments.hold_once if row.month == 1 else payments.charge_once
     charge = move(
         session,
@@ -181,6 +180,21 @@ def _charge(
         gateway=gateway,
     )
     _apply_charge(session, pool, row, charge, now)
+
+
+def _load_users(session: Session, pool: Pool) -> None:
+    """Load the people of the pool's members in one query and attach each to its member, so
+    that going through the members does not read them one by one."""
+    members = [m for m in pool.members if "user" in inspect(m).unloaded]
+    if not members:
+        return
+    users = {
+        u.id: u
+        for u in session.scalars(select(User).where(User.id.in_({m.user_id for m in members})))
+    }
+    for member in members:
+        if member.user_id in users:
+            set_committed_value(member, "user", users[member.user_id])
 
 
 def _due_by(session: Session, pool: Pool, month: int, now: datetime) -> datetime:
@@ -416,18 +430,35 @@ def _sync_rows(session: Session, pool: Pool, month: int, now: datetime) -> list[
     """The month's rows, brought up to their charges (a webhook, a confirmation on session or
     `flask payments reconcile` may have moved a charge on since)."""
     rows = payments_for(session, pool, month)
-    for row in rows:
-        if row.charge_id is None or row.status not in (
+    open_rows = [
+        row
+        for row in rows
+        if row.charge_id is not None
+        and row.status
+        in (
             PaymentStatus.PENDING.value,
             PaymentStatus.HELD.value,
             PaymentStatus.ACTION_NEEDED.value,
             PaymentStatus.FAILED.value,
-        ):
-            continue
-        charge = session.get(Charge, row.charge_id, populate_existing=True)
+        )
+    ]
+    charges = _charges(session, [row.charge_id for row in open_rows])
+    for row in open_rows:
+        charge = charges.get(row.charge_id) if row.charge_id is not None else None
         if charge is not None:
             _apply_charge(session, pool, row, charge, now)
     return rows
+
+
+def _charges(session: Session, ids: list[int | None]) -> dict[int, Charge]:
+    """These charges, read afresh in one query (not one `get` each)."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    found = session.scalars(
+        select(Charge).where(Charge.id.in_(wanted)).execution_options(populate_existing=True)
+    )
+    return {charge.id: charge for charge in found}
 
 
 SECURED = (PaymentStatus.HELD.value, PaymentStatus.ACCEPTED.value, PaymentStatus.PAID.value)
@@ -506,10 +537,20 @@ def _capture_first_month(
 ) -> None:
     """Take every held share of month one (each once), then, once, owe the provider the month
     and tell everyone. Safe on two workers at once and after a crash half way."""
-    for row in payments_for(session, pool, 1):
-        if row.status != PaymentStatus.HELD.value or row.charge_id is None:
-            continue
-        held = session.get(Charge, row.charge_id)
+    held_rows = [
+        row
+        for row in payments_for(session, pool, 1)
+        if row.status == PaymentStatus.HELD.value and row.charge_id is not None
+    ]
+    # Read in one query; capture_hold reads each again, locked, before Stripe hears of it.
+    charges = {
+        charge.id: charge
+        for charge in session.scalars(
+            select(Charge).where(Charge.id.in_({row.charge_id for row in held_rows}))
+        )
+    }
+    for row in held_rows:
+        held = charges.get(row.charge_id) if row.charge_id is not None else None
         if held is None:
             continue
         charge = payments.capture_hold(session, held, gateway=gateway)  # commits
@@ -527,6 +568,9 @@ def _capture_first_month(
             update(PoolPayment)
             .where(PoolPayment.id == row.id, PoolPayment.status == PaymentStatus.HELD.value)
             .values(**new)
+            # The rows are read afresh just below; matching the UPDATE against every object
+            # the session holds ("evaluate") costs a scan of them per row.
+            .execution_options(synchronize_session=False)
         )
     session.flush()
     rows = payments_for(session, pool, 1)
@@ -549,6 +593,7 @@ def _capture_first_month(
     for row in rows:
         if row.status == PaymentStatus.ACCEPTED.value:
             row.status = PaymentStatus.INVOICED.value  # now due; staff record it paid
+    _load_users(session, pool)  # everyone is told: read them in one query
     notices.commissioned(session, pool)
 
 
@@ -629,9 +674,25 @@ def fund(
     if pool.status != PoolStatus.FUNDED.value:
         raise DomainError("Only a funded pool can be collected")
     now = as_utc(now or utcnow())
-    if schedule.is_due(schedule.hold_date(session, pool), now):
+    if schedule.is_due(schedule.hold_date(session, pool), now) and _unclaimed(session, pool, now):
         collect_month(session, pool, 1, now, gateway)
     return settle_month(session, pool, 1, now, gateway)
+
+
+def _unclaimed(session: Session, pool: Pool, now: datetime) -> bool:
+    """Whether month one has a share nobody has claimed yet (or a claim left by a worker that
+    died): on the charge date every share was held days before, and trying each claim again
+    (an INSERT that fails, one member at a time) would be all the work collect_month did."""
+    rows = {row.user_id: row for row in payments_for(session, pool, 1)}
+    return any(
+        member.user_id not in rows or _stale(rows[member.user_id], now)
+        for member in billable_members(pool, 1)
+    )
+
+
+def _stale(row: PoolPayment, now: datetime) -> bool:
+    """A payment row still pending after STALE_AFTER was left by a worker that died."""
+    return row.status == PaymentStatus.PENDING.value and as_utc(row.created_at) <= now - STALE_AFTER
 
 
 def _my_row(session: Session, user: User, pool: Pool, month: int) -> PoolPayment:

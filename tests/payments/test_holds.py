@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from marketplace.errors import DomainError
 from marketplace.payments import reconciliation, services
-from marketplace.payments.models import ChargeStatus, LedgerEntry
+from marketplace.payments.models import Charge, ChargeStatus, LedgerEntry
 from tests.payments.conftest import GOOD_CARD, NEEDS_AUTHENTICATION_CARD, save_card
 
 KEY = "pool:7:member:8:month:1"
@@ -164,3 +164,32 @@ def test_a_crash_after_the_capture_is_mended_by_reconcile_and_counted_once(
     # A capture re-run now changes nothing.
     assert services.capture_hold(db_session, mended, gateway).status == ChargeStatus.SUCCEEDED
     assert [e.amount_pence for e in ledger(db_session)] == [2500]
+
+
+def test_the_claim_is_committed_before_stripe_hears_of_the_hold(
+    db_session, gateway, holder, card, monkeypatch
+):
+    # The order of events: each commit (with the key's row as it stands just before it), and
+    # the Stripe call. Exactly once needs the pending claim committed before the call.
+    steps: list[tuple[str, str | None]] = []
+    real_commit, real_hold = db_session.commit, gateway.hold_off_session
+
+    def commit():
+        status = db_session.scalar(select(Charge.status).where(Charge.idempotency_key == KEY))
+        steps.append(("commit", status))
+        real_commit()
+
+    def hold_off_session(*args, **kwargs):
+        steps.append(("stripe", None))
+        return real_hold(*args, **kwargs)
+
+    monkeypatch.setattr(db_session, "commit", commit)
+    monkeypatch.setattr(gateway, "hold_off_session", hold_off_session)
+    assert hold(db_session, gateway, holder, card).status == ChargeStatus.HELD
+    called = steps.index(("stripe", None))
+    assert ("commit", ChargeStatus.PENDING.value) in steps[:called]
+    assert steps[called + 1 :] == [("commit", ChargeStatus.HELD.value)]
+
+    steps.clear()
+    assert hold(db_session, gateway, holder, card).status == ChargeStatus.HELD  # a re-run
+    assert ("stripe", None) not in steps
