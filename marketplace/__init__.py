@@ -102,6 +102,7 @@ def _init_packages(app: Flask) -> None:
         pools,
         privacy,
         providers,
+        receipts,
         wellbeing,
     )
 
@@ -115,6 +116,7 @@ def _init_packages(app: Flask) -> None:
         notifications,
         moderation,
         payments,
+        receipts,
         admin,
         casework,
         providers,

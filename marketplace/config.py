@@ -89,4 +89,10 @@ def from_environment() -> dict[str, Any]:
         "RESET_RATE_LIMIT": os.environ.get("RESET_RATE_LIMIT", "5 per hour"),
         "PASSWORD_RESET_TTL_SECONDS": 3600,
         "CARER_INVITE_TTL_SECONDS": 14 * 24 * 3600,
+        # The seller of record on every receipt: the platform, which takes every payment.
+        # The defaults say plainly that this is a demonstration with no real business behind it.
+        "SELLER_NAME": os.environ.get("SELLER_NAME", "Budget Marketplace (demonstration site)"),
+        "SELLER_ADDRESS": os.environ.get(
+            "SELLER_ADDRESS", "No postal address: this is a demonstration, not a real business"
+        ),
     }

@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
         link_actions,
         moderation_subject,
         privacy_hooks,
+        receipt_lines,
         routes,
         services,
     )
@@ -29,6 +30,7 @@ def init_app(app: Flask) -> None:
     privacy_hooks.register_privacy()
     services.register_webhooks()
     link_actions.register_actions()
+    receipt_lines.register()
     handler("memberships.run_jobs", commits=True)(jobs.run_jobs)
     handler(jobs.STOP_SUBSCRIPTION, commits=True)(jobs.stop_subscription)
     every("memberships.run_jobs", timedelta(hours=1))

@@ -81,6 +81,12 @@ class OrganisationForm(FlaskForm):
         widget=GovTextInput(),
         validators=[Optional(), Length(max=40, message="Phone number is too long")],
     )
+    postal_address = TextAreaField(
+        "Postal address (optional)",
+        description="Printed on the receipts of people who pay you through this site.",
+        widget=GovTextArea(),
+        validators=[Optional(), Length(max=300, message="Keep the address to 300 characters")],
+    )
     submit = SubmitField("Send for approval", widget=GovSubmitInput())
 
 

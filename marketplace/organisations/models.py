@@ -50,6 +50,8 @@ class Organisation(Base):
     website: Mapped[str | None] = mapped_column(String(255))
     public_email: Mapped[str | None] = mapped_column(String(254))
     public_phone: Mapped[str | None] = mapped_column(String(40))
+    # Printed on receipts for what people pay it through the site (receipts/).
+    postal_address: Mapped[str | None] = mapped_column(String(300))
     rejection_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

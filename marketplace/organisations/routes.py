@@ -81,6 +81,7 @@ def new() -> str | Response:
                     website=form.website.data,
                     public_email=form.public_email.data,
                     public_phone=form.public_phone.data,
+                    postal_address=form.postal_address.data,
                     council_ids=tuple(form.council_ids.data or ()),
                 ),
             ),

@@ -11,7 +11,15 @@ def init_app(app: Flask) -> None:
     """Pages, commands, moderated kinds, one-click actions and jobs of pools."""
     from marketplace.jobs.registry import handler
     from marketplace.jobs.schedule import every
-    from marketplace.pools import cli, funding, jobs, link_actions, moderation_subject, routes
+    from marketplace.pools import (
+        cli,
+        funding,
+        jobs,
+        link_actions,
+        moderation_subject,
+        receipt_lines,
+        routes,
+    )
 
     app.register_blueprint(routes.bp)
     app.cli.add_command(cli.pools_cli)
@@ -25,3 +33,4 @@ def init_app(app: Flask) -> None:
     handler(jobs.VOTES, commits=True)(jobs.votes)
     every(jobs.VOTES, timedelta(minutes=15))
     funding.register_webhooks()
+    receipt_lines.register()

@@ -202,11 +202,12 @@ def test_the_scheduler_enqueues_each_periodic_job_once_per_period(app, db_sessio
     now = period_start(utcnow(), timedelta(hours=1)) + timedelta(minutes=20)
 
     assert Scheduler().tick(db_session, now) == len(SCHEDULE)
-    assert Scheduler().tick(db_session, now + timedelta(minutes=5)) == 0  # another worker
+    assert Scheduler().tick(db_session, now + timedelta(minutes=2)) == 0  # another worker
     scheduler = Scheduler()
-    assert scheduler.tick(db_session, now + timedelta(minutes=5)) == 0
-    assert scheduler.tick(db_session, now + timedelta(minutes=6)) == 0  # no new period: no SQL
-    assert scheduler.tick(db_session, now + timedelta(minutes=15)) == 2  # a new 15 minutes
+    assert scheduler.tick(db_session, now + timedelta(minutes=2)) == 0
+    assert scheduler.tick(db_session, now + timedelta(minutes=3)) == 0  # no new period: no SQL
+    assert scheduler.tick(db_session, now + timedelta(minutes=5)) == 1  # a new 5 minutes
+    assert scheduler.tick(db_session, now + timedelta(minutes=10)) == 3  # and a new 15 minutes
 
     keys = sorted(job.dedupe_key or "" for job in jobs(db_session))
     hour = now.replace(minute=0).isoformat()
@@ -219,6 +220,9 @@ def test_the_scheduler_enqueues_each_periodic_job_once_per_period(app, db_sessio
             f"pools.charge_due@{now.replace(minute=30).isoformat()}",
             f"pools.votes@{now.replace(minute=15).isoformat()}",
             f"pools.votes@{now.replace(minute=30).isoformat()}",
+            f"receipts.issue@{now.replace(minute=20).isoformat()}",
+            f"receipts.issue@{now.replace(minute=25).isoformat()}",
+            f"receipts.issue@{now.replace(minute=30).isoformat()}",
             f"wellbeing.end_due_breaks@{hour}",
         ]
     )
@@ -237,6 +241,7 @@ def test_the_periodic_jobs_run_their_existing_code_paths(app, db_session):
         ("notifications.send_digests", "done"),
         ("pools.charge_due", "done"),
         ("pools.votes", "done"),
+        ("receipts.issue", "done"),
         ("wellbeing.end_due_breaks", "done"),
     ]
 
