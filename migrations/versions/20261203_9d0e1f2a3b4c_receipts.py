@@ -1,7 +1,7 @@
 """receipts: one numbered receipt per successful payment; organisations' postal address
 
-Revision ID: 6f7a8b9c0d1e
-Revises: 5e6f7a8b9c0d
+Revision ID: 9d0e1f2a3b4c
+Revises: 6f7a8b9c0d1e
 Create Date: 2026-11-26 09:00:00
 """
 
@@ -9,8 +9,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = "6f7a8b9c0d1e"
-down_revision = "5e6f7a8b9c0d"
+revision = "9d0e1f2a3b4c"
+down_revision = "6f7a8b9c0d1e"
 branch_labels = None
 depends_on = None
 
