@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from marketplace.carers.models import CarerScope
 from marketplace.memberships.models import MembershipSubscription
-from marketplace.memberships.services import _invoice_subscription
+from marketplace.payments.events import invoice_subscription
 from marketplace.receipts.registry import Lines, Paid, register_describer
 
 PURPOSE = "membership"  # receipts.services.INVOICE_PURPOSE
@@ -25,7 +25,7 @@ _PREFIX = "subscription:"  # the ledger entry's reference (payments._on_invoice_
 
 
 def _subscription_id(paid: Paid) -> str | None:
-    if paid.invoice is not None and (found := _invoice_subscription(paid.invoice)):
+    if paid.invoice is not None and (found := invoice_subscription(paid.invoice)):
         return found
     if paid.reference.startswith(_PREFIX):
         return paid.reference[len(_PREFIX) :] or None
