@@ -102,6 +102,7 @@ def _init_packages(app: Flask) -> None:
         pools,
         privacy,
         providers,
+        statements,
         wellbeing,
     )
 
@@ -124,6 +125,7 @@ def _init_packages(app: Flask) -> None:
         memberships,
         wellbeing,
         commitments,
+        statements,
     ):
         package.init_app(app)
 

@@ -20,5 +20,6 @@ def import_all_models() -> None:
     import marketplace.places.models
     import marketplace.pools.models
     import marketplace.providers.models
+    import marketplace.statements.models
     import marketplace.wellbeing.crisis_plan_models
     import marketplace.wellbeing.models  # noqa: F401

@@ -81,6 +81,12 @@ class OrganisationForm(FlaskForm):
         widget=GovTextInput(),
         validators=[Optional(), Length(max=40, message="Phone number is too long")],
     )
+    postal_address = TextAreaField(
+        "Postal address (optional)",
+        widget=GovTextArea(),
+        description="Shown on members' statements and invoices, which councils ask for.",
+        validators=[Optional(), Length(max=500, message="Keep the address to 500 characters")],
+    )
     submit = SubmitField("Send for approval", widget=GovSubmitInput())
 
 

@@ -50,6 +50,8 @@ class Organisation(Base):
     website: Mapped[str | None] = mapped_column(String(255))
     public_email: Mapped[str | None] = mapped_column(String(254))
     public_phone: Mapped[str | None] = mapped_column(String(40))
+    # Where invoices and members' statements say the provider is (councils ask for it).
+    postal_address: Mapped[str | None] = mapped_column(Text)
     rejection_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -82,6 +82,7 @@ def new() -> str | Response:
                     public_email=form.public_email.data,
                     public_phone=form.public_phone.data,
                     council_ids=tuple(form.council_ids.data or ()),
+                    postal_address=form.postal_address.data,
                 ),
             ),
         )

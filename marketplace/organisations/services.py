@@ -41,6 +41,7 @@ class OrganisationDetails:
     public_email: str | None
     public_phone: str | None
     council_ids: tuple[int, ...]
+    postal_address: str | None = None
 
 
 def _councils(session: Session, ids: tuple[int, ...]) -> list[Council]:
@@ -70,6 +71,7 @@ def create_organisation(
         website=details.website or None,
         public_email=details.public_email or None,
         public_phone=details.public_phone or None,
+        postal_address=(details.postal_address or "").strip() or None,
         councils=_councils(session, details.council_ids),
     )
     org.staff.append(

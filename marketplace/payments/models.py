@@ -8,11 +8,12 @@ anonymised, so the records stay valid; the Stripe ids here hold no personal data
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Integer,
@@ -158,3 +159,28 @@ class WebhookEvent(Base):
     payload: Mapped[str] = mapped_column(Text)  # the event as JSON, as Stripe sent it
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Payout(Base):
+    """Money paid on to an organisation, outside Stripe (a bank transfer), as an admin recorded it.
+
+    localstripe has no Connect, so nothing here moves money: a payout is written down once a
+    person has paid it, with the bank's reference. What is owed comes from the ledger's
+    `payout_owed` entries (payments/payouts.py sets one against the other, oldest first).
+    A reference is unique per organisation, so recording the same transfer twice is refused.
+    """
+
+    __tablename__ = "payment_payouts"
+    __table_args__ = (
+        CheckConstraint("amount_pence > 0", name="amount_positive"),
+        UniqueConstraint("organisation_id", "reference"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Plain foreign keys: a financial record outlives the account that recorded it.
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    amount_pence: Mapped[int] = mapped_column(Integer)
+    paid_on: Mapped[date] = mapped_column(Date)
+    reference: Mapped[str] = mapped_column(String(MAX_REFERENCE))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
