@@ -103,6 +103,7 @@ def _init_packages(app: Flask) -> None:
         privacy,
         providers,
         receipts,
+        statements,
         wellbeing,
     )
 
@@ -126,6 +127,7 @@ def _init_packages(app: Flask) -> None:
         memberships,
         wellbeing,
         commitments,
+        statements,
     ):
         package.init_app(app)
 

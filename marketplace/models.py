@@ -21,5 +21,6 @@ def import_all_models() -> None:
     import marketplace.pools.models
     import marketplace.providers.models
     import marketplace.receipts.models
+    import marketplace.statements.models
     import marketplace.wellbeing.crisis_plan_models
     import marketplace.wellbeing.models  # noqa: F401

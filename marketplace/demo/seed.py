@@ -133,6 +133,7 @@ def seed(session: Session, rng: random.Random | None = None) -> SeededWorld:
                 public_email=f"hello@ulo{index + 1}.demo.example.org",
                 public_phone="0113 496 0000" if council == "Leeds" else "0117 496 0000",
                 council_ids=(councils[council].id,),
+                postal_address=f"{10 + index} Demo Street\n{council} (a made-up address)",
             ),
         )
         decide_organisation(session, admin, org, approve=True)
@@ -159,6 +160,7 @@ def seed(session: Session, rng: random.Random | None = None) -> SeededWorld:
                 website=None,
                 public_email=f"contact@provider{index + 1}.demo.example.org",
                 public_phone=None,
+                postal_address=f"Unit {index + 1}, Demo Yard\n{council} (a made-up address)",
                 # The named council first: listings are placed in an organisation's first area.
                 council_ids=(councils[council].id,)
                 + tuple(

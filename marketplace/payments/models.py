@@ -162,21 +162,25 @@ class WebhookEvent(Base):
 
 
 class Payout(Base):
-    """Money paid on to a provider against what the ledger says we owe them.
+    """Money paid on to an organisation, outside Stripe (a bank transfer), as an admin recorded it.
 
-    localstripe has no Connect (no Transfer), so nothing here sends money: a person pays the
-    provider and records it. `provider` is the one `record_payout_owed` put in the owed
-    entries' references ("provider:<provider>:..."), so reconciliation can hold the two side
-    by side.
+    localstripe has no Connect, so nothing here moves money: a payout is written down once a
+    person has paid it, with the bank's reference. What is owed comes from the ledger's
+    `payout_owed` entries (payments/payouts.py sets one against the other, oldest first).
+    A reference is unique per organisation, so recording the same transfer twice is refused.
     """
 
     __tablename__ = "payment_payouts"
-    __table_args__ = (CheckConstraint("amount_pence > 0", name="amount_positive"),)
+    __table_args__ = (
+        CheckConstraint("amount_pence > 0", name="amount_positive"),
+        UniqueConstraint("organisation_id", "reference"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    provider: Mapped[str] = mapped_column(String(50), index=True)
+    # Plain foreign keys: a financial record outlives the account that recorded it.
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     amount_pence: Mapped[int] = mapped_column(Integer)
     paid_on: Mapped[date] = mapped_column(Date)
-    reference: Mapped[str] = mapped_column(String(MAX_REFERENCE))  # e.g. the bank transfer's
+    reference: Mapped[str] = mapped_column(String(MAX_REFERENCE))
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

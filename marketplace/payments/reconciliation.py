@@ -13,7 +13,7 @@ It checks five kinds of record and lists every gap it finds, by kind:
   subscription payments (keyed by the invoice id, written by the `invoice.payment_succeeded`
   webhook): paid there with no entry here, amounts that differ, an entry with no paid invoice;
 - payouts: localstripe has no Connect, so this is a check of our own records: what was paid
-  on to each provider (`payouts.record_payout_paid`) against the ledger's payouts owed to them.
+  on to each provider (`payouts.record_payout`) against the ledger's payouts owed to them.
 
 `reconcile(..., mend=True)` only writes down what Stripe already did to a charge still open here
 (a hold placed, taken or released whose answer a crash lost): it never moves money, never

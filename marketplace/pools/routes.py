@@ -15,7 +15,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     flash,
     redirect,
@@ -1051,21 +1050,14 @@ def record_paid(payment_id: int) -> BaseResponse:
 
 
 @bp.route("/pools/statement")
-@login_required
-def statement() -> str:
-    lines = statements.statement_for(db.session, current_person())
-    return render_template("pools/statement.html", lines=lines, total=statements.total_paid(lines))
+def statement() -> BaseResponse:
+    """Moved: one statement now covers pools and fees (marketplace/statements)."""
+    return redirect(url_for("statements.statement"), code=301)
 
 
 @bp.route("/pools/statement.csv")
-@login_required
-def statement_csv() -> Response:
-    lines = statements.statement_for(db.session, current_person())
-    return Response(
-        statements.as_csv(lines),
-        mimetype="text/csv",
-        headers={"Content-Disposition": 'attachment; filename="pool-statement.csv"'},
-    )
+def statement_csv() -> BaseResponse:
+    return redirect(url_for("statements.statement_csv"), code=301)
 
 
 # --- providers ----------------------------------------------------------------------------------

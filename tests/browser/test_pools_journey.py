@@ -29,7 +29,9 @@ from marketplace.pools.models import Pool, PoolPayment
 from tests.browser.conftest import LiveServer, check_current, goto_and_check, submit_and_check
 from tests.browser.steps import (
     Cast,
+    fill_date,
     fill_the_proposal,
+    in_days,
     join_by_card,
     join_pool,
     moderator_approves,
@@ -212,21 +214,26 @@ def the_cards_were_charged_through_stripe(live_server: LiveServer, cast: Cast, s
 def ben_reads_and_downloads_his_statement(page: Page, cast: Cast) -> None:
     sign_in(page, cast.ben_email)
     open_pools(page)
-    page.get_by_role("link", name="Your pool payments").click()
-    expect(page).to_have_url(re.compile(r"/pools/statement$"))
-    expect(page.get_by_role("heading", level=1)).to_have_text("Your pool payments")
+    page.get_by_role("link", name="Your statement").click()
+    expect(page).to_have_url(re.compile(r"/statement$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your statement")
     check_current(page)
-    table = page.get_by_role("table", name="Total paid: £30")
-    row = table.get_by_role("row").filter(has=page.get_by_role("link", name=cast.title))
+    # The journey's jobs took month one on the pool's start date, 40 days from now: a range
+    # reaching past it.
+    fill_date(page, "To", in_days(60))
+    page.get_by_role("button", name="Show the statement").click()
+    check_current(page)
+    table = page.get_by_role("table", name="Payments and refunds")
+    row = table.get_by_role("row").filter(has_text=cast.title)
     expect(row).to_contain_text(cast.provider_name)
     expect(row).to_contain_text("£30")
     expect(row).to_contain_text("Card")
-    expect(row).to_contain_text("Paid")
+    expect(row).to_contain_text("owed to")
 
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Download as a spreadsheet (CSV)").click()
     download = download_info.value
-    assert download.suggested_filename == "pool-statement.csv"
+    assert download.suggested_filename.startswith("statement-start-to-")
     path = download.path()
     assert path is not None
     csv_text = path.read_text(encoding="utf-8")

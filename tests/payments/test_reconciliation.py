@@ -9,11 +9,18 @@ import pytest
 import stripe
 from sqlalchemy import select
 
-from marketplace.payments import payouts, reconciliation, services
+from marketplace.payments import reconciliation, services
 from marketplace.payments.cli import payments_cli
-from marketplace.payments.models import Charge, ChargeStatus, LedgerEntry, LedgerKind
-from tests.factories import UserFactory
+from marketplace.payments.models import Charge, ChargeStatus, LedgerEntry, LedgerKind, Payout
+from tests.factories import OrganisationFactory, UserFactory
 from tests.payments.conftest import save_card
+
+
+def paid(db_session, org_id: int, pence: int, on: date, reference: str) -> Payout:
+    """A payout written down as it stands, without record_payout's checks."""
+    payout = Payout(organisation_id=org_id, amount_pence=pence, paid_on=on, reference=reference)
+    db_session.add(payout)
+    return payout
 
 
 def take(db_session, gateway, user, card, key, amount=2500):
@@ -103,8 +110,10 @@ def world(stripe_app, db_session, gateway, holder, card):
     hold(db_session, gateway, holder, card, "pool:4:member:1:month:1")
     invoice = subscribe(db_session, gateway, holder)
     deliver_invoice_webhook(stripe_app, db_session, invoice.id)
-    services.record_payout_owed(db_session, 7, 4500, "pool 1 month 1")
-    payouts.record_payout_paid(db_session, 7, 4000, date(2027, 1, 5), "BACS 123")
+    provider = OrganisationFactory()
+    db_session.flush()
+    services.record_payout_owed(db_session, provider.id, 4500, "pool 1 month 1")
+    paid(db_session, provider.id, 4000, date(2027, 1, 5), "BACS 123")
     db_session.commit()
     return invoice
 
@@ -292,22 +301,25 @@ def test_an_invoice_older_than_the_listed_page_is_asked_for_by_id(
 
 
 def test_payout_gaps_are_found(db_session, gateway):
-    services.record_payout_owed(db_session, 7, 2000, "pool 1 month 1")
-    payouts.record_payout_paid(db_session, 7, 1500, date(2027, 1, 5), "BACS 1")
-    payouts.record_payout_paid(db_session, 7, 1000, date(2027, 2, 5), "BACS 2")  # 2500 > 2000
-    services.record_payout_owed(db_session, 8, 1000, "pool 2 month 1")
-    payouts.record_payout_paid(db_session, 8, 400, date(2027, 1, 5), "BACS 3")  # part: fine
-    payouts.record_payout_paid(db_session, 9, 100, date(2027, 1, 5), "BACS 4")  # nothing owed
+    # payouts.record_payout refuses these; a hand-edited or imported record need not.
+    first, second, third = OrganisationFactory(), OrganisationFactory(), OrganisationFactory()
+    db_session.flush()
+    services.record_payout_owed(db_session, first.id, 2000, "pool 1 month 1")
+    paid(db_session, first.id, 1500, date(2027, 1, 5), "BACS 1")
+    paid(db_session, first.id, 1000, date(2027, 2, 5), "BACS 2")  # 2500 > 2000
+    services.record_payout_owed(db_session, second.id, 1000, "pool 2 month 1")
+    paid(db_session, second.id, 400, date(2027, 1, 5), "BACS 3")  # part: fine
+    paid(db_session, third.id, 100, date(2027, 1, 5), "BACS 4")  # nothing owed
     db_session.commit()
 
     report = reconciliation.reconcile(db_session, gateway)
 
-    assert refs(report.overpaid) == [("provider:7", None, 2000, 2500)]
-    assert refs(report.paid_not_owed) == [("provider:9", None, 0, 100)]
+    assert refs(report.overpaid) == [(f"provider:{first.id}", None, 2000, 2500)]
+    assert refs(report.paid_not_owed) == [(f"provider:{third.id}", None, 0, 100)]
     assert report.providers_checked == 3 and len(report.gaps) == 2
     lines = "\n".join(report.lines())
     assert "Paid out more than owed: 1" in lines
-    assert "provider:7 - owed=2000 paid=2500: paid 2500p against 2000p owed" in lines
+    assert f"provider:{first.id} - owed=2000 paid=2500: paid 2500p against 2000p owed" in lines
 
 
 def test_every_kind_is_listed_by_the_command(stripe_app, db_session, gateway, holder, card):
@@ -319,7 +331,9 @@ def test_every_kind_is_listed_by_the_command(stripe_app, db_session, gateway, ho
     gateway.refund(refunded.stripe_payment_intent_id, 100, "lost")
     released = hold(db_session, gateway, holder, card, "pool:2:member:1:month:1")
     set_row(db_session, released, status=ChargeStatus.RELEASED.value)
-    payouts.record_payout_paid(db_session, 3, 100, date(2027, 1, 5), "BACS")
+    nobody = OrganisationFactory()
+    db_session.flush()
+    paid(db_session, nobody.id, 100, date(2027, 1, 5), "BACS")
     db_session.commit()
 
     result = stripe_app.test_cli_runner().invoke(payments_cli, ["reconcile", "--no-mend"])

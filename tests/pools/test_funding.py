@@ -15,7 +15,7 @@ from marketplace.payments import reconciliation
 from marketplace.payments import services as payments
 from marketplace.payments.gateway import StripeGateway
 from marketplace.payments.models import Charge, LedgerEntry
-from marketplace.pools import funding, quotes, schedule, services, statements
+from marketplace.pools import funding, quotes, schedule, services
 from marketplace.pools.models import MemberStatus, PoolPayment, PoolStatus
 from marketplace.pools.services import Pledge
 from marketplace.web.template_globals import format_date
@@ -387,21 +387,6 @@ def test_a_confirmed_payment_arrives_by_webhook_once_however_often_it_is_sent(
     assert [e.amount_pence for e in ledger] == [charge.amount_pence]  # one effect
     assert funding.settle_month(db_session, pool, 2, now=month_two) == PoolStatus.RUNNING.value
     assert pool.months_started == 2
-
-
-def test_a_statement_lists_each_payment_by_month(db_session, gateway, council, moderator, provider):
-    pool, people = funded_pool(
-        db_session, gateway, council, moderator, provider, [GOOD] * 3, title="=Art group"
-    )
-    go_ahead(db_session, pool)
-    lines = statements.statement_for(db_session, people[0])
-    assert [(line.month, line.amount_pence, line.status) for line in lines] == [(1, 3000, "Paid")]
-    assert lines[0].provider == provider[1].name and lines[0].paid_on is not None
-    assert statements.total_paid(lines) == 3000
-    csv_text = statements.as_csv(lines)
-    assert "'=Art group" in csv_text  # never a spreadsheet formula
-    assert ",£30,3000,Card,Paid," in csv_text
-    assert statements.statement_for(db_session, UserFactory()) == []
 
 
 def test_members_and_the_provider_are_emailed_and_no_email_holds_card_details(

@@ -236,8 +236,21 @@ GET_ROUTES = [
     ("/pools/{pool}/vote/open", only(200, "admin")),
     ("/pools/{pool}/cancel", only(200, "admin")),
     ("/pools/{pool}/payments/1/fix", signed_in(404)),
-    ("/pools/statement", signed_in(200)),
-    ("/pools/statement.csv", signed_in(200)),
+    # Moved to the one statement for pools and fees.
+    ("/pools/statement", everyone(301)),
+    ("/pools/statement.csv", everyone(301)),
+    ("/statement", signed_in(200)),
+    ("/statement.csv", signed_in(200)),
+    ("/statement/print", signed_in(200)),
+    ("/statement/details", signed_in(200)),
+    # A carer with the "view" grant sees the holder's statement; nobody else does.
+    ("/statement?for_whom={holder_id}", only(200, "holder", "carer", others=404)),
+    ("/organisations/{approved_org}/payouts", only(200, "provider_staff", "admin", others=404)),
+    (
+        "/organisations/{approved_org}/payouts.csv",
+        only(200, "provider_staff", "admin", others=404),
+    ),
+    ("/admin/organisations/{approved_org}/payouts/new", only(200, "admin")),
     ("/provider/pools", signed_in(200)),
     ("/pools/{pool}/quote?org={approved_org}", only(200, "provider_staff")),
     ("/organisations/{ulo_org}/membership", everyone(200)),
