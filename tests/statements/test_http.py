@@ -247,3 +247,10 @@ def test_the_details_are_in_the_export_and_go_with_the_account(db_session, world
 def test_the_old_statement_addresses_move_to_the_new_one(app, world, old, new):
     response = client_for(app, world["holder"]).get(old)
     assert response.status_code == 301 and response.headers["Location"] == new
+
+
+@pytest.mark.parametrize("route", ["/statement", "/statement/print"])
+def test_the_statement_names_who_made_it_and_who_holds_the_money(app, world, route):
+    page = text(client_for(app, world["holder"]).get(f"{route}?{JANUARY}"))
+    assert ", by Budget Marketplace" in page
+    assert "Budget Marketplace takes each payment, holds it and pays it on" in page
