@@ -58,9 +58,11 @@ INVOICE_PURPOSE = "membership"
 AUDIT_VIEWED = "receipt.viewed"
 SUBJECT_TYPE = "receipt"
 # What the list page promises: true while the worker runs the job every EVERY (see __init__).
+# Shares paid by invoice (a managed account or the council) get none yet: issue 18, item 2.
 READY_WITHIN = (
-    "Every payment that goes through gets a receipt here, usually within 5 minutes, "
-    "and we email you a link to it."
+    "Every card payment and membership fee that goes through gets a receipt here, usually "
+    "within 5 minutes, and we email you a link to it. Shares paid by invoice through a "
+    "managed account or the council are not on this page yet."
 )
 _NUMBER_ATTEMPTS = 20
 
