@@ -4,7 +4,7 @@ a carer may pick only a holder whose live grant covers this part of the site."""
 
 from __future__ import annotations
 
-from flask import abort
+from flask import abort, request
 from govuk_frontend_wtf.wtforms_widgets import GovRadioInput
 from wtforms import RadioField, SelectChoice
 from wtforms.validators import Optional
@@ -51,3 +51,15 @@ def holder_or_404(holder_id: int | None, helped: list[User]) -> tuple[User, User
     if holder is None:
         abort(404)
     return holder, me
+
+
+def whose_page(field: RadioField, helped: list[User]) -> tuple[User, User | None]:
+    """For a GET page about someone's records (?for_whom=<id>): fill the "whose" field from
+    the query and return (whose records, the carer looking or None). Anything but "me" or a
+    holder's id they may see is 404, as `holder_or_404` answers."""
+    field.choices = for_whom_choices(helped)
+    wanted = request.args.get("for_whom", MYSELF)
+    if wanted != MYSELF and not wanted.isdigit():
+        abort(404)
+    field.data = wanted
+    return holder_or_404(chosen_holder(wanted), helped)

@@ -3,13 +3,12 @@ lets them see what they have joined. Anyone else's id is 404, as on every carer 
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, render_template, request
 from flask_login import login_required
 from flask_wtf import FlaskForm
 
 from marketplace.auth.access import current_person
 from marketplace.carers import acting
-from marketplace.carers.acting import MYSELF
 from marketplace.commitments import services
 from marketplace.extensions import db
 
@@ -31,14 +30,9 @@ def mine() -> str:
     me = current_person()
     helped = services.people_i_can_see(db.session, me)
     form = WhoseForm(request.args)
-    form.for_whom.choices = acting.for_whom_choices(helped)
     form.for_whom.label.text = "Whose commitments do you want to see?"
     form.for_whom.description = None
-    wanted = request.args.get("for_whom", MYSELF)
-    if wanted != MYSELF and not wanted.isdigit():
-        abort(404)
-    form.for_whom.data = wanted
-    holder, carer = acting.holder_or_404(acting.chosen_holder(wanted), helped)
+    holder, carer = acting.whose_page(form.for_whom, helped)
     if carer is not None:
         services.record_look(db.session, carer, holder)
     found = services.commitments_of(db.session, holder, viewer=me)

@@ -11,7 +11,6 @@ from werkzeug.wrappers import Response as BaseResponse
 from marketplace.auth.access import current_person
 from marketplace.auth.sessions import second_factor_done
 from marketplace.carers import acting
-from marketplace.carers.acting import MYSELF
 from marketplace.errors import NotAllowed
 from marketplace.extensions import db
 from marketplace.receipts import services
@@ -34,14 +33,9 @@ def mine() -> str:
     me = current_person()
     helped = services.people_i_can_see(db.session, me)
     form = WhoseForm(request.args)
-    form.for_whom.choices = acting.for_whom_choices(helped)
     form.for_whom.label.text = "Whose receipts do you want to see?"
     form.for_whom.description = None
-    wanted = request.args.get("for_whom", MYSELF)
-    if wanted != MYSELF and not wanted.isdigit():
-        abort(404)
-    form.for_whom.data = wanted
-    holder, carer = acting.holder_or_404(acting.chosen_holder(wanted), helped)
+    holder, carer = acting.whose_page(form.for_whom, helped)
     if carer is None:
         found = services.receipts_of(db.session, holder)
     else:

@@ -45,12 +45,7 @@ def _range_form() -> tuple[RangeForm, User, User | None, services.DateRange | No
     me = current_person()
     helped = carers.people_i_act_for(db.session, me, SCOPE)
     form = RangeForm(request.args)
-    form.for_whom.choices = acting.for_whom_choices(helped)
-    wanted = request.args.get("for_whom", MYSELF)
-    if wanted != MYSELF and not wanted.isdigit():
-        abort(404)
-    form.for_whom.data = wanted
-    holder, carer = acting.holder_or_404(acting.chosen_holder(wanted), helped)
+    holder, carer = acting.whose_page(form.for_whom, helped)
     period = None
     if form.validate():
         try:
