@@ -11,11 +11,15 @@ is a newcomer who asks for one. This module decides:
   buddy's number of free places.
 
 ``assign`` is exact on a sparse graph: every seeker keeps only their ``k`` best feasible buddies
-(scored in vectorised NumPy blocks), and the maximum-weight matching on that graph (each buddy
-repeated once per free place) is found with SciPy's ``min_weight_full_bipartite_matching``.
-Seekers left over get a second, equally exact round among the buddies with places left.
-With ``k`` at least the number of buddies, the result is the true optimum. ``greedy_assign`` is
-kept for comparison only.
+(scored in vectorised NumPy blocks, and only against buddies in their own council unless they
+have fewer than ``k`` feasible ones there: the council weight outranks everything else, so that
+prunes nothing that could be in the top ``k``), and the maximum-weight matching on that graph
+(each buddy repeated once per free place) is found with SciPy's
+``min_weight_full_bipartite_matching``, council by council once there are more buddies than ``k``.
+Seekers left over get a second, equally exact round among the buddies with places left, in any
+council. With ``k`` at least the number of buddies, the whole graph is solved at once and the
+result is the true optimum. bench/matching.py measures time and quality up to England's scale
+(100,000 seekers x 50,000 buddies). ``greedy_assign`` is kept for comparison only.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import min_weight_full_bipartite_matching
+from scipy.sparse.csgraph import connected_components, min_weight_full_bipartite_matching
 
 HOLDINGS = ("direct_payment", "managed_account", "council_arranged", "mixed")
 TOPICS = (
@@ -386,6 +390,13 @@ class _Encoded:
         return np.where(ok, sc, -np.inf)
 
 
+def _dominant_council(w: Weights) -> bool:
+    """Whether a feasible buddy in the seeker's own council always outscores every buddy in
+    another council: true when the council weight is more than every other per-pair weight
+    together (the waiting term is the seeker's own and changes no ranking)."""
+    return w.council > w.experience + w.holds + w.times + w.distance + w.lived
+
+
 def _candidates(
     enc: _Encoded,
     n_seekers: int,
@@ -393,48 +404,91 @@ def _candidates(
     w: Weights,
     k: int,
     block_rows: int = 512,
-    k_out: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each seeker's ``k`` best feasible buddies as (seeker rows, buddy cols, scores).
+    """Each seeker's ``k`` best feasible buddies (exactly those) as (seeker rows, buddy cols,
+    scores).
 
-    Buddies with no free place are dropped up front. Seekers are scored in blocks against all
-    remaining buddies with NumPy, so the work is vectorised rather than a Python loop per pair.
+    Buddies with no free place are dropped up front. The council weight outweighs everything
+    else (``_dominant_council``), so a seeker with at least ``k`` feasible buddies in their own
+    council has all of their ``k`` best there: each council's seekers are scored only against
+    that council's buddies, and only the few seekers with fewer than ``k`` feasible buddies at
+    home (a rare language, a small council) are scored against everyone. That keeps the work near
+    the sum of councils' sizes squared instead of seekers x buddies, without changing the result.
     """
     cols = np.flatnonzero(enc.b["capacity"] > 0)
+    empty = np.zeros(0, dtype=np.int64)
     if len(cols) == 0 or n_seekers == 0:
-        empty = np.zeros(0, dtype=np.int64)
         return empty, empty, np.zeros(0)
 
-    def one_block(start: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        rows = np.arange(start, min(start + block_rows, n_seekers))
-        sc = enc.block(rows, cols, w)
-        tops = [_top(sc, k)]
-        if k_out:
-            # Optionally also the best buddies from other councils, for councils where seekers
-            # outnumber places (``assign`` handles those in its second round instead).
-            same = enc.s["council"][rows][:, None] == enc.b["council"][cols][None, :]
-            tops.append(_top(np.where(same, -np.inf, sc), k_out))
-        top = np.concatenate(tops, axis=1)
+    def one_block(rows: np.ndarray, block_cols: np.ndarray) -> tuple[np.ndarray, ...]:
+        sc = enc.block(rows, block_cols, w)
+        top = _top(sc, k)
         picked = np.take_along_axis(sc, top, axis=1)
         keep = np.isfinite(picked)
         r_idx = np.broadcast_to(rows[:, None], top.shape)[keep]
-        c_idx = top[keep]
-        # The two lists can overlap when a seeker has few feasible buddies: keep each pair once.
-        _, first = np.unique(r_idx * len(cols) + c_idx, return_index=True)
+        # Fewer than k feasible here: these rows need everyone (only at home, not everywhere).
+        short = rows[keep.sum(axis=1) < k] if len(block_cols) < len(cols) else empty
         return (
-            r_idx[first],
-            cols[c_idx[first]],
-            picked[keep][first] + enc.s["waiting"][r_idx[first]] * w.waiting,
+            r_idx,
+            block_cols[top[keep]],
+            picked[keep] + enc.s["waiting"][r_idx] * w.waiting,
+            short,
         )
+
+    tasks: list[tuple[np.ndarray, np.ndarray]] = []
+    if _dominant_council(w):
+        s_council, b_council = enc.s["council"], enc.b["council"][cols]
+        order = np.argsort(s_council, kind="stable")
+        codes, starts = np.unique(s_council[order], return_index=True)
+        for code, rows in zip(codes, np.split(order, starts[1:]), strict=True):
+            home = cols[b_council == code]
+            for a in range(0, len(rows), block_rows):
+                tasks.append((rows[a : a + block_rows], home))
+    else:
+        everyone = np.arange(n_seekers)
+        tasks = [(everyone[a : a + block_rows], cols) for a in range(0, n_seekers, block_rows)]
 
     # NumPy releases the GIL in the big array operations, so two threads use two cores.
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        parts = list(pool.map(one_block, range(0, n_seekers, block_rows)))
+        parts = list(pool.map(lambda t: one_block(*t), tasks))
+        short = np.concatenate([p[3] for p in parts]) if parts else empty
+        if len(short):
+            # Their home results are replaced by a search of every buddy (home ones included).
+            is_short = np.zeros(n_seekers, dtype=bool)
+            is_short[short] = True
+            parts = [tuple(a[~is_short[p[0]]] for a in p[:3]) + (empty,) for p in parts]
+            parts += list(pool.map(lambda t: one_block(*t), _fitting_groups(enc, short, cols)))
     return (
         np.concatenate([p[0] for p in parts]),
         np.concatenate([p[1] for p in parts]),
         np.concatenate([p[2] for p in parts]),
     )
+
+
+def _fitting_groups(
+    enc: _Encoded, rows: np.ndarray, cols: np.ndarray, block_rows: int = 512
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``rows`` in groups that share their languages and ways of talking, each with only the
+    ``cols`` who share at least one of each: the hard constraints prune before anything is
+    scored (most of these seekers speak a language few buddies do)."""
+    s, b = enc.s, enc.b
+    keys = np.concatenate([s["lang"][rows], s["ways"][rows, None].astype(np.uint64)], axis=1)
+    _, group = np.unique(keys, axis=0, return_inverse=True)
+    group = group.reshape(-1)
+    tasks = []
+    for g in range(int(group.max()) + 1 if len(group) else 0):
+        members = rows[group == g]
+        first = members[0]
+        fits = (b["ways"][cols] & s["ways"][first]) != 0
+        speaks = np.zeros(len(cols), dtype=bool)
+        for word in range(enc.lang_words):
+            speaks |= (b["lang"][cols, word] & s["lang"][first, word]) != 0
+        fitting = cols[fits & speaks]
+        if len(fitting):
+            tasks += [
+                (members[a : a + block_rows], fitting) for a in range(0, len(members), block_rows)
+            ]
+    return tasks
 
 
 def _top(sc: np.ndarray, k: int) -> np.ndarray:
@@ -484,32 +538,73 @@ def assign(
     if len(rows) == 0:
         return Assignment(pairs=[], total=0.0)
 
-    chosen = _max_weight_b_matching(len(seekers), rows, cols, scores, enc.b["capacity"])
+    capacity = enc.b["capacity"]
+    if k < len(buddies) and _dominant_council(w):
+        # At scale one graph of everyone is too slow to solve at once, and it falls apart into
+        # councils once the few edges between councils wait for round two: each council is then
+        # solved exactly on its own.
+        home = enc.s["council"][rows] == enc.b["council"][cols]
+        chosen = _by_component(len(seekers), rows[home], cols[home], scores[home], capacity)
+    else:
+        chosen = _max_weight_b_matching(len(seekers), rows, cols, scores, capacity)
 
-    # Second round: seekers left out only because their k candidates were all taken (typically
-    # in a council with more seekers than places) get every feasible buddy who still has a place,
-    # in any council, and that small problem is solved exactly too. This never lowers the total.
+    # Second round: seekers left out (a council with more seekers than places, or too few
+    # buddies who fit at home) get their k best buddies among everyone who still has a place, in
+    # any council, and that problem is solved exactly too. This never lowers the total.
     matched = np.zeros(len(seekers), dtype=bool)
-    left = enc.b["capacity"].copy()
+    left = capacity.copy()
     for r, c in chosen:
         matched[r] = True
         left[c] -= 1
     waiting_rows, open_cols = np.flatnonzero(~matched), np.flatnonzero(left > 0)
     if len(waiting_rows) and len(open_cols):
-        sc = enc.block(waiting_rows, open_cols, w)
+        r2, c2, s2 = _best_among(enc, waiting_rows, open_cols, w, k)
+        if len(r2):
+            chosen.extend(_by_component(len(seekers), r2, c2, s2, left))
+    return _result(seekers, buddies, chosen, w)
+
+
+def _best_among(
+    enc: _Encoded, rows: np.ndarray, cols: np.ndarray, w: Weights, k: int, block_rows: int = 512
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each of ``rows``' k best feasible buddies among ``cols``, scored in blocks of rows so
+    that memory stays bounded however many are left over."""
+    out_r, out_c, out_s = [], [], []
+    for a in range(0, len(rows), block_rows):
+        block = rows[a : a + block_rows]
+        sc = enc.block(block, cols, w)
         top = _top(sc, k)
         picked = np.take_along_axis(sc, top, axis=1)
-        r2, t2 = np.nonzero(np.isfinite(picked))
-        if len(r2):
-            more = _max_weight_b_matching(
-                len(seekers),
-                waiting_rows[r2],
-                open_cols[top[r2, t2]],
-                picked[r2, t2] + enc.s["waiting"][waiting_rows[r2]] * w.waiting,
-                left,
-            )
-            chosen.extend(more)
-    return _result(seekers, buddies, chosen, w)
+        r, t = np.nonzero(np.isfinite(picked))
+        out_r.append(block[r])
+        out_c.append(cols[top[r, t]])
+        out_s.append(picked[r, t] + enc.s["waiting"][block[r]] * w.waiting)
+    return np.concatenate(out_r), np.concatenate(out_c), np.concatenate(out_s)
+
+
+def _by_component(
+    n_rows: int, rows: np.ndarray, cols: np.ndarray, scores: np.ndarray, capacity: np.ndarray
+) -> list[tuple[int, int]]:
+    """``_max_weight_b_matching`` solved separately on each connected part of the graph: the
+    same optimum, since no edge joins two parts, but far faster than one solve of them all."""
+    if len(rows) == 0:
+        return []
+    n_cols = len(capacity)
+    graph = csr_matrix(
+        (np.ones(len(rows)), (rows, n_rows + cols)), shape=(n_rows + n_cols, n_rows + n_cols)
+    )
+    _, label = connected_components(graph, directed=False)
+    edge_part = label[rows]
+    order = np.argsort(edge_part, kind="stable")
+    _, starts = np.unique(edge_part[order], return_index=True)
+    chosen: list[tuple[int, int]] = []
+    for edges in np.split(order, starts[1:]):
+        local, local_rows = np.unique(rows[edges], return_inverse=True)
+        for r, c in _max_weight_b_matching(
+            len(local), local_rows, cols[edges], scores[edges], capacity
+        ):
+            chosen.append((int(local[r]), c))
+    return chosen
 
 
 def _max_weight_b_matching(
