@@ -421,19 +421,10 @@ def _candidates(
         return empty, empty, np.zeros(0)
 
     def one_block(rows: np.ndarray, block_cols: np.ndarray) -> tuple[np.ndarray, ...]:
-        sc = enc.block(rows, block_cols, w)
-        top = _top(sc, k)
-        picked = np.take_along_axis(sc, top, axis=1)
-        keep = np.isfinite(picked)
-        r_idx = np.broadcast_to(rows[:, None], top.shape)[keep]
-        # Fewer than k feasible here: these rows need everyone (only at home, not everywhere).
-        short = rows[keep.sum(axis=1) < k] if len(block_cols) < len(cols) else empty
-        return (
-            r_idx,
-            block_cols[top[keep]],
-            picked[keep] + enc.s["waiting"][r_idx] * w.waiting,
-            short,
-        )
+        r_idx, c_idx, scores, found = _block_top(enc, rows, block_cols, w, k)
+        # Fewer than k feasible at home: these rows are searched again among everyone.
+        short = rows[found < k] if len(block_cols) < len(cols) else empty
+        return r_idx, c_idx, scores, short
 
     tasks: list[tuple[np.ndarray, np.ndarray]] = []
     if _dominant_council(w):
@@ -489,6 +480,24 @@ def _fitting_groups(
                 (members[a : a + block_rows], fitting) for a in range(0, len(members), block_rows)
             ]
     return tasks
+
+
+def _block_top(
+    enc: _Encoded, rows: np.ndarray, cols: np.ndarray, w: Weights, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The k best feasible buddies among ``cols`` for each of ``rows``, as (seeker rows, buddy
+    cols, scores with the waiting term added back), and how many each row found (at most k)."""
+    sc = enc.block(rows, cols, w)
+    top = _top(sc, k)
+    picked = np.take_along_axis(sc, top, axis=1)
+    keep = np.isfinite(picked)
+    r_idx = np.broadcast_to(rows[:, None], top.shape)[keep]
+    return (
+        r_idx,
+        cols[top[keep]],
+        picked[keep] + enc.s["waiting"][r_idx] * w.waiting,
+        keep.sum(axis=1),
+    )
 
 
 def _top(sc: np.ndarray, k: int) -> np.ndarray:
@@ -569,17 +578,15 @@ def _best_among(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each of ``rows``' k best feasible buddies among ``cols``, scored in blocks of rows so
     that memory stays bounded however many are left over."""
-    out_r, out_c, out_s = [], [], []
-    for a in range(0, len(rows), block_rows):
-        block = rows[a : a + block_rows]
-        sc = enc.block(block, cols, w)
-        top = _top(sc, k)
-        picked = np.take_along_axis(sc, top, axis=1)
-        r, t = np.nonzero(np.isfinite(picked))
-        out_r.append(block[r])
-        out_c.append(cols[top[r, t]])
-        out_s.append(picked[r, t] + enc.s["waiting"][block[r]] * w.waiting)
-    return np.concatenate(out_r), np.concatenate(out_c), np.concatenate(out_s)
+    parts = [
+        _block_top(enc, rows[a : a + block_rows], cols, w, k)[:3]
+        for a in range(0, len(rows), block_rows)
+    ]
+    return (
+        np.concatenate([p[0] for p in parts]),
+        np.concatenate([p[1] for p in parts]),
+        np.concatenate([p[2] for p in parts]),
+    )
 
 
 def _by_component(
