@@ -95,7 +95,13 @@ def seed_pools(
             session,
             person,
             open_pool,
-            pools.Pledge(3500, "managed_account", invoice_to=f"{person.display_name}'s account"),
+            pools.Pledge(
+                3500,
+                "managed_account",
+                invoice_to="Leeds Direct Payments Support (demo)",
+                invoice_email="invoices@direct-payments.example.org",
+                invoice_reference=f"DP-{person.id:05d}",
+            ),
         )
     staff, org = provider
     quotes.submit_quote(

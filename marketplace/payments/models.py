@@ -52,6 +52,9 @@ class LedgerKind(enum.StrEnum):
     REFUND = "refund"
     SUBSCRIPTION_PAYMENT = "subscription_payment"
     PAYOUT_OWED = "payout_owed"
+    # Money an account holder paid against an invoice we sent (a bank transfer, recorded by
+    # staff when it arrived): no Stripe object; the reference is "<purpose>:<invoice number>".
+    INVOICE_PAYMENT = "invoice_payment"
 
 
 def _in(column: str, values: type[enum.StrEnum]) -> str:
@@ -124,7 +127,7 @@ class LedgerEntry(Base):
         CheckConstraint(_in("kind", LedgerKind), name="kind_known"),
         # Money in is positive, money out (or owed out) negative; never zero.
         CheckConstraint(
-            "(kind IN ('charge', 'subscription_payment') AND amount_pence > 0)"
+            "(kind IN ('charge', 'subscription_payment', 'invoice_payment') AND amount_pence > 0)"
             " OR (kind IN ('refund', 'payout_owed') AND amount_pence < 0)",
             name="sign_matches_kind",
         ),

@@ -560,6 +560,23 @@ def record_payout_owed(
     return entry
 
 
+def record_invoice_paid(
+    session: Session, user_id: int, amount_pence: int, purpose: str, number: str
+) -> LedgerEntry:
+    """Record that an invoice we sent was paid in full (money in, by bank transfer, recorded
+    by staff): a positive ledger entry that receipts issues a receipt for. Does not commit."""
+    if amount_pence <= 0:
+        raise DomainError("A payment must be more than nothing.")
+    entry = LedgerEntry(
+        kind=LedgerKind.INVOICE_PAYMENT.value,
+        amount_pence=amount_pence,
+        user_id=user_id,
+        reference=f"{purpose}:{number}"[:200],
+    )
+    session.add(entry)
+    return entry
+
+
 def ledger_balance(session: Session) -> int:
     """The sum of every ledger entry in pence (money in, less refunds and payouts owed)."""
     entries = session.scalars(select(LedgerEntry.amount_pence)).all()

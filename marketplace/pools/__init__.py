@@ -14,6 +14,7 @@ def init_app(app: Flask) -> None:
     from marketplace.pools import (
         cli,
         funding,
+        invoice_routes,
         jobs,
         link_actions,
         moderation_subject,
@@ -22,6 +23,7 @@ def init_app(app: Flask) -> None:
     )
 
     app.register_blueprint(routes.bp)
+    app.register_blueprint(invoice_routes.bp)
     app.cli.add_command(cli.pools_cli)
     moderation_subject.register()
     link_actions.register_actions()
@@ -32,5 +34,8 @@ def init_app(app: Flask) -> None:
     # Votes close by themselves when their window ends; commits after each pool, like charging.
     handler(jobs.VOTES, commits=True)(jobs.votes)
     every(jobs.VOTES, timedelta(minutes=15))
+    # Invoices are raised as shares are invoiced; this job reminds, and applies the grace rule.
+    handler(jobs.CHASE_INVOICES, commits=True)(jobs.chase_invoices)
+    every(jobs.CHASE_INVOICES, timedelta(hours=1))
     funding.register_webhooks()
     receipt_lines.register()

@@ -24,7 +24,14 @@ from marketplace.db import as_utc, utcnow
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.moderation import services as moderation
 from marketplace.pools import funding, notices, services
-from marketplace.pools.models import PaymentStatus, Pool, PoolPayment, PoolStatus
+from marketplace.pools.models import (
+    Invoice,
+    InvoiceStatus,
+    PaymentStatus,
+    Pool,
+    PoolPayment,
+    PoolStatus,
+)
 
 MAX_REASON = 1000
 PROPOSER = "proposer"
@@ -95,6 +102,7 @@ class Preview:
     members: int
     waiting: int
     open_payments: int  # payment rows not yet taken, which cancelling releases
+    open_invoices: int  # invoices not paid in full: each account holder is told to stop
 
 
 OPEN_PAYMENTS = (
@@ -118,6 +126,16 @@ def preview(session: Session, user: User, pool: Pool) -> Preview:
         members=len(pool.current_members),
         waiting=len(pool.waiting_list),
         open_payments=open_payments or 0,
+        open_invoices=session.scalar(
+            select(func.count(Invoice.id)).where(
+                Invoice.pool_id == pool.id,
+                Invoice.status == InvoiceStatus.OPEN.value,
+                Invoice.payment_id.in_(
+                    select(PoolPayment.id).where(PoolPayment.status.in_(OPEN_PAYMENTS))
+                ),
+            )
+        )
+        or 0,
     )
 
 

@@ -180,6 +180,18 @@ class JoinForm(FlaskForm):
         description="The name of your managed account holder, or your council's team.",
         validators=[Optional(), Length(max=200, message="Keep this to 200 characters")],
     )
+    invoice_email = StringField(
+        "Their email address for invoices (not for card)",
+        widget=GovTextInput(),
+        description="We email each invoice there on the day it is raised.",
+        validators=[Optional(), Length(max=254, message="Keep this to 254 characters")],
+    )
+    invoice_reference = StringField(
+        "Their reference for you, if you have one (optional)",
+        widget=GovTextInput(),
+        description="For example your client or account number. It is printed on each invoice.",
+        validators=[Optional(), Length(max=60, message="Keep this to 60 characters")],
+    )
     submit = SubmitField("Continue", widget=GovSubmitInput())
 
 
@@ -271,3 +283,24 @@ class RaiseMaximumForm(FlaskForm):
 class ConfirmMaximumForm(FlaskForm):
     # The amount checked on the previous page, in pence; checked again by the service.
     max_pence = HiddenField()
+
+
+class InvoicePaymentForm(FlaskForm):
+    """ULO staff or an admin record money received against an invoice (part or all of it)."""
+
+    amount = PoundsField("Amount received, in pounds", missing="Enter the amount received")
+    received_on = DayMonthYearField(
+        "Date it was received",
+        description="For example, 27 11 2026.",
+        missing="Enter the date it was received as a day, month and year",
+    )
+    reference = StringField(
+        "Payment reference",
+        widget=GovTextInput(),
+        description="The reference on the bank statement or remittance advice.",
+        validators=[
+            DataRequired(message="Enter the payment reference"),
+            Length(max=60, message="Keep the reference to 60 characters"),
+        ],
+    )
+    submit = SubmitField("Record this payment", widget=GovSubmitInput())

@@ -51,13 +51,21 @@ from sqlalchemy.orm.attributes import set_committed_value
 from marketplace.auth.models import User
 from marketplace.db import as_utc, utcnow
 from marketplace.errors import DomainError, NotAllowed
-from marketplace.moderation import services as moderation
 from marketplace.money import format_pence
 from marketplace.payments import events
 from marketplace.payments import services as payments
 from marketplace.payments.gateway import PaymentGateway
 from marketplace.payments.models import Charge, ChargeStatus
-from marketplace.pools import loans, notices, offers, rises, schedule, services, shares
+from marketplace.pools import (
+    invoices,
+    loans,
+    notices,
+    offers,
+    rises,
+    schedule,
+    services,
+    shares,
+)
 from marketplace.pools.models import (
     GATHERING,
     GRACE_DAYS,
@@ -76,7 +84,6 @@ from marketplace.web.template_globals import format_datetime
 STALE_AFTER = timedelta(minutes=10)
 BUSY_RETRIES = 5
 PURPOSE = "pool"
-INVOICE_DAYS = 30  # for a managed account or the council to pay
 OVER_MAXIMUM = "Your share is now more than the most you said you would pay"
 
 
@@ -303,7 +310,7 @@ def collect_month(
             _charge_claimed(session, pool, member, row, now, gateway)
             result.charged += 1
         else:
-            invoice(row, now)
+            invoice(session, row, member, now)
             if month == 1:
                 row.due_by = _first_deadline(session, pool)  # to be accepted by then
             result.invoiced += 1
@@ -311,11 +318,13 @@ def collect_month(
     return result
 
 
-def invoice(row: PoolPayment, now: datetime) -> None:
-    """Send this month's share to the managed account or council as an invoice, due in 30 days."""
+def invoice(session: Session, row: PoolPayment, member: PoolMember, now: datetime) -> None:
+    """Send this month's share to the managed account or council as a numbered invoice, due
+    `invoices.INVOICE_DAYS` later (raised and emailed now, chased by the invoices job)."""
     row.status = PaymentStatus.INVOICED.value
     row.message = None
-    row.due_by = now + timedelta(days=INVOICE_DAYS)
+    raised = invoices.raise_for(session, row, member, now)
+    row.due_by = schedule.start_of(raised.due_on)
 
 
 def payments_for(session: Session, pool: Pool, month: int) -> list[PoolPayment]:
@@ -395,6 +404,7 @@ def release_all(session: Session, pool: Pool, gateway: PaymentGateway | None = N
         )
         row.due_by = None
         closed += 1
+    invoices.cancel_for(session, pool, utcnow())  # each account holder told: nothing to pay
     return closed
 
 
@@ -770,39 +780,14 @@ def confirm_payment(
     return row
 
 
-def _check_area(session: Session, staff: User, pool: Pool) -> None:
-    areas = moderation.moderated_council_codes(session, staff)
-    if areas is not None and pool.council.code not in areas:
-        raise NotAllowed("Only ULO staff for this area can record this")
-
-
 def accept_invoice(session: Session, staff: User, row: PoolPayment) -> None:
     """ULO staff confirm the managed account or council will pay this month-one invoice: the
     share is then secured. Nothing is paid on it until the pool runs."""
-    _check_area(session, staff, row.pool)
+    invoices.check_area(session, staff, row.pool)
     if row.status != PaymentStatus.INVOICED.value or row.pool.status != PoolStatus.FUNDED.value:
         raise DomainError("This invoice is not waiting to be accepted")
     row.status = PaymentStatus.ACCEPTED.value
     row.recorded_by_id = staff.id
-
-
-def record_invoice_paid(session: Session, staff: User, row: PoolPayment) -> None:
-    """ULO staff record that a managed account or the council paid its invoice (once the pool
-    runs: before that, an invoice can only be accepted, so nothing is paid for a pool that may
-    lapse)."""
-    pool = row.pool
-    _check_area(session, staff, pool)
-    if row.status != PaymentStatus.INVOICED.value or pool.status == PoolStatus.FUNDED.value:
-        raise DomainError("This invoice is not waiting to be paid")
-    row.status = PaymentStatus.PAID.value
-    row.paid_at = utcnow()
-    row.recorded_by_id = staff.id
-    payments.record_payout_owed(
-        session,
-        chosen_quote(session, pool).organisation_id,
-        row.amount_pence,
-        f"pool {pool.id} month {row.month} invoice",
-    )
 
 
 def leave_running(

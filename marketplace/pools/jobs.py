@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from marketplace import outbox
-from marketplace.pools import funding, quotes
+from marketplace.pools import funding, invoices, quotes
 from marketplace.pools.models import Pool, PoolStatus
 
 log = logging.getLogger(__name__)
@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 FUND = quotes.FUND_JOB  # enqueued by quotes.close_vote
 CHARGE_DUE = "pools.charge_due"
 VOTES = "pools.votes"
+CHASE_INVOICES = "pools.chase_invoices"
 
 
 def fund(session: Session, payload: dict[str, Any]) -> None:
@@ -65,3 +66,11 @@ def votes(session: Session, _payload: dict[str, Any]) -> None:
     """The periodic `pools.votes` job: votes close by themselves (see close_votes)."""
     closed, reminded = close_votes(session)
     log.info("pools.votes: %s closed, %s reminded", closed, reminded)
+
+
+def chase_invoices(session: Session, _payload: dict[str, Any]) -> None:
+    """The periodic `pools.chase_invoices` job: reminders 7 days and 1 day before and on the due
+    date, and the grace rule for an invoice unpaid after it (see invoices.chase)."""
+    chased = invoices.chase(session)
+    outbox.commit(session)
+    log.info("pools.chase_invoices: %s", chased)

@@ -103,7 +103,7 @@ def raise_maximum(
     if member.pay_by != PayBy.CARD.value:
         for row in held_back(session, pool, member):
             if row.amount_pence <= new_max_pence:
-                funding.invoice(row, now)
+                funding.invoice(session, row, member, now)
     return member
 
 

@@ -202,6 +202,9 @@ class PoolMember(Base):
     max_pence: Mapped[int] = mapped_column(Integer)
     pay_by: Mapped[str] = mapped_column(String(20))
     invoice_to: Mapped[str | None] = mapped_column(String(200))  # the account holder to invoice
+    # Where the account holder's invoices go, and their reference for this person (optional).
+    invoice_email: Mapped[str | None] = mapped_column(String(254))
+    invoice_reference: Mapped[str | None] = mapped_column(String(60))
     payment_method_id: Mapped[str | None] = mapped_column(String(255))
     card_description: Mapped[str | None] = mapped_column(String(60))  # "Visa ending 4242"
     terms: Mapped[str] = mapped_column(Text, default="")  # exactly what they agreed to
@@ -388,3 +391,84 @@ class PoolMessage(Base):
     hidden_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     author: Mapped[User | None] = relationship()
+
+
+class InvoiceStatus(enum.StrEnum):
+    OPEN = "open"  # sent; not yet paid in full
+    PAID = "paid"
+    CANCELLED = "cancelled"  # the pool lapsed or was cancelled before it was due: nothing owed
+
+
+class Invoice(Base):
+    """The invoice for one invoiced share (a managed account or the council pays it).
+
+    Numbered INV-<year>-<sequence> when it is raised, UNIQUE (year, sequence), never deleted or
+    renumbered. Who it is to is copied from the member's pledge when it is raised, so the
+    document reads the same for ever. `access_token` makes the link in the account holder's
+    email: they have no account here, and the email itself carries nothing private.
+    """
+
+    __tablename__ = "pool_invoices"
+    __table_args__ = (
+        UniqueConstraint("year", "sequence"),
+        CheckConstraint("amount_pence > 0", name="amount_positive"),
+        CheckConstraint("sequence > 0", name="sequence_positive"),
+        CheckConstraint("due_on >= raised_on", name="due_after_raised"),
+        CheckConstraint("reminders_sent BETWEEN 0 AND 3", name="reminders_known"),
+        CheckConstraint(_in("status", InvoiceStatus), name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    year: Mapped[int] = mapped_column(Integer)
+    sequence: Mapped[int] = mapped_column(Integer)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("pool_payments.id"), unique=True)
+    pool_id: Mapped[int] = mapped_column(ForeignKey("pools.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    amount_pence: Mapped[int] = mapped_column(Integer)
+    bill_to: Mapped[str] = mapped_column(String(200))
+    bill_to_email: Mapped[str] = mapped_column(String(254))
+    bill_to_reference: Mapped[str | None] = mapped_column(String(60))
+    raised_on: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default=InvoiceStatus.OPEN.value)
+    # Reminders sent so far: 1 = 7 days before the due date, 2 = the day before, 3 = on it.
+    reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
+    # Unpaid after its due date: the place goes if it is still unpaid when this grace ends.
+    overdue_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    access_token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    payment: Mapped[PoolPayment] = relationship()
+    pool: Mapped[Pool] = relationship()
+    user: Mapped[User] = relationship()
+    received: Mapped[list[InvoicePayment]] = relationship(
+        back_populates="invoice", order_by="InvoicePayment.id"
+    )
+
+    @property
+    def paid_pence(self) -> int:
+        return sum(p.amount_pence for p in self.received)
+
+    @property
+    def balance_pence(self) -> int:
+        return self.amount_pence - self.paid_pence
+
+
+class InvoicePayment(Base):
+    """Money received against an invoice, as ULO staff or an admin recorded it (part or all)."""
+
+    __tablename__ = "pool_invoice_payments"
+    __table_args__ = (CheckConstraint("amount_pence > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("pool_invoices.id"), index=True)
+    amount_pence: Mapped[int] = mapped_column(Integer)
+    received_on: Mapped[date] = mapped_column(Date)
+    reference: Mapped[str] = mapped_column(String(60))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    invoice: Mapped[Invoice] = relationship(back_populates="received")
+    recorded_by: Mapped[User | None] = relationship()

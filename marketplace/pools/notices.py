@@ -61,6 +61,67 @@ def _send(
     )
 
 
+def link(endpoint: str, **values: Any) -> str:
+    """An absolute link for an email (see `_link`), for the other modules of pools."""
+    return _link(endpoint, **values)
+
+
+def send_to_address(session: Session, to: str, subject: str, body: str, kind: str) -> None:
+    """An email to someone with no account here (an account holder paying an invoice)."""
+    send_email_or_log(to, subject, body, kind=kind, session=session, about="an invoice")
+
+
+def invoice_sent(
+    session: Session, pool: Pool, member: PoolMember, number: str, bill_to: str
+) -> None:
+    _send(
+        member.user,
+        f"Invoice {number} has been sent for your share",
+        f"Invoice {number} for your share has been sent to {bill_to}. They pay it: nothing is "
+        "taken from you. You can see it, and what has been paid on it, on the pool's page:"
+        f"\n\n{_link('pools.pool_page', pool_id=pool.id)}",
+        MONEY,
+        session,
+    )
+
+
+def invoice_paid(session: Session, pool: Pool, person: User, number: str, month: int) -> None:
+    _send(
+        person,
+        f"Invoice {number} has been paid",
+        f"Invoice {number}, your share for month {month}, has been paid in full. It is on your "
+        f"statement:\n\n{_link('statements.statement')}",
+        MONEY,
+        session,
+    )
+
+
+def invoice_overdue(
+    session: Session, pool: Pool, person: User, number: str, until: datetime
+) -> None:
+    _send(
+        person,
+        f"Invoice {number} for your share is overdue",
+        f"Invoice {number} for your share was not paid by its due date. If it is not paid by "
+        f"{format_datetime(until)}, your place in the pool ends. Please ask whoever pays your "
+        f"budget to pay it.\n\n{_link('pools.pool_page', pool_id=pool.id)}",
+        MONEY,
+        session,
+    )
+
+
+def invoice_place_ended(session: Session, pool: Pool, person: User, number: str) -> None:
+    _send(
+        person,
+        "Your place in a pool has ended",
+        f"Invoice {number} for your share was not paid in time, so your place in the pool has "
+        "ended. Nothing more will be invoiced for you. The invoice is still owed for the "
+        f"service already given.\n\n{_link('pools.pool_page', pool_id=pool.id)}",
+        MONEY,
+        session,
+    )
+
+
 def _members_and_proposer(pool: Pool) -> list[User]:
     """The pool's current members, and its proposer if they are not one."""
     people = [m.user for m in pool.current_members]

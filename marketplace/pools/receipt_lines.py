@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from marketplace.carers.models import CarerScope
 from marketplace.payments.models import Charge
-from marketplace.pools import schedule
-from marketplace.pools.models import PoolMember, PoolPayment, Quote
+from marketplace.pools import invoices, schedule
+from marketplace.pools.models import Invoice, PoolMember, PoolPayment, Quote
 from marketplace.receipts.registry import Lines, Paid, register_describer
 
 PURPOSE = "pool"  # funding.PURPOSE, the charges' purpose
@@ -54,6 +54,29 @@ def describe(session: Session, paid: Paid) -> Lines | None:
     )
 
 
+def describe_invoice(session: Session, paid: Paid) -> Lines | None:
+    """A share paid by invoice: the same lines as a card share, paid by the account holder."""
+    invoice = session.scalars(select(Invoice).where(Invoice.number == paid.reference)).first()
+    if invoice is None:
+        return None
+    payment = invoice.payment
+    pool = payment.pool
+    quote = session.get(Quote, pool.chosen_quote_id) if pool.chosen_quote_id else None
+    start = schedule.charge_date(session, pool, payment.month)
+    following = schedule.charge_date(session, pool, payment.month + 1)
+    if quote is None or start is None or following is None:
+        return None
+    return Lines(
+        what_for=f"Your share of {pool.title}, month {payment.month}",
+        period_start=start,
+        period_end=following - timedelta(days=1),
+        provider_name=quote.organisation.name,
+        provider_address=quote.organisation.postal_address,
+        paid_by=f"Invoice {invoice.number}, paid by {invoice.bill_to}"[:120],
+    )
+
+
 def register() -> None:
     """Pool shares' receipts; a carer with the pools grant (which covers paying) sees them."""
     register_describer(PURPOSE, describe, CarerScope.POOLS)
+    register_describer(invoices.RECEIPT_PURPOSE, describe_invoice, CarerScope.POOLS)

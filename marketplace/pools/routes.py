@@ -49,6 +49,7 @@ from marketplace.places.services import all_councils
 from marketplace.pools import (
     cancel,
     funding,
+    invoices,
     joining,
     maximum,
     notices,
@@ -325,6 +326,7 @@ def _pool_page(pool: Pool, message_form: MessageForm | None = None) -> str:
         message_form=message_form or MessageForm(formdata=None),
         my_payments=services.payments_of(db.session, pool, me.id) if me else [],
         invoices=services.invoices_waiting(db.session, pool) if me and area_staff else [],
+        invoice_of={i.payment_id: i for i in invoices.for_pool(db.session, pool)},
         helped=helped,
         # A carer reads the payments of the people they act for who are in this pool.
         helped_payments=[
@@ -458,6 +460,8 @@ def join(pool_id: int) -> str | BaseResponse:
             form.max_pence.data = f"{answers['max_pence'] / 100:.2f}"
             form.pay_by.data = answers["pay_by"]
             form.invoice_to.data = answers.get("invoice_to") or ""
+            form.invoice_email.data = answers.get("invoice_email") or ""
+            form.invoice_reference.data = answers.get("invoice_reference") or ""
         else:
             form.max_pence.data = f"{pool.cap_pence / 100:.2f}"
             wanted = request.args.get("for", "")
@@ -472,6 +476,8 @@ def join(pool_id: int) -> str | BaseResponse:
             max_pence=form.max_pence.pence or 0,
             pay_by=form.pay_by.data or "",
             invoice_to=(form.invoice_to.data or "").strip() or None,
+            invoice_email=(form.invoice_email.data or "").strip() or None,
+            invoice_reference=(form.invoice_reference.data or "").strip() or None,
             payment_method_id="to be saved" if form.pay_by.data == PayBy.CARD.value else None,
         )
         existing = services.member_record(db.session, pool, holder.id)
@@ -489,6 +495,8 @@ def join(pool_id: int) -> str | BaseResponse:
                     "max_pence": pledge.max_pence,
                     "pay_by": pledge.pay_by,
                     "invoice_to": pledge.invoice_to,
+                    "invoice_email": pledge.invoice_email,
+                    "invoice_reference": pledge.invoice_reference,
                 },
             )
             return redirect(url_for("pools.join_check", pool_id=pool.id))
@@ -523,6 +531,8 @@ def join_check(pool_id: int) -> str | BaseResponse:
             max_pence=answers["max_pence"],
             pay_by=answers["pay_by"],
             invoice_to=answers.get("invoice_to"),
+            invoice_email=answers.get("invoice_email"),
+            invoice_reference=answers.get("invoice_reference"),
         )
         try:
             member = services.join(db.session, holder, pool, pledge, acting_carer=carer)
@@ -1031,20 +1041,6 @@ def accept_invoice(payment_id: int) -> BaseResponse:
         button_action(
             lambda: funding.accept_invoice(db.session, current_person(), row),
             "Accepted: this share counts as secured",
-        )
-    return redirect(url_for("pools.pool_page", pool_id=row.pool_id, _anchor="invoices"))
-
-
-@bp.route("/pools/payments/<int:payment_id>/paid", methods=["POST"])
-@moderator_required
-def record_paid(payment_id: int) -> BaseResponse:
-    row = db.session.get(PoolPayment, payment_id)
-    if row is None:
-        abort(404)
-    if ConfirmForm().validate_on_submit():
-        button_action(
-            lambda: funding.record_invoice_paid(db.session, current_person(), row),
-            "Recorded as paid",
         )
     return redirect(url_for("pools.pool_page", pool_id=row.pool_id, _anchor="invoices"))
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
@@ -25,7 +26,7 @@ from marketplace.moderation.models import Decision, ModerationItem
 from marketplace.money import format_pence
 from marketplace.organisations import services as organisations
 from marketplace.places.models import Council
-from marketplace.pools import offers
+from marketplace.pools import invoices, offers
 from marketplace.pools.models import (
     GATHERING,
     MAX_CAP_PENCE,
@@ -358,6 +359,8 @@ class Pledge:
     max_pence: int
     pay_by: str
     invoice_to: str | None = None  # managed account / council: who the invoice goes to
+    invoice_email: str | None = None  # where their invoices are sent
+    invoice_reference: str | None = None  # the account holder's reference for this person
     payment_method_id: str | None = None  # card: the card saved through Stripe
     card_description: str | None = None
 
@@ -379,6 +382,25 @@ def _check_pledge(pool: Pool, pledge: Pledge) -> None:
             "Say who holds the account, so the invoice goes to the right place",
             field="invoice_to",
         )
+    if pledge.pay_by != PayBy.CARD.value:
+        invoice_email(pledge.invoice_email)
+        invoices.clean_reference(pledge.invoice_reference, "invoice_reference", required=False)
+
+
+def invoice_email(value: str | None) -> str:
+    """The account holder's address for invoices, checked as an email address."""
+    text = (value or "").strip()
+    if not text:
+        raise DomainError(
+            "Enter the email address the account holder uses for invoices", field="invoice_email"
+        )
+    try:
+        return validate_email(text, check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise DomainError(
+            "Enter an email address in the correct format, like name@example.com",
+            field="invoice_email",
+        ) from None
 
 
 def join(
@@ -405,6 +427,13 @@ def join(
     member.max_pence = pledge.max_pence
     member.pay_by = pledge.pay_by
     member.invoice_to = (pledge.invoice_to or "").strip() or None
+    card = pledge.pay_by == PayBy.CARD.value
+    member.invoice_email = None if card else invoice_email(pledge.invoice_email)
+    member.invoice_reference = (
+        None
+        if card
+        else invoices.clean_reference(pledge.invoice_reference, "invoice_reference", False)
+    )
     member.payment_method_id = pledge.payment_method_id
     member.card_description = pledge.card_description
     member.terms = terms_text(pool, pledge.max_pence, pledge.pay_by)

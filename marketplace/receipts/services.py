@@ -98,15 +98,18 @@ def _charges_due(session: Session) -> list[Charge]:
     )
 
 
-def _invoices_due(session: Session) -> list[LedgerEntry]:
-    """Paid subscription invoices (recorded by the invoice.payment_succeeded webhook) for a
-    known person and with no receipt yet, oldest first."""
+def _invoices_due(
+    session: Session, kind: LedgerKind = LedgerKind.SUBSCRIPTION_PAYMENT
+) -> list[LedgerEntry]:
+    """Paid invoices for a known person with no receipt yet, oldest first: subscription
+    invoices (recorded by the invoice.payment_succeeded webhook) or, with kind
+    INVOICE_PAYMENT, our own invoices paid by bank transfer (recorded by staff)."""
     has_receipt = exists().where(Receipt.ledger_entry_id == LedgerEntry.id)
     return list(
         session.scalars(
             select(LedgerEntry)
             .where(
-                LedgerEntry.kind == LedgerKind.SUBSCRIPTION_PAYMENT.value,
+                LedgerEntry.kind == kind.value,
                 LedgerEntry.user_id.is_not(None),
                 ~has_receipt,
             )
@@ -181,6 +184,20 @@ def payments_due(session: Session) -> Iterator[Paid]:
             reference=entry.reference,
             ledger_entry=entry,
             invoice=invoice,
+        )
+    for entry in _invoices_due(session, LedgerKind.INVOICE_PAYMENT):
+        if entry.user_id is None:
+            continue
+        # "<purpose>:<invoice number>": the package that sent the invoice describes it.
+        purpose, _, number = entry.reference.partition(":")
+        yield Paid(
+            source_kind=SourceKind.INVOICE.value,
+            purpose=purpose,
+            user_id=entry.user_id,
+            amount_pence=entry.amount_pence,
+            paid_at=as_utc(entry.created_at),
+            reference=number,
+            ledger_entry=entry,
         )
 
 

@@ -37,7 +37,7 @@ from marketplace.payments.models import (
 )
 from marketplace.places.models import Council
 from marketplace.pools import schedule
-from marketplace.pools.models import PayBy, PaymentStatus, Pool, PoolPayment, Quote
+from marketplace.pools.models import Invoice, PayBy, PaymentStatus, Pool, PoolPayment, Quote
 from marketplace.providers.csv_io import safe_cell
 from marketplace.statements.models import MAX_NAME, MAX_REFERENCE, StatementDetails
 from marketplace.web.template_globals import SERVICE_NAME, format_date
@@ -306,11 +306,12 @@ def _where_pool_money_went(
 
 def _pool_lines(session: Session, user: User) -> list[Line]:
     rows = session.execute(
-        select(PoolPayment, Pool, Organisation, Charge)
+        select(PoolPayment, Pool, Organisation, Charge, Invoice)
         .join(Pool, Pool.id == PoolPayment.pool_id)
         .outerjoin(Quote, Quote.id == Pool.chosen_quote_id)
         .outerjoin(Organisation, Organisation.id == Quote.organisation_id)
         .outerjoin(Charge, Charge.id == PoolPayment.charge_id)
+        .outerjoin(Invoice, Invoice.payment_id == PoolPayment.id)
         .where(
             PoolPayment.user_id == user.id,
             PoolPayment.status.in_([PaymentStatus.PAID.value, PaymentStatus.REFUNDED.value]),
@@ -318,14 +319,20 @@ def _pool_lines(session: Session, user: User) -> list[Line]:
         )
         .order_by(PoolPayment.paid_at, PoolPayment.id)
     ).all()
-    owed = _OwedIndex.build(session, {org.id for _r, _p, org, _c in rows if org is not None})
-    refunds = _refunds(session, [c.id for _r, _p, _o, c in rows if c is not None])
+    owed = _OwedIndex.build(session, {org.id for _r, _p, org, _c, _i in rows if org is not None})
+    refunds = _refunds(session, [c.id for _r, _p, _o, c, _i in rows if c is not None])
     lines: list[Line] = []
-    for row, pool, org, charge in rows:
+    for row, pool, org, charge, invoice in rows:
         start, end = service_period(session, pool, row.month)
         provider = Provider.of(org)
         what_for = f"{pool.title}: month {row.month} of {pool.months} (pool)"
-        reference = charge.idempotency_key if charge else f"pool-payment-{row.id}"
+        reference = (
+            charge.idempotency_key
+            if charge
+            else invoice_reference(invoice)
+            if invoice
+            else f"pool-payment-{row.id}"
+        )
         refund = refunds.get(charge.id) if charge else None
         refunded_on = as_utc(refund.created_at).date() if refund else None
         lines.append(
@@ -364,6 +371,12 @@ def _pool_lines(session: Session, user: User) -> list[Line]:
                 )
             )
     return lines
+
+
+def invoice_reference(invoice: Invoice) -> str:
+    """An invoiced share's reference: the invoice number and the references it was paid with."""
+    paid_with = ", ".join(p.reference for p in invoice.received)
+    return f"{invoice.number} (paid with {paid_with})" if paid_with else invoice.number
 
 
 def _refunds(session: Session, charge_ids: list[int]) -> dict[int, LedgerEntry]:

@@ -216,6 +216,9 @@ def moderator_approves(page: Page, cast: Cast, *titles: str) -> None:
     sign_out(page)
 
 
+INVOICE_EMAIL = "invoices@leeds-direct-pay.example"
+
+
 def join_pool(page: Page, title: str, pay_by: str, invoice_to: str | None = None) -> None:
     """From the pool page, pledge £40 and get to "Check your answers before joining"."""
     page.get_by_role("link", name="Join this pool").click()
@@ -228,6 +231,8 @@ def join_pool(page: Page, title: str, pay_by: str, invoice_to: str | None = None
     page.get_by_role("group", name="How will you pay?").get_by_label(pay_by).check()
     if invoice_to:
         page.get_by_label("Who should the invoice go to? (not for card)").fill(invoice_to)
+        page.get_by_label("Their email address for invoices (not for card)").fill(INVOICE_EMAIL)
+        page.get_by_label("Their reference for you, if you have one (optional)").fill("LDP-0042")
     submit_and_check(page, "Continue")
 
     expect(page).to_have_url(re.compile(r"/pools/\d+/join/check$"))

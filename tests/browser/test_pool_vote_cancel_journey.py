@@ -78,7 +78,10 @@ def set_the_scene(live_server: LiveServer) -> tuple[str, str]:
         )
         for _ in range(3):
             services.join(
-                db.session, UserFactory(), pool, Pledge(4000, "managed_account", "Leeds Pay")
+                db.session,
+                UserFactory(),
+                pool,
+                Pledge(4000, "managed_account", "Leeds Pay", invoice_email="pay@leeds.example"),
             )
         db.session.commit()
         db.scoped.remove()

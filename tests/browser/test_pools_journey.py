@@ -28,6 +28,7 @@ from marketplace.pools import funding, schedule
 from marketplace.pools.models import Pool, PoolPayment
 from tests.browser.conftest import LiveServer, check_current, goto_and_check, submit_and_check
 from tests.browser.steps import (
+    INVOICE_EMAIL,
     Cast,
     fill_date,
     fill_the_proposal,
@@ -35,6 +36,7 @@ from tests.browser.steps import (
     join_by_card,
     join_pool,
     moderator_approves,
+    moderator_opens_the_queue,
     open_pools,
     open_the_pool,
     open_the_proposal_form,
@@ -243,6 +245,97 @@ def ben_reads_and_downloads_his_statement(page: Page, cast: Cast) -> None:
     sign_out(page)
 
 
+def the_account_holder_gets_the_invoice(page: Page, cast: Cast, mailbox: Mailbox) -> str:
+    """Cas's account holder is emailed a numbered invoice with a private link, and nothing
+    private: no pool, no service. The link opens the printable invoice with no account."""
+    message = next(
+        m
+        for m in reversed(mailbox.messages)
+        if m["To"] == INVOICE_EMAIL and m["Subject"].startswith("Invoice INV-")
+    )
+    number = message["Subject"].split()[1]
+    body = message.get_payload(decode=True).decode()
+    assert cast.title not in body and cast.provider_name not in body
+    assert "Amount: £30" in body and "Your reference LDP-0042" not in body
+    assert "(your reference LDP-0042)" in body
+    # A path when the job ran with no SERVER_NAME (as here); the full address under `make run`.
+    link = re.search(r"/invoices/shared/\S+", body)
+    assert link, body
+    assert mailbox.last_to(cast.cas_email, f"Invoice {number} has been sent for your share")
+    goto_and_check(page, link.group(0))
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Invoice {number}")
+    expect(page.locator("#what-for")).to_contain_text(cast.title)
+    expect(page.locator("#their-reference")).to_have_text("Your reference: LDP-0042")
+    expect(page.locator("#balance")).to_have_text("£30")
+    expect(page.get_by_role("heading", name="Record a payment")).to_have_count(0)
+    return number
+
+
+def pool_path(live_server: LiveServer, cast: Cast) -> str:
+    """A running pool is no longer listed in the search: people reach it from emails."""
+    with live_server.app.app_context():
+        pool_id = db.session.scalars(select(Pool.id).where(Pool.title == cast.title)).one()
+        db.scoped.remove()
+    return f"/pools/{pool_id}"
+
+
+def staff_record_a_part_payment_then_the_rest(page: Page, cast: Cast, number: str, at: str) -> None:
+    moderator_opens_the_queue(page, cast.moderator_email, cast.moderator_secret)
+    goto_and_check(page, at)
+    page.get_by_role("link", name=f"Record a payment on invoice {number}").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Invoice {number}")
+    check_current(page)
+    today = in_days(0)
+    page.get_by_label("Amount received, in pounds").fill("40")  # more than is owed
+    fill_date(page, "Date it was received", today)
+    page.get_by_label("Payment reference").fill("BACS 1001")
+    submit_and_check(page, "Record this payment")
+    expect(page).to_have_title(re.compile(f"^Error: Invoice {number} "))
+    expect(page.locator("#amount-error")).to_contain_text("That is more than the £30 still to pay")
+    page.get_by_label("Amount received, in pounds").fill("10")
+    submit_and_check(page, "Record this payment")
+    part = "Payment recorded. Part of the invoice is still to pay"
+    expect(page.get_by_text(part)).to_be_visible()
+    expect(page.locator("#balance")).to_have_text("£20")
+    expect(page.locator("#status")).to_have_text("Part paid")
+    page.get_by_label("Amount received, in pounds").fill("20")
+    fill_date(page, "Date it was received", today)
+    page.get_by_label("Payment reference").fill("BACS 1002")
+    submit_and_check(page, "Record this payment")
+    expect(page.get_by_text("Payment recorded. The invoice is paid in full")).to_be_visible()
+    expect(page.locator("#status")).to_have_text("Paid")
+    expect(page.locator("#received")).to_contain_text("£10, reference BACS 1001")
+    expect(page.locator("#received")).to_contain_text("£20, reference BACS 1002")
+    expect(page.get_by_role("heading", name="Record a payment")).to_have_count(0)
+    sign_out(page)
+
+
+def cas_sees_it_paid_on_her_statement(
+    page: Page, cast: Cast, number: str, mailbox: Mailbox, at: str
+) -> None:
+    assert mailbox.last_to(cast.cas_email, f"Invoice {number} has been paid")
+    sign_in(page, cast.cas_email)
+    goto_and_check(page, at)
+    page.get_by_role("link", name=f"Invoice {number}").click()
+    expect(page.locator("#status")).to_have_text("Paid")
+    check_current(page)
+    goto_and_check(page, "/statement")
+    fill_date(page, "From", in_days(-1))
+    fill_date(page, "To", in_days(1))
+    page.get_by_role("button", name="Show the statement").click()
+    check_current(page)
+    table = page.get_by_role("table", name="Payments and refunds")
+    row = table.get_by_role("row").filter(has_text=cast.title)
+    expect(row).to_contain_text("£30")
+    expect(row).to_contain_text(f"{number} (paid with BACS 1001, BACS 1002)")
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download as a spreadsheet (CSV)").click()
+    path = download_info.value.path()
+    assert path is not None
+    assert f"{number} (paid with BACS 1001, BACS 1002)" in path.read_text(encoding="utf-8")
+    sign_out(page)
+
+
 def test_holders_propose_join_choose_a_quote_and_pay(
     live_server: LiveServer, live_stripe: str, new_page: Callable[..., Page], mailbox: Mailbox
 ) -> None:
@@ -267,6 +360,10 @@ def test_holders_propose_join_choose_a_quote_and_pay(
     for email in (cast.ada_email, cast.ben_email, cast.cas_email):  # as the page promised
         assert mailbox.last_to(email, "Your pool is going ahead")
     ben_reads_and_downloads_his_statement(page, cast)
+    number = the_account_holder_gets_the_invoice(page, cast, mailbox)
+    at = pool_path(live_server, cast)
+    staff_record_a_part_payment_then_the_rest(page, cast, number, at)
+    cas_sees_it_paid_on_her_statement(page, cast, number, mailbox, at)
 
     # Without JavaScript: the pools search is a plain GET form and the pool page still reads.
     page = new_page(java_script_enabled=False)

@@ -46,7 +46,30 @@ def approved_pool(db_session, council, moderator, **overrides):
 
 
 def invoice_pledge(max_pence: int = 4000) -> Pledge:
-    return Pledge(max_pence=max_pence, pay_by="managed_account", invoice_to="Leeds Direct Pay Ltd")
+    return Pledge(
+        max_pence=max_pence,
+        pay_by="managed_account",
+        invoice_to="Leeds Direct Pay Ltd",
+        invoice_email="invoices@leeds-direct-pay.example",
+        invoice_reference="LDP-1234",
+    )
+
+
+def pay_invoice(db_session, staff, row, pence=None, reference="BACS 0001"):
+    """ULO staff record the whole balance (or `pence`) of this share's invoice as received."""
+    from marketplace.pools import invoices
+
+    invoice = invoices.invoice_of(db_session, row)
+    assert invoice is not None
+    return invoices.record_payment(
+        db_session,
+        staff,
+        invoice,
+        invoices.Received(
+            pence if pence is not None else invoice.balance_pence, utcnow().date(), reference
+        ),
+        utcnow(),
+    )
 
 
 def join_by_invoice(db_session, pool, count: int, max_pence: int = 4000):

@@ -79,7 +79,12 @@ def test_200_people_joining_50_places_at_once(own_database):
                 session,
                 session.get(User, user_id),
                 session.get(Pool, pool_id),
-                Pledge(max_pence=2000, pay_by="managed_account", invoice_to="Account holder"),
+                Pledge(
+                    max_pence=2000,
+                    pay_by="managed_account",
+                    invoice_to="Account holder",
+                    invoice_email="holder@example.org",
+                ),
             )
             return member.status
 

@@ -29,6 +29,7 @@ from tests.pools.builders import (
     invoice_pledge,
     join_by_invoice,
     notice_time,
+    pay_invoice,
     quote,
 )
 
@@ -105,7 +106,7 @@ def test_funding_charges_each_card_once_and_invoices_managed_accounts(
     assert payments.ledger_balance(db_session) == 0  # held, nothing taken
     # An invoice secures its share once the ULO accepts it; it cannot be "paid" before.
     with pytest.raises(DomainError):
-        funding.record_invoice_paid(db_session, moderator, held[people[3].id])
+        pay_invoice(db_session, moderator, held[people[3].id])
     funding.accept_invoice(db_session, moderator, held[people[3].id])
     assert funding.fund(db_session, pool, now=charge_time(db_session, pool)) == "running"
     share = 2250  # 9,000p between 4 members
@@ -127,10 +128,10 @@ def test_funding_charges_each_card_once_and_invoices_managed_accounts(
     assert [e.amount_pence for e in owed] == [-3 * share]
 
     # ULO staff record the managed account's payment; the provider is owed that too.
-    funding.record_invoice_paid(db_session, moderator, paid[people[3].id])
+    pay_invoice(db_session, moderator, paid[people[3].id])
     assert paid[people[3].id].status == "paid"
     with pytest.raises(DomainError):
-        funding.record_invoice_paid(db_session, moderator, paid[people[3].id])
+        pay_invoice(db_session, moderator, paid[people[3].id], pence=1)
 
 
 def test_a_refused_card_has_until_the_charge_date_then_every_hold_is_released_and_nobody_pays(

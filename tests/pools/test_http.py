@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from marketplace.db import utcnow
 from marketplace.moderation import services as moderation
 from marketplace.payments.gateway import get_gateway
-from marketplace.pools import funding, quotes, schedule, services
-from marketplace.pools.models import MemberStatus, Pool, PoolPayment, PoolStatus
+from marketplace.pools import funding, invoices, quotes, schedule, services
+from marketplace.pools.models import Invoice, MemberStatus, Pool, PoolPayment, PoolStatus
 from tests.factories import CouncilFactory, UserFactory
 from tests.helpers import csrf_token, post, sign_in
 from tests.pools.builders import (
@@ -138,6 +138,29 @@ def test_propose_moderate_and_join_by_invoice(app, db_session, council, moderato
         f"/pools/{pool.id}/join",
         {"max_pence": "30", "pay_by": "managed_account", "invoice_to": "Leeds Direct Pay"},
     )
+    assert 'id="invoice_email-error"' in text(response)  # and where to send the invoices
+    response = post(
+        member,
+        f"/pools/{pool.id}/join",
+        {
+            "max_pence": "30",
+            "pay_by": "managed_account",
+            "invoice_to": "Leeds Direct Pay",
+            "invoice_email": "not an address",
+        },
+    )
+    assert "Enter an email address in the correct format" in text(response)
+    response = post(
+        member,
+        f"/pools/{pool.id}/join",
+        {
+            "max_pence": "30",
+            "pay_by": "managed_account",
+            "invoice_to": "Leeds Direct Pay",
+            "invoice_email": "invoices@leeds-direct-pay.example",
+            "invoice_reference": "LDP-77",
+        },
+    )
     assert response.headers["Location"].endswith(f"/pools/{pool.id}/join/check")
     check = text(member.get(f"/pools/{pool.id}/join/check"))
     terms = services.terms_text(pool, 3000, "managed_account")
@@ -158,7 +181,12 @@ def test_propose_moderate_and_join_by_invoice(app, db_session, council, moderato
     response = post(
         member,
         f"/pools/{pool.id}/join",
-        {"max_pence": "30", "pay_by": "managed_account", "invoice_to": "Leeds Direct Pay"},
+        {
+            "max_pence": "30",
+            "pay_by": "managed_account",
+            "invoice_to": "Leeds Direct Pay",
+            "invoice_email": "invoices@leeds-direct-pay.example",
+        },
     )
     assert response.status_code == 200
     assert "You have already joined this pool" in text(response)
@@ -378,7 +406,7 @@ def test_invoices_are_recorded_paid_only_by_the_areas_ulo(
     assert response.status_code == 403
     staff = signed_in(app, moderator)
     page = text(staff.get(f"/pools/{pool.id}"))
-    assert "Accept: the account holder will pay" in page and "Record as paid" not in page
+    assert "Accept: the account holder will pay" in page and "Record a payment" not in page
     for each in rows:
         response = post(staff, f"/pools/payments/{each.id}/accepted", token_from="/pools")
         assert response.status_code == 302
@@ -394,24 +422,53 @@ def test_invoices_are_recorded_paid_only_by_the_areas_ulo(
     # Someone else's payment fix page is hidden (and so is the running pool).
     assert signed_in(app, UserFactory()).get(f"/pools/{pool.id}/payments/1/fix").status_code == 404
 
-    # A member is not ULO staff: 403.
+    # The invoice page: the member sees it, ULO staff for another area and strangers do not.
+    invoice = invoices.invoice_of(db_session, row)
+    assert invoice is not None
+    page_path = f"/invoices/{invoice.number}"
     member = signed_in(app, people[0])
-    response = post(member, f"/pools/payments/{row.id}/paid", token_from="/pools")
-    assert response.status_code == 403
-    # ULO staff for another area: 403.
+    assert invoice.number in text(member.get(page_path))
+    assert "Record a payment" not in text(member.get(page_path))
     from tests.listing_helpers import ulo_moderator
 
     elsewhere = ulo_moderator(CouncilFactory())
+    stranger = UserFactory()
     db_session.commit()
-    response = post(
-        signed_in(app, elsewhere), f"/pools/payments/{row.id}/paid", token_from="/pools"
-    )
-    assert response.status_code == 403
+    for outsider in (elsewhere, stranger):
+        client = signed_in(app, outsider)
+        assert client.get(page_path).status_code == 404
+    # Only area staff can record money; a member posting is told the invoice does not exist.
+    form = {
+        "amount": "10",
+        "received_on": [str(utcnow().day), str(utcnow().month), str(utcnow().year)],
+        "reference": "BACS 77",
+    }
+    response = post(member, f"{page_path}/payments", form, token_from=page_path)
+    assert response.status_code == 404
+    response = post(signed_in(app, elsewhere), f"{page_path}/payments", form, token_from="/pools")
+    assert response.status_code == 404
     assert db_session.get(PoolPayment, row.id).status == "invoiced"
 
-    assert "Record as paid" in text(staff.get(f"/pools/{pool.id}"))
-    response = post(staff, f"/pools/payments/{row.id}/paid", token_from="/pools")
+    # Bad input is refused beside its field, and nothing is recorded.
+    assert "Record a payment" in text(staff.get(f"/pools/{pool.id}"))
+    too_much = {**form, "amount": str(row.amount_pence // 100 + 1)}
+    response = post(staff, f"{page_path}/payments", too_much, token_from=page_path)
+    assert response.status_code == 200 and 'id="amount-error"' in text(response)
+    assert "still to pay" in text(response) and text(response).count("<title>Error: ") == 1
+    no_reference = {**form, "reference": ""}
+    response = post(staff, f"{page_path}/payments", no_reference, token_from=page_path)
+    assert 'id="reference-error"' in text(response)
+    assert db_session.get(Invoice, invoice.id, populate_existing=True).received == []
+
+    # Part, then the rest: the share is paid once nothing is left.
+    response = post(staff, f"{page_path}/payments", form, token_from=page_path)
     assert response.status_code == 302
+    assert "Part of the invoice is still to pay" in text(staff.get(page_path))
+    assert db_session.get(PoolPayment, row.id, populate_existing=True).status == "invoiced"
+    rest = {**form, "amount": f"{(row.amount_pence - 1000) / 100:.2f}", "reference": "BACS 78"}
+    response = post(staff, f"{page_path}/payments", rest, token_from=page_path)
+    assert response.status_code == 302
+    assert "The invoice is paid in full" in text(staff.get(page_path))
     assert db_session.get(PoolPayment, row.id, populate_existing=True).status == "paid"
 
 

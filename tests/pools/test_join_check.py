@@ -22,7 +22,11 @@ from tests.pools.builders import (
     running_pool,
 )
 
-INVOICE = {"pay_by": "managed_account", "invoice_to": "Leeds Direct Pay"}
+INVOICE = {
+    "pay_by": "managed_account",
+    "invoice_to": "Leeds Direct Pay",
+    "invoice_email": "invoices@leeds-direct-pay.example",
+}
 
 
 def sentences(app, person, pool, max_pounds: str = "30", answers=None) -> dict[str, str]:

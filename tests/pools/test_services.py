@@ -111,6 +111,31 @@ def test_joining_twice_is_refused_and_changes_nothing(db_session, council, moder
         (Pledge(max_pence=3000, pay_by="cash"), "pay_by"),
         (Pledge(max_pence=3000, pay_by="card"), "pay_by"),  # no card saved
         (Pledge(max_pence=3000, pay_by="council_arranged", invoice_to=" "), "invoice_to"),
+        (Pledge(max_pence=3000, pay_by="council_arranged", invoice_to="X"), "invoice_email"),
+        (
+            Pledge(3000, "managed_account", invoice_to="X", invoice_email="x@"),
+            "invoice_email",
+        ),
+        (
+            Pledge(
+                3000,
+                "managed_account",
+                invoice_to="X",
+                invoice_email="a@b.example",
+                invoice_reference="<script>",
+            ),
+            "invoice_reference",
+        ),
+        (
+            Pledge(
+                3000,
+                "managed_account",
+                invoice_to="X",
+                invoice_email="a@b.example",
+                invoice_reference="A" * 61,
+            ),
+            "invoice_reference",
+        ),
     ],
 )
 def test_bad_pledges_name_the_field(db_session, council, moderator, pledge, field):

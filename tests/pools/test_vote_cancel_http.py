@@ -13,8 +13,14 @@ from sqlalchemy import select
 from marketplace.carers import services as carers
 from marketplace.carers.models import CarerScope
 from marketplace.db import as_utc, utcnow
-from marketplace.pools import quotes, services
-from marketplace.pools.models import PaymentStatus, Pool, PoolPayment, PoolStatus
+from marketplace.pools import invoices, quotes, services
+from marketplace.pools.models import (
+    InvoiceStatus,
+    PaymentStatus,
+    Pool,
+    PoolPayment,
+    PoolStatus,
+)
 from marketplace.web.template_globals import format_date, format_datetime
 from tests.factories import CouncilFactory, UserFactory
 from tests.helpers import post, sign_in
@@ -296,7 +302,8 @@ def test_cancel_asks_for_a_reason_then_says_what_will_happen_then_does_it(
         "money": "Nothing more is taken from anyone for this pool: no future month is charged, "
         "and the 3 payments not yet taken are cancelled.",
         "told": "We email the 3 members and the 1 person waiting to say the pool is cancelled. "
-        "The email does not include your reason.",
+        "The email does not include your reason. We also tell the account holders of the 3 "
+        "unpaid invoices that there is nothing to pay.",
         "reason": "Your reason is shown on the pool page to everyone who can see it.",
         "history": "Members keep the pool page: its payments, quotes and discussion stay readable.",
         "audit": "The cancellation is recorded in the audit log with your name.",
@@ -316,10 +323,19 @@ def test_cancel_asks_for_a_reason_then_says_what_will_happen_then_does_it(
     rows = db_session.scalars(select(PoolPayment).where(PoolPayment.pool_id == pool.id)).all()
     assert [r.status for r in rows] == [PaymentStatus.CANCELLED.value] * 3
     # "told": the 3 members and the 1 person waiting, and the email has no reason in it.
-    assert len(mailbox.messages) == 4
+    assert len(mailbox.messages) == 4 + 3
     for person in [*members, *waiting]:
         message = mailbox.last_to(person.email, "A pool you are in has been cancelled")
         assert "tutor" not in message.get_payload(decode=True).decode()
+    # The account holders: each invoice by its number, nothing private, nothing to pay.
+    cancelled = invoices.for_pool(db_session, pool)
+    assert [i.status for i in cancelled] == [InvoiceStatus.CANCELLED.value] * 3
+    for invoice in cancelled:
+        message = mailbox.last_to(
+            invoice.bill_to_email, f"Invoice {invoice.number} is cancelled: there is nothing to pay"
+        )
+        body = message.get_payload(decode=True).decode()
+        assert pool.title not in body and "tutor" not in body
     # "audit".
     from marketplace import audit
 

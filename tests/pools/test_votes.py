@@ -18,7 +18,14 @@ from marketplace.pools import funding, quotes, services
 from marketplace.pools.models import PoolStatus
 from marketplace.web.template_globals import format_date, format_datetime
 from tests.factories import OrganisationFactory, StaffFactory, UserFactory
-from tests.pools.builders import approved_pool, in_days, join_by_invoice, quote, run_jobs
+from tests.pools.builders import (
+    approved_pool,
+    in_days,
+    invoice_pledge,
+    join_by_invoice,
+    quote,
+    run_jobs,
+)
 
 WEEK = timedelta(days=7)
 
@@ -92,7 +99,7 @@ def test_the_proposer_alone_cannot_open_vote_and_close(db_session, council, mode
     of four, and nothing but every member voting or the end of the window closes it."""
     pool = approved_pool(db_session, council, moderator)
     offer = quote(db_session, provider, pool)
-    services.join(db_session, pool.proposer, pool, services.Pledge(4000, "managed_account", "X"))
+    services.join(db_session, pool.proposer, pool, invoice_pledge())
     join_by_invoice(db_session, pool, 3)
     quotes.open_vote(db_session, pool.proposer, pool, utcnow() + WEEK)
     quotes.vote(db_session, pool.proposer, pool, offer)

@@ -15,12 +15,12 @@ from marketplace.errors import DomainError
 from marketplace.payments import payouts
 from marketplace.payments import services as payments
 from marketplace.payments.models import Charge
-from marketplace.pools import funding, schedule
+from marketplace.pools import funding, invoices, schedule
 from marketplace.pools.models import GRACE_DAYS, PoolStatus
 from marketplace.statements import services
 from marketplace.statements.services import DateRange
 from tests.factories import UserFactory
-from tests.pools.builders import charge_time, go_ahead
+from tests.pools.builders import charge_time, go_ahead, pay_invoice
 from tests.pools.test_funding import DECLINED_AT_CHARGE, GOOD, funded_pool
 from tests.statements.builders import fee_member, pay_fee, refunds, rows
 
@@ -85,12 +85,13 @@ def test_invoice_shares_are_matched_to_their_own_owed_amounts(
     pool, members = funded_pool(db_session, gateway, council, moderator, provider, [], invoices=3)
     assert go_ahead(db_session, pool, staff=moderator) == PoolStatus.RUNNING.value
     month_one = rows(db_session, pool, 1)
-    funding.record_invoice_paid(db_session, moderator, month_one[members[0].id])
-    funding.record_invoice_paid(db_session, moderator, month_one[members[1].id])
+    pay_invoice(db_session, moderator, month_one[members[0].id])
+    pay_invoice(db_session, moderator, month_one[members[1].id])
 
     first = services.statement_for(db_session, members[0], EVERYTHING).lines[0]
     assert first.how_paid == "Invoice to managed account (Leeds Direct Pay Ltd)"
-    assert first.reference == f"pool-payment-{month_one[members[0].id].id}"
+    number = invoices.invoice_of(db_session, month_one[members[0].id]).number
+    assert first.reference == f"{number} (paid with BACS 0001)"  # the invoice and the transfer
     assert first.stripe_id == ""
     # Staff recorded it paid today (not the test's simulated month): that is the payment date.
     assert first.on == as_utc(month_one[members[0].id].paid_at).date()
