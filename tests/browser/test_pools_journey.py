@@ -267,6 +267,7 @@ def the_account_holder_gets_the_invoice(page: Page, cast: Cast, mailbox: Mailbox
     expect(page.locator("#what-for")).to_contain_text(cast.title)
     expect(page.locator("#their-reference")).to_have_text("Your reference: LDP-0042")
     expect(page.locator("#balance")).to_have_text("£30")
+    expect(page.locator("#paid-so-far")).to_have_text("£0")
     expect(page.get_by_role("heading", name="Record a payment")).to_have_count(0)
     return number
 
@@ -304,6 +305,8 @@ def staff_record_a_part_payment_then_the_rest(page: Page, cast: Cast, number: st
     submit_and_check(page, "Record this payment")
     expect(page.get_by_text("Payment recorded. The invoice is paid in full")).to_be_visible()
     expect(page.locator("#status")).to_have_text("Paid")
+    expect(page.locator("#balance")).to_have_text("£0")
+    expect(page.locator("#paid-so-far")).to_have_text("£30")
     expect(page.locator("#received")).to_contain_text("£10, reference BACS 1001")
     expect(page.locator("#received")).to_contain_text("£20, reference BACS 1002")
     expect(page.get_by_role("heading", name="Record a payment")).to_have_count(0)
