@@ -74,7 +74,7 @@ def change_password() -> str | Response:
         done = form_action(
             form,
             lambda: services.change_password(
-                user, form.current_password.data or "", form.new_password.data or ""
+                db.session, user, form.current_password.data or "", form.new_password.data or ""
             ),
         )
         if done.ok:

@@ -124,14 +124,30 @@ def end_all_sessions(user: User) -> None:
     user.session_version += 1
 
 
-def change_password(user: User, current_password: str, new_password: str) -> None:
-    """Change the password after checking the current one; ends every other session."""
+def spend_reset_tokens(session: Session, user: User, now: datetime | None = None) -> None:
+    """Make every open reset link for this person stop working.
+
+    A link asked for before a password or email change must not outlive it: whoever holds the
+    old mailbox, or a copy of the email, could otherwise set a new password afterwards."""
+    now = now or utcnow()
+    for token in session.scalars(
+        select(PasswordResetToken).where(
+            PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None)
+        )
+    ):
+        token.used_at = now
+
+
+def change_password(session: Session, user: User, current_password: str, new_password: str) -> None:
+    """Change the password after checking the current one; ends every other session and
+    spends every open reset link."""
     if not verify_password(user.password_hash, current_password):
         raise DomainError("Your current password is not right", field="current_password")
     if problem := password_problem(new_password):
         raise DomainError(problem, field="new_password")
     user.password_hash = hash_password(new_password)
     end_all_sessions(user)
+    spend_reset_tokens(session, user)
 
 
 def change_details(
@@ -144,6 +160,7 @@ def change_details(
         if other is not None and other.id != user.id:
             raise DomainError("Another account already uses this email address", field="email")
         user.email = email
+        spend_reset_tokens(session, user)
     user.display_name = display_name.strip()
     user.support_needs = (support_needs or "").strip() or None
 
@@ -152,11 +169,13 @@ def start_password_reset(session: Session, email: str, ttl_seconds: int) -> tupl
     """Create a reset token for the account with this email, if there is one.
 
     Returns (user, raw token) for the email, or None; the caller's reply must be the same
-    either way so that nobody can learn who has an account.
+    either way so that nobody can learn who has an account. Only the newest link works: each
+    request spends the ones before it.
     """
     user = find_user_by_email(session, email)
     if user is None or not user.is_active:
         return None
+    spend_reset_tokens(session, user)
     raw, digest = new_token()
     session.add(
         PasswordResetToken(
@@ -194,12 +213,7 @@ def complete_password_reset(session: Session, raw: str, new_password: str) -> Us
     assert user is not None  # noqa: S101 - the foreign key guarantees it
     user.password_hash = hash_password(new_password)
     end_all_sessions(user)
-    for other in session.scalars(
-        select(PasswordResetToken).where(
-            PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None)
-        )
-    ):
-        other.used_at = now
+    spend_reset_tokens(session, user, now)
     return user
 
 

@@ -99,6 +99,30 @@ def test_reset_token_works_once_and_spends_other_tokens(db_session):
             services.complete_password_reset(db_session, token, "another new password")
 
 
+def test_a_new_reset_request_spends_the_earlier_link(db_session):
+    UserFactory(email="a@example.org")
+    _, first = services.start_password_reset(db_session, "a@example.org", 3600)
+    _, second = services.start_password_reset(db_session, "a@example.org", 3600)
+    assert not services.reset_token_is_valid(db_session, first)
+    assert services.reset_token_is_valid(db_session, second)
+
+
+def test_a_password_change_spends_open_reset_links(db_session):
+    user = UserFactory(email="a@example.org")
+    _, token = services.start_password_reset(db_session, "a@example.org", 3600)
+    services.change_password(db_session, user, PASSWORD, "a brand new password")
+    assert not services.reset_token_is_valid(db_session, token)
+    with pytest.raises(DomainError):
+        services.complete_password_reset(db_session, token, "the attacker's password")
+
+
+def test_an_email_change_spends_open_reset_links(db_session):
+    user = UserFactory(email="a@example.org")
+    _, token = services.start_password_reset(db_session, "a@example.org", 3600)
+    services.change_details(db_session, user, user.display_name, "b@example.org", None)
+    assert not services.reset_token_is_valid(db_session, token)
+
+
 def test_reset_token_expires(db_session):
     UserFactory(email="a@example.org")
     _, token = services.start_password_reset(db_session, "a@example.org", 3600)
@@ -117,10 +141,10 @@ def test_reset_for_unknown_email_creates_nothing(db_session):
 def test_change_password_checks_current_and_ends_sessions(db_session):
     user = UserFactory()
     with pytest.raises(DomainError) as error:
-        services.change_password(user, "not it at all", "a brand new password")
+        services.change_password(db_session, user, "not it at all", "a brand new password")
     assert error.value.field == "current_password"
     version = user.session_version
-    services.change_password(user, PASSWORD, "a brand new password")
+    services.change_password(db_session, user, PASSWORD, "a brand new password")
     assert user.session_version == version + 1
 
 

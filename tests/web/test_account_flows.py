@@ -99,6 +99,24 @@ def test_password_reset_by_email_works_once(client, mailbox):
     sign_in(client, user, password="a new long password")
 
 
+def test_a_reset_link_asked_for_before_a_password_change_no_longer_works(client, mailbox):
+    user = UserFactory(email="target@example.org")
+    post(client, "/forgotten-password", {"email": "target@example.org"})
+    message = mailbox.last_to("target@example.org", "Reset your password")
+    token = LINK.search(message.get_payload(decode=True).decode()).group(1)
+    sign_in(client, user)
+    post(
+        client,
+        "/account/password",
+        {
+            "current_password": PASSWORD,
+            "new_password": "another long password",
+            "confirm_password": "another long password",
+        },
+    )
+    assert client.get(f"/reset-password/{token}").status_code == 410
+
+
 def test_password_reset_reply_is_the_same_for_unknown_addresses(client, mailbox):
     UserFactory(email="known@example.org")
     known = post(client, "/forgotten-password", {"email": "known@example.org"})
