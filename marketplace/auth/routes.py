@@ -146,7 +146,8 @@ def sign_in_code() -> str | Response:
         return redirect(url_for("account.two_factor"))
     form = CodeForm()
     if form.validate_on_submit() and user is not None:
-        if services.verify_totp(user.totp_secret, form.code.data or ""):
+        if services.use_totp(user, form.code.data or ""):
+            db.session.commit()  # the code's time step, so that it cannot be used again
             session.pop(PENDING_USER_KEY, None)
             start_session(user, second_factor_done=True)
             return _after_sign_in(user)

@@ -5,6 +5,7 @@ Services never commit; the view commits once the whole request has succeeded.
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -227,23 +228,45 @@ def totp_uri(user: User, secret: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=TOTP_ISSUER)
 
 
-def verify_totp(secret: str | None, code: str) -> bool:
-    """True if the 6-digit code is right now (allowing one step of clock drift)."""
-    if not secret:
-        return False
+def _totp_step(
+    secret: str, code: str, after: int | None, now: datetime | None = None
+) -> int | None:
+    """The time step whose code this is (now, or one step either side for clock drift), if it
+    is later than `after`; None otherwise."""
     code = "".join(ch for ch in code if ch.isdigit())
-    return len(code) == 6 and pyotp.TOTP(secret).verify(code, valid_window=1)
+    if len(code) != 6:
+        return None
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(now or utcnow())
+    for step in (current - 1, current, current + 1):
+        if (after is None or step > after) and hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+def use_totp(user: User, code: str, now: datetime | None = None) -> bool:
+    """True if the code is right for this person's second factor and has not been used
+    before; the code's time step is remembered so that it cannot be used again."""
+    if not user.totp_secret:
+        return False
+    step = _totp_step(user.totp_secret, code, user.totp_last_step, now)
+    if step is None:
+        return False
+    user.totp_last_step = step
+    return True
 
 
 def enable_second_factor(user: User, secret: str, code: str) -> None:
     """Turn on the second factor once the person proves their app produces the right code."""
-    if not verify_totp(secret, code):
+    step = _totp_step(secret, code, None)
+    if step is None:
         raise DomainError(
             "That code is not right. Check the time on your phone and try the newest code",
             field="code",
         )
     user.totp_secret = secret
     user.totp_enabled_at = utcnow()
+    user.totp_last_step = step  # the code that switched it on cannot also sign in
 
 
 def disable_second_factor(user: User, password: str) -> None:
@@ -252,3 +275,4 @@ def disable_second_factor(user: User, password: str) -> None:
         raise DomainError("Your password is not right", field="password")
     user.totp_secret = None
     user.totp_enabled_at = None
+    user.totp_last_step = None

@@ -112,6 +112,7 @@ def erase_account(session: Session, user: User, password: str) -> None:
     user.password_hash = "!"  # noqa: S105 - matches no password: argon2 cannot parse it
     user.totp_secret = None
     user.totp_enabled_at = None
+    user.totp_last_step = None
     user.session_version += 1
     user.erased_at = utcnow()
     audit.record(session, None, "account.erased", "user", user.id)

@@ -169,10 +169,34 @@ def test_second_factor_needs_a_right_code(db_session):
         services.enable_second_factor(
             user, secret, "000000" if pyotp.TOTP(secret).now() != "000000" else "111111"
         )
-    services.enable_second_factor(user, secret, pyotp.TOTP(secret).now())
+    now = utcnow()
+    services.enable_second_factor(user, secret, pyotp.TOTP(secret).at(now))
     assert user.has_second_factor
-    assert services.verify_totp(user.totp_secret, pyotp.TOTP(secret).now())
+    assert services.use_totp(user, pyotp.TOTP(secret).at(now + timedelta(seconds=30)))
     with pytest.raises(DomainError):
         services.disable_second_factor(user, "wrong password!")
     services.disable_second_factor(user, PASSWORD)
     assert not user.has_second_factor
+
+
+def test_a_second_factor_code_works_once(db_session):
+    secret = services.new_totp_secret()
+    user = UserFactory(totp_secret=secret, totp_enabled_at=utcnow())
+    now = utcnow()
+    code = pyotp.TOTP(secret).at(now)
+    assert services.use_totp(user, code, now)
+    assert not services.use_totp(user, code, now)
+    assert not services.use_totp(user, code, now + timedelta(seconds=10))
+    # Nor an older code still inside the drift window.
+    assert not services.use_totp(user, pyotp.TOTP(secret).at(now - timedelta(seconds=30)), now)
+    later = now + timedelta(seconds=30)
+    assert services.use_totp(user, pyotp.TOTP(secret).at(later), later)
+
+
+def test_the_code_that_turns_the_second_factor_on_cannot_sign_in(db_session):
+    user = UserFactory()
+    secret = services.new_totp_secret()
+    now = utcnow()
+    code = pyotp.TOTP(secret).at(now)
+    services.enable_second_factor(user, secret, code)
+    assert not services.use_totp(user, code, now)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from marketplace.auth.models import Role, User
 from tests.factories import PASSWORD, UserFactory
-from tests.helpers import post, sign_in
+from tests.helpers import post, sign_in, totp_code
 
 LINK = re.compile(r"http://localhost/reset-password/(\S+)")
 
@@ -181,14 +181,13 @@ def test_wrong_current_password_is_reported_beside_the_field(client):
 
 
 def test_second_factor_setup_through_the_pages(client, db_session):
-    import pyotp
 
     user = UserFactory()
     sign_in(client, user)
     html = client.get("/account/two-factor").get_data(as_text=True)
     secret = re.search(r'class="app-secret">([A-Z2-7]+)<', html).group(1)
     assert "<svg" in html  # the QR code is inline SVG, no script
-    response = post(client, "/account/two-factor", {"code": pyotp.TOTP(secret).now()})
+    response = post(client, "/account/two-factor", {"code": totp_code(secret)})
     assert response.status_code == 302
     db_session.expire_all()
     assert db_session.get(User, user.id).has_second_factor

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pyotp
 
 from marketplace.auth.models import User
+from marketplace.db import utcnow
 from tests.factories import PASSWORD, UserFactory
-from tests.helpers import csrf_token, post, sign_in
+from tests.helpers import csrf_token, post, sign_in, totp_code
 
 
 def _session_cookie(client) -> str:
@@ -152,6 +153,20 @@ def test_second_factor_code_is_asked_for_at_sign_in(client, db_session):
     assert client.get("/account").status_code == 302  # not signed in yet
     response = post(client, "/sign-in/code", {"code": "12345x"})
     assert "That code is not right" in response.get_data(as_text=True)
-    response = post(client, "/sign-in/code", {"code": pyotp.TOTP(secret).now()})
+    response = post(client, "/sign-in/code", {"code": totp_code(secret)})
     assert response.status_code == 302
     assert client.get("/account").status_code == 200
+
+
+def test_a_second_factor_code_cannot_be_replayed_at_sign_in(app, client, db_session):
+    secret = pyotp.random_base32()
+    user = UserFactory(totp_secret=secret, totp_enabled_at=utcnow())
+    code = pyotp.TOTP(secret).now()
+    post(client, "/sign-in", {"email": user.email, "password": PASSWORD})
+    assert post(client, "/sign-in/code", {"code": code}).status_code == 302
+
+    with app.test_client() as other:
+        post(other, "/sign-in", {"email": user.email, "password": PASSWORD})
+        response = post(other, "/sign-in/code", {"code": code})
+        assert "That code is not right" in response.get_data(as_text=True)
+        assert other.get("/account").status_code == 302
