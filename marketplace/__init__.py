@@ -19,6 +19,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         instance_path=str(config_module.INSTANCE_DIR),
     )
     _configure(app, config)
+    _init_routing(app)
     _init_templates(app)
     _init_extensions(app)
     _init_packages(app)
@@ -33,6 +34,12 @@ def _configure(app: Flask, overrides: dict[str, Any] | None) -> None:
         app.config.update(overrides)
     app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+
+
+def _init_routing(app: Flask) -> None:
+    from marketplace.web import numbers
+
+    numbers.init_app(app)
 
 
 def _init_templates(app: Flask) -> None:
