@@ -170,3 +170,17 @@ def test_a_second_factor_code_cannot_be_replayed_at_sign_in(app, client, db_sess
         response = post(other, "/sign-in/code", {"code": code})
         assert "That code is not right" in response.get_data(as_text=True)
         assert other.get("/account").status_code == 302
+
+
+def test_downloads_are_never_stored_and_static_files_may_be(client):
+    assert client.get("/services.csv").headers["Cache-Control"] == "no-store"
+    static = client.get("/static/css/app.css")
+    static.close()
+    assert static.status_code == 200
+    assert "no-store" not in static.headers.get("Cache-Control", "")
+
+
+def test_a_signed_in_persons_json_is_never_stored(client):
+    assert "no-store" not in client.get("/api/v1/services").headers.get("Cache-Control", "")
+    sign_in(client, UserFactory())
+    assert client.get("/api/v1/services").headers["Cache-Control"] == "no-store"
