@@ -110,3 +110,26 @@ class PasswordResetToken(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class EmailChange(Base):
+    """A change of email address asked for but not yet (or no longer) in force.
+
+    The address changes only when the link sent to the new one is followed; the old address is
+    told, with a link that undoes the change, ends every session and sends a reset link there.
+    Only hashes of the two links are stored."""
+
+    __tablename__ = "email_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    old_email: Mapped[str] = mapped_column(String(254))
+    new_email: Mapped[str] = mapped_column(String(254))
+    confirm_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    undo_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    confirm_expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    undo_expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set when the person said "this was not me", or when a newer change replaced this one.
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -13,7 +13,14 @@ import pyotp
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from marketplace.auth.models import PasswordResetToken, Role, UsageIntent, User, UserRole
+from marketplace.auth.models import (
+    EmailChange,
+    PasswordResetToken,
+    Role,
+    UsageIntent,
+    User,
+    UserRole,
+)
 from marketplace.auth.passwords import (
     hash_password,
     needs_rehash,
@@ -151,19 +158,137 @@ def change_password(session: Session, user: User, current_password: str, new_pas
     spend_reset_tokens(session, user)
 
 
-def change_details(
-    session: Session, user: User, display_name: str, email: str, support_needs: str | None
-) -> None:
-    """Change the display name, email address and the private note about support needs."""
-    email = normalise_email(email)
-    if email != user.email:
-        other = find_user_by_email(session, email)
-        if other is not None and other.id != user.id:
-            raise DomainError("Another account already uses this email address", field="email")
-        user.email = email
-        spend_reset_tokens(session, user)
+def change_details(user: User, display_name: str, support_needs: str | None) -> None:
+    """Change the display name and the private note about support needs (the email address
+    changes only through request_email_change and the link it sends)."""
     user.display_name = display_name.strip()
     user.support_needs = (support_needs or "").strip() or None
+
+
+EMAIL_CHANGE_CONFIRM_SECONDS = 24 * 3600
+EMAIL_CHANGE_UNDO_SECONDS = 7 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class EmailChangeLinks:
+    """The raw tokens for the two emails an email change sends."""
+
+    change: EmailChange
+    confirm_token: str  # to the new address: makes the change
+    undo_token: str  # to the old address: "this was not me"
+
+
+def request_email_change(
+    session: Session, user: User, new_email: str, current_password: str
+) -> EmailChangeLinks | None:
+    """Ask to move the account to a new address, checking the current password; None if the
+    address is the one in use. Nothing changes until the link to the new address is followed,
+    and only the newest request's link works."""
+    new_email = normalise_email(new_email)
+    if new_email == user.email:
+        return None
+    if not verify_password(user.password_hash, current_password):
+        raise DomainError(
+            "Enter your current password to change your email address", field="current_password"
+        )
+    other = find_user_by_email(session, new_email)
+    if other is not None and other.id != user.id:
+        raise DomainError("Another account already uses this email address", field="email")
+    now = utcnow()
+    for earlier in _open_email_changes(session, user):
+        earlier.cancelled_at = now
+    confirm_raw, confirm_hash = new_token()
+    undo_raw, undo_hash = new_token()
+    change = EmailChange(
+        user_id=user.id,
+        old_email=user.email,
+        new_email=new_email,
+        confirm_hash=confirm_hash,
+        undo_hash=undo_hash,
+        confirm_expires_at=now + timedelta(seconds=EMAIL_CHANGE_CONFIRM_SECONDS),
+        undo_expires_at=now + timedelta(seconds=EMAIL_CHANGE_UNDO_SECONDS),
+    )
+    session.add(change)
+    return EmailChangeLinks(change, confirm_raw, undo_raw)
+
+
+def _open_email_changes(session: Session, user: User) -> list[EmailChange]:
+    return list(
+        session.scalars(
+            select(EmailChange).where(
+                EmailChange.user_id == user.id,
+                EmailChange.confirmed_at.is_(None),
+                EmailChange.cancelled_at.is_(None),
+            )
+        )
+    )
+
+
+def email_change_to_confirm(session: Session, raw: str) -> EmailChange | None:
+    """The change this confirmation link makes, if the link still works."""
+    change = session.scalars(
+        select(EmailChange).where(EmailChange.confirm_hash == hash_token(raw))
+    ).first()
+    if (
+        change is None
+        or change.confirmed_at is not None
+        or change.cancelled_at is not None
+        or as_utc(change.confirm_expires_at) <= utcnow()
+    ):
+        return None
+    return change
+
+
+def confirm_email_change(session: Session, raw: str) -> User:
+    """Follow the link sent to the new address: the account moves to it, and every open reset
+    link (sent to the old address) is spent."""
+    change = email_change_to_confirm(session, raw)
+    if change is None:
+        raise DomainError("This link has expired or has already been used")
+    user = session.get(User, change.user_id)
+    assert user is not None  # noqa: S101 - the foreign key guarantees it
+    other = find_user_by_email(session, change.new_email)
+    if other is not None and other.id != user.id:
+        raise DomainError("Another account now uses this email address")
+    now = utcnow()
+    change.confirmed_at = now
+    user.email = change.new_email
+    spend_reset_tokens(session, user, now)
+    return user
+
+
+def email_change_to_undo(session: Session, raw: str) -> EmailChange | None:
+    """The change a "this was not me" link answers, if the link still works (once, for 7 days,
+    even after the change was confirmed or replaced by a newer request)."""
+    change = session.scalars(
+        select(EmailChange).where(EmailChange.undo_hash == hash_token(raw))
+    ).first()
+    if change is None or as_utc(change.undo_expires_at) <= utcnow():
+        return None
+    return change
+
+
+def undo_email_change(session: Session, raw: str) -> User:
+    """ "This was not me", from the old address: the change is cancelled (or reversed, if it was
+    confirmed), every session ends and every reset link is spent, so that the caller can send
+    a fresh reset link to the old address."""
+    change = email_change_to_undo(session, raw)
+    if change is None:
+        raise DomainError("This link has expired or has already been used")
+    now = utcnow()
+    user = session.get(User, change.user_id)
+    assert user is not None  # noqa: S101 - the foreign key guarantees it
+    if user.email == change.new_email:
+        other = find_user_by_email(session, change.old_email)
+        if other is None or other.id == user.id:
+            user.email = change.old_email
+    for pending in _open_email_changes(session, user):
+        pending.cancelled_at = now
+    change.cancelled_at = change.cancelled_at or now
+    change.undo_expires_at = now  # the link works once
+    end_all_sessions(user)
+    spend_reset_tokens(session, user, now)
+    return user
 
 
 def start_password_reset(session: Session, email: str, ttl_seconds: int) -> tuple[User, str] | None:

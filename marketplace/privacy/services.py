@@ -14,7 +14,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from marketplace import audit
-from marketplace.auth.models import PasswordResetToken, User, UserRole
+from marketplace.auth.models import EmailChange, PasswordResetToken, User, UserRole
 from marketplace.auth.passwords import verify_password
 from marketplace.db import utcnow
 from marketplace.errors import DomainError
@@ -102,6 +102,7 @@ def erase_account(session: Session, user: User, password: str) -> None:
     for eraser in _erasers:
         eraser(session, user)
     session.execute(delete(PasswordResetToken).where(PasswordResetToken.user_id == user.id))
+    session.execute(delete(EmailChange).where(EmailChange.user_id == user.id))
     for eraser in _last_erasers:
         eraser(session, user)
     session.execute(delete(UserRole).where(UserRole.user_id == user.id))
