@@ -3,7 +3,8 @@
 Everything comes from the environment: PORT (8000), WEB_CONCURRENCY (worker processes, 2 per CPU
 plus 1), GUNICORN_THREADS (threads per worker, 1), GUNICORN_LOG_LEVEL (info),
 GUNICORN_CONTROL_SOCKET (off), and PROMETHEUS_MULTIPROC_DIR: where the workers share their
-metrics, emptied of an earlier run's samples when gunicorn starts (but not on a reload).
+metrics, emptied of an earlier run's samples when gunicorn starts (but not on a reload). The app
+itself needs PUBLIC_BASE_URL (the site's public address) and refuses to start without it.
 """
 
 from __future__ import annotations

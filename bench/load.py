@@ -180,7 +180,7 @@ def gunicorn(
         process = subprocess.Popen(
             command,
             cwd=PROJECT_ROOT,
-            env=env,
+            env={"PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", **env},
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, so stop() reaches every worker

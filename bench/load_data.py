@@ -777,7 +777,12 @@ def insert_pools(
 def build_index(url: str, index_dir: Path, processes: int) -> int:
     """Rebuild the Whoosh index in index_dir from the database; returns the documents."""
     app = create_app(
-        {"DATABASE_URL": url, "SEARCH_INDEX_DIR": str(index_dir), "SECRET_KEY": "bench-load"}
+        {
+            "DATABASE_URL": url,
+            "SEARCH_INDEX_DIR": str(index_dir),
+            "SECRET_KEY": "bench-load",
+            "PUBLIC_BASE_URL": "http://127.0.0.1",  # required; nothing here is served
+        }
     )
     try:
         with app.app_context():

@@ -244,6 +244,7 @@ def make_app(url: str, index_dir: Path) -> Flask:
     return create_app(
         {
             "DATABASE_URL": url,
+            "PUBLIC_BASE_URL": "http://127.0.0.1",  # required; nothing here is served
             "SEARCH_INDEX_DIR": str(index_dir),
             "SESSION_COOKIE_SECURE": False,  # the test client speaks plain http
             "SIGN_IN_RATE_LIMIT": "100000 per minute",

@@ -655,6 +655,7 @@ def bench_app(url: str, index_dir: Path) -> Flask:
     return create_app(
         {
             "DATABASE_URL": url,
+            "PUBLIC_BASE_URL": "http://127.0.0.1",  # required; nothing here is served
             "SEARCH_INDEX_DIR": str(index_dir),
             "SECRET_KEY": "bench",
             "SESSION_COOKIE_SECURE": False,

@@ -278,6 +278,7 @@ def main() -> None:
         app = create_app(
             {
                 "DATABASE_URL": url,
+                "PUBLIC_BASE_URL": "http://127.0.0.1",  # required; nothing here is served
                 "STRIPE_API_BASE": f"http://127.0.0.1:{port}",
                 "JSON_REQUEST_LOGS": False,
             }

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Request
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from werkzeug.routing import MapAdapter
 
 from marketplace import config as config_module
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app: config, extensions, blueprints, error handlers, CLI."""
-    app = Flask(
+    app = _Marketplace(
         __name__,
         template_folder=str(config_module.PROJECT_ROOT / "templates"),
         static_folder=str(config_module.PROJECT_ROOT / "static"),
         instance_path=str(config_module.INSTANCE_DIR),
     )
     _configure(app, config)
+    _init_routing(app)
     _init_templates(app)
     _init_extensions(app)
     _init_packages(app)
@@ -31,8 +33,25 @@ def _configure(app: Flask, overrides: dict[str, Any] | None) -> None:
     app.config.update(config_module.from_environment())
     if overrides:
         app.config.update(overrides)
+    config_module.apply_public_base_url(app.config, debug=app.debug, testing=app.testing)
     app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+
+
+class _Marketplace(Flask):
+    def create_url_adapter(self, request: Request | None) -> MapAdapter | None:
+        """Links made during a request take the configured scheme too, not the request's
+        (Flask takes only the host from SERVER_NAME there)."""
+        adapter = super().create_url_adapter(request)
+        if adapter is not None and self.config.get("PUBLIC_BASE_URL"):
+            adapter.url_scheme = self.config["PREFERRED_URL_SCHEME"]
+        return adapter
+
+
+def _init_routing(app: Flask) -> None:
+    from marketplace.web import numbers
+
+    numbers.init_app(app)
 
 
 def _init_templates(app: Flask) -> None:

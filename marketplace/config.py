@@ -36,6 +36,40 @@ def _secret_key() -> str:
     return path.read_text().strip()
 
 
+def _list(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+class ConfigurationError(RuntimeError):
+    """The app cannot start safely with this configuration."""
+
+
+def apply_public_base_url(config: dict[str, Any], *, debug: bool, testing: bool) -> None:
+    """Point every external link at PUBLIC_BASE_URL and accept requests for its host only.
+
+    Flask builds external links from SERVER_NAME and PREFERRED_URL_SCHEME, and refuses (400)
+    a request whose Host is not in TRUSTED_HOSTS. Without a public base URL a link in an
+    email would follow whatever Host a request claimed, so only debugging and tests may
+    start without one.
+    """
+    url = config.get("PUBLIC_BASE_URL")
+    if not url:
+        if not (debug or testing):
+            raise ConfigurationError(
+                "Set PUBLIC_BASE_URL to the address people use to reach the site, like "
+                "https://marketplace.example.org: links in emails are built from it"
+            )
+        return
+    parts = urlparse(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname or parts.path not in {"", "/"}:
+        raise ConfigurationError(
+            f"PUBLIC_BASE_URL must be http(s)://host[:port] with no path, not {url!r}"
+        )
+    config["SERVER_NAME"] = parts.netloc
+    config["PREFERRED_URL_SCHEME"] = parts.scheme
+    config["TRUSTED_HOSTS"] = [parts.hostname, *config.get("EXTRA_TRUSTED_HOSTS", [])]
+
+
 def is_loopback_url(url: str) -> bool:
     """True for http(s)://localhost or a loopback address (localstripe, never real Stripe)."""
     host = urlparse(url).hostname or ""
@@ -80,8 +114,11 @@ def from_environment() -> dict[str, Any]:
         # "queue": emails and search index updates become jobs for `flask worker` (jobs/).
         "EMAIL_DELIVERY": os.environ.get("EMAIL_DELIVERY", "direct"),
         "SEARCH_INDEX_DELIVERY": os.environ.get("SEARCH_INDEX_DELIVERY", "direct"),
-        "SERVER_NAME": os.environ.get("SERVER_NAME"),
-        "PREFERRED_URL_SCHEME": os.environ.get("PREFERRED_URL_SCHEME", "http"),
+        # Every link the site sends (reset links above all) is built from this, never from the
+        # Host header a request came with: see apply_public_base_url.
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL"),
+        # More host names requests may use (a health check by internal name), comma-separated.
+        "EXTRA_TRUSTED_HOSTS": _list(os.environ.get("EXTRA_TRUSTED_HOSTS", "")),
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", not debug),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -9,8 +9,8 @@ It migrates the database, loads the demo data if the database is empty, and star
 - the background worker (`flask worker`, a child process): the periodic jobs (pool charging,
   membership jobs, ending breaks, digests) and queued jobs, emails included
   (EMAIL_DELIVERY=queue, so that the worker sends them);
-- the site on 127.0.0.1:<port>, with SERVER_NAME set to that address so that links made outside
-  a request (emails sent by the worker) point at it.
+- the site on 127.0.0.1:<port>, with PUBLIC_BASE_URL set to that address so that links in
+  emails (sent by the worker) point at it.
 
 Ctrl-C, SIGTERM or SIGHUP stops the site, then the worker (which finishes the job in hand), then
 localstripe (which saves its state) and the SMTP server. Environment variables that are already
@@ -116,8 +116,7 @@ def main(argv: list[str] | None = None) -> None:
     # Set before the app is made, and inherited by the worker (a child process).
     os.environ.setdefault("FLASK_DEBUG", "1")  # cookies over plain http on localhost
     os.environ.setdefault("STRIPE_API_BASE", f"http://127.0.0.1:{args.stripe_port}")
-    os.environ.setdefault("SERVER_NAME", site)  # links in emails point at the running site
-    os.environ.setdefault("PREFERRED_URL_SCHEME", "http")
+    os.environ.setdefault("PUBLIC_BASE_URL", f"http://{site}")  # links in emails reach it
     os.environ.setdefault("EMAIL_DELIVERY", "queue")  # emails go through the worker
     print_emails = not os.environ.get("MAIL_SERVER")
     if print_emails:

@@ -51,7 +51,14 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     try:
         migrations.upgrade(url)
-        app = create_app({"DATABASE_URL": url, "STRIPE_API_BASE": base, "EMAIL_DELIVERY": "direct"})
+        app = create_app(
+            {
+                "DATABASE_URL": url,
+                "STRIPE_API_BASE": base,
+                "EMAIL_DELIVERY": "direct",
+                "PUBLIC_BASE_URL": "http://127.0.0.1",  # nothing is served; links in files
+            }
+        )
         with app.app_context():
             session = db.session
             seed(session)

@@ -17,6 +17,9 @@ import pytest
 _TMP = Path(tempfile.mkdtemp(prefix="marketplace-tests-"))
 os.environ["INSTANCE_DIR"] = str(_TMP / "instance")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
+# Outside debugging and tests the app refuses to start without it; the flask commands the
+# tests run in processes of their own (backup, worker) inherit it.
+os.environ.setdefault("PUBLIC_BASE_URL", "http://localhost")
 
 from aiosmtpd.controller import Controller  # noqa: E402
 from flask import Flask  # noqa: E402
@@ -148,7 +151,7 @@ def test_config(mailbox_port: int, url: str) -> dict[str, object]:
         "MAIL_SERVER": "127.0.0.1",
         "MAIL_PORT": mailbox_port,
         "SIGN_IN_RATE_LIMIT": "5 per 15 minutes",
-        "SERVER_NAME": "localhost",
+        "PUBLIC_BASE_URL": "http://localhost",
     }
 
 

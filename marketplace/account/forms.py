@@ -18,6 +18,13 @@ from marketplace.auth.forms import display_name_field, email_field
 class DetailsForm(FlaskForm):
     display_name = display_name_field()
     email = email_field()
+    current_password = PasswordField(
+        "Your current password (only if you change your email address)",
+        widget=GovPasswordInput(),
+        description="We send a link to the new address. Your email address changes when you "
+        "follow it.",
+        validators=[Optional()],
+    )
     support_needs = TextAreaField(
         "Anything about your health or support you want to note (optional)",
         widget=GovTextArea(),

@@ -26,6 +26,7 @@ from marketplace.providers.csv_io import safe_cell
 from marketplace.providers.models import Category
 from marketplace.providers.services import all_categories
 from marketplace.web.actions import form_action
+from marketplace.web.numbers import whole_number
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -75,8 +76,8 @@ def _audit_filters() -> tuple[dict[str, str], dict[str, str], list[Any]]:
     errors: dict[str, str] = {}
     conditions: list[Any] = []
     if values["actor"]:
-        if values["actor"].isdigit():
-            conditions.append(AuditEntry.actor_id == int(values["actor"]))
+        if (actor_id := whole_number(values["actor"])) is not None:
+            conditions.append(AuditEntry.actor_id == actor_id)
         elif values["actor"].lower() == "system":
             conditions.append(AuditEntry.actor_id.is_(None))
         else:

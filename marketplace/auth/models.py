@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.db import Base, utcnow
@@ -46,6 +46,9 @@ class User(Base):
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_enabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The 30-second time step of the last code accepted: a code is refused unless it is from a
+    # later step, so one seen over someone's shoulder (or replayed) does not work twice.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Set by a moderator's suspension: no sign-in before this moment.
@@ -107,3 +110,26 @@ class PasswordResetToken(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class EmailChange(Base):
+    """A change of email address asked for but not yet (or no longer) in force.
+
+    The address changes only when the link sent to the new one is followed; the old address is
+    told, with a link that undoes the change, ends every session and sends a reset link there.
+    Only hashes of the two links are stored."""
+
+    __tablename__ = "email_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    old_email: Mapped[str] = mapped_column(String(254))
+    new_email: Mapped[str] = mapped_column(String(254))
+    confirm_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    undo_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    confirm_expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    undo_expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set when the person said "this was not me", or when a newer change replaced this one.
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -26,8 +26,8 @@ from marketplace.auth.forms import (
     SignOutForm,
 )
 from marketplace.auth.models import UsageIntent, User
+from marketplace.auth.notices import send_account_notice, send_reset_link
 from marketplace.auth.sessions import PENDING_USER_KEY, end_session, start_session
-from marketplace.email import ACCOUNT, send_email
 from marketplace.errors import DomainError
 from marketplace.extensions import db, limiter
 from marketplace.web.forms import add_error
@@ -146,7 +146,8 @@ def sign_in_code() -> str | Response:
         return redirect(url_for("account.two_factor"))
     form = CodeForm()
     if form.validate_on_submit() and user is not None:
-        if services.verify_totp(user.totp_secret, form.code.data or ""):
+        if services.use_totp(user, form.code.data or ""):
+            db.session.commit()  # the code's time step, so that it cannot be used again
             session.pop(PENDING_USER_KEY, None)
             start_session(user, second_factor_done=True)
             return _after_sign_in(user)
@@ -177,15 +178,7 @@ def forgotten_password() -> str | Response:
         )
         db.session.commit()
         if started is not None:
-            user, token = started
-            link = url_for("auth.reset_password", token=token, _external=True)
-            send_email(
-                user.email,
-                "Reset your password",
-                render_template("emails/reset_password.txt", user=user, link=link),
-                user_id=user.id,
-                kind=ACCOUNT,  # the way back in: never held for a digest or a break
-            )
+            send_reset_link(*started)
         # The same page whether or not the address has an account.
         return render_template("auth/reset_sent.html", email=form.email.data)
     return render_template("auth/forgotten_password.html", form=form)
@@ -198,11 +191,12 @@ def reset_password(token: str) -> str | Response:
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
-            services.complete_password_reset(db.session, token, form.password.data or "")
+            user = services.complete_password_reset(db.session, token, form.password.data or "")
         except DomainError as error:
             add_error(form, error)
         else:
             db.session.commit()
+            send_account_notice(user, "Your password has been reset", "Your password was reset")
             flash("Your password has been changed. Sign in with your new password", "success")
             return redirect(url_for("auth.sign_in"))
     return render_template("auth/reset_password.html", form=form)

@@ -5,6 +5,7 @@ Services never commit; the view commits once the whole request has succeeded.
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -12,7 +13,14 @@ import pyotp
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from marketplace.auth.models import PasswordResetToken, Role, UsageIntent, User, UserRole
+from marketplace.auth.models import (
+    EmailChange,
+    PasswordResetToken,
+    Role,
+    UsageIntent,
+    User,
+    UserRole,
+)
 from marketplace.auth.passwords import (
     hash_password,
     needs_rehash,
@@ -124,39 +132,176 @@ def end_all_sessions(user: User) -> None:
     user.session_version += 1
 
 
-def change_password(user: User, current_password: str, new_password: str) -> None:
-    """Change the password after checking the current one; ends every other session."""
+def spend_reset_tokens(session: Session, user: User, now: datetime | None = None) -> None:
+    """Make every open reset link for this person stop working.
+
+    A link asked for before a password or email change must not outlive it: whoever holds the
+    old mailbox, or a copy of the email, could otherwise set a new password afterwards."""
+    now = now or utcnow()
+    for token in session.scalars(
+        select(PasswordResetToken).where(
+            PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None)
+        )
+    ):
+        token.used_at = now
+
+
+def change_password(session: Session, user: User, current_password: str, new_password: str) -> None:
+    """Change the password after checking the current one; ends every other session and
+    spends every open reset link."""
     if not verify_password(user.password_hash, current_password):
         raise DomainError("Your current password is not right", field="current_password")
     if problem := password_problem(new_password):
         raise DomainError(problem, field="new_password")
     user.password_hash = hash_password(new_password)
     end_all_sessions(user)
+    spend_reset_tokens(session, user)
 
 
-def change_details(
-    session: Session, user: User, display_name: str, email: str, support_needs: str | None
-) -> None:
-    """Change the display name, email address and the private note about support needs."""
-    email = normalise_email(email)
-    if email != user.email:
-        other = find_user_by_email(session, email)
-        if other is not None and other.id != user.id:
-            raise DomainError("Another account already uses this email address", field="email")
-        user.email = email
+def change_details(user: User, display_name: str, support_needs: str | None) -> None:
+    """Change the display name and the private note about support needs (the email address
+    changes only through request_email_change and the link it sends)."""
     user.display_name = display_name.strip()
     user.support_needs = (support_needs or "").strip() or None
+
+
+EMAIL_CHANGE_CONFIRM_SECONDS = 24 * 3600
+EMAIL_CHANGE_UNDO_SECONDS = 7 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class EmailChangeLinks:
+    """The raw tokens for the two emails an email change sends."""
+
+    change: EmailChange
+    confirm_token: str  # to the new address: makes the change
+    undo_token: str  # to the old address: "this was not me"
+
+
+def request_email_change(
+    session: Session, user: User, new_email: str, current_password: str
+) -> EmailChangeLinks | None:
+    """Ask to move the account to a new address, checking the current password; None if the
+    address is the one in use. Nothing changes until the link to the new address is followed,
+    and only the newest request's link works."""
+    new_email = normalise_email(new_email)
+    if new_email == user.email:
+        return None
+    if not verify_password(user.password_hash, current_password):
+        raise DomainError(
+            "Enter your current password to change your email address", field="current_password"
+        )
+    other = find_user_by_email(session, new_email)
+    if other is not None and other.id != user.id:
+        raise DomainError("Another account already uses this email address", field="email")
+    now = utcnow()
+    for earlier in _open_email_changes(session, user):
+        earlier.cancelled_at = now
+    confirm_raw, confirm_hash = new_token()
+    undo_raw, undo_hash = new_token()
+    change = EmailChange(
+        user_id=user.id,
+        old_email=user.email,
+        new_email=new_email,
+        confirm_hash=confirm_hash,
+        undo_hash=undo_hash,
+        confirm_expires_at=now + timedelta(seconds=EMAIL_CHANGE_CONFIRM_SECONDS),
+        undo_expires_at=now + timedelta(seconds=EMAIL_CHANGE_UNDO_SECONDS),
+    )
+    session.add(change)
+    return EmailChangeLinks(change, confirm_raw, undo_raw)
+
+
+def _open_email_changes(session: Session, user: User) -> list[EmailChange]:
+    return list(
+        session.scalars(
+            select(EmailChange).where(
+                EmailChange.user_id == user.id,
+                EmailChange.confirmed_at.is_(None),
+                EmailChange.cancelled_at.is_(None),
+            )
+        )
+    )
+
+
+def email_change_to_confirm(session: Session, raw: str) -> EmailChange | None:
+    """The change this confirmation link makes, if the link still works."""
+    change = session.scalars(
+        select(EmailChange).where(EmailChange.confirm_hash == hash_token(raw))
+    ).first()
+    if (
+        change is None
+        or change.confirmed_at is not None
+        or change.cancelled_at is not None
+        or as_utc(change.confirm_expires_at) <= utcnow()
+    ):
+        return None
+    return change
+
+
+def confirm_email_change(session: Session, raw: str) -> User:
+    """Follow the link sent to the new address: the account moves to it, and every open reset
+    link (sent to the old address) is spent."""
+    change = email_change_to_confirm(session, raw)
+    if change is None:
+        raise DomainError("This link has expired or has already been used")
+    user = session.get(User, change.user_id)
+    assert user is not None  # noqa: S101 - the foreign key guarantees it
+    other = find_user_by_email(session, change.new_email)
+    if other is not None and other.id != user.id:
+        raise DomainError("Another account now uses this email address")
+    now = utcnow()
+    change.confirmed_at = now
+    user.email = change.new_email
+    spend_reset_tokens(session, user, now)
+    return user
+
+
+def email_change_to_undo(session: Session, raw: str) -> EmailChange | None:
+    """The change a "this was not me" link answers, if the link still works (once, for 7 days,
+    even after the change was confirmed or replaced by a newer request)."""
+    change = session.scalars(
+        select(EmailChange).where(EmailChange.undo_hash == hash_token(raw))
+    ).first()
+    if change is None or as_utc(change.undo_expires_at) <= utcnow():
+        return None
+    return change
+
+
+def undo_email_change(session: Session, raw: str) -> User:
+    """ "This was not me", from the old address: the change is cancelled (or reversed, if it was
+    confirmed), every session ends and every reset link is spent, so that the caller can send
+    a fresh reset link to the old address."""
+    change = email_change_to_undo(session, raw)
+    if change is None:
+        raise DomainError("This link has expired or has already been used")
+    now = utcnow()
+    user = session.get(User, change.user_id)
+    assert user is not None  # noqa: S101 - the foreign key guarantees it
+    if user.email == change.new_email:
+        other = find_user_by_email(session, change.old_email)
+        if other is None or other.id == user.id:
+            user.email = change.old_email
+    for pending in _open_email_changes(session, user):
+        pending.cancelled_at = now
+    change.cancelled_at = change.cancelled_at or now
+    change.undo_expires_at = now  # the link works once
+    end_all_sessions(user)
+    spend_reset_tokens(session, user, now)
+    return user
 
 
 def start_password_reset(session: Session, email: str, ttl_seconds: int) -> tuple[User, str] | None:
     """Create a reset token for the account with this email, if there is one.
 
     Returns (user, raw token) for the email, or None; the caller's reply must be the same
-    either way so that nobody can learn who has an account.
+    either way so that nobody can learn who has an account. Only the newest link works: each
+    request spends the ones before it.
     """
     user = find_user_by_email(session, email)
     if user is None or not user.is_active:
         return None
+    spend_reset_tokens(session, user)
     raw, digest = new_token()
     session.add(
         PasswordResetToken(
@@ -194,12 +339,7 @@ def complete_password_reset(session: Session, raw: str, new_password: str) -> Us
     assert user is not None  # noqa: S101 - the foreign key guarantees it
     user.password_hash = hash_password(new_password)
     end_all_sessions(user)
-    for other in session.scalars(
-        select(PasswordResetToken).where(
-            PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None)
-        )
-    ):
-        other.used_at = now
+    spend_reset_tokens(session, user, now)
     return user
 
 
@@ -213,23 +353,45 @@ def totp_uri(user: User, secret: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=TOTP_ISSUER)
 
 
-def verify_totp(secret: str | None, code: str) -> bool:
-    """True if the 6-digit code is right now (allowing one step of clock drift)."""
-    if not secret:
-        return False
+def _totp_step(
+    secret: str, code: str, after: int | None, now: datetime | None = None
+) -> int | None:
+    """The time step whose code this is (now, or one step either side for clock drift), if it
+    is later than `after`; None otherwise."""
     code = "".join(ch for ch in code if ch.isdigit())
-    return len(code) == 6 and pyotp.TOTP(secret).verify(code, valid_window=1)
+    if len(code) != 6:
+        return None
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(now or utcnow())
+    for step in (current - 1, current, current + 1):
+        if (after is None or step > after) and hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+def use_totp(user: User, code: str, now: datetime | None = None) -> bool:
+    """True if the code is right for this person's second factor and has not been used
+    before; the code's time step is remembered so that it cannot be used again."""
+    if not user.totp_secret:
+        return False
+    step = _totp_step(user.totp_secret, code, user.totp_last_step, now)
+    if step is None:
+        return False
+    user.totp_last_step = step
+    return True
 
 
 def enable_second_factor(user: User, secret: str, code: str) -> None:
     """Turn on the second factor once the person proves their app produces the right code."""
-    if not verify_totp(secret, code):
+    step = _totp_step(secret, code, None)
+    if step is None:
         raise DomainError(
             "That code is not right. Check the time on your phone and try the newest code",
             field="code",
         )
     user.totp_secret = secret
     user.totp_enabled_at = utcnow()
+    user.totp_last_step = step  # the code that switched it on cannot also sign in
 
 
 def disable_second_factor(user: User, password: str) -> None:
@@ -238,3 +400,4 @@ def disable_second_factor(user: User, password: str) -> None:
         raise DomainError("Your password is not right", field="password")
     user.totp_secret = None
     user.totp_enabled_at = None
+    user.totp_last_step = None

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from marketplace.auth.models import User
+from marketplace.auth.notices import send_account_notice
 from marketplace.carers import services
 from marketplace.carers.forms import InviteCarerForm, ScopesForm
 from marketplace.carers.models import SCOPE_LABELS, CarerGrant, CarerScope
@@ -112,6 +113,13 @@ def accept(token: str) -> str | Response:
             error = exc.message
         else:
             db.session.commit()
+            send_account_notice(
+                grant.holder,
+                "Someone can now act for you as a carer",
+                f"{current_user.display_name} accepted your invitation to act for you as a carer",
+                more="You choose what they can do, and can end it at any time, under "
+                "Manage carer access on your account page.",
+            )
             flash(f"You can now help {grant.holder.display_name}", "success")
             return redirect(url_for("carers.people"))
     return render_template(

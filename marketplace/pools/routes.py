@@ -90,6 +90,7 @@ from marketplace.providers.models import Listing
 from marketplace.providers.services import all_categories, published_listing
 from marketplace.web.actions import button_action
 from marketplace.web.forms import CardForm, ConfirmForm, as_date, failed
+from marketplace.web.numbers import whole_number
 from marketplace.web.pagination import page_url
 from marketplace.web.template_globals import format_datetime
 
@@ -174,10 +175,11 @@ def index() -> str:
     form.validate()
     found = services.open_pools_page(
         db.session,
-        council_id=form.council.data or None,
-        category_id=form.kind.data or None,
+        # A choice that is not in the list (a hand-made URL) filters nothing.
+        council_id=None if form.council.errors else form.council.data or None,
+        category_id=None if form.kind.errors else form.kind.data or None,
         text=(form.q.data or "")[:100],
-        page=request.args.get("page", 1, type=int) or 1,
+        page=whole_number(request.args.get("page")) or 1,
     )
     return render_template(
         "pools/index.html",

@@ -14,7 +14,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from marketplace import audit
-from marketplace.auth.models import PasswordResetToken, User, UserRole
+from marketplace.auth.models import EmailChange, PasswordResetToken, User, UserRole
 from marketplace.auth.passwords import verify_password
 from marketplace.db import utcnow
 from marketplace.errors import DomainError
@@ -102,6 +102,7 @@ def erase_account(session: Session, user: User, password: str) -> None:
     for eraser in _erasers:
         eraser(session, user)
     session.execute(delete(PasswordResetToken).where(PasswordResetToken.user_id == user.id))
+    session.execute(delete(EmailChange).where(EmailChange.user_id == user.id))
     for eraser in _last_erasers:
         eraser(session, user)
     session.execute(delete(UserRole).where(UserRole.user_id == user.id))
@@ -112,6 +113,7 @@ def erase_account(session: Session, user: User, password: str) -> None:
     user.password_hash = "!"  # noqa: S105 - matches no password: argon2 cannot parse it
     user.totp_secret = None
     user.totp_enabled_at = None
+    user.totp_last_step = None
     user.session_version += 1
     user.erased_at = utcnow()
     audit.record(session, None, "account.erased", "user", user.id)

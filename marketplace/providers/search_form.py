@@ -78,6 +78,8 @@ class SearchForm(FlaskForm):
     max_price = StringField(
         "Most you want to pay (£)",
         widget=GovTextInput(),
+        # A price of only spaces is no price, not an error (and must not reach parse_pounds).
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
         validators=[Optional(), Length(max=10, message="Enter a price in pounds, like 20"), _money],
     )
     dp = BooleanField("Accepts direct payments", widget=GovCheckboxInput())

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from marketplace.extensions import db
+
+PLAIN = {"Content-Type": "text/plain; charset=utf-8"}
 
 PAGES = {
     400: "errors/400.html",
@@ -24,6 +26,11 @@ def init_app(app: Flask) -> None:
     def _csrf(_error: CSRFError) -> tuple[str, int]:
         db.session.rollback()
         return render_template("errors/csrf.html"), 400
+
+    @app.errorhandler(SecurityError)
+    def _untrusted_host(_error: SecurityError) -> tuple[str, int, dict[str, str]]:
+        # A Host outside TRUSTED_HOSTS: no links can be built for it, so no page template.
+        return "Bad request: this site does not answer for that host name.", 400, PLAIN
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> tuple[str, int] | HTTPException:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Response, request
+from flask_login import current_user
 
 CSP = "; ".join(
     [
@@ -37,7 +38,20 @@ def init_app(app: Flask) -> None:
             response.headers.setdefault(
                 "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
             )
-        # Pages can show private details; keep them out of shared caches.
-        if response.mimetype == "text/html":
-            response.headers.setdefault("Cache-Control", "no-store")
+        if carries_personal_data(response):
+            # Not in a shared cache, nor on the disk of a shared computer: the Back button
+            # after signing out must not bring a page or a download back.
+            response.headers["Cache-Control"] = "no-store"
         return response
+
+
+def carries_personal_data(response: Response) -> bool:
+    """Every response to a signed-in person, every download and every page may carry personal
+    data; only the site's own static files are known not to."""
+    if request.endpoint == "static":
+        return False
+    if response.mimetype == "text/html":
+        return True
+    if "attachment" in response.headers.get("Content-Disposition", ""):
+        return True
+    return bool(current_user and current_user.is_authenticated)

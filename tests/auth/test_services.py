@@ -99,6 +99,31 @@ def test_reset_token_works_once_and_spends_other_tokens(db_session):
             services.complete_password_reset(db_session, token, "another new password")
 
 
+def test_a_new_reset_request_spends_the_earlier_link(db_session):
+    UserFactory(email="a@example.org")
+    _, first = services.start_password_reset(db_session, "a@example.org", 3600)
+    _, second = services.start_password_reset(db_session, "a@example.org", 3600)
+    assert not services.reset_token_is_valid(db_session, first)
+    assert services.reset_token_is_valid(db_session, second)
+
+
+def test_a_password_change_spends_open_reset_links(db_session):
+    user = UserFactory(email="a@example.org")
+    _, token = services.start_password_reset(db_session, "a@example.org", 3600)
+    services.change_password(db_session, user, PASSWORD, "a brand new password")
+    assert not services.reset_token_is_valid(db_session, token)
+    with pytest.raises(DomainError):
+        services.complete_password_reset(db_session, token, "the attacker's password")
+
+
+def test_an_email_change_spends_open_reset_links(db_session):
+    user = UserFactory(email="a@example.org")
+    _, token = services.start_password_reset(db_session, "a@example.org", 3600)
+    links = services.request_email_change(db_session, user, "b@example.org", PASSWORD)
+    services.confirm_email_change(db_session, links.confirm_token)
+    assert not services.reset_token_is_valid(db_session, token)
+
+
 def test_reset_token_expires(db_session):
     UserFactory(email="a@example.org")
     _, token = services.start_password_reset(db_session, "a@example.org", 3600)
@@ -117,25 +142,80 @@ def test_reset_for_unknown_email_creates_nothing(db_session):
 def test_change_password_checks_current_and_ends_sessions(db_session):
     user = UserFactory()
     with pytest.raises(DomainError) as error:
-        services.change_password(user, "not it at all", "a brand new password")
+        services.change_password(db_session, user, "not it at all", "a brand new password")
     assert error.value.field == "current_password"
     version = user.session_version
-    services.change_password(user, PASSWORD, "a brand new password")
+    services.change_password(db_session, user, PASSWORD, "a brand new password")
     assert user.session_version == version + 1
 
 
-def test_change_details_refuses_someone_elses_email(db_session):
+def test_change_details_keeps_name_and_note(db_session):
+    user = UserFactory(email="mine@example.org")
+    services.change_details(user, " New name ", "  ")
+    assert (user.display_name, user.email, user.support_needs) == (
+        "New name",
+        "mine@example.org",
+        None,
+    )
+
+
+def test_an_email_change_needs_the_current_password_and_a_free_address(db_session):
     UserFactory(email="taken@example.org")
     user = UserFactory(email="mine@example.org")
     with pytest.raises(DomainError) as error:
-        services.change_details(db_session, user, "New name", "Taken@example.org", None)
+        services.request_email_change(db_session, user, "new@example.org", "")
+    assert error.value.field == "current_password"
+    with pytest.raises(DomainError) as error:
+        services.request_email_change(db_session, user, "Taken@example.org", PASSWORD)
     assert error.value.field == "email"
-    services.change_details(db_session, user, " New name ", "new@example.org", "  ")
-    assert (user.display_name, user.email, user.support_needs) == (
-        "New name",
-        "new@example.org",
-        None,
-    )
+    assert services.request_email_change(db_session, user, " Mine@example.org", "") is None
+
+
+def test_the_email_changes_only_when_the_link_to_the_new_address_is_followed(db_session):
+    user = UserFactory(email="mine@example.org")
+    links = services.request_email_change(db_session, user, "New@example.org", PASSWORD)
+    assert user.email == "mine@example.org"
+    assert services.confirm_email_change(db_session, links.confirm_token) == user
+    assert user.email == "new@example.org"
+    with pytest.raises(DomainError):  # once only
+        services.confirm_email_change(db_session, links.confirm_token)
+
+
+def test_only_the_newest_email_change_link_works(db_session):
+    user = UserFactory(email="mine@example.org")
+    first = services.request_email_change(db_session, user, "one@example.org", PASSWORD)
+    services.request_email_change(db_session, user, "two@example.org", PASSWORD)
+    assert services.email_change_to_confirm(db_session, first.confirm_token) is None
+
+
+def test_an_email_change_link_expires_after_24_hours(db_session):
+    user = UserFactory(email="mine@example.org")
+    links = services.request_email_change(db_session, user, "new@example.org", PASSWORD)
+    links.change.confirm_expires_at = utcnow() - timedelta(seconds=1)
+    with pytest.raises(DomainError):
+        services.confirm_email_change(db_session, links.confirm_token)
+    assert user.email == "mine@example.org"
+
+
+def test_this_was_not_me_puts_the_old_address_back_and_ends_every_session(db_session):
+    user = UserFactory(email="mine@example.org")
+    links = services.request_email_change(db_session, user, "thief@example.org", PASSWORD)
+    services.confirm_email_change(db_session, links.confirm_token)
+    _, reset = services.start_password_reset(db_session, "thief@example.org", 3600)
+    version = user.session_version
+    assert services.undo_email_change(db_session, links.undo_token) == user
+    assert user.email == "mine@example.org"
+    assert user.session_version == version + 1
+    assert not services.reset_token_is_valid(db_session, reset)
+    assert services.email_change_to_undo(db_session, links.undo_token) is None  # once only
+
+
+def test_this_was_not_me_before_the_change_stops_it(db_session):
+    user = UserFactory(email="mine@example.org")
+    links = services.request_email_change(db_session, user, "thief@example.org", PASSWORD)
+    services.undo_email_change(db_session, links.undo_token)
+    assert services.email_change_to_confirm(db_session, links.confirm_token) is None
+    assert user.email == "mine@example.org"
 
 
 def test_second_factor_needs_a_right_code(db_session):
@@ -145,10 +225,34 @@ def test_second_factor_needs_a_right_code(db_session):
         services.enable_second_factor(
             user, secret, "000000" if pyotp.TOTP(secret).now() != "000000" else "111111"
         )
-    services.enable_second_factor(user, secret, pyotp.TOTP(secret).now())
+    now = utcnow()
+    services.enable_second_factor(user, secret, pyotp.TOTP(secret).at(now))
     assert user.has_second_factor
-    assert services.verify_totp(user.totp_secret, pyotp.TOTP(secret).now())
+    assert services.use_totp(user, pyotp.TOTP(secret).at(now + timedelta(seconds=30)))
     with pytest.raises(DomainError):
         services.disable_second_factor(user, "wrong password!")
     services.disable_second_factor(user, PASSWORD)
     assert not user.has_second_factor
+
+
+def test_a_second_factor_code_works_once(db_session):
+    secret = services.new_totp_secret()
+    user = UserFactory(totp_secret=secret, totp_enabled_at=utcnow())
+    now = utcnow()
+    code = pyotp.TOTP(secret).at(now)
+    assert services.use_totp(user, code, now)
+    assert not services.use_totp(user, code, now)
+    assert not services.use_totp(user, code, now + timedelta(seconds=10))
+    # Nor an older code still inside the drift window.
+    assert not services.use_totp(user, pyotp.TOTP(secret).at(now - timedelta(seconds=30)), now)
+    later = now + timedelta(seconds=30)
+    assert services.use_totp(user, pyotp.TOTP(secret).at(later), later)
+
+
+def test_the_code_that_turns_the_second_factor_on_cannot_sign_in(db_session):
+    user = UserFactory()
+    secret = services.new_totp_secret()
+    now = utcnow()
+    code = pyotp.TOTP(secret).at(now)
+    services.enable_second_factor(user, secret, code)
+    assert not services.use_totp(user, code, now)

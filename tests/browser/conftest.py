@@ -88,6 +88,7 @@ def live_server(mailbox: Mailbox) -> Iterator[LiveServer]:
     url, drop_database = separate_database("browser")
     reset_schema(url)
     previous_engine = db.engine
+    port = free_port()
     try:
         app = create_app(
             {
@@ -95,8 +96,8 @@ def live_server(mailbox: Mailbox) -> Iterator[LiveServer]:
                 "SESSION_COOKIE_SECURE": False,
                 "MAIL_SERVER": "127.0.0.1",
                 "MAIL_PORT": mailbox.port,
-                # Not set, even if the environment sets it: the browser asks for 127.0.0.1:<port>.
-                "SERVER_NAME": None,
+                # The browser asks for 127.0.0.1:<port>, whatever the environment says.
+                "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
                 # Its own index: the main test app's index holds ids from rolled-back tests.
                 "SEARCH_INDEX_DIR": str(Path(tempfile.mkdtemp(prefix="browser-index-"))),
             }
@@ -106,7 +107,7 @@ def live_server(mailbox: Mailbox) -> Iterator[LiveServer]:
         _bind(previous_engine)  # the main app keeps its engine until a browser test runs
     assert engine is not None
 
-    server: BaseWSGIServer = make_server("127.0.0.1", free_port(), app, threaded=True)
+    server: BaseWSGIServer = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:

@@ -20,6 +20,7 @@ from marketplace.pools import funding
 from tests.browser.conftest import LiveServer, check_current, goto_and_check, submit_and_check
 from tests.browser.scene import approved_ulo, leeds, ulo_moderator
 from tests.factories import PASSWORD, OrganisationFactory, StaffFactory, UserFactory
+from tests.helpers import totp_code
 
 
 def sign_in(page: Page, email: str) -> None:
@@ -44,7 +45,7 @@ def moderator_opens_the_queue(page: Page, email: str, totp_secret: str) -> None:
     sign_in(page, email)
     expect(page).to_have_url(re.compile(r"/sign-in/code$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Enter the code from your app")
-    page.get_by_label("Code from your authenticator app").fill(pyotp.TOTP(totp_secret).now())
+    page.get_by_label("Code from your authenticator app").fill(totp_code(totp_secret))
     submit_and_check(page, "Continue")
     expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
 

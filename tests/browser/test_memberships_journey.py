@@ -25,6 +25,7 @@ from marketplace.organisations.models import ApprovalStatus, OrganisationKind
 from tests.browser.conftest import LiveServer, check_current, goto_and_check, submit_and_check
 from tests.browser.steps import sign_in, sign_out
 from tests.factories import OrganisationFactory, StaffFactory, UserFactory
+from tests.helpers import totp_code
 
 pytestmark = pytest.mark.browser
 
@@ -178,7 +179,7 @@ def test_memberships_journey(page: Page, live_server: LiveServer, live_stripe: s
 
     # Bradford Together's staff see Ben's hours on their dashboard.
     sign_in(page, cast.staff_email)
-    page.get_by_label("Code from your authenticator app").fill(pyotp.TOTP(cast.staff_secret).now())
+    page.get_by_label("Code from your authenticator app").fill(totp_code(cast.staff_secret))
     submit_and_check(page, "Continue")
     goto_and_check(page, f"/organisations/{cast.time_org}/membership/dashboard")
     heading(page, "Members dashboard")

@@ -109,10 +109,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     environment = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"REDIS_URL", "SERVER_NAME", "MAIL_SERVER", "TEST_DATABASE_URL"}
+        if key not in {"REDIS_URL", "PUBLIC_BASE_URL", "MAIL_SERVER", "TEST_DATABASE_URL"}
     }
     environment |= {
         "PORT": str(port),
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "WEB_CONCURRENCY": "2",
         "GUNICORN_THREADS": "1",
         "DATABASE_URL": url,

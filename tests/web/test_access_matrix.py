@@ -412,3 +412,16 @@ def test_sign_in_redirect_keeps_where_you_were_going(app, world):
     client.get(response.headers["Location"])
     response = sign_in(client, world.people["holder"])
     assert response.headers["Location"].endswith("/account/details")
+
+
+@pytest.mark.parametrize("role", [r for r in ROLES if r != "visitor"])
+def test_nothing_a_signed_in_person_is_sent_may_be_stored(app, world, role):
+    """Pages, downloads (audit.csv, members.csv, statements, your data) and redirects alike."""
+    client = client_for(app, world, role)
+    stored = []
+    for template, _expected in GET_ROUTES:
+        path = template.format(**vars(world))
+        if client.get(path).headers.get("Cache-Control") != "no-store":
+            stored.append(path)
+    assert stored == []
+    assert len(GET_ROUTES) > 50

@@ -7,8 +7,9 @@ import re
 from sqlalchemy import select
 
 from marketplace.auth.models import Role, User
+from marketplace.extensions import db
 from tests.factories import PASSWORD, UserFactory
-from tests.helpers import post, sign_in
+from tests.helpers import post, sign_in, totp_code
 
 LINK = re.compile(r"http://localhost/reset-password/(\S+)")
 
@@ -99,6 +100,24 @@ def test_password_reset_by_email_works_once(client, mailbox):
     sign_in(client, user, password="a new long password")
 
 
+def test_a_reset_link_asked_for_before_a_password_change_no_longer_works(client, mailbox):
+    user = UserFactory(email="target@example.org")
+    post(client, "/forgotten-password", {"email": "target@example.org"})
+    message = mailbox.last_to("target@example.org", "Reset your password")
+    token = LINK.search(message.get_payload(decode=True).decode()).group(1)
+    sign_in(client, user)
+    post(
+        client,
+        "/account/password",
+        {
+            "current_password": PASSWORD,
+            "new_password": "another long password",
+            "confirm_password": "another long password",
+        },
+    )
+    assert client.get(f"/reset-password/{token}").status_code == 410
+
+
 def test_password_reset_reply_is_the_same_for_unknown_addresses(client, mailbox):
     UserFactory(email="known@example.org")
     known = post(client, "/forgotten-password", {"email": "known@example.org"})
@@ -112,26 +131,104 @@ def test_password_reset_reply_is_the_same_for_unknown_addresses(client, mailbox)
     assert [m["To"] for m in mailbox.messages] == ["known@example.org"]
 
 
-def test_change_display_name_and_email(client, db_session):
-    user = UserFactory(email="old@example.org")
+CONFIRM = re.compile(r"http://localhost(/account/email/confirm/\S+)")
+NOT_ME = re.compile(r"http://localhost(/account/email/not-me/\S+)")
+
+
+def _body(message) -> str:
+    return message.get_payload(decode=True).decode()
+
+
+def _ask_to_change_email(client, user, new_email="new@example.org", **extra):
     sign_in(client, user)
-    response = post(
+    return post(
         client,
         "/account/details",
         {
             "display_name": "New name",
-            "email": "new@example.org",
+            "email": new_email,
+            "current_password": PASSWORD,
             "support_needs": "Mornings are hard",
+            **extra,
         },
     )
-    assert response.status_code == 302
-    db_session.expire_all()
-    user = db_session.get(User, user.id)
-    assert (user.display_name, user.email, user.support_needs) == (
-        "New name",
-        "new@example.org",
-        "Mornings are hard",
+
+
+def test_change_display_name_without_a_password(client, db_session, mailbox):
+    user = UserFactory(email="old@example.org")
+    sign_in(client, user)
+    response = post(
+        client, "/account/details", {"display_name": "New name", "email": "old@example.org"}
     )
+    assert response.status_code == 302
+    assert "Your details have been saved" in client.get("/account").get_data(as_text=True)
+    db_session.expire_all()
+    assert db_session.get(User, user.id).display_name == "New name"
+    assert mailbox.messages == []
+
+
+def test_the_email_changes_only_when_the_link_sent_to_it_is_followed(app, client, mailbox):
+    user = UserFactory(email="old@example.org")
+    assert _ask_to_change_email(client, user).status_code == 302
+    page = client.get("/account").get_data(as_text=True)
+    assert (
+        "We have sent a link to new@example.org. Your email address changes when you follow "
+        "it, within 24 hours. Until then, sign in with old@example.org"
+    ) in page
+    assert "Mornings are hard" not in _body(mailbox.last_to("new@example.org"))
+    confirm = CONFIRM.search(
+        _body(mailbox.last_to("new@example.org", "Confirm your new email address"))
+    )
+    notice = mailbox.last_to("old@example.org", "Your email address is being changed")
+    assert NOT_ME.search(_body(notice))
+    with app.app_context():
+        assert db.session.get(User, user.id).email == "old@example.org"
+
+    path = confirm.group(1)
+    assert "Use this email address" in client.get(path).get_data(as_text=True)  # a GET asks
+    with app.app_context():
+        assert db.session.get(User, user.id).email == "old@example.org"
+    response = post(client, path)
+    assert response.status_code == 302
+    assert "Your email address is now new@example.org" in client.get("/account").get_data(
+        as_text=True
+    )
+    with app.app_context():
+        assert db.session.get(User, user.id).email == "new@example.org"
+    assert client.get(path).status_code == 410  # works once
+
+
+def test_an_email_change_needs_the_current_password(client, db_session, mailbox):
+    user = UserFactory(email="old@example.org")
+    response = _ask_to_change_email(client, user, current_password="not my password")
+    html = response.get_data(as_text=True)
+    assert 'id="current_password-error"' in html
+    assert "Enter your current password to change your email address" in html
+    assert mailbox.messages == []
+    db_session.expire_all()
+    assert db_session.get(User, user.id).display_name != "New name"  # nothing saved
+
+
+def test_this_was_not_me_stops_the_change_signs_everyone_out_and_sends_a_reset_link(
+    app, client, mailbox
+):
+    user = UserFactory(email="old@example.org")
+    _ask_to_change_email(client, user, new_email="thief@example.org")
+    confirm = CONFIRM.search(_body(mailbox.last_to("thief@example.org"))).group(1)
+    post(client, confirm)  # the thief confirms at once
+    path = NOT_ME.search(_body(mailbox.last_to("old@example.org"))).group(1)
+
+    owner = app.test_client()
+    assert "This was not me: secure my account" in owner.get(path).get_data(as_text=True)
+    html = post(owner, path).get_data(as_text=True)
+    assert "The email address of your account is old@example.org" in html
+    assert "Everyone has been signed out of your account" in html
+    assert client.get("/account").status_code == 302  # the thief's session has ended
+    with app.app_context():
+        assert db.session.get(User, user.id).email == "old@example.org"
+    reset = LINK.search(_body(mailbox.last_to("old@example.org", "Reset your password")))
+    assert owner.get(f"/reset-password/{reset.group(1)}").status_code == 200
+    assert owner.get(path).status_code == 410  # works once
 
 
 def test_change_email_to_a_taken_one_shows_error_and_saves_nothing(client, db_session):
@@ -139,13 +236,43 @@ def test_change_email_to_a_taken_one_shows_error_and_saves_nothing(client, db_se
     user = UserFactory(email="mine@example.org", display_name="Mine")
     sign_in(client, user)
     response = post(
-        client, "/account/details", {"display_name": "Changed", "email": "taken@example.org"}
+        client,
+        "/account/details",
+        {"display_name": "Changed", "email": "taken@example.org", "current_password": PASSWORD},
     )
     html = response.get_data(as_text=True)
     assert "Another account already uses this email address" in html
     assert 'value="Changed"' in html  # what was typed is kept
     db_session.expire_all()
     assert db_session.get(User, user.id).display_name == "Mine"
+
+
+def test_a_password_change_is_told_to_the_account(client, mailbox):
+    sign_in(client, UserFactory(email="me@example.org"))
+    post(
+        client,
+        "/account/password",
+        {
+            "current_password": PASSWORD,
+            "new_password": "another long password",
+            "confirm_password": "another long password",
+        },
+    )
+    body = _body(mailbox.last_to("me@example.org", "Your password has been changed"))
+    assert "Your password was changed on " in body
+    assert "http://localhost/forgotten-password" in body
+
+
+def test_a_password_reset_is_told_to_the_account(client, mailbox):
+    UserFactory(email="me@example.org")
+    post(client, "/forgotten-password", {"email": "me@example.org"})
+    token = LINK.search(_body(mailbox.last_to("me@example.org"))).group(1)
+    path = f"/reset-password/{token}"
+    post(
+        client, path, {"password": "a new long password", "confirm_password": "a new long password"}
+    )
+    body = _body(mailbox.last_to("me@example.org", "Your password has been reset"))
+    assert "Your password was reset on " in body
 
 
 def test_wrong_current_password_is_reported_beside_the_field(client):
@@ -163,15 +290,27 @@ def test_wrong_current_password_is_reported_beside_the_field(client):
 
 
 def test_second_factor_setup_through_the_pages(client, db_session):
-    import pyotp
 
     user = UserFactory()
     sign_in(client, user)
     html = client.get("/account/two-factor").get_data(as_text=True)
     secret = re.search(r'class="app-secret">([A-Z2-7]+)<', html).group(1)
     assert "<svg" in html  # the QR code is inline SVG, no script
-    response = post(client, "/account/two-factor", {"code": pyotp.TOTP(secret).now()})
+    response = post(client, "/account/two-factor", {"code": totp_code(secret)})
     assert response.status_code == 302
     db_session.expire_all()
     assert db_session.get(User, user.id).has_second_factor
     assert PASSWORD
+
+
+def test_turning_the_second_factor_on_and_off_is_told_to_the_account(client, db_session, mailbox):
+    user = UserFactory(email="me@example.org")
+    sign_in(client, user)
+    html = client.get("/account/two-factor").get_data(as_text=True)
+    secret = re.search(r'class="app-secret">([A-Z2-7]+)<', html).group(1)
+    post(client, "/account/two-factor", {"code": totp_code(secret)})
+    body = _body(mailbox.last_to("me@example.org", "Your second factor has been turned on"))
+    assert "A second factor was added to your account on " in body
+    post(client, "/account/two-factor/off", {"password": PASSWORD}, "/account/two-factor")
+    body = _body(mailbox.last_to("me@example.org", "Your second factor has been turned off"))
+    assert "Your second factor was removed from your account on " in body

@@ -34,6 +34,10 @@ def test_holder_invites_carer_who_accepts_and_actions_are_shown(app, client, mai
     sign_in(carer, carer_user)
     assert "Help Robin" in carer.get(path).get_data(as_text=True)
     assert post(carer, path).status_code == 302
+    notice = mailbox.last_to("holder@example.org", "Someone can now act for you as a carer")
+    body = notice.get_payload(decode=True).decode()
+    assert "Pat accepted your invitation to act for you as a carer on " in body
+    assert "under Manage carer access on your account page" in body
     page = carer.get(f"/carer/people/{holder.id}")
     assert page.status_code == 200
 

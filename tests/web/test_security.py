@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pyotp
+import pytest
 
 from marketplace.auth.models import User
+from marketplace.db import utcnow
 from tests.factories import PASSWORD, UserFactory
-from tests.helpers import csrf_token, post, sign_in
+from tests.helpers import csrf_from, csrf_token, post, sign_in, totp_code
 
 
 def _session_cookie(client) -> str:
@@ -152,6 +154,80 @@ def test_second_factor_code_is_asked_for_at_sign_in(client, db_session):
     assert client.get("/account").status_code == 302  # not signed in yet
     response = post(client, "/sign-in/code", {"code": "12345x"})
     assert "That code is not right" in response.get_data(as_text=True)
-    response = post(client, "/sign-in/code", {"code": pyotp.TOTP(secret).now()})
+    response = post(client, "/sign-in/code", {"code": totp_code(secret)})
     assert response.status_code == 302
     assert client.get("/account").status_code == 200
+
+
+def test_a_second_factor_code_cannot_be_replayed_at_sign_in(app, client, db_session):
+    secret = pyotp.random_base32()
+    user = UserFactory(totp_secret=secret, totp_enabled_at=utcnow())
+    code = pyotp.TOTP(secret).now()
+    post(client, "/sign-in", {"email": user.email, "password": PASSWORD})
+    assert post(client, "/sign-in/code", {"code": code}).status_code == 302
+
+    with app.test_client() as other:
+        post(other, "/sign-in", {"email": user.email, "password": PASSWORD})
+        response = post(other, "/sign-in/code", {"code": code})
+        assert "That code is not right" in response.get_data(as_text=True)
+        assert other.get("/account").status_code == 302
+
+
+def test_downloads_are_never_stored_and_static_files_may_be(client):
+    assert client.get("/services.csv").headers["Cache-Control"] == "no-store"
+    static = client.get("/static/css/app.css")
+    static.close()
+    assert static.status_code == 200
+    assert "no-store" not in static.headers.get("Cache-Control", "")
+
+
+def test_a_signed_in_persons_json_is_never_stored(client):
+    assert "no-store" not in client.get("/api/v1/services").headers.get("Cache-Control", "")
+    sign_in(client, UserFactory())
+    assert client.get("/api/v1/services").headers["Cache-Control"] == "no-store"
+
+
+def test_a_request_for_another_host_is_refused_and_sends_no_email(client, mailbox):
+    UserFactory(email="victim@example.org")
+    token = csrf_token(client, "/forgotten-password")
+    response = client.post(
+        "/forgotten-password",
+        data={"email": "victim@example.org", "csrf_token": token},
+        headers={"Host": "evil.example"},
+    )
+    assert response.status_code == 400
+    assert mailbox.messages == []
+
+
+def test_reset_links_come_from_the_public_base_url_not_the_request(
+    app, client, mailbox, monkeypatch
+):
+    # As create_app sets them for PUBLIC_BASE_URL=https://marketplace.example.org, with the
+    # test client's own host (http://localhost) also trusted.
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", "https://marketplace.example.org")
+    monkeypatch.setitem(app.config, "SERVER_NAME", "marketplace.example.org")
+    monkeypatch.setitem(app.config, "PREFERRED_URL_SCHEME", "https")
+    monkeypatch.setitem(app.config, "TRUSTED_HOSTS", ["marketplace.example.org", "localhost"])
+    UserFactory(email="someone@example.org")
+    # The test client would take SERVER_NAME's host and scheme: ask as a browser at
+    # http://localhost would.
+    here = "http://localhost"
+    page = client.get("/forgotten-password", base_url=here).get_data(as_text=True)
+    client.post(
+        "/forgotten-password",
+        data={"email": "someone@example.org", "csrf_token": csrf_from(page)},
+        base_url=here,
+    )
+    body = mailbox.last_to("someone@example.org").get_payload(decode=True).decode()
+    assert "https://marketplace.example.org/reset-password/" in body
+    assert "localhost" not in body
+
+
+def test_the_app_refuses_to_start_without_a_public_base_url():
+    from marketplace import create_app
+    from marketplace.config import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="Set PUBLIC_BASE_URL"):
+        create_app({"TESTING": False, "DEBUG": False, "PUBLIC_BASE_URL": None})
+    with pytest.raises(ConfigurationError, match="no path"):
+        create_app({"TESTING": False, "PUBLIC_BASE_URL": "https://example.org/marketplace"})
