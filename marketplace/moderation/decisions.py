@@ -300,6 +300,7 @@ def appeal(session: Session, user: User, sanction: Sanction, text: str) -> Appea
         f"Appeal against: {ACTION_WORDS[sanction.action]}",
         user,
         original.councils if original else [],
+        conflict_orgs=original.conflict_orgs if original else (),
     )
     audit.record(session, user.id, "appeal.made", "sanction", sanction.id, f"appeal {row.id}")
     return row
