@@ -39,10 +39,23 @@ class DecideForm(FlaskForm):
         description="Needed when you send it back. Say what to change, kindly and clearly.",
         validators=[Length(max=2000, message="Keep the reason to 2000 characters")],
     )
+    also = RadioField(
+        "And the person who wrote it",
+        widget=GovRadioInput(),
+        description="Optional: for example remove the message and suspend its writer. Each "
+        "decision is told to them on its own, and each can be appealed.",
+        choices=[],
+        validators=[Optional()],
+    )
+    also_reason = TextAreaField(
+        "Reason for what happens to the person (they will see this)",
+        widget=GovTextArea(),
+        validators=[Length(max=2000, message="Keep the reason to 2000 characters")],
+    )
     days = IntegerField(
-        "Suspend for how many days?",
+        "For how many days?",
         widget=GovTextInput(),
-        description="Only for a suspension: from 1 to 90 days.",
+        description="Only for a suspension or silence: from 1 to 90 days.",
         validators=[
             Optional(),
             NumberRange(min=1, max=90, message="Enter a number of days from 1 to 90"),

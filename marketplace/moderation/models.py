@@ -39,6 +39,8 @@ class Decision(enum.StrEnum):
     ASK_EDIT = "ask_edit"
     WARN = "warn"
     SUSPEND = "suspend"
+    # Read-only for some days: can sign in, read and leave, cannot post.
+    SILENCE = "silence"
     REMOVE = "remove"
     # An appeal's outcome.
     UPHOLD = "uphold"

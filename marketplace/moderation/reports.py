@@ -306,11 +306,34 @@ def report_for_item(session: Session, item: ModerationItem) -> dict[str, object]
         "report_subject": subject_for_moderator(session, report.subject_type, report.subject_id),
         "report_reason": REASON_LABELS.get(report.reason, report.reason),
         "report_count": len(open_reports(session, report.subject_type, report.subject_id)),
+        # The other open reports about the same thing: one decision closes them all.
+        "other_reports": [
+            (REASON_LABELS.get(r.reason, r.reason), r.details)
+            for r in open_reports(session, report.subject_type, report.subject_id)
+            if r.id != report.id
+        ],
     }
+
+
+def _same_subject(session: Session, item: ModerationItem) -> tuple[object, ...] | None:
+    report = session.get(Report, item.item_id)
+    return ("report", report.subject_type, report.subject_id) if report else None
+
+
+def reasons_of(session: Session, items: tuple[ModerationItem, ...]) -> list[str]:
+    """The different reasons given in a group of reports, in plain words."""
+    found: list[str] = []
+    for item in items:
+        report = session.get(Report, item.item_id) if item.item_type == ITEM_REPORT else None
+        label = REASON_LABELS.get(report.reason, report.reason) if report else None
+        if label and label not in found:
+            found.append(label)
+    return found
 
 
 def register() -> None:
     """Teach the queue about reports (moderation's init_app)."""
+    moderation.register_group_key(ITEM_REPORT, _same_subject)
     moderation.register_kind(
         ITEM_REPORT,
         "Report",

@@ -22,7 +22,7 @@ from marketplace.auth.access import moderator_required
 from marketplace.auth.models import Role, User
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.extensions import db
-from marketplace.moderation import decisions, safeguarding, services
+from marketplace.moderation import decisions, reports, safeguarding, services
 from marketplace.moderation.forms import (
     AppealForm,
     DecideForm,
@@ -63,7 +63,8 @@ def _moderation_counts() -> dict[str, Any]:
 def queue() -> str:
     return render_template(
         "moderation/queue.html",
-        items=services.queue_for(db.session, current_user),
+        rows=services.queue_rows(db.session, current_user),
+        reasons_of=lambda items: reports.reasons_of(db.session, items),
         kind_label=services.kind_label,
         is_overdue=services.is_overdue,
         claim_holder=services.claim_holder,
@@ -77,7 +78,11 @@ def item(item_id: int) -> str | Response:
     form = DecideForm()
     actions = services.actions_for(db.session, entry)
     form.decision.choices = [SelectChoice(d.value, label) for d, label in actions]
-    offers_suspend = any(d is Decision.SUSPEND for d, _ in actions)
+    person_actions = decisions.person_actions_for(db.session, entry)
+    form.also.choices = [SelectChoice("", "Nothing more")] + [
+        SelectChoice(d.value, label) for d, label in person_actions
+    ]
+    offers_suspend = any(d in decisions.TIMED_ACTIONS for d, _ in actions)
     if form.validate_on_submit():
         try:
             notices = decisions.decide(
@@ -87,6 +92,8 @@ def item(item_id: int) -> str | Response:
                 Decision(form.decision.data),
                 form.reason.data or "",
                 form.days.data,
+                Decision(form.also.data) if form.also.data else None,
+                form.also_reason.data or "",
             )
             notices += decisions.appeal_outcome_notice(db.session, entry)
         except NotAllowed:
@@ -114,6 +121,9 @@ def item(item_id: int) -> str | Response:
         confirm=ConfirmForm(),
         kind_label=services.kind_label,
         offers_suspend=offers_suspend,
+        offers_also=bool(person_actions),
+        author=decisions.author_of(db.session, entry),
+        action_words=decisions.MODERATOR_WORDS,
         may_handle=services.may_handle(db.session, current_user, entry),
         holder=_holder(entry),
         lapses_at=services.claim_lapses_at(entry),

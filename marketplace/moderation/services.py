@@ -615,9 +615,9 @@ def watch(session: Session, now: datetime | None = None) -> tuple[int, int]:
 
 
 def counts_for(session: Session, user: User) -> tuple[int, int]:
-    """(open items, of which urgent) this person may moderate: for the navigation."""
-    items = queue_for(session, user)
-    return len(items), sum(1 for i in items if i.urgent)
+    """(queue rows, of which urgent) this person may moderate: for the navigation."""
+    rows = queue_rows(session, user)
+    return len(rows), sum(1 for r in rows if r.urgent)
 
 
 def open_entries_for(session: Session, item_type: str, item_id: int) -> list[ModerationItem]:
@@ -672,6 +672,44 @@ def queue_for(session: Session, user: User) -> list[ModerationItem]:
         for i in items
         if (areas is None or areas.intersection(i.councils)) and not has_conflict(session, user, i)
     ]
+
+
+# Items about the same thing share a key (three reports on one message): one queue row.
+GroupKey = Callable[[Session, ModerationItem], tuple[object, ...] | None]
+_group_keys: dict[str, GroupKey] = {}
+
+
+def register_group_key(item_type: str, key: GroupKey) -> None:
+    """Show this kind's items that share a key as one row of the queue."""
+    _group_keys[item_type] = key
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One row of the queue: the item to open (the most pressing) and every item about the
+    same thing, with their summaries."""
+
+    item: ModerationItem
+    items: tuple[ModerationItem, ...]
+
+    @property
+    def urgent(self) -> bool:
+        return any(i.urgent for i in self.items)
+
+    @property
+    def count(self) -> int:
+        return len(self.items)
+
+
+def queue_rows(session: Session, user: User) -> list[QueueRow]:
+    """The queue grouped: items about the same thing in one row, urgent rows first, then the
+    oldest."""
+    groups: dict[object, list[ModerationItem]] = {}
+    for item in queue_for(session, user):
+        key_of = _group_keys.get(item.item_type)
+        key = key_of(session, item) if key_of else None
+        groups.setdefault(key if key is not None else ("item", item.id), []).append(item)
+    return [QueueRow(items[0], tuple(items)) for items in groups.values()]
 
 
 def is_overdue(item: ModerationItem, now: datetime | None = None) -> bool:
