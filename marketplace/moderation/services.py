@@ -667,10 +667,11 @@ def queue_for(session: Session, user: User) -> list[ModerationItem]:
         .order_by(ModerationItem.urgent.desc(), ModerationItem.submitted_at, ModerationItem.id)
     )
     areas = moderated_council_codes(session, user)
+    own = organisations_of(session, user)  # once, not per item: the nav asks on every page
     return [
         i
         for i in items
-        if (areas is None or areas.intersection(i.councils)) and not has_conflict(session, user, i)
+        if (areas is None or areas.intersection(i.councils)) and not (i.conflict_orgs & own)
     ]
 
 

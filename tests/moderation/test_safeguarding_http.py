@@ -100,6 +100,9 @@ def test_claim_release_and_take_over_through_the_pages(
     second = signed_in(app, boss)
     shown = text(second.get(page))
     assert f"{moderator.display_name} is dealing with this" in shown
+    form_page = text(second.get(f"{page}/take-over"))
+    assert "If you take it over, they are emailed to say so and you can decide it." in form_page
+    assert "Your reason is kept in the audit log and shown on this page." in form_page
     assert 'name="decision"' not in shown  # no decision form while someone else holds it
     response = post(second, f"{page}/take-over", {"reason": ""})
     assert response.status_code == 200
