@@ -166,3 +166,16 @@ def test_the_report_form_says_who_is_told_at_once(app, db_session, council, mode
     assert "or illegal content if it breaks the law. A moderator is told at once" in page
     assert "never someone from an organisation the report is about" in page
     assert "Illegal content (for example selling drugs, fraud, threats or hate)" in page
+
+
+def test_a_lapsed_claim_no_longer_opens_the_pairings_conversation(
+    app, db_session, council, moderator
+):
+    item = concern_item(db_session, council, moderator)
+    moderation.claim(db_session, moderator, item, now=utcnow() - timedelta(hours=2, minutes=1))
+    commit(app, db_session)
+    client = signed_in(app, moderator)
+    page = text(client.get(f"/moderation/items/{item.id}"))
+    assert "Read the pairing's conversation" not in page
+    assert "say you will deal with this first" in page
+    assert client.get(f"/buddies/concerns/{item.id}/conversation").status_code == 404
