@@ -125,6 +125,12 @@ def from_environment() -> dict[str, Any]:
         "SIGN_IN_RATE_LIMIT": os.environ.get("SIGN_IN_RATE_LIMIT", "10 per 15 minutes"),
         "RESET_RATE_LIMIT": os.environ.get("RESET_RATE_LIMIT", "5 per hour"),
         "PASSWORD_RESET_TTL_SECONDS": 3600,
+        # A moderator's claim on an item lapses after this long with no decision; an urgent
+        # item nobody is dealing with goes to the admins after this long.
+        "MODERATION_CLAIM_LAPSE_MINUTES": int(
+            os.environ.get("MODERATION_CLAIM_LAPSE_MINUTES", "120")
+        ),
+        "MODERATION_ESCALATE_MINUTES": int(os.environ.get("MODERATION_ESCALATE_MINUTES", "240")),
         "CARER_INVITE_TTL_SECONDS": 14 * 24 * 3600,
         # The seller of record on every receipt: the platform, which takes every payment.
         # The defaults say plainly that this is a demonstration with no real business behind it.

@@ -32,7 +32,10 @@ MONEY = "money"  # money that is due: sent even during a break or in digest mode
 ACTION = "action"  # asks the person to do something
 GENERAL = "general"
 ACCOUNT = "account"  # signing in or resetting a password: always sent at once
-KINDS = frozenset({MONEY, ACTION, GENERAL, ACCOUNT})
+# Someone may be at risk and a moderator is needed: never kept for a weekly digest (kept
+# during the moderator's own break, which is why unanswered urgent items go to admins).
+SAFEGUARDING = "safeguarding"
+KINDS = frozenset({MONEY, ACTION, GENERAL, ACCOUNT, SAFEGUARDING})
 
 JOB_KIND = "email.send"
 

@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session
 
 from marketplace.audit import AuditEntry
 from marketplace.auth.models import User
+from marketplace.moderation.models import ModerationItem
 from marketplace.organisations.models import Organisation
+from marketplace.places.models import Council
 from marketplace.pools.models import Pool
 from marketplace.providers.models import Listing
 
@@ -45,6 +47,8 @@ def names_for(session: Session, entries: Iterable[AuditEntry]) -> dict[int, tupl
         "organisation": set(),
         "listing": set(),
         "pool": set(),
+        "moderation_item": set(),
+        "council": set(),
     }
     for entry in entries:
         if entry.actor_id is not None:
@@ -63,6 +67,12 @@ def names_for(session: Session, entries: Iterable[AuditEntry]) -> dict[int, tupl
             ("directory.service", "listing_id"),
         ),
         "pool": (_names(session, Pool, wanted["pool"], "title"), ("pools.pool_page", "pool_id")),
+        # Claims, alerts and escalation: the queue item's page (moderators only).
+        "moderation_item": (
+            _names(session, ModerationItem, wanted["moderation_item"], "summary"),
+            ("moderation.item", "item_id"),
+        ),
+        "council": (_names(session, Council, wanted["council"], "name"), None),
     }
     result: dict[int, tuple[Named, Named]] = {}
     for entry in entries:

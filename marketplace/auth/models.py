@@ -53,6 +53,8 @@ class User(Base):
     erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Set by a moderator's suspension: no sign-in before this moment.
     suspended_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set by a moderator's "silence": the person can sign in and read, but not post, until then.
+    silenced_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     roles: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"

@@ -363,7 +363,7 @@ def conversation_for_moderator(
         concern is None
         or concern.match is None
         or item.state != QueueState.OPEN.value
-        or item.claimed_by_id != moderator.id
+        or moderation.claim_holder(item) != moderator.id
         or not moderation.can_moderate(session, moderator, item)
     ):
         raise NotAllowed("Only the moderator dealing with an open concern can read this")

@@ -79,6 +79,7 @@ def register() -> None:
         reject_label="No action needed: close with a reason",
         view=moderation_subject,
         private=True,
+        urgent=True,
     )
     moderation.register_subject(
         BUDDY_MESSAGE,

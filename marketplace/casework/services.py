@@ -21,7 +21,7 @@ from marketplace import audit
 from marketplace.auth.models import User
 from marketplace.casework.models import Case
 from marketplace.db import as_utc, utcnow
-from marketplace.email import send_email_or_log
+from marketplace.email import send_email, send_email_or_log
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.privacy import services as privacy
 
@@ -109,9 +109,65 @@ def open_case(
         due_on=due_date(as_utc(now).date()),
     )
     session.add(case)
-    session.flush()
+    session.flush()  # the acknowledgement names the reference
     audit.record(session, user.id if user else None, "case.opened", "case", case.id, kind)
+    _acknowledge(session, user, case)
     return case
+
+
+def _acknowledge(session: Session, user: User | None, case: Case) -> None:
+    """Tell the person, once the case is saved, that we have it: its reference and deadline.
+    Never what they wrote (it may be about their health or another person)."""
+    to = user.email if user is not None else case.contact_email
+    if not to:
+        return
+    what = "complaint" if is_complaint(case.kind) else "request"
+    send_email(
+        to,
+        f"We have your {what} (reference {case.id})",
+        f"Hello {user.display_name if user else 'there'},\n\n"
+        f"We received your {what} on {as_utc(case.received_at):%d %B %Y}. "
+        f"Your reference is {case.id}.\n\n"
+        f"We will answer by {case.due_on:%d %B %Y}. Quote the reference if you contact us "
+        "about it.\n",
+        user_id=user.id if user else None,
+        session=session,
+        about=f"a {what} acknowledgement",
+    )
+
+
+OFCOM = (
+    "Ofcom regulates online safety. It does not settle individual complaints, but you can tell "
+    "it about a website that is not keeping people safe, through the complaints page on "
+    "ofcom.org.uk."
+)
+ICO = (
+    "If you are unhappy with how we handle your personal data, you can complain to the "
+    "Information Commissioner's Office (ico.org.uk, 0303 123 1113)."
+)
+# The right next step after our answer, by what the case is about.
+NEXT_STEPS = {
+    Kind.COMPLAINT_DECISION.value: (
+        "If this is about a moderator's decision and you have not appealed it yet, you can ask "
+        "a different moderator to look at it again, once: use the appeal link in the email "
+        "that told you about the decision. " + OFCOM
+    ),
+    Kind.COMPLAINT_REPORT.value: (
+        "Reports are looked at by moderators from the local user-led organisation (ULO) or by "
+        "our own staff. If it is about how the ULO handled it, you can also complain to the "
+        "ULO directly. " + OFCOM
+    ),
+    Kind.COMPLAINT_SERVICE.value: (
+        "If this is about an organisation on this website, you can also complain to that "
+        "organisation directly, using its own complaints process. " + OFCOM
+    ),
+    Kind.COMPLAINT_OTHER.value: OFCOM + " " + ICO,
+}
+
+
+def next_steps(kind: str) -> str:
+    """What the person can do if they are not happy with our answer."""
+    return NEXT_STEPS.get(kind, ICO)
 
 
 def open_cases(session: Session) -> list[Case]:
@@ -168,8 +224,7 @@ def close_case(session: Session, admin: User, case: Case, response: str) -> Answ
         f"Our answer to your {'complaint' if is_complaint(case.kind) else 'request'} "
         f"(reference {case.id})",
         f"Hello {name},\n\nYou asked us: {LABELS[case.kind]}.\n\n{response}\n\n"
-        "If you are not happy with this answer, you can complain to the Information "
-        "Commissioner's Office (ico.org.uk, 0303 123 1113) about how we handle your data.\n",
+        f"If you are not happy with this answer: {next_steps(case.kind)}\n",
     )
 
 

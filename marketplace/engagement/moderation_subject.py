@@ -61,6 +61,8 @@ def register() -> None:
         visible_to=_review_visible,
         set_hidden=_set_hidden,
         owners=lambda _s, review: ([review.author], f"your review of {review.listing.name}"),
+        # The provider reviewed has an interest in the outcome.
+        organisations=lambda _s, review: {review.listing.organisation_id},
         decide=_decide_review,
         label="Review",
         view=moderation_subject,
@@ -79,5 +81,7 @@ def register() -> None:
         visible_to=_in_thread,
         owners=_message_owners,
         private=True,
+        # One side of the thread is the provider's staff, acting as staff.
+        organisations=lambda _s, message: {message.enquiry.listing.organisation_id},
     )
     limits.register_message_model("enquiry", EnquiryMessage, EnquiryMessage.author_id)

@@ -1,4 +1,4 @@
-"""Moderation: the audit log now; the queue arrives with the directory."""
+"""Moderation: the queue, reports, decisions, alerts and escalation, safeguarding contacts."""
 
 from __future__ import annotations
 
@@ -7,7 +7,18 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register this package's pages, commands and hooks with the app."""
-    from marketplace.moderation import cli, decisions, limits, report_routes, reports, routes
+    from marketplace.jobs.registry import handler
+    from marketplace.jobs.schedule import every
+    from marketplace.moderation import (
+        cli,
+        decisions,
+        jobs,
+        limits,
+        report_routes,
+        reports,
+        routes,
+        services,
+    )
 
     app.register_blueprint(routes.bp)
     app.register_blueprint(report_routes.bp)
@@ -18,3 +29,5 @@ def init_app(app: Flask) -> None:
     decisions.register()
     reports.register_privacy()
     decisions.register_privacy()
+    handler(services.WATCH_JOB)(jobs.watch)
+    every(services.WATCH_JOB, services.WATCH_EVERY)

@@ -33,15 +33,28 @@ MAX_APPEAL = 2000
 MIN_DAYS, MAX_DAYS = 1, 90
 APPEAL_LINK = "{appeal link}"
 ACTIONS = frozenset(
-    {Decision.HIDE, Decision.ASK_EDIT, Decision.WARN, Decision.SUSPEND, Decision.REMOVE}
+    {
+        Decision.HIDE,
+        Decision.ASK_EDIT,
+        Decision.WARN,
+        Decision.SILENCE,
+        Decision.SUSPEND,
+        Decision.REMOVE,
+    }
 )
 CONTENT_ACTIONS = frozenset({Decision.HIDE, Decision.ASK_EDIT, Decision.REMOVE})
+# Actions on the person who wrote it: one of them can go with a content decision.
+PERSON_ACTIONS = frozenset({Decision.WARN, Decision.SILENCE, Decision.SUSPEND})
+# Actions that last some days.
+TIMED_ACTIONS = frozenset({Decision.SILENCE, Decision.SUSPEND})
 
 ACTION_WORDS = {
     Decision.HIDE.value: "hidden from other people",
     Decision.ASK_EDIT.value: "sent back to you to change",
     Decision.WARN.value: "a warning",
     Decision.SUSPEND.value: "your account suspended for a while",
+    Decision.SILENCE.value: "your account made read-only for a while (you can sign in, read and "
+    "leave conversations, but not post)",
     Decision.REMOVE.value: "removed for good",
 }
 
@@ -61,9 +74,60 @@ def _report_actions(session: Session, item: ModerationItem) -> list[tuple[Decisi
     if kind.warn_writer and _owners(session, report.subject_type, report.subject_id)[0]:
         actions += [
             (Decision.WARN, "Warn the person who wrote it"),
+            (Decision.SILENCE, SILENCE_LABEL),
             (Decision.SUSPEND, "Suspend the person who wrote it for some days"),
         ]
     return actions
+
+
+SILENCE_LABEL = "Silence the person who wrote it for some days (they can read, not post)"
+
+
+def person_actions_for(session: Session, item: ModerationItem) -> list[tuple[Decision, str]]:
+    """What can also happen to the person who wrote it, beside a decision on the thing."""
+    return [(d, label) for d, label in moderation.actions_for(session, item) if d in PERSON_ACTIONS]
+
+
+@dataclass(frozen=True)
+class Author:
+    """The person who wrote a reported thing, and what moderators decided about them before."""
+
+    user: User
+    sanctions: list[Sanction]
+    reports_about: int
+
+
+def author_of(session: Session, item: ModerationItem) -> Author | None:
+    """Who wrote the thing a report item is about (when it has one writer who can be
+    sanctioned), with their earlier sanctions, newest first, and how many reports there have
+    been about things they were sanctioned for."""
+    if item.item_type != reports.ITEM_REPORT:
+        return None
+    report = session.get(Report, item.item_id)
+    kind = moderation.subject_kind(report.subject_type) if report else None
+    if report is None or kind is None or not kind.warn_writer:
+        return None
+    owners, _ = _owners(session, report.subject_type, report.subject_id)
+    if not owners:
+        return None
+    person = owners[0]
+    earlier = list(
+        session.scalars(
+            select(Sanction)
+            .where(Sanction.user_id == person.id)
+            .order_by(Sanction.created_at.desc(), Sanction.id.desc())
+        )
+    )
+    subjects = {(s.subject_type, s.subject_id) for s in earlier}
+    reported = sum(
+        len(
+            session.scalars(
+                select(Report.id).where(Report.subject_type == t, Report.subject_id == i)
+            ).all()
+        )
+        for t, i in subjects
+    )
+    return Author(person, earlier, reported)
 
 
 def _owners(session: Session, subject_type: str, subject_id: int) -> tuple[list[User], str]:
@@ -104,13 +168,42 @@ def decide(
     decision: Decision,
     reason: str,
     days: int | None = None,
+    also: Decision | None = None,
+    also_reason: str = "",
 ) -> list[Notice]:
-    """Any decision on a queue item. New actions make Sanctions; returns emails to send."""
-    if decision is Decision.SUSPEND and (days is None or not MIN_DAYS <= days <= MAX_DAYS):
+    """Any decision on a queue item. New actions make Sanctions; returns emails to send.
+
+    also: an action on the person who wrote it (warn, silence, suspend) made together with
+    the decision on the thing (remove it and suspend its writer), with its own reason; each
+    is its own sanction, told and appealable on its own.
+    """
+    if also is not None:
+        if also not in {d for d, _ in person_actions_for(session, item)}:
+            raise DomainError("Choose one of the actions offered", field="also")
+        if decision in PERSON_ACTIONS:
+            raise DomainError(
+                "You have already chosen what happens to the person: choose it once",
+                field="also",
+            )
+        if not (also_reason or "").strip():
+            raise DomainError("Say why, so the person understands", field="also_reason")
+    if (decision in TIMED_ACTIONS or also in TIMED_ACTIONS) and (
+        days is None or not MIN_DAYS <= days <= MAX_DAYS
+    ):
         raise DomainError(f"Enter a number of days from {MIN_DAYS} to {MAX_DAYS}", field="days")
     reporters = reporter_outcomes.reporters_waiting(session, item)
     moderation.decide(session, moderator, item, decision, reason)
     notices = _sanction(session, moderator, item, decision, reason, days)
+    if also is not None:
+        notices += _sanction(session, moderator, item, also, also_reason, days)
+        audit.record(
+            session,
+            moderator.id,
+            f"moderation.{also.value}",
+            item.item_type,
+            item.item_id,
+            also_reason.strip(),
+        )
     return notices + [
         Notice(n.to, n.subject, n.body)
         for n in reporter_outcomes.notices_for(session, item, reporters)
@@ -130,7 +223,7 @@ def _sanction(
     report = session.get(Report, item.item_id)
     assert report is not None  # noqa: S101 - the report handler checked it
     owners, what = _owners(session, report.subject_type, report.subject_id)
-    until = utcnow() + timedelta(days=days or 0) if decision is Decision.SUSPEND else None
+    until = utcnow() + timedelta(days=days or 0) if decision in TIMED_ACTIONS else None
     if not owners:
         return []
     # One decision, one sanction, one appeal: for a listing it names the first of its
@@ -154,6 +247,8 @@ def _sanction(
         # A second suspension never shortens one already running.
         person.suspended_until = _latest(person.suspended_until, until)
         end_all_sessions(person)
+    if decision is Decision.SILENCE:
+        person.silenced_until = _latest(person.silenced_until, until)
     audit.record(
         session,
         moderator.id,
@@ -174,12 +269,13 @@ def _latest(current: datetime | None, new: datetime | None) -> datetime | None:
 
 
 def _remaining_suspension(session: Session, person: User, overturned: Sanction) -> datetime | None:
-    """When the person's other suspensions (not overturned) end; None if they have none left."""
+    """When the person's other suspensions (or silences, for a silence) that were not
+    overturned end; None if they have none left."""
     until: datetime | None = None
     for other in session.scalars(
         select(Sanction).where(
             Sanction.user_id == person.id,
-            Sanction.action == Decision.SUSPEND.value,
+            Sanction.action == overturned.action,
             Sanction.overturned_at.is_(None),
             Sanction.id != overturned.id,
         )
@@ -200,7 +296,9 @@ def _decision_notice(owner: User, sanction: Sanction, what: str, appealable: boo
         "",
         f"Why: {sanction.reason}",
     ]
-    if sanction.until is not None:
+    if sanction.until is not None and sanction.action == Decision.SILENCE.value:
+        lines += ["", f"You can post again from {sanction.until:%d %B %Y at %H:%M} UTC."]
+    elif sanction.until is not None:
         lines += ["", f"You can sign in again from {sanction.until:%d %B %Y at %H:%M} UTC."]
     if appealable:
         lines += [
@@ -300,6 +398,7 @@ def appeal(session: Session, user: User, sanction: Sanction, text: str) -> Appea
         f"Appeal against: {ACTION_WORDS[sanction.action]}",
         user,
         original.councils if original else [],
+        conflict_orgs=original.conflict_orgs if original else (),
     )
     audit.record(session, user.id, "appeal.made", "sanction", sanction.id, f"appeal {row.id}")
     return row
@@ -310,6 +409,7 @@ MODERATOR_WORDS = {
     Decision.ASK_EDIT.value: "Sent back to the owner to change",
     Decision.WARN.value: "A warning",
     Decision.SUSPEND.value: "Account suspended",
+    Decision.SILENCE.value: "Made read-only (silenced)",
     Decision.REMOVE.value: "Removed for good",
 }
 
@@ -356,6 +456,10 @@ def _decide_appeal(session: Session, item: ModerationItem, decision: Decision, r
         person = session.get(User, sanction.user_id)
         if person is not None:
             person.suspended_until = _remaining_suspension(session, person, sanction)
+    if sanction.action == Decision.SILENCE.value and sanction.user_id:
+        person = session.get(User, sanction.user_id)
+        if person is not None:
+            person.silenced_until = _remaining_suspension(session, person, sanction)
     # The moderator who decided the appeal (services.decide sets it before this runs).
     audit.record(
         session, item.decided_by_id, "sanction.overturned", "sanction", sanction.id, reason

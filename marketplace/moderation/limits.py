@@ -57,8 +57,16 @@ def messages_sent_since(session: Session, user: User, since: datetime) -> int:
 
 
 def check_new_account_limit(session: Session, user: User, now: datetime | None = None) -> None:
-    """Refuse a sixth message within an hour from an account younger than a week."""
+    """Refuse any message from a silenced account, and a sixth message within an hour from an
+    account younger than a week. Every feature with messages calls this before posting."""
     now = now or utcnow()
+    if user.silenced_until is not None and as_utc(user.silenced_until) > as_utc(now):
+        raise DomainError(
+            f"A moderator has made your account read-only until "
+            f"{as_utc(user.silenced_until):%d %B %Y at %H:%M} UTC. You can read and leave "
+            "conversations, but not post",
+            field="body",
+        )
     if not is_new_account(user, now):
         return
     if messages_sent_since(session, user, now - timedelta(hours=1)) >= (

@@ -17,6 +17,20 @@ class QueueState(enum.StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+class ReportReason(enum.StrEnum):
+    """Why someone reported something (labels in reports.py)."""
+
+    SPAM = "spam"
+    ABUSE = "abuse"
+    FALSE = "false"
+    PRIVACY = "privacy"
+    OTHER = "other"
+    ILLEGAL = "illegal"
+    RISK_TO_PERSON = "risk_to_person"
+    RISK_FROM_OTHER = "risk_from_other"
+    MONEY_MISUSE = "money_misuse"
+
+
 class Decision(enum.StrEnum):
     APPROVE = "approve"
     REJECT = "reject"
@@ -25,6 +39,8 @@ class Decision(enum.StrEnum):
     ASK_EDIT = "ask_edit"
     WARN = "warn"
     SUSPEND = "suspend"
+    # Read-only for some days: can sign in, read and leave, cannot post.
+    SILENCE = "silence"
     REMOVE = "remove"
     # An appeal's outcome.
     UPHOLD = "uphold"
@@ -48,6 +64,12 @@ class ModerationItem(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # When the claim was made or last renewed: it lapses if nothing is decided for a while.
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When an urgent item nobody took on was sent to the admins.
+    escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Organisations the item is about (comma-separated ids): their staff may not handle it.
+    conflict_org_ids: Mapped[str] = mapped_column(String(200), default="", server_default="")
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     # A safeguarding report: shown first in the queue, highlighted after a day.
     urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
@@ -57,6 +79,10 @@ class ModerationItem(Base):
     @property
     def councils(self) -> list[str]:
         return [c for c in self.council_codes.split(",") if c]
+
+    @property
+    def conflict_orgs(self) -> set[int]:
+        return {int(o) for o in self.conflict_org_ids.split(",") if o}
 
 
 class Report(Base):
@@ -118,3 +144,18 @@ class Appeal(Base):
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     outcome: Mapped[str | None] = mapped_column(String(20))
+
+
+class SafeguardingContact(Base):
+    """A council's adult safeguarding team, as a ULO or admin recorded it, for moderators."""
+
+    __tablename__ = "safeguarding_contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    council_code: Mapped[str] = mapped_column(String(9), unique=True)
+    phone: Mapped[str] = mapped_column(String(40))
+    email: Mapped[str] = mapped_column(String(255))
+    hours: Mapped[str] = mapped_column(String(255))
+    out_of_hours: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

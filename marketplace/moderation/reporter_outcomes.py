@@ -27,6 +27,7 @@ OUTCOME_WORDS = {
     "to change it",
     Decision.WARN.value: "A moderator agreed, and has acted on it with the person who wrote it",
     Decision.SUSPEND.value: "A moderator agreed, and has acted on it with the person who wrote it",
+    Decision.SILENCE.value: "A moderator agreed, and has acted on it with the person who wrote it",
 }
 WAITING = "Waiting for a moderator"
 

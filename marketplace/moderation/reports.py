@@ -1,15 +1,15 @@
 """ "Report this": reports about listings, reviews, pools, messages and organisations.
 
 A report goes into the one moderation queue (kind "report") with the council areas of the
-thing reported; a safeguarding reason makes the queue item urgent. One open report per person
-per thing. When three different people have reported something and no moderator has acted on
-their reports for 12 hours, it is hidden until a moderator reviews it (one or two reports never
-hide anything: a lone flag must not be a weapon), and its owner is told it is under review.
+thing reported; a safeguarding or illegal-content reason makes the queue item urgent. One open
+report per person per thing. When three different people have reported something and no
+moderator has acted on their reports for 12 hours, it is hidden until a moderator reviews it
+(one or two reports never hide anything: a lone flag must not be a weapon), and its owner is
+told it is under review.
 """
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,7 +23,13 @@ from marketplace.db import as_utc, utcnow
 from marketplace.email import send_email_or_log
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.moderation import services as moderation
-from marketplace.moderation.models import Decision, ModerationItem, QueueState, Report
+from marketplace.moderation.models import (
+    Decision,
+    ModerationItem,
+    QueueState,
+    Report,
+    ReportReason,
+)
 from marketplace.privacy import services as privacy
 
 ITEM_REPORT = "report"
@@ -32,15 +38,7 @@ AUTO_HIDE_REPORTERS = 3
 AUTO_HIDE_AFTER = timedelta(hours=12)
 
 
-class Reason(enum.StrEnum):
-    SPAM = "spam"
-    ABUSE = "abuse"
-    FALSE = "false"
-    PRIVACY = "privacy"
-    OTHER = "other"
-    RISK_TO_PERSON = "risk_to_person"
-    RISK_FROM_OTHER = "risk_from_other"
-    MONEY_MISUSE = "money_misuse"
+Reason = ReportReason
 
 
 REASON_LABELS = {
@@ -49,11 +47,12 @@ REASON_LABELS = {
     Reason.FALSE.value: "False or misleading",
     Reason.PRIVACY.value: "Shares someone's personal details",
     Reason.OTHER.value: "Something else",
+    Reason.ILLEGAL.value: "Illegal content (for example selling drugs, fraud, threats or hate)",
     Reason.RISK_TO_PERSON.value: "Safeguarding: someone may be at risk of harm",
     Reason.RISK_FROM_OTHER.value: "Safeguarding: someone is at risk from another person",
     Reason.MONEY_MISUSE.value: "Safeguarding: money is being misused",
 }
-SAFEGUARDING = frozenset({Reason.RISK_TO_PERSON, Reason.RISK_FROM_OTHER, Reason.MONEY_MISUSE})
+# Which reasons make a report urgent is decided in one place: moderation.URGENT_REASONS.
 
 
 # What can be reported (listings, reviews, pools, messages, help requests, organisations)
@@ -112,7 +111,9 @@ def submit_report(
     details: str,
     now: datetime | None = None,
 ) -> tuple[Report, list[UnderReview]]:
-    """Report something: a queue item in its areas (urgent for safeguarding). Checks auto-hide."""
+    """Report something: a queue item in its areas (urgent for safeguarding or illegal
+    content, moderation.is_urgent), never shown to staff of the organisation it is about.
+    Checks auto-hide."""
     now = now or utcnow()
     if reason not in REASON_LABELS:
         raise DomainError("Choose why you are reporting this", field="reason")
@@ -140,16 +141,17 @@ def submit_report(
     )
     session.add(report)
     session.flush()  # the queue item names the report
-    item = moderation.submit(
+    moderation.submit(
         session,
         ITEM_REPORT,
         report.id,
         f"Report ({REASON_LABELS[reason]}): {subject.title}",
         reporter,
         subject.areas,
+        reason=reason,
+        conflict_orgs=subject.organisations,
+        now=now,
     )
-    item.urgent = Reason(reason) in SAFEGUARDING
-    item.submitted_at = now
     notices = []
     hideable = subject.type in moderation.hideable_subjects()
     if hideable and _auto_hide_due(session, subject.type, subject.id, now):
@@ -304,11 +306,34 @@ def report_for_item(session: Session, item: ModerationItem) -> dict[str, object]
         "report_subject": subject_for_moderator(session, report.subject_type, report.subject_id),
         "report_reason": REASON_LABELS.get(report.reason, report.reason),
         "report_count": len(open_reports(session, report.subject_type, report.subject_id)),
+        # The other open reports about the same thing: one decision closes them all.
+        "other_reports": [
+            (REASON_LABELS.get(r.reason, r.reason), r.details)
+            for r in open_reports(session, report.subject_type, report.subject_id)
+            if r.id != report.id
+        ],
     }
+
+
+def _same_subject(session: Session, item: ModerationItem) -> tuple[object, ...] | None:
+    report = session.get(Report, item.item_id)
+    return ("report", report.subject_type, report.subject_id) if report else None
+
+
+def reasons_of(session: Session, items: tuple[ModerationItem, ...]) -> list[str]:
+    """The different reasons given in a group of reports, in plain words."""
+    found: list[str] = []
+    for item in items:
+        report = session.get(Report, item.item_id) if item.item_type == ITEM_REPORT else None
+        label = REASON_LABELS.get(report.reason, report.reason) if report else None
+        if label and label not in found:
+            found.append(label)
+    return found
 
 
 def register() -> None:
     """Teach the queue about reports (moderation's init_app)."""
+    moderation.register_group_key(ITEM_REPORT, _same_subject)
     moderation.register_kind(
         ITEM_REPORT,
         "Report",

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from marketplace.auth.models import User
 from marketplace.db import as_utc, utcnow
-from marketplace.email import MONEY, Email, send_routed
+from marketplace.email import MONEY, SAFEGUARDING, Email, send_routed
 from marketplace.notifications import links, preferences
 from marketplace.notifications.models import DigestItem, Frequency, HeldReason
 
@@ -92,7 +92,7 @@ def route(session: Session, email: Email) -> str | None:
         hold(session, user, email.subject, email.body, email.kind, HeldReason.BREAK.value)
         return None
     frequency = preferences.frequency_of(session, user.id)
-    if email.kind != MONEY and frequency is Frequency.WEEKLY_DIGEST:
+    if email.kind not in (MONEY, SAFEGUARDING) and frequency is Frequency.WEEKLY_DIGEST:
         hold(session, user, email.subject, email.body, email.kind, HeldReason.DIGEST.value)
         return None
     return email.body + footer(session, user, frequency)

@@ -77,6 +77,7 @@ def register() -> None:
         # Its provider's staff are told, but a listing is not one person's words.
         warn_writer=False,
         apply_sanction=_apply_sanction,
+        organisations=lambda _s, listing: {listing.organisation_id},
         decide=_decide_listing,
         label="New listing",
         view=_view,

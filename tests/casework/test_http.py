@@ -16,10 +16,11 @@ def text(response) -> str:
     return response.get_data(as_text=True)
 
 
-def test_a_visitor_complains_and_errors_sit_beside_the_fields(app, db_session):
+def test_a_visitor_complains_and_errors_sit_beside_the_fields(app, db_session, mailbox):
     client = app.test_client()
     page = text(client.get("/complaints"))
     assert "Make a complaint" in page and "116 123" in page
+    assert "We email you a reference as soon as it arrives." in page
     page = text(post(client, "/complaints", {"kind": "", "details": "", "contact_email": ""}))
     assert 'id="kind-error"' in page
     page = text(
@@ -37,7 +38,9 @@ def test_a_visitor_complains_and_errors_sit_beside_the_fields(app, db_session):
         {"kind": "complaint_service", "details": "Slow", "contact_email": "a@example.com"},
     )
     assert response.status_code == 302
-    assert db.session.query(Case).one().contact_email == "a@example.com"
+    case = db.session.query(Case).one()
+    assert case.contact_email == "a@example.com"
+    mailbox.last_to("a@example.com", f"We have your complaint (reference {case.id})")
 
 
 def test_a_holder_asks_about_their_data_and_sees_it_listed(app, db_session):

@@ -99,3 +99,51 @@ def test_export_and_erasure(db_session):
     assert case.user_id is None
     assert case.details == "(erased)"
     assert case.due_on is not None  # that it was asked and when stays, to show we answered
+
+
+# --- Online Safety Act: acknowledgement and the right next step --------------------------------
+
+
+@pytest.fixture
+def in_app(app):
+    with app.app_context():
+        yield
+
+
+def test_a_complaint_is_acknowledged_with_its_reference_and_nothing_it_said(
+    in_app, db_session, mailbox
+):
+    person = UserFactory()
+    case = casework.open_case(db_session, person, "complaint_report", "Nobody replied about Sam")
+    db_session.commit()
+    email = mailbox.last_to(person.email, f"We have your complaint (reference {case.id})")
+    body = email.get_payload()
+    assert f"Your reference is {case.id}" in body
+    assert f"We will answer by {case.due_on:%d %B %Y}" in body
+    assert "Sam" not in body
+
+
+def test_a_visitors_complaint_is_acknowledged_at_their_address(in_app, db_session, mailbox):
+    case = casework.open_case(db_session, None, "complaint_other", "Slow", "visitor@example.com")
+    db_session.commit()
+    mailbox.last_to("visitor@example.com", f"We have your complaint (reference {case.id})")
+
+
+@pytest.mark.parametrize(
+    ("kind", "says", "not_says"),
+    [
+        ("complaint_decision", ["appeal link", "Ofcom", "ofcom.org.uk"], ["Information Commiss"]),
+        ("complaint_report", ["complain to the ULO directly", "Ofcom"], ["appeal link"]),
+        ("complaint_service", ["complain to that organisation directly", "Ofcom"], []),
+        ("complaint_other", ["Ofcom", "Information Commissioner's Office"], []),
+        ("objection", ["Information Commissioner's Office"], ["Ofcom"]),
+    ],
+)
+def test_each_answer_names_the_right_next_step(db_session, kind, says, not_says):
+    case = casework.open_case(db_session, UserFactory(), kind, "Please look")
+    answer = casework.close_case(db_session, UserFactory(roles=["admin"]), case, "Answered")
+    assert answer is not None
+    for words in says:
+        assert words in answer.body
+    for words in not_says:
+        assert words not in answer.body

@@ -207,7 +207,7 @@ def test_the_scheduler_enqueues_each_periodic_job_once_per_period(app, db_sessio
     assert scheduler.tick(db_session, now + timedelta(minutes=2)) == 0
     assert scheduler.tick(db_session, now + timedelta(minutes=3)) == 0  # no new period: no SQL
     assert scheduler.tick(db_session, now + timedelta(minutes=5)) == 1  # a new 5 minutes
-    assert scheduler.tick(db_session, now + timedelta(minutes=10)) == 3  # and a new 15 minutes
+    assert scheduler.tick(db_session, now + timedelta(minutes=10)) == 4  # and a new 15 minutes
 
     keys = sorted(job.dedupe_key or "" for job in jobs(db_session))
     hour = now.replace(minute=0).isoformat()
@@ -215,6 +215,8 @@ def test_the_scheduler_enqueues_each_periodic_job_once_per_period(app, db_sessio
         [
             f"buddies.resume_due@{hour}",
             f"memberships.run_jobs@{hour}",
+            f"moderation.watch@{now.replace(minute=15).isoformat()}",
+            f"moderation.watch@{now.replace(minute=30).isoformat()}",
             f"notifications.send_digests@{period_start(now, timedelta(days=7)).isoformat()}",
             f"pools.chase_invoices@{hour}",
             f"pools.charge_due@{now.replace(minute=15).isoformat()}",
@@ -239,6 +241,7 @@ def test_the_periodic_jobs_run_their_existing_code_paths(app, db_session):
     assert sorted(outcomes) == [
         ("buddies.resume_due", "done"),
         ("memberships.run_jobs", "done"),
+        ("moderation.watch", "done"),
         ("notifications.send_digests", "done"),
         ("pools.charge_due", "done"),
         ("pools.chase_invoices", "done"),

@@ -46,6 +46,7 @@ def test_report_offers_only_sensible_actions(db_session, council, moderator):
         Decision.HIDE,
         Decision.ASK_EDIT,
         Decision.WARN,
+        Decision.SILENCE,
         Decision.SUSPEND,
         Decision.REMOVE,
     }

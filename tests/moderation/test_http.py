@@ -86,8 +86,15 @@ def test_queue_shows_urgent_first_with_age_and_other_areas_see_nothing(
     app, db_session, council, moderator
 ):
     listing, _ = published_listing(db_session, council, moderator)
+    other_listing, _ = published_listing(db_session, council, moderator)
     old, _ = reports.submit_report(
-        db_session, UserFactory(), "listing", listing.id, "spam", "", utcnow() - timedelta(days=3)
+        db_session,
+        UserFactory(),
+        "listing",
+        other_listing.id,
+        "spam",
+        "",
+        utcnow() - timedelta(days=3),
     )
     urgent, _ = reports.submit_report(
         db_session,
@@ -251,3 +258,21 @@ def test_enquiry_signpost_and_new_account_limit_beside_the_field(
     page = text(post(client, thread, {"body": "one too many"}))
     assert 'id="body-error"' in page
     assert "New accounts can send 5 messages an hour" in page
+
+
+def test_reports_about_one_thing_share_a_queue_row_with_their_count_and_reasons(
+    app, db_session, council, moderator
+):
+    listing, _ = published_listing(db_session, council, moderator)
+    for reason, details in (("spam", "Adverts"), ("false", "Wrong prices"), ("spam", "")):
+        reports.submit_report(db_session, UserFactory(), "listing", listing.id, reason, details)
+    db_session.commit()
+    client = signed_in(app, moderator)
+    page = text(client.get("/moderation"))
+    assert "1 waiting" in page
+    assert "3 reports: Spam or advertising; False or misleading" in page
+    assert "Moderation: 1 waiting" in page
+    (first, *_rest) = moderation.queue_for(db_session, moderator)
+    item_page = text(client.get(f"/moderation/items/{first.id}"))
+    assert "The other reports about it (your decision closes them all)" in item_page
+    assert "Wrong prices" in item_page

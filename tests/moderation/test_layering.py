@@ -27,7 +27,8 @@ CORE = frozenset(
     }
 )
 ALLOWED = {
-    "moderation": CORE | {"moderation", "auth", "places", "privacy", "web"},
+    # jobs: the shared job runner and schedule (moderation.watch is a periodic job).
+    "moderation": CORE | {"moderation", "auth", "places", "privacy", "web", "jobs"},
     "privacy": CORE | {"privacy", "auth", "web"},
 }
 

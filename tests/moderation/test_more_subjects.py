@@ -52,11 +52,12 @@ def test_a_help_request_is_reported_by_those_who_can_see_it(db_session, council,
     row, _ = reports.submit_report(db_session, member, "help_request", found.id, "abuse", "")
     (item,) = moderation.open_entries_for(db_session, reports.ITEM_REPORT, row.id)
     assert item.councils == [council.code]
-    # It cannot be hidden, but the person who wrote it can be warned or suspended.
+    # It cannot be hidden, but the person who wrote it can be warned, silenced or suspended.
     assert offered(db_session, item) == {
         Decision.APPROVE,
         Decision.REJECT,
         Decision.WARN,
+        Decision.SILENCE,
         Decision.SUSPEND,
     }
     notices = decisions.decide(db_session, moderator, item, Decision.WARN, "Be kind")
