@@ -61,9 +61,11 @@ def _query_from(form: SearchForm) -> SearchQuery | None:
     if not form.validate():
         return None
     near = None
+    council = None
     if form.postcode.data and form.postcode.data.strip():
         place = postcodes.lookup(form.postcode.data)
         near = (place.easting, place.northing)
+        council = place.council_code
     sort = form.sort.data or "relevance"
     if sort == "distance" and near is None:
         sort = "relevance"
@@ -78,6 +80,7 @@ def _query_from(form: SearchForm) -> SearchQuery | None:
         max_price_pence=parse_pounds(form.max_price.data) if form.max_price.data else None,
         near=near,
         within_miles=int(form.within.data or 10) if near else None,
+        near_council=council,
         sort=sort,
         page=form.page.data or 1,
         per_page=PER_PAGE,
@@ -111,6 +114,13 @@ def _facets(result: SearchResult, query: SearchQuery) -> dict[str, list[FacetOpt
     return facets
 
 
+def _council_name(code: str | None) -> str | None:
+    """The name of the council area with this ONS code, if the directory knows it."""
+    if code is None:
+        return None
+    return next((c.name for c in reference.councils(db.session) if c.key == code), None)
+
+
 @bp.route("/services")
 def search() -> str:
     form = SearchForm(request.args)
@@ -127,6 +137,8 @@ def search() -> str:
         "providers/search.html",
         form=form,
         query=query,
+        area_name=_council_name(query.near_council) if query is not None else None,
+        postcode=postcodes.normalise(form.postcode.data or "") if query is not None else None,
         result=result,
         listings=listings,
         facets=_facets(result, query) if result is not None and query is not None else {},

@@ -85,6 +85,8 @@ FACET_FIELDS = ("categories", "delivery_modes", "languages", "communities", "cou
 DIRECT_PAYMENTS = "takes_direct_payments"
 FACETS = (*FACET_FIELDS, DIRECT_PAYMENTS)
 SORTS = ("relevance", "distance", "price")
+# Delivery modes that reach people at home wherever the provider is based.
+REMOTE_DELIVERY = ("online", "phone")
 
 # Below this many selected documents, sort them outright rather than walk a presorted order.
 SMALL_RESULT = 2000
@@ -123,6 +125,7 @@ class ListingDocument:
     min_price_pence: int | None
     easting: int | None
     northing: int | None
+    serves_nationally: bool = False  # online or by phone for anyone in England
 
 
 def document_from_listing(listing: Listing) -> ListingDocument:
@@ -147,6 +150,7 @@ def document_from_listing(listing: Listing) -> ListingDocument:
         min_price_pence=price,
         easting=listing.easting if has_point else None,
         northing=listing.northing if has_point else None,
+        serves_nationally=bool(listing.serves_nationally),
     )
 
 
@@ -164,6 +168,9 @@ class SearchQuery:
     max_price_pence: int | None = None  # free (0) included; listings without a price excluded
     near: tuple[int, int] | None = None  # (easting, northing) in metres on the OS grid
     within_miles: int | None = None  # only with near
+    # The ONS code of the council area `near` is in: with within_miles, services online or by
+    # phone that serve this council (or all of England) are found wherever they are based.
+    near_council: str | None = None
     sort: str = "relevance"  # "relevance" | "distance" (needs near) | "price" (cheapest first)
     page: int = 1
     per_page: int = 20
@@ -176,6 +183,9 @@ class Hit:
     listing_id: int
     score: float
     distance_miles: float | None
+    # With a place and a distance: True when within the distance, False when found because it
+    # is offered online or by phone to the place's council area or to all of England.
+    nearby: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -227,6 +237,7 @@ def build_schema() -> Schema:
         communities=facet(),
         councils=facet(),
         takes_direct_payments=ID(),  # "true" or "false"
+        serves_nationally=ID(),  # "true" or "false"
         grid_cell=ID(),  # 10 km square of the OS grid, for listings with a point
         min_price=NUMERIC(bits=32, stored=True, sortable=True, shift_step=0),
         easting=NUMERIC(bits=32, stored=True, sortable=True, shift_step=0),
@@ -257,6 +268,7 @@ def _fields(document: ListingDocument) -> dict[str, Any]:
             (document.name, document.summary, document.description, document.organisation, tags)
         ),
         "takes_direct_payments": "true" if document.takes_direct_payments else "false",
+        "serves_nationally": "true" if document.serves_nationally else "false",
         "min_price": (
             PRICE_UNKNOWN if document.min_price_pence is None else document.min_price_pence
         ),
@@ -792,6 +804,7 @@ def _normalised(query: SearchQuery) -> SearchQuery:
         within = None
     elif within is not None:
         within = max(0, min(_int(within, 0), MAX_WITHIN_MILES))
+    council = query.near_council if near is not None and within is not None else None
     sort = query.sort if query.sort in SORTS else "relevance"
     if sort == "distance" and near is None:
         sort = "relevance"
@@ -801,6 +814,7 @@ def _normalised(query: SearchQuery) -> SearchQuery:
         text=(query.text or "")[:MAX_QUERY_CHARS],
         near=near,
         within_miles=within,
+        near_council=council or None,
         sort=sort,
         max_price_pence=None if max_price is None else max(0, _int(max_price, 0)),
         page=max(1, _int(query.page, 1)),
@@ -824,6 +838,7 @@ class _Search:
     def __init__(self, view: _View, query: SearchQuery) -> None:
         self.view = view
         self.query = query
+        self.nearby: _Membership | None = None
 
     def run(self) -> SearchResult:
         query = self.query
@@ -834,7 +849,9 @@ class _Search:
         if query.max_price_pence is not None:
             base &= self._price_at_most(query.max_price_pence)
         if query.near is not None and query.within_miles is not None:
-            base &= self._within(query.near, query.within_miles)
+            nearby = self._within(query.near, query.within_miles)
+            self.nearby = _Membership(nearby)
+            base &= nearby | self._serving_remotely(query.near_council)
 
         filters = self._facet_filters()
         selected = base
@@ -926,6 +943,21 @@ class _Search:
             return inside | _bitset(near_enough, self.view.size)
 
         return self.view.cached(("within", near, miles), compute)
+
+    def _serving_remotely(self, council: str | None) -> int:
+        """Live documents offered online or by phone to this council area or to all of England.
+
+        A person at home can use them wherever the provider is, so a place search keeps them
+        whatever the distance.
+        """
+        modes = self.view.facet("delivery_modes")
+        remote = 0
+        for mode in REMOTE_DELIVERY:
+            remote |= modes.get(mode, 0)
+        serving = self.view.facet("serves_nationally").get("true", 0)
+        if council:
+            serving |= self.view.facet("councils").get(council, 0)
+        return remote & serving
 
     # Text ------------------------------------------------------------------------------------
 
@@ -1068,7 +1100,12 @@ class _Search:
             if east != NO_POINT:
                 metres = math.hypot(east - self.query.near[0], north - self.query.near[1])
                 distance = metres / METRES_PER_MILE
-        return Hit(listing_id=self.view.listing_id(docnum), score=score, distance_miles=distance)
+        return Hit(
+            listing_id=self.view.listing_id(docnum),
+            score=score,
+            distance_miles=distance,
+            nearby=None if self.nearby is None else docnum in self.nearby,
+        )
 
     # Facets ----------------------------------------------------------------------------------
 

@@ -166,3 +166,106 @@ def test_unknown_postcode_is_reported_beside_the_field(client):
     html = client.get("/services?postcode=ZZ99+9ZZ").get_data(as_text=True)
     assert "There is a problem" in html
     assert 'href="#postcode"' in html
+
+
+def publish(app, db_session, org, staff, data):
+    from marketplace.providers.services import create_listing
+
+    # After a request the test's objects belong to an ended session: load them afresh.
+    org = db_session.get(type(org), org.id)
+    staff = db_session.get(type(staff), staff.id)
+    listing = create_listing(db_session, staff, org, data)
+    listing.status = ListingStatus.PUBLISHED.value
+    with app.app_context():  # the search index is updated after the commit, for this app
+        db_session.commit()
+    return listing
+
+
+def test_a_postcode_search_keeps_online_services_for_the_area_and_says_which(
+    app, client, db_session, leeds
+):
+    from tests.factories import CouncilFactory
+    from tests.listing_helpers import listing_data
+
+    bristol = CouncilFactory(code="E06000023", name="Bristol")
+    org, staff, _ = provider_with_staff(leeds)
+    db_session.commit()
+    sign_in(client, staff)
+    # The form's promise: "People anywhere in England will find it when they search near
+    # their postcode."
+    form_page = client.get(f"/provider/organisations/{org.id}/listings/new").get_data(as_text=True)
+    assert "People anywhere in England will find it when they search near their postcode." in (
+        form_page
+    )
+    national_form = listing_form(
+        db_session,
+        leeds,
+        name="Online befriending calls",
+        summary="A weekly video call with a volunteer befriender.",
+        delivery_modes=["online", "phone"],
+        council_ids=[],
+        postcode="",
+        radius_miles="",
+        serves_nationally="y",
+    )
+    response = post(client, f"/provider/organisations/{org.id}/listings/new", national_form)
+    assert response.status_code == 302, response.get_data(as_text=True)[:3000]
+    national = db_session.scalars(select(Listing)).one()
+    assert national.serves_nationally
+    national.status = ListingStatus.PUBLISHED.value
+    with app.app_context():
+        db_session.commit()
+    publish(
+        app,
+        db_session,
+        org,
+        staff,
+        listing_data(
+            db_session,
+            bristol,
+            name="Befriending by phone for Bristol",
+            delivery_modes=("phone",),
+        ),
+    )
+    publish(
+        app,
+        db_session,
+        org,
+        staff,
+        listing_data(db_session, leeds, name="Befriending cafe in Leeds", postcode="LS1 1UR"),
+    )
+
+    visitor = app.test_client()
+    html = visitor.get("/services?q=befriending&postcode=BS1+5TR&within=50").get_data(as_text=True)
+    assert "Online befriending calls" in html
+    assert "Befriending by phone for Bristol" in html
+    assert "Befriending cafe in Leeds" not in html  # in person, 170 miles away
+    text = " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    assert (
+        "Services within 50 miles of BS1 5TR, and services online or by phone for people in "
+        "Bristol or anywhere in England." in text
+    )
+    assert "Online or by phone , for anyone in England" in text
+    assert "Online or by phone , for people in Bristol" in text
+
+    near_leeds = visitor.get(
+        "/services?q=befriending&postcode=LS1+3AD&within=5&delivery=online"
+    ).get_data(as_text=True)
+    assert "Online befriending calls" in near_leeds
+    assert "Befriending by phone for Bristol" not in near_leeds
+    on_service_page = visitor.get(f"/services/{national.id}").get_data(as_text=True)
+    assert "Anyone in England, online or by phone" in on_service_page
+
+
+def test_a_service_for_all_of_england_must_be_online_or_by_phone(client, db_session, leeds):
+    org, staff, _ = provider_with_staff(leeds)
+    db_session.commit()
+    sign_in(client, staff)
+    html = post(
+        client,
+        f"/provider/organisations/{org.id}/listings/new",
+        listing_form(db_session, leeds, serves_nationally="y"),
+    ).get_data(as_text=True)
+    assert "A service for anyone in England must be offered online or by phone" in html
+    assert 'href="#serves_nationally"' in html
+    assert db_session.scalars(select(Listing)).all() == []
