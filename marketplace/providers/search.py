@@ -40,6 +40,8 @@ from whoosh.columns import VarBytesColumn
 from whoosh.fields import COLUMN, ID, KEYWORD, NUMERIC, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
 
+from marketplace.providers import synonyms
+
 if TYPE_CHECKING:
     from whoosh.reading import IndexReader
     from whoosh.searching import Searcher
@@ -67,6 +69,7 @@ FEW_RESULTS = 5  # fewer plain matches than this and we also try words one typo 
 FUZZY_MIN_LETTERS = 4  # shorter words have too many neighbours one edit away
 FUZZY_MAX_LETTERS = 30  # no real word is longer, and edit automata grow with the word
 FUZZY_VARIANT_BOOST = 0.7  # a word we guessed counts for less than the word that was typed
+SYNONYM_BOOST = 0.8  # a word that means the same counts for less than the word that was typed
 GRID_CELL_METRES = 10_000
 PRICE_UNKNOWN = 2**31 - 1  # sentinel for "no price given": sorts after every real price
 NO_POINT = -1
@@ -592,14 +595,13 @@ class _View:
         merged = heapq.merge(*(keyed(*leaf) for leaf in self.leaves))
         return (entry[-1] for entry in merged)
 
-    def ranking(self, variants: list[dict[str, float]], per_word: list[dict[int, float]]) -> array:
+    def ranking(self, key: Any, per_word: list[dict[int, float]]) -> array:
         """Every document the words match, best total score first, ties in index order.
 
         Sorting all the matches costs more than picking one page's best, but it is done once
         per set of words per index generation: after that a page is the first documents of
         this list (that pass the filters), instead of a pass over every match on each request.
         """
-        key = tuple(tuple(sorted(stems.items())) for stems in variants)
         order = self._rankings.recall(key)
         if order is None:
             totals = _totals(per_word)
@@ -824,13 +826,23 @@ def _normalised(query: SearchQuery) -> SearchQuery:
 
 @dataclass
 class _Word:
-    typed: str  # lowercased, as typed
+    typed: str  # lowercased, as typed (words joined by spaces for a phrase from synonyms)
     stems: tuple[str, ...]  # what the stemming analyser makes of it (empty for a stop word)
+    # Words and phrases that mean the same (marketplace.providers.synonyms), each as its words.
+    synonyms: tuple[tuple[str, ...], ...] = ()
+
+
+@dataclass(frozen=True)
+class _Alternatives:
+    """What one typed word matches: stems with their weights, and phrases (all words needed)."""
+
+    stems: tuple[tuple[str, float], ...]
+    phrases: tuple[tuple[tuple[str, ...], float], ...] = ()
 
 
 @dataclass
 class _TextMatch:
-    variants: list[dict[str, float]]  # per word: stem -> weight
+    variants: list[_Alternatives]  # one per word that matched something
     bits: int  # live documents matching any of the words
 
 
@@ -971,36 +983,97 @@ class _Search:
         scores a document differently depending on how many results are asked for, so page 2
         could repeat or skip listings from page 1.
         """
-        variants: list[dict[str, float]] = []
+        variants: list[_Alternatives] = []
         bits = 0
         for word in words:
-            stems = self._variants(word) if fuzzy else dict.fromkeys(word.stems, 1.0)
-            word_bits = 0
-            for stem in stems:
-                for fieldname in TEXT_BOOSTS:
-                    word_bits |= self.view.term(fieldname, stem)
+            alternatives = self._alternatives(word, fuzzy)
+            word_bits = self._any_stem(stem for stem, _weight in alternatives.stems)
+            for phrase, _weight in alternatives.phrases:
+                word_bits |= self._phrase(phrase)
             if word_bits:
-                variants.append(stems)
+                variants.append(alternatives)
                 bits |= word_bits
         return _TextMatch(variants, bits)
 
-    def _variants(self, word: _Word) -> dict[str, float]:
-        """The word's stems, plus stems of indexed words one edit away (first letter kept)."""
-        variants = dict.fromkeys(word.stems, 1.0)
-        if FUZZY_MIN_LETTERS <= len(word.typed) <= FUZZY_MAX_LETTERS and word.stems:
+    def _any_stem(self, stems: Iterable[str]) -> int:
+        bits = 0
+        for stem in stems:
+            for fieldname in TEXT_BOOSTS:
+                bits |= self.view.term(fieldname, stem)
+        return bits
+
+    def _phrase(self, stems: tuple[str, ...]) -> int:
+        """Documents with every one of these stems, each in any text field."""
+        bits = self.view.live
+        for stem in stems:
+            bits &= self._any_stem((stem,))
+        return bits
+
+    def _alternatives(self, word: _Word, fuzzy: bool) -> _Alternatives:
+        """The word's stems, its synonyms' (weighed less), and with fuzzy, its near misses'."""
+        stems = dict.fromkeys(word.stems, 1.0)
+        phrases: dict[tuple[str, ...], float] = {}
+
+        def add_synonyms(entries: Iterable[tuple[str, ...]], weight: float) -> None:
+            for entry in entries:
+                entry_stems = tuple(stem for part in entry for stem in _stems(part)[:1])
+                if len(entry_stems) == 1:
+                    stems.setdefault(entry_stems[0], weight)
+                elif entry_stems:
+                    phrases.setdefault(entry_stems, weight)
+
+        add_synonyms(word.synonyms, SYNONYM_BOOST)
+        if fuzzy and FUZZY_MIN_LETTERS <= len(word.typed) <= FUZZY_MAX_LETTERS and word.stems:
             for near_word in sorted(self._vocabulary_within(word.typed, 1)):
                 for stem in _stems(near_word):
-                    variants.setdefault(stem, FUZZY_VARIANT_BOOST)
-        return variants
+                    stems.setdefault(stem, FUZZY_VARIANT_BOOST)
+                add_synonyms(
+                    synonyms.alternatives((near_word,)), FUZZY_VARIANT_BOOST * SYNONYM_BOOST
+                )
+            # A typo of a word in the synonym list that no listing uses ("bereavment").
+            for near_word in synonyms.near_words(word.typed):
+                add_synonyms(((near_word,),), FUZZY_VARIANT_BOOST)
+                add_synonyms(
+                    synonyms.alternatives((near_word,)), FUZZY_VARIANT_BOOST * SYNONYM_BOOST
+                )
+        return _Alternatives(tuple(sorted(stems.items())), tuple(sorted(phrases.items())))
+
+    def _word_scores(self, alternatives: _Alternatives) -> dict[int, float]:
+        """Each document's score for one word: its best alternative's score.
+
+        A phrase scores the sum of its words' scores, weighed, in the documents with all of them.
+        """
+        scores = self.view.word_scores(dict(alternatives.stems))
+        if not alternatives.phrases:
+            return scores
+
+        def compute() -> dict[int, float]:
+            merged = dict(scores)
+            for phrase, weight in alternatives.phrases:
+                parts = [self.view.word_scores({stem: weight}) for stem in phrase]
+                for docnum in _members(self._phrase(phrase)):
+                    score = sum(part.get(docnum, 0.0) for part in parts)
+                    if score > merged.get(docnum, 0.0):
+                        merged[docnum] = score
+            return merged
+
+        return self.view.cached(("word scores", alternatives), compute)
 
     def _vocabulary_within(self, word: str, distance: int) -> frozenset[str]:
-        """Indexed words this many edits from the word, with the same first letter."""
+        """Indexed words this many edits from the word, counting a swap of two neighbouring
+        letters as one edit (Damerau), with the same first letter unless it was swapped."""
 
         def compute() -> frozenset[str]:
             # Whoosh walks each segment's word list with a Levenshtein automaton: a few ms.
             found: set[str] = set()
             for leaf, _offset, _segment in self.view.leaves:
                 found.update(leaf.terms_within("spelling", word, distance, prefix=1))
+            # Whoosh's automaton counts a swap ("anxeity") as two edits: try each swap as a word.
+            reader = self.view.reader
+            for at in range(len(word) - 1):
+                swapped = word[:at] + word[at + 1] + word[at] + word[at + 2 :]
+                if ("spelling", swapped) in reader:
+                    found.add(swapped)
             found.discard(word)
             return frozenset(found)
 
@@ -1012,9 +1085,9 @@ class _Search:
         changed = False
         corrected = []
         for word in words:
-            known = not word.stems or any(
-                self.view.term(fieldname, stem) for stem in word.stems for fieldname in TEXT_BOOSTS
-            )
+            if not word.stems:
+                continue  # a phrase found in the synonyms: its words are there one by one
+            known = not word.stems or bool(self._text_match([word], fuzzy=False).bits)
             replacement = None
             if not known and 1 < len(word.typed) <= FUZZY_MAX_LETTERS:
                 for distance in (1, 2):  # the closest words first, then the most frequent
@@ -1076,14 +1149,14 @@ class _Search:
     def _by_relevance(
         self, selected: int, total: int, needed: int, text_match: _TextMatch
     ) -> list[tuple[int, float]]:
-        per_word = [self.view.word_scores(variants) for variants in text_match.variants]
+        per_word = [self._word_scores(variants) for variants in text_match.variants]
         if total * len(per_word) < WALK_SELECTED_BELOW * sum(len(scores) for scores in per_word):
             # Filters keep few of the matches: add up the words for those documents only.
             return _best(
                 [(d, sum(scores.get(d, 0.0) for scores in per_word)) for d in _members(selected)],
                 needed,
             )
-        ranking = self.view.ranking(text_match.variants, per_word)
+        ranking = self.view.ranking(tuple(text_match.variants), per_word)
         if total == len(ranking):  # nothing filtered out
             chosen: Iterable[int] = ranking[:needed]
         else:
@@ -1170,13 +1243,26 @@ def _stems(word: str) -> tuple[str, ...]:
 
 
 def _words(text: str) -> list[_Word]:
-    """The distinct words of user input. Operators and punctuation are just separators here."""
-    words: dict[str, _Word] = {}
+    """The distinct words of user input. Operators and punctuation are just separators here.
+
+    A phrase that has synonyms ("low mood") is one more word, whose synonyms are searched for as
+    well as its own words.
+    """
+    tokens: list[str] = []
     for token in _WORDS(text, mode="query"):
-        typed = token.text
+        tokens.append(token.text)
+        if len(set(tokens)) >= MAX_QUERY_WORDS:
+            break
+    words: dict[str, _Word] = {}
+    for typed in tokens:
         if typed not in words:
-            words[typed] = _Word(typed=typed, stems=_stems(typed))
-            if len(words) >= MAX_QUERY_WORDS:
-                break
+            words[typed] = _Word(typed, _stems(typed), synonyms.alternatives((typed,)))
+    longest = synonyms.longest_phrase()
+    for size in range(2, longest + 1):
+        for start in range(len(tokens) - size + 1):
+            phrase = tuple(tokens[start : start + size])
+            alternatives = synonyms.alternatives(phrase)
+            if alternatives and " ".join(phrase) not in words:
+                words[" ".join(phrase)] = _Word(" ".join(phrase), (), alternatives)
     # Stop words ("the", "and", "or") carry nothing to search for.
-    return [word for word in words.values() if word.stems]
+    return [word for word in words.values() if word.stems or word.synonyms]
