@@ -28,6 +28,7 @@ from marketplace.web.pagination import page_url
 bp = Blueprint("directory", __name__)
 
 PER_PAGE = 20
+MAX_SEARCH_STATE = 2000  # characters of a search's query string carried to a service page
 # A result shows its organisation's name and its prices; its categories and councils (and its
 # organisation's councils), which the model loads eagerly for the listing page, would be three
 # more queries a search for nothing on the page. Loaded lazily, should anything ever ask.
@@ -133,8 +134,18 @@ def search() -> str:
             select(Listing).where(Listing.id.in_(ids)).options(*RESULT_LOADING)
         )
         listings = {listing.id: listing for listing in found if listing.is_published}
+    covered: list[str] = []
+    national = False
+    if result is not None and result.total == 0:
+        coverage = get_index().coverage()
+        names = {c.key: c.name for c in reference.councils(db.session)}
+        covered = sorted(names[code] for code in coverage.councils if code in names)
+        national = coverage.national
     return render_template(
         "providers/search.html",
+        covered_areas=covered,
+        national_services=national,
+        search_state=request.query_string.decode("utf-8", "replace")[:MAX_SEARCH_STATE],
         form=form,
         query=query,
         area_name=_council_name(query.near_council) if query is not None else None,
@@ -151,4 +162,7 @@ def service(listing_id: int) -> str:
     listing = services.published_listing(db.session, listing_id)
     if listing is None:
         abort(404)
-    return render_template("providers/service.html", listing=listing)
+    # The search the person came from, so that "Back to search" returns to it as it was. Only
+    # ever put after "/services?", so it cannot lead anywhere else.
+    search_state = request.args.get("search", "")[:MAX_SEARCH_STATE]
+    return render_template("providers/service.html", listing=listing, search_state=search_state)

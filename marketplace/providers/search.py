@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from marketplace.providers.models import Listing
 
 __all__ = [
+    "Coverage",
     "Hit",
     "ListingDocument",
     "SearchIndex",
@@ -189,6 +190,14 @@ class Hit:
     # With a place and a distance: True when within the distance, False when found because it
     # is offered online or by phone to the place's council area or to all of England.
     nearby: bool | None = None
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Where the listed services are for: ONS codes of councils served, and all of England."""
+
+    councils: tuple[str, ...]
+    national: bool
 
 
 @dataclass(frozen=True)
@@ -774,6 +783,15 @@ class SearchIndex:
             }
             self._view = _View(self._searcher, self._segments)
         return self._view
+
+    def coverage(self) -> Coverage:
+        """The council areas some listing serves, and whether any serves all of England."""
+        with self._lock:
+            view = self._current_view()
+            return Coverage(
+                councils=tuple(sorted(view.facet("councils"))),
+                national=bool(view.facet("serves_nationally").get("true", 0)),
+            )
 
     def search(self, query: SearchQuery) -> SearchResult:
         """Run one search; never raises for anything a user can type or put in a URL."""
