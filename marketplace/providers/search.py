@@ -784,6 +784,13 @@ class SearchIndex:
             self._view = _View(self._searcher, self._segments)
         return self._view
 
+    def matching_ids(self, text: str) -> list[int]:
+        """The ids of every listing this text finds, as the directory's search finds them
+        (synonyms and typos included), in no particular order: for callers that filter further."""
+        query = _normalised(SearchQuery(text=text))
+        with self._lock:
+            return _Search(self._current_view(), query).matching_ids()
+
     def coverage(self) -> Coverage:
         """The council areas some listing serves, and whether any serves all of England."""
         with self._lock:
@@ -892,11 +899,7 @@ class _Search:
         suggestion: str | None = None
         words = _words(query.text)
         if words:
-            text_match = self._text_match(words, fuzzy=False)
-            if (selected & text_match.bits).bit_count() < FEW_RESULTS:
-                fuzzy = self._text_match(words, fuzzy=True)
-                if (selected & fuzzy.bits).bit_count() > (selected & text_match.bits).bit_count():
-                    text_match = fuzzy
+            text_match = self._match(words, selected)
             suggestion = self._suggestion(words)
             base &= text_match.bits
             selected &= text_match.bits
@@ -916,6 +919,21 @@ class _Search:
             facets=self._facet_counts(base, filters),
             suggestion=suggestion,
         )
+
+    def _match(self, words: list[_Word], selected: int) -> _TextMatch:
+        """The words' matches; with typo guesses too when the words alone find few of selected."""
+        text_match = self._text_match(words, fuzzy=False)
+        if (selected & text_match.bits).bit_count() < FEW_RESULTS:
+            fuzzy = self._text_match(words, fuzzy=True)
+            if (selected & fuzzy.bits).bit_count() > (selected & text_match.bits).bit_count():
+                text_match = fuzzy
+        return text_match
+
+    def matching_ids(self) -> list[int]:
+        """Every listing the query's text matches (all of them when there is no text)."""
+        words = _words(self.query.text)
+        bits = self._match(words, self.view.live).bits if words else self.view.live
+        return [self.view.listing_id(docnum) for docnum in _members(bits & self.view.live)]
 
     # Filters ---------------------------------------------------------------------------------
 

@@ -106,10 +106,21 @@ def _single_words() -> frozenset[str]:
 
 def near_words(word: str) -> tuple[str, ...]:
     """Words of the list one typo from this one (a letter missing, extra, wrong, or two
-    neighbouring letters swapped), so "bereavment" still finds what "bereavement" would,
-    even when no listing uses the word itself."""
+    neighbouring letters swapped; the first letter kept unless swapped), so "bereavment"
+    still finds what "bereavement" would, even when no listing uses the word itself."""
     word = word.casefold()
-    return tuple(sorted(other for other in _single_words() if _one_edit(word, other)))
+    return tuple(
+        sorted(
+            other
+            for other in _single_words()
+            if _one_edit(word, other) and _same_start(word, other)
+        )
+    )
+
+
+def _same_start(a: str, b: str) -> bool:
+    # As the search's own typo tolerance: the first letter is kept unless it was swapped.
+    return a[:1] == b[:1] or (len(a) > 1 and a[1] + a[0] + a[2:] == b)
 
 
 def _one_edit(a: str, b: str) -> bool:
