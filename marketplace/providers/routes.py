@@ -157,6 +157,15 @@ def search() -> str:
     )
 
 
+@bp.route("/services/list")
+def service_list() -> str:
+    """Chosen services on one page to print or share: the link holds only their ids."""
+    listings = services.published_listings(
+        db.session, services.shared_listing_ids(request.args.get("ids", ""))
+    )
+    return render_template("providers/service_list.html", listings=listings)
+
+
 @bp.route("/services/<int:listing_id>")
 def service(listing_id: int) -> str:
     listing = services.published_listing(db.session, listing_id)

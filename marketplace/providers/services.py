@@ -406,3 +406,32 @@ def published_listing(session: Session, listing_id: int) -> Listing | None:
         ],
     )
     return listing if listing is not None and listing.is_published else None
+
+
+MAX_SHARED_LISTINGS = 50
+
+
+def shared_listing_ids(text: str) -> list[int]:
+    """The listing ids in a shared list's link ("12,34"), in order, each once; anything that is
+    not an id is left out, and at most MAX_SHARED_LISTINGS are kept."""
+    ids: list[int] = []
+    for part in text.split(",")[: MAX_SHARED_LISTINGS * 2]:
+        part = part.strip()
+        if part.isascii() and part.isdigit() and len(part) <= 9 and int(part) not in ids:
+            ids.append(int(part))
+    return ids[:MAX_SHARED_LISTINGS]
+
+
+def published_listings(session: Session, listing_ids: list[int]) -> list[Listing]:
+    """These listings, those anyone may see, in the order given."""
+    if not listing_ids:
+        return []
+    found = {
+        listing.id: listing
+        for listing in session.scalars(
+            select(Listing).where(
+                Listing.id.in_(listing_ids), Listing.status == ListingStatus.PUBLISHED.value
+            )
+        )
+    }
+    return [found[listing_id] for listing_id in listing_ids if listing_id in found]
