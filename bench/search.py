@@ -50,11 +50,12 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from marketplace import create_app, migrations
 from marketplace.db import make_engine
+from marketplace.demo import search_queries
 from marketplace.extensions import db
 from marketplace.organisations.models import ApprovalStatus, Organisation, OrganisationKind
 from marketplace.places.models import Council
 from marketplace.places.postcodes import Place, demo_places
-from marketplace.providers import indexing
+from marketplace.providers import indexing, synonyms
 from marketplace.providers.models import (
     LANGUAGES,
     Category,
@@ -892,6 +893,37 @@ def print_ratios(title: str, rows: Sequence[tuple[str, Percentiles, Percentiles]
         print(f"  {label:<34} {ratios}")
 
 
+def print_recall() -> None:
+    """Relevance: recall of the real-world query set (marketplace/demo/search_queries.py) on the
+    demo listings, with the synonym list and without it."""
+    documents, keys = search_queries.demo_documents()
+    with tempfile.TemporaryDirectory(prefix="bench-recall-") as scratch:
+        index = SearchIndex(scratch)
+        try:
+            index.rebuild(documents)
+            result = search_queries.recall(index, keys)
+            groups = synonyms.GROUPS
+            synonyms.GROUPS = ()
+            synonyms._table.cache_clear()
+            synonyms._single_words.cache_clear()
+            try:
+                index.close()  # a fresh searcher: no cached scores from the run with synonyms
+                without = search_queries.recall(index, keys)
+            finally:
+                synonyms.GROUPS = groups
+                synonyms._table.cache_clear()
+                synonyms._single_words.cache_clear()
+        finally:
+            index.close()
+    print(
+        f"Recall: {result.ratio:.1%} ({result.found} of {result.expected} expected listings on"
+        f" the first {search_queries.FIRST_PAGE} results of {result.queries} real-world queries"
+        f" over {len(documents)} demo listings); without the synonym list {without.ratio:.1%}"
+    )
+    for text, key in result.missed:
+        print(f"  missed: {text!r} should find {key}")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--services", type=int, default=100_000, help="listings to generate")
@@ -920,6 +952,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
 
+    print_recall()
     load = os.getloadavg()
     print(
         f"{args.services:,} listings; {os.cpu_count()} cores"

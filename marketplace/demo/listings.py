@@ -126,6 +126,37 @@ TEMPLATES: list[tuple[str, str, str, str, list[tuple[int, str, str]]]] = [
     ),
 ]
 
+# Services anyone in England can use online or by phone: a place search finds them whatever
+# the distance. (name, category slug, summary, description, delivery modes, price options)
+NATIONAL: list[tuple[str, str, str, str, tuple[str, ...], list[tuple[int, str, str]]]] = [
+    (
+        "Online befriending calls",
+        "social-and-community",
+        "A friendly weekly video or phone call with the same trained volunteer befriender.",
+        "Companionship for people who feel lonely or isolated. Your befriender calls at a time "
+        "that suits you, every week, for a chat about anything you like.",
+        (DeliveryMode.ONLINE.value, DeliveryMode.PHONE.value),
+        [(0, "free", "")],
+    ),
+    (
+        "Anxiety support group online",
+        "peer-support",
+        "A weekly video group for people living with anxiety and panic attacks.",
+        "Run by people who have been there. Share what helps, or just listen. Cameras optional.",
+        (DeliveryMode.ONLINE.value,),
+        [(300, "session", "")],
+    ),
+    (
+        "Telephone counselling",
+        "talking-therapies",
+        "Counselling sessions by phone with a qualified counsellor, evenings included.",
+        "Six to twelve weekly sessions of 50 minutes. Talk about low mood, stress, grief or "
+        "anything on your mind, from home.",
+        (DeliveryMode.PHONE.value,),
+        [(2500, "session", "")],
+    ),
+]
+
 LANGUAGE_SETS = [
     ("English",),
     ("English", "Urdu", "Punjabi"),
@@ -203,4 +234,25 @@ def seed_listings(
             item = services.submit_listing(session, staff, listing)
             moderation.decide(session, moderator, item, Decision.APPROVE, "")
             count += 1
+    approved = [(org, staff) for org, staff in providers if org.is_approved]
+    for number, ((org, staff), entry) in enumerate(zip(approved, NATIONAL, strict=False), 1):
+        name, category, summary, description, reach, prices = entry
+        data = ListingData(
+            name=name,
+            summary=summary,
+            description=description,
+            category_ids=(categories[category].id,),
+            delivery_modes=reach,
+            prices=tuple(PriceOption(amount, unit, label) for amount, unit, label in prices),
+            serves_nationally=True,
+            specialism=Specialism.MENTAL_HEALTH.value
+            if category in ("peer-support", "talking-therapies")
+            else Specialism.MAINSTREAM.value,
+            contact_email=f"national{number}@provider.demo.example.org",
+            times="By arrangement",
+        )
+        listing = services.create_listing(session, staff, org, data)
+        item = services.submit_listing(session, staff, listing)
+        moderation.decide(session, moderator, item, Decision.APPROVE, "")
+        count += 1
     return count

@@ -13,6 +13,7 @@ Services never commit; the views do, and send the emails (`send_notices`) only a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -364,7 +365,9 @@ def send_notices(notices: tuple[Notice, ...] | list[Notice]) -> None:
         )
         send_email_or_log(
             notice.to,
-            f"New message about {notice.listing_name}",
+            # Never the service: a subject shows on a lock screen, and a service's name can say
+            # what someone is living with. The body says, once the email is opened.
+            "You have a new message on Budget Marketplace",
             body,
             about=f"the enquiry notice for {link}",
         )
@@ -695,12 +698,58 @@ def _export(session: Session, user: User) -> dict[str, Any]:
     }
 
 
-def _erase(session: Session, user: User) -> None:
-    """Delete the shortlist and unpublished reviews; close the person's open threads.
+NAME_REMOVED = "[name removed]"
 
-    Published reviews and messages stay: the account row is anonymised, so they show
-    "Former member".
+
+def _without_name(text: str, names: list[str]) -> str:
+    for name in names:
+        text = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", NAME_REMOVED, text, flags=re.IGNORECASE)
+    return text
+
+
+def _names_of(user: User) -> list[str]:
+    """The person's display name, then its first word (providers write "Thanks Sam")."""
+    full = (user.display_name or "").strip()
+    names = [full] if full else []
+    first = full.split()[0] if full else ""
+    if first and first != full and len(first) >= 3:
+        names.append(first)
+    return names
+
+
+def _remove_contributions(session: Session, user: User) -> None:
+    """Delete every review the person wrote (with its reply) and their enquiry threads and
+    messages, when they choose that on deleting their account."""
+    for review in session.scalars(select(Review).where(Review.author_id == user.id)):
+        moderation.withdraw(session, ITEM_REVIEW, review.id)
+        if review.reply is not None:
+            moderation.withdraw(session, ITEM_REVIEW_REPLY, review.reply.id)
+        session.delete(review)
+    for enquiry in session.scalars(select(Enquiry).where(Enquiry.holder_id == user.id)):
+        session.delete(enquiry)
+    session.execute(delete(EnquiryMessage).where(EnquiryMessage.author_id == user.id))
+    session.flush()
+
+
+def _erase(session: Session, user: User) -> None:
+    """Delete the shortlist and unpublished reviews; close the person's open threads; take the
+    person's name out of what providers wrote back to them.
+
+    Published reviews and messages the person did not choose to delete stay: the account row
+    is anonymised, so they show "Former member", and providers' replies no longer name them.
     """
+    names = _names_of(user)
+    if names:
+        for reply in session.scalars(
+            select(ReviewReply).join(Review).where(Review.author_id == user.id)
+        ):
+            reply.body = _without_name(reply.body, names)
+        for message in session.scalars(
+            select(EnquiryMessage)
+            .join(Enquiry)
+            .where(Enquiry.holder_id == user.id, EnquiryMessage.side == Side.PROVIDER.value)
+        ):
+            message.body = _without_name(message.body, names)
     session.execute(delete(ShortlistEntry).where(ShortlistEntry.user_id == user.id))
     unpublished = session.scalars(
         select(Review).where(
@@ -721,3 +770,4 @@ def register_privacy() -> None:
     """Add this package's part of "Your data": what it exports and what erasure removes."""
     privacy.register_exporter("shortlists_enquiries_reviews", _export)
     privacy.register_eraser(_erase)
+    privacy.register_contribution_remover(_remove_contributions)

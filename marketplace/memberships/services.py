@@ -743,7 +743,7 @@ def remind_payment_due(session: Session, now: datetime | None = None) -> Reminde
         deadline = as_utc(membership.payment_due_by) if membership.payment_due_by else now
         send_email(
             membership.user.email,
-            f"Your {membership.organisation.name} membership payment",
+            "Your membership payment",  # no organisation: its name can say what it is for
             f"Hello {membership.user.display_name},\n\n"
             f"Your last membership payment to {membership.organisation.name} did not go "
             f"through. Please update your card by {deadline:%d %B %Y} to keep your "

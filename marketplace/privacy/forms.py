@@ -3,12 +3,30 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import GovPasswordInput, GovSubmitInput
-from wtforms import PasswordField, SubmitField
+from govuk_frontend_wtf.wtforms_widgets import GovPasswordInput, GovRadioInput, GovSubmitInput
+from wtforms import PasswordField, RadioField, SelectChoice, SubmitField
 from wtforms.validators import InputRequired
+
+KEEP = "keep"
+REMOVE = "remove"
 
 
 class DeleteAccountForm(FlaskForm):
+    contributions = RadioField(
+        "What should happen to your reviews and messages?",
+        widget=GovRadioInput(),
+        choices=[
+            SelectChoice(
+                KEEP,
+                'Keep them, shown as written by "Former member", with my name taken out of '
+                "providers' replies",
+            ),
+            SelectChoice(REMOVE, "Delete my reviews and my messages to providers"),
+        ],
+        validators=[
+            InputRequired(message="Choose what should happen to your reviews and messages")
+        ],
+    )
     password = PasswordField(
         "Enter your password to confirm",
         widget=GovPasswordInput(),

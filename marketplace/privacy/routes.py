@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from marketplace.errors import DomainError
 from marketplace.extensions import db
 from marketplace.privacy import services
-from marketplace.privacy.forms import DeleteAccountForm
+from marketplace.privacy.forms import REMOVE, DeleteAccountForm
 from marketplace.web.forms import add_error
 
 bp = Blueprint("privacy", __name__, url_prefix="/account")
@@ -44,7 +44,10 @@ def delete() -> str | BaseResponse:
     if form.validate_on_submit():
         try:
             services.erase_account(
-                db.session, current_user._get_current_object(), form.password.data or ""
+                db.session,
+                current_user._get_current_object(),
+                form.password.data or "",
+                remove_contributions=form.contributions.data == REMOVE,
             )
         except DomainError as error:
             add_error(form, error)

@@ -27,6 +27,9 @@ PageSection = Callable[[Session, User], dict[str, Any]]
 _exporters: dict[str, Exporter] = {}
 _erasers: list[Eraser] = []
 _last_erasers: list[Eraser] = []
+# Steps that delete what a person wrote for others to read (reviews, messages), run only when
+# the person chooses that; otherwise it stays, credited to "Former member".
+_contribution_removers: list[Eraser] = []
 _page_sections: list[PageSection] = []
 
 
@@ -45,6 +48,12 @@ def register_eraser(eraser: Eraser, *, after_others: bool = False) -> None:
     erasers = _last_erasers if after_others else _erasers
     if eraser not in erasers:
         erasers.append(eraser)
+
+
+def register_contribution_remover(remover: Eraser) -> None:
+    """Add a step that deletes what the person wrote for others, when they choose that."""
+    if remover not in _contribution_removers:
+        _contribution_removers.append(remover)
 
 
 def register_page_section(section: PageSection) -> None:
@@ -91,14 +100,20 @@ def export_user_data(session: Session, user: User) -> dict[str, Any]:
     return data
 
 
-def erase_account(session: Session, user: User, password: str) -> None:
+def erase_account(
+    session: Session, user: User, password: str, remove_contributions: bool = False
+) -> None:
     """Erase a person: personal data removed, the row kept anonymised.
 
     The row stays so that financial records (kept for the period UK law requires)
-    still point at an account, just no longer at a person.
+    still point at an account, just no longer at a person. With remove_contributions, their
+    reviews and messages are deleted too; without it they stay, by "Former member".
     """
     if not verify_password(user.password_hash, password):
         raise DomainError("Your password is not right", field="password")
+    if remove_contributions:
+        for remover in _contribution_removers:
+            remover(session, user)
     for eraser in _erasers:
         eraser(session, user)
     session.execute(delete(PasswordResetToken).where(PasswordResetToken.user_id == user.id))

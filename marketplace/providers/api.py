@@ -16,12 +16,16 @@ default 50) in; ``total_items``, ``total_pages``, ``page_number``, ``size``, ``f
 A ``per_page`` over 200 is refused (400), not quietly cut down, so a client never mistakes a
 short page for the whole result.
 
-List filters, combined with AND: ``search`` (case-insensitive substring of name, summary or
-description), ``taxonomy_term_id`` (a category's id), ``taxonomy_id`` (our one taxonomy's id);
-and for service_at_locations ``postcode`` with optional ``proximity`` in metres, as the profile's
-OpenAPI file defines it. With ``proximity``: locations within that many metres of the postcode's
-centre. Without it: services whose service area covers the postcode (one of their council areas,
-or within the distance they travel from their base). The profile's ``minimum_age``,
+List filters, combined with AND: ``search`` or its other name ``text`` (the site's own search
+engine: the same words, synonyms and typo tolerance as /services on the site),
+``taxonomy_term_id`` (a category's id), ``taxonomy_id`` (our one taxonomy's id),
+``organization_id`` (a provider's id), ``modified_after`` (an ISO 8601 date and time: listings
+changed since, for syncing); and ``postcode`` with optional ``proximity`` in metres, as the
+profile's OpenAPI file defines them for service_at_locations (and /services takes them too).
+With ``proximity``: locations within that many metres of the postcode's centre. Without it:
+services whose service area covers the postcode (one of their council areas, within the distance
+they travel from their base, or all of England). A parameter an endpoint does not take, or one
+given twice, is a 400 that names it. The profile's ``minimum_age``,
 ``maximum_age``, ``start_time``, ``end_time`` and ``day`` filters are refused with a 400 saying
 so: we hold no ages or opening hours, and ignoring a filter would return wrong results.
 
@@ -36,11 +40,23 @@ import math
 import re
 import uuid
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from sqlalchemy import BigInteger, Select, and_, cast, exists, false, func, or_, select
+from sqlalchemy import (
+    BigInteger,
+    Select,
+    and_,
+    bindparam,
+    cast,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+)
 from werkzeug.exceptions import HTTPException
 
 from marketplace.extensions import csrf, db
@@ -48,6 +64,7 @@ from marketplace.organisations.models import ApprovalStatus, Organisation, Organ
 from marketplace.places import postcodes
 from marketplace.places.models import Council
 from marketplace.providers import oruk
+from marketplace.providers.indexing import get_index
 from marketplace.providers.models import (
     Category,
     Listing,
@@ -70,6 +87,28 @@ UNSUPPORTED_FILTERS = {
     "start_time": "opening times",
     "end_time": "opening times",
     "day": "opening days",
+}
+PAGING = ("page", "per_page")
+# What each list takes: the profile's OpenAPI parameters for it, plus text (another name for
+# search), organization_id and modified_after for syncing, and a place for /services too.
+# Anything else is refused, naming it: a filter silently ignored returns wrong results.
+SERVICE_FILTERS = (
+    "search",
+    "text",
+    "taxonomy_term_id",
+    "taxonomy_id",
+    "organization_id",
+    "modified_after",
+    "postcode",
+    "proximity",
+    *UNSUPPORTED_FILTERS,
+)
+PARAMETERS: dict[str, tuple[str, ...]] = {
+    "api.services": (*PAGING, *SERVICE_FILTERS),
+    "api.service_at_locations": (*PAGING, *SERVICE_FILTERS),
+    "api.organizations": PAGING,
+    "api.taxonomies": PAGING,
+    "api.taxonomy_terms": PAGING,
 }
 _WHOLE_NUMBER = re.compile(r"[0-9]{1,100}", re.ASCII)
 _METRES = re.compile(r"[0-9]{1,10}(?:\.[0-9]{1,6})?", re.ASCII)
@@ -138,6 +177,19 @@ def _unexpected(error: Exception) -> tuple[Response, int]:
 # --- Parameters ---------------------------------------------------------------------------
 
 
+@bp.before_request
+def _refuse_unknown_parameters() -> None:
+    if request.endpoint == "api.not_found":
+        return  # a JSON 404 or 405 says more than a complaint about its parameters
+    allowed = PARAMETERS.get(request.endpoint or "", ())
+    for name in request.args:
+        if name not in allowed:
+            takes = f"it takes {', '.join(allowed)}" if allowed else "it takes none"
+            raise ApiError(f"Unknown parameter {name}: {takes}.")
+        if len(request.args.getlist(name)) > 1:
+            raise ApiError(f"{name} is given more than once: give it once.")
+
+
 def _arg(name: str) -> str | None:
     """A query parameter, stripped; None when absent or blank."""
     value = request.args.get(name)
@@ -201,19 +253,28 @@ def _published() -> ListingQuery:
 
 
 def _service_filters(query: ListingQuery) -> ListingQuery:
-    """Apply search, taxonomy_term_id and taxonomy_id from the request (AND)."""
+    """Apply the request's text, taxonomy, organisation and modified_after filters (AND)."""
     _refuse_unsupported_filters()
-    text = _arg("search")
+    if _arg("search") is not None and _arg("text") is not None:
+        raise ApiError("search and text are two names for one filter: give one of them.")
+    name = "text" if _arg("text") is not None else "search"
+    text = _arg(name)
     if text is not None:
         if len(text) > MAX_SEARCH_LENGTH:
-            raise ApiError(f"search must be {MAX_SEARCH_LENGTH} characters or fewer.")
+            raise ApiError(f"{name} must be {MAX_SEARCH_LENGTH} characters or fewer.")
+        # The site's own search engine, so the API finds what the site finds (synonyms and
+        # typos included). Inline numbers: a common word can match more listings than a
+        # database takes bound parameters.
+        found = get_index().matching_ids(text)
         query = query.where(
-            or_(
-                Listing.name.icontains(text, autoescape=True),
-                Listing.summary.icontains(text, autoescape=True),
-                Listing.description.icontains(text, autoescape=True),
-            )
+            Listing.id.in_(bindparam("text_matches", found, expanding=True, literal_execute=True))
         )
+    org_id = _uuid_arg("organization_id")
+    if org_id is not None:
+        query = query.where(Listing.organisation_id == (_provider_id(org_id) or -1))
+    modified_after = _timestamp_arg("modified_after")
+    if modified_after is not None:
+        query = query.where(Listing.updated_at > modified_after)
     term_id = _uuid_arg("taxonomy_term_id")
     if term_id is not None:
         query = query.where(
@@ -229,6 +290,30 @@ def _service_filters(query: ListingQuery) -> ListingQuery:
         else:
             query = query.where(exists().where(listing_categories.c.listing_id == Listing.id))
     return query
+
+
+def _timestamp_arg(name: str) -> datetime | None:
+    """An ISO 8601 date and time (UTC when it gives no offset), as an aware datetime."""
+    raw = _arg(name)
+    if raw is None:
+        return None
+    try:
+        when = datetime.fromisoformat(raw) if len(raw) <= 40 else None
+    except ValueError:
+        when = None
+    if when is None:
+        raise ApiError(f"{name} must be a date and time like 2026-12-01T09:00:00Z.")
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC)
+
+
+def _provider_id(org_uuid: str) -> int | None:
+    """The id of the approved provider with this derived UUID, if there is one."""
+    try:
+        return _approved_provider(org_uuid).id
+    except ApiError:
+        return None
 
 
 def _squared_distance(easting: int, northing: int) -> Any:
@@ -275,7 +360,8 @@ def _near_filters(
         Listing.northing.is_not(None),
         distance <= Listing.radius_miles * Listing.radius_miles * postcodes.METRES_PER_MILE**2,
     )
-    return query.where(or_(in_council, in_radius)), distance
+    # Services for all of England are offered online or by phone to every postcode.
+    return query.where(or_(in_council, in_radius, Listing.serves_nationally)), distance
 
 
 def _metres(raw: str) -> Decimal:
@@ -387,8 +473,12 @@ def root() -> Response:
 @bp.get("/services")
 def services() -> Response:
     """Published services, filtered and paginated."""
-    query = _service_filters(_published())
-    return _page_of(query, (Listing.name, Listing.id), oruk.service_summary)
+    query, distance = _near_filters(_service_filters(_published()))
+    order: tuple[Any, ...] = (Listing.name, Listing.id)
+    if distance is not None:
+        # Services with no base (online, by phone) after those with one, on every database.
+        order = (Listing.easting.is_(None), distance, *order)
+    return _page_of(query, order, oruk.service_summary)
 
 
 @bp.get("/services/<listing_uuid>")

@@ -104,6 +104,11 @@ class ListingForm(FlaskForm):
         validators=[DataRequired(message="Select at least one way the service is delivered")],
     )
     council_ids = checkboxes("Council areas you serve", [], coerce=int)
+    serves_nationally = BooleanField(
+        "Anyone in England can use it online or by phone",
+        widget=GovCheckboxInput(),
+        description="People anywhere in England will find it when they search near their postcode.",
+    )
     postcode = StringField(
         "Postcode where it happens (optional)",
         widget=GovTextInput(),

@@ -48,6 +48,10 @@ DELIVERY_LABELS = {
 }
 
 
+# Ways of delivering that reach people wherever they live in the area a listing serves.
+REMOTE_MODES = frozenset({DeliveryMode.ONLINE.value, DeliveryMode.PHONE.value})
+
+
 class PriceUnit(enum.StrEnum):
     HOUR = "hour"
     SESSION = "session"
@@ -180,6 +184,8 @@ class Listing(Base):
     easting: Mapped[int | None] = mapped_column(Integer)
     northing: Mapped[int | None] = mapped_column(Integer)
     radius_miles: Mapped[int | None] = mapped_column(Integer)
+    # Open to anyone in England online or by phone, not only to the councils in `councils`.
+    serves_nationally: Mapped[bool] = mapped_column(Boolean, default=False)
     # Lowest price in pence (0 when free), kept for price filters and sorting.
     min_price_pence: Mapped[int | None] = mapped_column(Integer, index=True)
     rejection_reason: Mapped[str | None] = mapped_column(Text)
@@ -224,6 +230,11 @@ class Listing(Base):
     @property
     def tag_list(self) -> list[str]:
         return self.split(self.tags)
+
+    @property
+    def is_remote(self) -> bool:
+        """Offered online or by phone, so distance does not matter to who can use it."""
+        return bool(REMOTE_MODES & set(self.delivery_mode_list))
 
     @property
     def is_published(self) -> bool:

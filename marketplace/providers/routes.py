@@ -28,6 +28,7 @@ from marketplace.web.pagination import page_url
 bp = Blueprint("directory", __name__)
 
 PER_PAGE = 20
+MAX_SEARCH_STATE = 2000  # characters of a search's query string carried to a service page
 # A result shows its organisation's name and its prices; its categories and councils (and its
 # organisation's councils), which the model loads eagerly for the listing page, would be three
 # more queries a search for nothing on the page. Loaded lazily, should anything ever ask.
@@ -61,9 +62,11 @@ def _query_from(form: SearchForm) -> SearchQuery | None:
     if not form.validate():
         return None
     near = None
+    council = None
     if form.postcode.data and form.postcode.data.strip():
         place = postcodes.lookup(form.postcode.data)
         near = (place.easting, place.northing)
+        council = place.council_code
     sort = form.sort.data or "relevance"
     if sort == "distance" and near is None:
         sort = "relevance"
@@ -78,6 +81,7 @@ def _query_from(form: SearchForm) -> SearchQuery | None:
         max_price_pence=parse_pounds(form.max_price.data) if form.max_price.data else None,
         near=near,
         within_miles=int(form.within.data or 10) if near else None,
+        near_council=council,
         sort=sort,
         page=form.page.data or 1,
         per_page=PER_PAGE,
@@ -111,6 +115,13 @@ def _facets(result: SearchResult, query: SearchQuery) -> dict[str, list[FacetOpt
     return facets
 
 
+def _council_name(code: str | None) -> str | None:
+    """The name of the council area with this ONS code, if the directory knows it."""
+    if code is None:
+        return None
+    return next((c.name for c in reference.councils(db.session) if c.key == code), None)
+
+
 @bp.route("/services")
 def search() -> str:
     form = SearchForm(request.args)
@@ -123,10 +134,22 @@ def search() -> str:
             select(Listing).where(Listing.id.in_(ids)).options(*RESULT_LOADING)
         )
         listings = {listing.id: listing for listing in found if listing.is_published}
+    covered: list[str] = []
+    national = False
+    if result is not None and result.total == 0:
+        coverage = get_index().coverage()
+        names = {c.key: c.name for c in reference.councils(db.session)}
+        covered = sorted(names[code] for code in coverage.councils if code in names)
+        national = coverage.national
     return render_template(
         "providers/search.html",
+        covered_areas=covered,
+        national_services=national,
+        search_state=request.query_string.decode("utf-8", "replace")[:MAX_SEARCH_STATE],
         form=form,
         query=query,
+        area_name=_council_name(query.near_council) if query is not None else None,
+        postcode=postcodes.normalise(form.postcode.data or "") if query is not None else None,
         result=result,
         listings=listings,
         facets=_facets(result, query) if result is not None and query is not None else {},
@@ -134,9 +157,21 @@ def search() -> str:
     )
 
 
+@bp.route("/services/list")
+def service_list() -> str:
+    """Chosen services on one page to print or share: the link holds only their ids."""
+    listings = services.published_listings(
+        db.session, services.shared_listing_ids(request.args.get("ids", ""))
+    )
+    return render_template("providers/service_list.html", listings=listings)
+
+
 @bp.route("/services/<int:listing_id>")
 def service(listing_id: int) -> str:
     listing = services.published_listing(db.session, listing_id)
     if listing is None:
         abort(404)
-    return render_template("providers/service.html", listing=listing)
+    # The search the person came from, so that "Back to search" returns to it as it was. Only
+    # ever put after "/services?", so it cannot lead anywhere else.
+    search_state = request.args.get("search", "")[:MAX_SEARCH_STATE]
+    return render_template("providers/service.html", listing=listing, search_state=search_state)

@@ -40,6 +40,8 @@ from whoosh.columns import VarBytesColumn
 from whoosh.fields import COLUMN, ID, KEYWORD, NUMERIC, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
 
+from marketplace.providers import synonyms
+
 if TYPE_CHECKING:
     from whoosh.reading import IndexReader
     from whoosh.searching import Searcher
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
     from marketplace.providers.models import Listing
 
 __all__ = [
+    "Coverage",
     "Hit",
     "ListingDocument",
     "SearchIndex",
@@ -67,6 +70,7 @@ FEW_RESULTS = 5  # fewer plain matches than this and we also try words one typo 
 FUZZY_MIN_LETTERS = 4  # shorter words have too many neighbours one edit away
 FUZZY_MAX_LETTERS = 30  # no real word is longer, and edit automata grow with the word
 FUZZY_VARIANT_BOOST = 0.7  # a word we guessed counts for less than the word that was typed
+SYNONYM_BOOST = 0.8  # a word that means the same counts for less than the word that was typed
 GRID_CELL_METRES = 10_000
 PRICE_UNKNOWN = 2**31 - 1  # sentinel for "no price given": sorts after every real price
 NO_POINT = -1
@@ -85,6 +89,8 @@ FACET_FIELDS = ("categories", "delivery_modes", "languages", "communities", "cou
 DIRECT_PAYMENTS = "takes_direct_payments"
 FACETS = (*FACET_FIELDS, DIRECT_PAYMENTS)
 SORTS = ("relevance", "distance", "price")
+# Delivery modes that reach people at home wherever the provider is based.
+REMOTE_DELIVERY = ("online", "phone")
 
 # Below this many selected documents, sort them outright rather than walk a presorted order.
 SMALL_RESULT = 2000
@@ -123,6 +129,7 @@ class ListingDocument:
     min_price_pence: int | None
     easting: int | None
     northing: int | None
+    serves_nationally: bool = False  # online or by phone for anyone in England
 
 
 def document_from_listing(listing: Listing) -> ListingDocument:
@@ -147,6 +154,7 @@ def document_from_listing(listing: Listing) -> ListingDocument:
         min_price_pence=price,
         easting=listing.easting if has_point else None,
         northing=listing.northing if has_point else None,
+        serves_nationally=bool(listing.serves_nationally),
     )
 
 
@@ -164,6 +172,9 @@ class SearchQuery:
     max_price_pence: int | None = None  # free (0) included; listings without a price excluded
     near: tuple[int, int] | None = None  # (easting, northing) in metres on the OS grid
     within_miles: int | None = None  # only with near
+    # The ONS code of the council area `near` is in: with within_miles, services online or by
+    # phone that serve this council (or all of England) are found wherever they are based.
+    near_council: str | None = None
     sort: str = "relevance"  # "relevance" | "distance" (needs near) | "price" (cheapest first)
     page: int = 1
     per_page: int = 20
@@ -176,6 +187,17 @@ class Hit:
     listing_id: int
     score: float
     distance_miles: float | None
+    # With a place and a distance: True when within the distance, False when found because it
+    # is offered online or by phone to the place's council area or to all of England.
+    nearby: bool | None = None
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Where the listed services are for: ONS codes of councils served, and all of England."""
+
+    councils: tuple[str, ...]
+    national: bool
 
 
 @dataclass(frozen=True)
@@ -227,6 +249,7 @@ def build_schema() -> Schema:
         communities=facet(),
         councils=facet(),
         takes_direct_payments=ID(),  # "true" or "false"
+        serves_nationally=ID(),  # "true" or "false"
         grid_cell=ID(),  # 10 km square of the OS grid, for listings with a point
         min_price=NUMERIC(bits=32, stored=True, sortable=True, shift_step=0),
         easting=NUMERIC(bits=32, stored=True, sortable=True, shift_step=0),
@@ -257,6 +280,7 @@ def _fields(document: ListingDocument) -> dict[str, Any]:
             (document.name, document.summary, document.description, document.organisation, tags)
         ),
         "takes_direct_payments": "true" if document.takes_direct_payments else "false",
+        "serves_nationally": "true" if document.serves_nationally else "false",
         "min_price": (
             PRICE_UNKNOWN if document.min_price_pence is None else document.min_price_pence
         ),
@@ -580,14 +604,13 @@ class _View:
         merged = heapq.merge(*(keyed(*leaf) for leaf in self.leaves))
         return (entry[-1] for entry in merged)
 
-    def ranking(self, variants: list[dict[str, float]], per_word: list[dict[int, float]]) -> array:
+    def ranking(self, key: Any, per_word: list[dict[int, float]]) -> array:
         """Every document the words match, best total score first, ties in index order.
 
         Sorting all the matches costs more than picking one page's best, but it is done once
         per set of words per index generation: after that a page is the first documents of
         this list (that pass the filters), instead of a pass over every match on each request.
         """
-        key = tuple(tuple(sorted(stems.items())) for stems in variants)
         order = self._rankings.recall(key)
         if order is None:
             totals = _totals(per_word)
@@ -761,6 +784,22 @@ class SearchIndex:
             self._view = _View(self._searcher, self._segments)
         return self._view
 
+    def matching_ids(self, text: str) -> list[int]:
+        """The ids of every listing this text finds, as the directory's search finds them
+        (synonyms and typos included), in no particular order: for callers that filter further."""
+        query = _normalised(SearchQuery(text=text))
+        with self._lock:
+            return _Search(self._current_view(), query).matching_ids()
+
+    def coverage(self) -> Coverage:
+        """The council areas some listing serves, and whether any serves all of England."""
+        with self._lock:
+            view = self._current_view()
+            return Coverage(
+                councils=tuple(sorted(view.facet("councils"))),
+                national=bool(view.facet("serves_nationally").get("true", 0)),
+            )
+
     def search(self, query: SearchQuery) -> SearchResult:
         """Run one search; never raises for anything a user can type or put in a URL."""
         query = _normalised(query)
@@ -792,6 +831,7 @@ def _normalised(query: SearchQuery) -> SearchQuery:
         within = None
     elif within is not None:
         within = max(0, min(_int(within, 0), MAX_WITHIN_MILES))
+    council = query.near_council if near is not None and within is not None else None
     sort = query.sort if query.sort in SORTS else "relevance"
     if sort == "distance" and near is None:
         sort = "relevance"
@@ -801,6 +841,7 @@ def _normalised(query: SearchQuery) -> SearchQuery:
         text=(query.text or "")[:MAX_QUERY_CHARS],
         near=near,
         within_miles=within,
+        near_council=council or None,
         sort=sort,
         max_price_pence=None if max_price is None else max(0, _int(max_price, 0)),
         page=max(1, _int(query.page, 1)),
@@ -810,13 +851,23 @@ def _normalised(query: SearchQuery) -> SearchQuery:
 
 @dataclass
 class _Word:
-    typed: str  # lowercased, as typed
+    typed: str  # lowercased, as typed (words joined by spaces for a phrase from synonyms)
     stems: tuple[str, ...]  # what the stemming analyser makes of it (empty for a stop word)
+    # Words and phrases that mean the same (marketplace.providers.synonyms), each as its words.
+    synonyms: tuple[tuple[str, ...], ...] = ()
+
+
+@dataclass(frozen=True)
+class _Alternatives:
+    """What one typed word matches: stems with their weights, and phrases (all words needed)."""
+
+    stems: tuple[tuple[str, float], ...]
+    phrases: tuple[tuple[tuple[str, ...], float], ...] = ()
 
 
 @dataclass
 class _TextMatch:
-    variants: list[dict[str, float]]  # per word: stem -> weight
+    variants: list[_Alternatives]  # one per word that matched something
     bits: int  # live documents matching any of the words
 
 
@@ -824,6 +875,7 @@ class _Search:
     def __init__(self, view: _View, query: SearchQuery) -> None:
         self.view = view
         self.query = query
+        self.nearby: _Membership | None = None
 
     def run(self) -> SearchResult:
         query = self.query
@@ -834,7 +886,9 @@ class _Search:
         if query.max_price_pence is not None:
             base &= self._price_at_most(query.max_price_pence)
         if query.near is not None and query.within_miles is not None:
-            base &= self._within(query.near, query.within_miles)
+            nearby = self._within(query.near, query.within_miles)
+            self.nearby = _Membership(nearby)
+            base &= nearby | self._serving_remotely(query.near_council)
 
         filters = self._facet_filters()
         selected = base
@@ -845,11 +899,7 @@ class _Search:
         suggestion: str | None = None
         words = _words(query.text)
         if words:
-            text_match = self._text_match(words, fuzzy=False)
-            if (selected & text_match.bits).bit_count() < FEW_RESULTS:
-                fuzzy = self._text_match(words, fuzzy=True)
-                if (selected & fuzzy.bits).bit_count() > (selected & text_match.bits).bit_count():
-                    text_match = fuzzy
+            text_match = self._match(words, selected)
             suggestion = self._suggestion(words)
             base &= text_match.bits
             selected &= text_match.bits
@@ -869,6 +919,21 @@ class _Search:
             facets=self._facet_counts(base, filters),
             suggestion=suggestion,
         )
+
+    def _match(self, words: list[_Word], selected: int) -> _TextMatch:
+        """The words' matches; with typo guesses too when the words alone find few of selected."""
+        text_match = self._text_match(words, fuzzy=False)
+        if (selected & text_match.bits).bit_count() < FEW_RESULTS:
+            fuzzy = self._text_match(words, fuzzy=True)
+            if (selected & fuzzy.bits).bit_count() > (selected & text_match.bits).bit_count():
+                text_match = fuzzy
+        return text_match
+
+    def matching_ids(self) -> list[int]:
+        """Every listing the query's text matches (all of them when there is no text)."""
+        words = _words(self.query.text)
+        bits = self._match(words, self.view.live).bits if words else self.view.live
+        return [self.view.listing_id(docnum) for docnum in _members(bits & self.view.live)]
 
     # Filters ---------------------------------------------------------------------------------
 
@@ -927,6 +992,21 @@ class _Search:
 
         return self.view.cached(("within", near, miles), compute)
 
+    def _serving_remotely(self, council: str | None) -> int:
+        """Live documents offered online or by phone to this council area or to all of England.
+
+        A person at home can use them wherever the provider is, so a place search keeps them
+        whatever the distance.
+        """
+        modes = self.view.facet("delivery_modes")
+        remote = 0
+        for mode in REMOTE_DELIVERY:
+            remote |= modes.get(mode, 0)
+        serving = self.view.facet("serves_nationally").get("true", 0)
+        if council:
+            serving |= self.view.facet("councils").get(council, 0)
+        return remote & serving
+
     # Text ------------------------------------------------------------------------------------
 
     def _text_match(self, words: list[_Word], fuzzy: bool) -> _TextMatch:
@@ -939,36 +1019,97 @@ class _Search:
         scores a document differently depending on how many results are asked for, so page 2
         could repeat or skip listings from page 1.
         """
-        variants: list[dict[str, float]] = []
+        variants: list[_Alternatives] = []
         bits = 0
         for word in words:
-            stems = self._variants(word) if fuzzy else dict.fromkeys(word.stems, 1.0)
-            word_bits = 0
-            for stem in stems:
-                for fieldname in TEXT_BOOSTS:
-                    word_bits |= self.view.term(fieldname, stem)
+            alternatives = self._alternatives(word, fuzzy)
+            word_bits = self._any_stem(stem for stem, _weight in alternatives.stems)
+            for phrase, _weight in alternatives.phrases:
+                word_bits |= self._phrase(phrase)
             if word_bits:
-                variants.append(stems)
+                variants.append(alternatives)
                 bits |= word_bits
         return _TextMatch(variants, bits)
 
-    def _variants(self, word: _Word) -> dict[str, float]:
-        """The word's stems, plus stems of indexed words one edit away (first letter kept)."""
-        variants = dict.fromkeys(word.stems, 1.0)
-        if FUZZY_MIN_LETTERS <= len(word.typed) <= FUZZY_MAX_LETTERS and word.stems:
+    def _any_stem(self, stems: Iterable[str]) -> int:
+        bits = 0
+        for stem in stems:
+            for fieldname in TEXT_BOOSTS:
+                bits |= self.view.term(fieldname, stem)
+        return bits
+
+    def _phrase(self, stems: tuple[str, ...]) -> int:
+        """Documents with every one of these stems, each in any text field."""
+        bits = self.view.live
+        for stem in stems:
+            bits &= self._any_stem((stem,))
+        return bits
+
+    def _alternatives(self, word: _Word, fuzzy: bool) -> _Alternatives:
+        """The word's stems, its synonyms' (weighed less), and with fuzzy, its near misses'."""
+        stems = dict.fromkeys(word.stems, 1.0)
+        phrases: dict[tuple[str, ...], float] = {}
+
+        def add_synonyms(entries: Iterable[tuple[str, ...]], weight: float) -> None:
+            for entry in entries:
+                entry_stems = tuple(stem for part in entry for stem in _stems(part)[:1])
+                if len(entry_stems) == 1:
+                    stems.setdefault(entry_stems[0], weight)
+                elif entry_stems:
+                    phrases.setdefault(entry_stems, weight)
+
+        add_synonyms(word.synonyms, SYNONYM_BOOST)
+        if fuzzy and FUZZY_MIN_LETTERS <= len(word.typed) <= FUZZY_MAX_LETTERS and word.stems:
             for near_word in sorted(self._vocabulary_within(word.typed, 1)):
                 for stem in _stems(near_word):
-                    variants.setdefault(stem, FUZZY_VARIANT_BOOST)
-        return variants
+                    stems.setdefault(stem, FUZZY_VARIANT_BOOST)
+                add_synonyms(
+                    synonyms.alternatives((near_word,)), FUZZY_VARIANT_BOOST * SYNONYM_BOOST
+                )
+            # A typo of a word in the synonym list that no listing uses ("bereavment").
+            for near_word in synonyms.near_words(word.typed):
+                add_synonyms(((near_word,),), FUZZY_VARIANT_BOOST)
+                add_synonyms(
+                    synonyms.alternatives((near_word,)), FUZZY_VARIANT_BOOST * SYNONYM_BOOST
+                )
+        return _Alternatives(tuple(sorted(stems.items())), tuple(sorted(phrases.items())))
+
+    def _word_scores(self, alternatives: _Alternatives) -> dict[int, float]:
+        """Each document's score for one word: its best alternative's score.
+
+        A phrase scores the sum of its words' scores, weighed, in the documents with all of them.
+        """
+        scores = self.view.word_scores(dict(alternatives.stems))
+        if not alternatives.phrases:
+            return scores
+
+        def compute() -> dict[int, float]:
+            merged = dict(scores)
+            for phrase, weight in alternatives.phrases:
+                parts = [self.view.word_scores({stem: weight}) for stem in phrase]
+                for docnum in _members(self._phrase(phrase)):
+                    score = sum(part.get(docnum, 0.0) for part in parts)
+                    if score > merged.get(docnum, 0.0):
+                        merged[docnum] = score
+            return merged
+
+        return self.view.cached(("word scores", alternatives), compute)
 
     def _vocabulary_within(self, word: str, distance: int) -> frozenset[str]:
-        """Indexed words this many edits from the word, with the same first letter."""
+        """Indexed words this many edits from the word, counting a swap of two neighbouring
+        letters as one edit (Damerau), with the same first letter unless it was swapped."""
 
         def compute() -> frozenset[str]:
             # Whoosh walks each segment's word list with a Levenshtein automaton: a few ms.
             found: set[str] = set()
             for leaf, _offset, _segment in self.view.leaves:
                 found.update(leaf.terms_within("spelling", word, distance, prefix=1))
+            # Whoosh's automaton counts a swap ("anxeity") as two edits: try each swap as a word.
+            reader = self.view.reader
+            for at in range(len(word) - 1):
+                swapped = word[:at] + word[at + 1] + word[at] + word[at + 2 :]
+                if ("spelling", swapped) in reader:
+                    found.add(swapped)
             found.discard(word)
             return frozenset(found)
 
@@ -980,9 +1121,9 @@ class _Search:
         changed = False
         corrected = []
         for word in words:
-            known = not word.stems or any(
-                self.view.term(fieldname, stem) for stem in word.stems for fieldname in TEXT_BOOSTS
-            )
+            if not word.stems:
+                continue  # a phrase found in the synonyms: its words are there one by one
+            known = not word.stems or bool(self._text_match([word], fuzzy=False).bits)
             replacement = None
             if not known and 1 < len(word.typed) <= FUZZY_MAX_LETTERS:
                 for distance in (1, 2):  # the closest words first, then the most frequent
@@ -1044,14 +1185,14 @@ class _Search:
     def _by_relevance(
         self, selected: int, total: int, needed: int, text_match: _TextMatch
     ) -> list[tuple[int, float]]:
-        per_word = [self.view.word_scores(variants) for variants in text_match.variants]
+        per_word = [self._word_scores(variants) for variants in text_match.variants]
         if total * len(per_word) < WALK_SELECTED_BELOW * sum(len(scores) for scores in per_word):
             # Filters keep few of the matches: add up the words for those documents only.
             return _best(
                 [(d, sum(scores.get(d, 0.0) for scores in per_word)) for d in _members(selected)],
                 needed,
             )
-        ranking = self.view.ranking(text_match.variants, per_word)
+        ranking = self.view.ranking(tuple(text_match.variants), per_word)
         if total == len(ranking):  # nothing filtered out
             chosen: Iterable[int] = ranking[:needed]
         else:
@@ -1068,7 +1209,12 @@ class _Search:
             if east != NO_POINT:
                 metres = math.hypot(east - self.query.near[0], north - self.query.near[1])
                 distance = metres / METRES_PER_MILE
-        return Hit(listing_id=self.view.listing_id(docnum), score=score, distance_miles=distance)
+        return Hit(
+            listing_id=self.view.listing_id(docnum),
+            score=score,
+            distance_miles=distance,
+            nearby=None if self.nearby is None else docnum in self.nearby,
+        )
 
     # Facets ----------------------------------------------------------------------------------
 
@@ -1133,13 +1279,26 @@ def _stems(word: str) -> tuple[str, ...]:
 
 
 def _words(text: str) -> list[_Word]:
-    """The distinct words of user input. Operators and punctuation are just separators here."""
-    words: dict[str, _Word] = {}
+    """The distinct words of user input. Operators and punctuation are just separators here.
+
+    A phrase that has synonyms ("low mood") is one more word, whose synonyms are searched for as
+    well as its own words.
+    """
+    tokens: list[str] = []
     for token in _WORDS(text, mode="query"):
-        typed = token.text
+        tokens.append(token.text)
+        if len(set(tokens)) >= MAX_QUERY_WORDS:
+            break
+    words: dict[str, _Word] = {}
+    for typed in tokens:
         if typed not in words:
-            words[typed] = _Word(typed=typed, stems=_stems(typed))
-            if len(words) >= MAX_QUERY_WORDS:
-                break
+            words[typed] = _Word(typed, _stems(typed), synonyms.alternatives((typed,)))
+    longest = synonyms.longest_phrase()
+    for size in range(2, longest + 1):
+        for start in range(len(tokens) - size + 1):
+            phrase = tuple(tokens[start : start + size])
+            alternatives = synonyms.alternatives(phrase)
+            if alternatives and " ".join(phrase) not in words:
+                words[" ".join(phrase)] = _Word(" ".join(phrase), (), alternatives)
     # Stop words ("the", "and", "or") carry nothing to search for.
-    return [word for word in words.values() if word.stems]
+    return [word for word in words.values() if word.stems or word.synonyms]

@@ -30,7 +30,9 @@ SORTS = [
     SelectChoice("distance", "Nearest first"),
     SelectChoice("price", "Cheapest first"),
 ]
-DISTANCES = [SelectChoice(str(m), f"{m} miles") for m in (1, 3, 5, 10, 25, 50)]
+DISTANCES = [
+    SelectChoice(str(m), f"{m} mile{'' if m == 1 else 's'}") for m in (1, 3, 5, 10, 25, 50)
+]
 
 
 def _money(_form: FlaskForm, field: Field) -> None:

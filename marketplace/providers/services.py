@@ -25,6 +25,7 @@ from marketplace.places.models import Council
 from marketplace.places.services import place_for_postcode
 from marketplace.providers.models import (
     LANGUAGES,
+    REMOTE_MODES,
     Category,
     Community,
     DeliveryMode,
@@ -63,6 +64,7 @@ class ListingData:
     council_ids: tuple[int, ...] = ()
     postcode: str | None = None
     radius_miles: int | None = None
+    serves_nationally: bool = False
     languages: tuple[str, ...] = ("English",)
     communities: tuple[str, ...] = ()
     accessibility: str = ""
@@ -109,6 +111,7 @@ def data_from_listing(listing: Listing) -> ListingData:
         council_ids=tuple(c.id for c in listing.councils),
         postcode=listing.postcode,
         radius_miles=listing.radius_miles,
+        serves_nationally=listing.serves_nationally,
         languages=tuple(listing.language_list),
         communities=tuple(listing.community_list),
         accessibility=listing.accessibility,
@@ -162,7 +165,12 @@ def _validate(session: Session, data: ListingData) -> None:
         raise DomainError(
             f"Distance must be between 1 and {MAX_RADIUS_MILES} miles", field="radius_miles"
         )
-    if not data.council_ids and not data.postcode:
+    if data.serves_nationally and not REMOTE_MODES & set(data.delivery_modes):
+        raise DomainError(
+            "A service for anyone in England must be offered online or by phone",
+            field="serves_nationally",
+        )
+    if not data.council_ids and not data.postcode and not data.serves_nationally:
         raise DomainError(
             "Say where the service is offered: choose council areas or give a postcode",
             field="council_ids",
@@ -197,6 +205,7 @@ def _apply(session: Session, listing: Listing, data: ListingData) -> None:
     listing.website = data.website or None
     listing.times = data.times.strip()
     listing.councils = councils
+    listing.serves_nationally = data.serves_nationally
     listing.postcode = place.postcode if place else None
     listing.easting = place.easting if place else None
     listing.northing = place.northing if place else None
@@ -259,6 +268,10 @@ def listing_council_codes(listing: Listing) -> set[str]:
     codes = {c.code for c in listing.councils}
     if listing.postcode:
         codes |= _postcode_council(listing.postcode)
+    if listing.serves_nationally:
+        # A service for all of England may name no council: the ULOs where its provider is
+        # based look after it, rather than only the site's admins.
+        codes |= {c.code for c in listing.organisation.councils}
     return codes
 
 
@@ -393,3 +406,32 @@ def published_listing(session: Session, listing_id: int) -> Listing | None:
         ],
     )
     return listing if listing is not None and listing.is_published else None
+
+
+MAX_SHARED_LISTINGS = 50
+
+
+def shared_listing_ids(text: str) -> list[int]:
+    """The listing ids in a shared list's link ("12,34"), in order, each once; anything that is
+    not an id is left out, and at most MAX_SHARED_LISTINGS are kept."""
+    ids: list[int] = []
+    for part in text.split(",")[: MAX_SHARED_LISTINGS * 2]:
+        part = part.strip()
+        if part.isascii() and part.isdigit() and len(part) <= 9 and int(part) not in ids:
+            ids.append(int(part))
+    return ids[:MAX_SHARED_LISTINGS]
+
+
+def published_listings(session: Session, listing_ids: list[int]) -> list[Listing]:
+    """These listings, those anyone may see, in the order given."""
+    if not listing_ids:
+        return []
+    found = {
+        listing.id: listing
+        for listing in session.scalars(
+            select(Listing).where(
+                Listing.id.in_(listing_ids), Listing.status == ListingStatus.PUBLISHED.value
+            )
+        )
+    }
+    return [found[listing_id] for listing_id in listing_ids if listing_id in found]

@@ -89,11 +89,22 @@ def open_find_services(page: Page) -> None:
 
 
 def fill_in_the_search(page: Page) -> None:
-    """On Find services: "voices" within 5 miles of LS1 3AD, nearest first."""
+    """On Find services: "voices" within 5 miles of LS1 3AD (the boxes by the Search button)."""
     page.get_by_label("Search for a service").fill("voices")
     page.get_by_label("Near a postcode (optional)").fill("LS1 3AD")
     page.get_by_label("Within").select_option(label="5 miles")
-    page.get_by_label("Sort by").select_option(label="Nearest first")
+
+
+def sort_nearest_first(page: Page, javascript: bool = True) -> None:
+    """With JavaScript a new sort order applies at once; without it, by the Sort button."""
+    if javascript:
+        expect(page.get_by_role("button", name="Sort", exact=True)).to_be_hidden()
+        with page.expect_navigation():
+            page.get_by_label("Sort by").select_option(label="Nearest first")
+        check_current(page)
+    else:
+        page.get_by_label("Sort by").select_option(label="Nearest first")
+        submit_and_check(page, "Sort")
 
 
 def expect_the_service_near_by(page: Page) -> None:
@@ -189,7 +200,8 @@ def holder_finds_it_and_enquires(page: Page, cast: Cast) -> None:
     sign_in(page, cast.holder_email)
     open_find_services(page)
     fill_in_the_search(page)
-    submit_and_check(page, "Apply filters")
+    submit_and_check(page, "Search")
+    sort_nearest_first(page)
     expect_the_service_near_by(page)
 
     page.get_by_role("link", name=SERVICE, exact=True).click()
@@ -228,13 +240,18 @@ def test_provider_lists_moderator_approves_holder_finds_and_enquires(
     page = new_page(java_script_enabled=False)
     goto_and_check(page, "/services")
     fill_in_the_search(page)
+    # Without JavaScript the filters start folded away, behind "Filter".
     peer_support = page.get_by_role("group", name="Category", exact=True).get_by_label(
         re.compile(r"^Peer support\b")
     )
+    expect(peer_support).to_be_hidden()
+    page.get_by_text("Filter", exact=True).click()
     peer_support.check()
     submit_and_check(page, "Apply filters")
+    sort_nearest_first(page, javascript=False)
     expect(page).to_have_url(re.compile(r"[?&]category=peer-support(&|$)"))
     expect_the_service_near_by(page)
+    page.get_by_text("Filter (1 chosen)", exact=True).click()
     expect(peer_support).to_be_checked()
     expect(page.get_by_label("Search for a service")).to_have_value("voices")
     expect(page.get_by_label("Near a postcode (optional)")).to_have_value("LS1 3AD")

@@ -253,3 +253,49 @@ def test_carer_shortlists_and_enquires_for_a_holder(app, client, db_session, wor
     assert "Shortlisted Peer support group – by Pat for you" in html
     assert "Sent an enquiry about Peer support group – by Pat for you" in html
     assert "For Robin" in page(holder, "/enquiries")
+
+
+def test_a_shortlist_prints_and_shares_as_a_link_without_account_data(
+    app, client, db_session, world
+):
+    other = providers.create_listing(
+        db_session,
+        world.staff,
+        world.org,
+        listing_data(db_session, world.listing.councils[0], name="Walking group"),
+    )
+    other.status = ListingStatus.PUBLISHED.value
+    db_session.commit()
+    sign_in(client, world.holder)
+    for listing_id in (world.listing.id, other.id):
+        service = f"/services/{listing_id}"
+        post(client, f"{service}/shortlist", {"next": service}, token_from=service)
+    html = page(client, "/shortlist")
+    assert (
+        "a page anyone with the link can open, showing the services only, not your name or "
+        "account." in html
+    )
+    link = re.search(r'href="(/services/list\?ids=[^"]+)">Print or share these services', html)
+    assert link is not None, html
+    shared = link.group(1).replace("%2C", ",")
+    assert shared == f"/services/list?ids={other.id},{world.listing.id}"  # as the shortlist
+
+    # Anyone with the link, signed in or not, sees the services and nothing about Robin.
+    visitor = app.test_client()
+    text = page(visitor, shared)
+    assert "Peer support group" in text and "Walking group" in text
+    assert text.index("Walking group") < text.index("Peer support group")  # the link's order
+    assert "£5 per session – per person" in text
+    assert "Robin" not in text and "robin@example.org" not in text
+    assert "It shows the services only: nothing about who chose them." in text
+
+    # A service no longer listed drops out; what is not an id is ignored; nothing left says so.
+    db_session.get(type(other), other.id).status = ListingStatus.HIDDEN.value
+    db_session.commit()
+    text = page(visitor, f"/services/list?ids={other.id},{world.listing.id},x,-3,{'9' * 30}")
+    assert "Walking group" not in text and "Peer support group" in text
+    assert "1 service from the Budget Marketplace directory" in text
+    assert "None of the services in this link are in the directory now." in page(
+        visitor, f"/services/list?ids={other.id}"
+    )
+    assert "None of the services" in page(visitor, "/services/list")

@@ -12,7 +12,9 @@ from marketplace.carers.models import CarerAction, CarerScope
 from marketplace.engagement import services
 from marketplace.engagement.models import (
     Enquiry,
+    EnquiryMessage,
     Review,
+    ReviewReply,
     ReviewStatus,
     ShortlistEntry,
 )
@@ -112,7 +114,8 @@ def test_enquiry_emails_approved_staff_without_the_message(app, db_session, worl
     assert {m["To"] for m in mailbox.messages} == {world.staff.email, "colleague@example.org"}
     message = mailbox.last_to("colleague@example.org")
     text = message.get_payload(decode=True).decode()
-    assert message["Subject"] == "New message about Peer support group"
+    assert message["Subject"] == "You have a new message on Budget Marketplace"
+    assert "Peer support group" in text  # the service is named inside, not on a lock screen
     assert f"http://localhost/enquiries/{posted.enquiry.id}" in text
     assert "private health" not in text
     assert "Tuesday places" not in text  # the subject is the holder's words too
@@ -399,6 +402,46 @@ def test_export_and_erase(db_session, world):
     assert enquiry.is_closed
     [kept] = services.published_reviews(db_session, world.listing.id)
     assert kept.author.display_name == "Former member"
+
+
+def test_erase_keeping_contributions_takes_the_name_out_of_provider_replies(db_session, world):
+    enquiry = enquire(db_session, world, body="Hello, I am Robin").enquiry
+    services.reply(db_session, world.staff, enquiry, "Hi Robin, see you Tuesday. ROBIN's seat.")
+    review = services.write_review(db_session, world.holder, world.listing, 5, "Great")
+    approve(db_session, world, "review", review.id)
+    answer = services.reply_to_review(db_session, world.staff, review, "Thank you Robin!")
+    db_session.flush()
+
+    privacy.erase_account(db_session, world.holder, PASSWORD)
+    db_session.flush()
+    assert answer.body == "Thank you [name removed]!"
+    bodies = [m.body for m in enquiry.messages]
+    assert bodies == [
+        "Hello, I am Robin",  # the person's own words, kept as they chose, by "Former member"
+        "Hi [name removed], see you Tuesday. [name removed]'s seat.",
+    ]
+    [kept] = services.published_reviews(db_session, world.listing.id)
+    assert kept.author.display_name == "Former member"
+
+
+def test_erase_can_delete_reviews_and_messages(db_session, world):
+    enquiry = enquire(db_session, world, body="Hello from Robin").enquiry
+    services.reply(db_session, world.staff, enquiry, "Hello from staff")
+    review = services.write_review(db_session, world.holder, world.listing, 5, "Great")
+    approve(db_session, world, "review", review.id)
+    answer = services.reply_to_review(db_session, world.staff, review, "Thanks")
+    db_session.flush()
+    review_id, answer_id, enquiry_id = review.id, answer.id, enquiry.id
+
+    privacy.erase_account(db_session, world.holder, PASSWORD, remove_contributions=True)
+    db_session.flush()
+    db_session.expire_all()
+    assert db_session.get(Review, review_id) is None
+    assert db_session.get(ReviewReply, answer_id) is None
+    assert db_session.get(Enquiry, enquiry_id) is None
+    assert db_session.scalars(select(EnquiryMessage)).all() == []
+    assert services.published_reviews(db_session, world.listing.id) == []
+    assert moderation.open_entries_for(db_session, "review_reply", answer_id) == []
 
 
 def test_erase_drops_unpublished_reviews_from_the_queue(db_session, world):

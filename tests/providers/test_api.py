@@ -103,6 +103,13 @@ def assert_error(client, path: str, status: int, method: str = "GET") -> str:
 # --- Data ---------------------------------------------------------------------------------
 
 
+@pytest.fixture(autouse=True)
+def _app_context(app):
+    """Listings committed here reach the search index (text search) through the current app."""
+    with app.app_context():
+        yield
+
+
 @pytest.fixture
 def leeds(db_session):
     return CouncilFactory(code=LEEDS, name="Leeds")
@@ -260,8 +267,9 @@ def test_search_matches_name_summary_and_description_ignoring_case(
         by_summary.uuid,
         by_description.uuid,
     }
-    assert get_json(client, f"{API}/services?search=%25")["total_items"] == 1  # a literal %
-    assert get_json(client, f"{API}/services?search=_")["total_items"] == 0  # a literal _
+    # Punctuation alone is no words, as on the site: no filter.
+    assert get_json(client, f"{API}/services?search=%25")["total_items"] == 4
+    assert get_json(client, f"{API}/services?search=_")["total_items"] == 4
     assert get_json(client, f"{API}/services?search=%20%20")["total_items"] == 4  # blank: no filter
 
 
@@ -653,3 +661,125 @@ def test_preflight_and_head_get_the_cors_header(client):
         response = client.open(f"{API}/services", method=method)
         assert response.status_code == 200
         assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+# --- Filters for syncing, and the site's search engine --------------------------------------
+
+
+def test_text_and_search_use_the_sites_search_engine(client, db_session, provider, leeds):
+    counselling = make_listing(db_session, provider, leeds, name="Evening counselling")
+    anxiety = make_listing(db_session, provider, leeds, name="Anxiety support group")
+    make_listing(db_session, provider, leeds, name="Chess club")
+
+    def ids(query: str) -> set[str]:
+        return {s["id"] for s in get_json(client, f"{API}/services?{query}")["contents"]}
+
+    assert ids("text=counseling") == {counselling.uuid}  # spelling variant, as on the site
+    assert ids("search=counseling") == {counselling.uuid}
+    assert ids("text=anxeity") == {anxiety.uuid}  # swapped letters
+    assert ids("text=anxious") == {anxiety.uuid}  # synonym
+    assert ids("text=therapy") == {counselling.uuid}
+    located = {
+        s["id"] for s in get_json(client, f"{API}/service_at_locations?text=therapy")["contents"]
+    }
+    assert located <= {counselling.uuid}
+    message = assert_error(client, f"{API}/services?text=a&search=b", 400)
+    assert "search and text" in message
+
+
+def test_organization_id_filters_to_one_provider(client, db_session, provider, leeds):
+    ours = make_listing(db_session, provider, leeds, name="Ours")
+    other_org, other_staff, _ = provider_with_staff(leeds, name="Other provider")
+    db_session.commit()
+    theirs = make_listing(db_session, (other_org, other_staff), leeds, name="Theirs")
+    org_ids = {o["name"]: o["id"] for o in get_json(client, f"{API}/organizations")["contents"]}
+
+    def ids(query: str) -> set[str]:
+        return {s["id"] for s in get_json(client, f"{API}/services?{query}")["contents"]}
+
+    assert ids(f"organization_id={org_ids['Leeds Peer Support CIC']}") == {ours.uuid}
+    assert ids(f"organization_id={org_ids['Other provider'].upper()}") == {theirs.uuid}
+    assert ids(f"organization_id={uuid.uuid4()}") == set()
+    message = assert_error(client, f"{API}/services?organization_id=42", 400)
+    assert message.startswith("organization_id must be an id")
+
+
+def test_modified_after_gives_only_listings_changed_since(client, db_session, provider, leeds):
+    from datetime import UTC, datetime
+
+    old = make_listing(db_session, provider, leeds, name="Old")
+    new = make_listing(db_session, provider, leeds, name="New")
+    old.updated_at = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
+    new.updated_at = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+    db_session.commit()
+
+    def ids(query: str) -> set[str]:
+        return {s["id"] for s in get_json(client, f"{API}/services?{query}")["contents"]}
+
+    assert ids("modified_after=2026-03-01T00:00:00Z") == {new.uuid}
+    assert ids("modified_after=2026-03-01") == {new.uuid}  # a date: midnight UTC
+    assert ids("modified_after=2026-06-01T10:30:00%2B02:00") == {new.uuid}  # 08:30 UTC
+    assert ids("modified_after=2026-06-01T09:00:00Z") == set()  # after, not at
+    assert ids("modified_after=2025-12-31T23:59:59Z") == {old.uuid, new.uuid}
+    for bad in ("yesterday", "2026-13-01", "1" * 50):
+        message = assert_error(client, f"{API}/services?modified_after={bad}", 400)
+        assert message.startswith("modified_after must be a date and time")
+
+
+@pytest.mark.parametrize(
+    ("path", "named"),
+    [
+        ("/services?organisation_id=x", "organisation_id"),
+        ("/services?q=swimming", "q"),
+        ("/service_at_locations?distance=5", "distance"),
+        ("/organizations?search=peer", "search"),
+        ("/taxonomy_terms?text=peer", "text"),
+        ("/taxonomies?modified_after=2026-01-01", "modified_after"),
+        (f"/taxonomies/{oruk.TAXONOMY_ID}?page=2", "page"),
+        ("/?page=1", "page"),
+    ],
+)
+def test_an_unknown_parameter_is_a_400_naming_it(client, path, named):
+    message = assert_error(client, f"{API}{path}", 400)
+    assert message.startswith(f"Unknown parameter {named}: it takes ")
+
+
+def test_a_parameter_given_twice_is_a_400(client):
+    message = assert_error(client, f"{API}/services?page=1&page=2", 400)
+    assert message == "page is given more than once: give it once."
+
+
+def test_every_parameter_the_profile_lists_is_taken(client):
+    spec = _read(SCHEMAS / "openapi.json")
+    shared = spec.get("components", {}).get("parameters", {})
+    for path in ("/services", "/service_at_locations", "/taxonomies", "/taxonomy_terms"):
+        for parameter in spec["paths"][path]["get"].get("parameters", []):
+            if "$ref" in parameter:
+                parameter = shared[parameter["$ref"].split("/")[-1]]
+            name = parameter["name"]
+            response = client.get(f"{API}{path}?{name}=")
+            assert response.status_code == 200, (path, name, response.get_json())
+
+
+def test_services_near_a_postcode_include_national_online_services(
+    client, db_session, provider, leeds
+):
+    local = make_listing(db_session, provider, leeds, name="Leeds group", postcode="LS1 1UR")
+    national = make_listing(
+        db_session,
+        provider,
+        leeds,
+        name="Online befriending calls",
+        council_ids=(),
+        delivery_modes=("online", "phone"),
+        serves_nationally=True,
+    )
+    make_listing(db_session, provider, leeds, name="Leeds only, no place")
+
+    def names(query: str) -> list[str]:
+        return [s["name"] for s in get_json(client, f"{API}/services?{query}")["contents"]]
+
+    # Bristol: outside Leeds, so only the service for all of England.
+    assert names("postcode=BS1+5TR") == ["Online befriending calls"]
+    assert names("postcode=LS1+3AD") == ["Leeds group", "Leeds only, no place", national.name]
+    assert names("postcode=LS1+3AD&proximity=1000") == [local.name]

@@ -430,6 +430,58 @@ def test_within_and_distance_with_filters_and_text(index: SearchIndex) -> None:
     assert result.facets["categories"] == {"peer-support": 2, "advocacy": 1}
 
 
+LEEDS_CODE = "E08000035"
+BRISTOL_CODE = "E06000023"
+REACH = [
+    doc(1, "In person here", delivery_modes=("in_person",), **at(1)),
+    doc(2, "In person far", delivery_modes=("in_person",), councils=(LEEDS_CODE,), **at(60)),
+    doc(3, "Online for Leeds", delivery_modes=("online",), councils=(LEEDS_CODE,)),
+    doc(4, "Phone for Bristol", delivery_modes=("phone",), councils=(BRISTOL_CODE,)),
+    doc(5, "Online for England", delivery_modes=("online", "phone"), serves_nationally=True),
+    doc(
+        6,
+        "Online far, based in Leeds",
+        delivery_modes=("online",),
+        councils=(LEEDS_CODE,),
+        **at(80),
+    ),
+    doc(7, "At home for Leeds", delivery_modes=("at_home",), councils=(LEEDS_CODE,)),
+]
+
+
+def test_place_search_keeps_online_and_phone_services_for_the_area(index: SearchIndex) -> None:
+    index.rebuild(REACH)
+    result = find(index, near=LEEDS, within_miles=10, near_council=LEEDS_CODE)
+    assert set(ids(result)) == {1, 3, 5, 6}
+    assert {hit.listing_id: hit.nearby for hit in result.hits} == {
+        1: True,
+        3: False,
+        5: False,
+        6: False,
+    }
+    in_bristol = find(index, near=LEEDS, within_miles=10, near_council=BRISTOL_CODE)
+    assert set(ids(in_bristol)) == {1, 4, 5}
+    # A council the directory has no services for still gets the national ones.
+    assert set(ids(find(index, near=LEEDS, within_miles=10, near_council="E09000001"))) == {1, 5}
+    assert set(ids(find(index, near=LEEDS, within_miles=10))) == {1, 5}
+
+
+def test_place_search_with_the_online_filter_and_text(index: SearchIndex) -> None:
+    index.rebuild(REACH)
+    online = find(
+        index, near=LEEDS, within_miles=50, near_council=LEEDS_CODE, delivery_modes=("online",)
+    )
+    assert set(ids(online)) == {3, 5, 6}
+    assert online.facets["delivery_modes"] == {"online": 3, "in_person": 1, "phone": 1}
+    assert ids(find(index, text="england", near=LEEDS, within_miles=1)) == [5]
+
+
+def test_without_a_distance_nothing_is_marked_nearby(index: SearchIndex) -> None:
+    index.rebuild(REACH)
+    assert {hit.nearby for hit in find(index, near=LEEDS).hits} == {None}
+    assert {hit.nearby for hit in find(index).hits} == {None}
+
+
 def test_within_without_near_is_ignored(index: SearchIndex) -> None:
     index.rebuild(PLACED)
     assert find(index, within_miles=1).total == len(PLACED)
@@ -929,4 +981,7 @@ def test_document_from_listing(live_index: SearchIndex) -> None:
         min_price_pence=300,  # from the price options when the listing has no minimum yet
         easting=None,
         northing=None,  # a point needs both
+        serves_nationally=False,
     )
+    listing.serves_nationally = True
+    assert search.document_from_listing(listing).serves_nationally is True

@@ -199,6 +199,7 @@ GET_ROUTES = [
     ("/services?q=peer&category=peer-support&page=2", everyone(200)),
     ("/services/{published_listing}", everyone(200)),
     ("/services/{draft_listing}", everyone(404)),
+    ("/services/list?ids={published_listing},{draft_listing}", everyone(200)),
     ("/provider/listings", signed_in(200)),
     (
         "/provider/organisations/{approved_org}/listings/new",

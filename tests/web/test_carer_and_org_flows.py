@@ -124,9 +124,26 @@ def test_your_data_download_and_delete(client, db_session):
     data = json.loads(response.get_data(as_text=True))
     assert data["account"]["support_needs"] == "private note"
 
-    wrong = post(client, "/account/delete", {"password": "not my password"})
+    page = " ".join(client.get("/account/delete").get_data(as_text=True).split())
+    # Said before the choice; tests/engagement/test_services.py checks both ways happen.
+    assert (
+        "they will show &#34;Former member&#34;, and your name is taken out of providers&#39; "
+        "replies to you"
+        in page
+        or 'they will show "Former member", and your name is taken out '
+        "of providers' replies to you"
+        in page
+    )
+    assert "Delete my reviews and my messages to providers" in page
+    unchosen = post(client, "/account/delete", {"password": PASSWORD})
+    assert "Choose what should happen to your reviews and messages" in unchosen.get_data(
+        as_text=True
+    )
+    wrong = post(
+        client, "/account/delete", {"password": "not my password", "contributions": "keep"}
+    )
     assert "Your password is not right" in wrong.get_data(as_text=True)
-    response = post(client, "/account/delete", {"password": PASSWORD})
+    response = post(client, "/account/delete", {"password": PASSWORD, "contributions": "keep"})
     assert response.status_code == 302
     assert client.get("/account").status_code == 302
     db_session.expire_all()
