@@ -48,3 +48,29 @@ def test_an_error_summary_reached_with_a_fragment_still_takes_focus(page: Page) 
     expect(page).to_have_title(re.compile(r"^Error: "))
     expect(page.locator(".govuk-error-summary")).to_be_focused()
 
+
+def test_the_site_name_shows_the_yellow_focus_state(page: Page) -> None:
+    goto_and_check(page, "/")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    title = page.locator(".app-header__title")
+    expect(title).to_be_focused()
+    # Black on GOV.UK yellow (about 14:1), not dark text on the teal header.
+    expect(title).to_have_css("background-color", "rgb(255, 221, 0)")
+    expect(title).to_have_css("color", "rgb(11, 12, 12)")
+
+
+def test_one_navigation_landmark_named_menu(page: Page) -> None:
+    goto_and_check(page, "/")
+    expect(page.get_by_role("navigation")).to_have_count(1)
+    expect(page.get_by_role("navigation", name="Menu")).to_have_count(1)
+    expect(page.get_by_role("region", name="Menu")).to_have_count(0)
+
+
+def test_a_link_styled_as_a_button_follows_space(page: Page) -> None:
+    goto_and_check(page, "/pools")
+    propose = page.get_by_role("button", name="Propose a pool")
+    propose.focus()
+    with page.expect_navigation():
+        page.keyboard.press("Space")
+    expect(page).to_have_url(re.compile(r"/pools/propose$|/sign-in\?"))
