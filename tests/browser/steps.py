@@ -232,6 +232,8 @@ def join_pool(page: Page, title: str, pay_by: str, invoice_to: str | None = None
 
     expect(page).to_have_url(re.compile(r"/pools/\d+/join/check$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Check your answers before joining")
+    # The title names the pool: "Check your answers" alone does not say where you are.
+    expect(page).to_have_title(f"Check your answers before joining {title} – Budget Marketplace")
     expect(page.get_by_text("£40 a month", exact=True)).to_be_visible()
     terms = page.locator("#terms")
     expect(terms).to_contain_text("nothing now")

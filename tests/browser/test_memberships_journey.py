@@ -102,6 +102,7 @@ def start_joining(page: Page, org_id: int, name: str, basis: str) -> None:
     page.get_by_role("radio", name=re.compile(basis)).check()
     submit_and_check(page, "Continue")
     heading(page, "Check your answers before joining")
+    expect(page).to_have_title(f"Check your answers before joining {name} – Budget Marketplace")
 
 
 def fill_date(page: Page, legend: str, day) -> None:

@@ -39,3 +39,12 @@ def test_an_error_summary_takes_focus_and_puts_error_first_in_the_title(client):
     assert "<title>Sign in – Budget Marketplace</title>" in client.get("/sign-in").get_data(
         as_text=True
     )
+
+
+def test_search_results_title_says_the_query_and_the_count(client):
+    page = client.get("/services?q=zzzznothing").get_data(as_text=True)
+    assert "<title>‘zzzznothing’: 0 services found – Find services – " in page
+    page = client.get("/services").get_data(as_text=True)
+    assert re.search(
+        r"<title>\d+ services? found – Find services – Budget Marketplace</title>", page
+    )
