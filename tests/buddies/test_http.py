@@ -257,7 +257,11 @@ def test_the_messages_address_opened_later_shows_the_conversation(app, db_sessio
     response = signed_in(app, seeker).get(f"{path}/messages")
     assert response.status_code == 302
     assert response.headers["Location"] == path
-    assert signed_in(app, UserFactory()).get(f"{path}/messages").status_code == 404
+    response = signed_in(app, seeker).get(f"{path}/contact")
+    assert response.headers["Location"] == path
+    stranger = signed_in(app, UserFactory())
+    assert stranger.get(f"{path}/messages").status_code == 404
+    assert stranger.get(f"{path}/contact").status_code == 404
 
 
 def test_a_sent_message_is_confirmed_in_a_focusable_banner_and_the_title(app, db_session, active):
