@@ -48,3 +48,14 @@ def test_search_results_title_says_the_query_and_the_count(client):
     assert re.search(
         r"<title>\d+ services? found – Find services – Budget Marketplace</title>", page
     )
+
+
+def test_every_table_scrolls_in_its_own_labelled_focusable_region():
+    """A table wider than a 320 px screen scrolls inside its region, never the page."""
+    region = re.compile(
+        r'<div class="app-table-scroll" role="region" aria-label="[^"]+" tabindex="0">\s*'
+        r'<table class="govuk-table"'
+    )
+    for path in TEMPLATES.rglob("*.html"):
+        source = path.read_text()
+        assert source.count('<table class="govuk-table"') == len(region.findall(source)), path
