@@ -13,6 +13,7 @@ from wtforms import PasswordField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional
 
 from marketplace.auth.forms import display_name_field, email_field
+from marketplace.web.forms import KeptPasswordInput
 
 
 class DetailsForm(FlaskForm):
@@ -43,7 +44,7 @@ class ChangePasswordForm(FlaskForm):
     )
     new_password = PasswordField(
         "New password",
-        widget=GovPasswordInput(),
+        widget=KeptPasswordInput(),
         description="At least 10 characters.",
         validators=[InputRequired(message="Enter a new password")],
     )

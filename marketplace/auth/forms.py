@@ -13,6 +13,7 @@ from wtforms import EmailField, PasswordField, RadioField, SelectChoice, StringF
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length
 
 from marketplace.auth.models import UsageIntent
+from marketplace.web.forms import KeptPasswordInput
 
 EMAIL_REQUIRED = "Enter your email address"
 EMAIL_FORMAT = "Enter an email address in the correct format, like name@example.com"
@@ -59,7 +60,7 @@ class RegisterForm(FlaskForm):
     email = email_field()
     password = PasswordField(
         "Create a password",
-        widget=GovPasswordInput(),
+        widget=KeptPasswordInput(),
         description="At least 10 characters. A few words together are easy to remember.",
         validators=[InputRequired(message="Enter a password")],
     )
@@ -108,7 +109,7 @@ class ForgottenPasswordForm(FlaskForm):
 class ResetPasswordForm(FlaskForm):
     password = PasswordField(
         "New password",
-        widget=GovPasswordInput(),
+        widget=KeptPasswordInput(),
         description="At least 10 characters.",
         validators=[InputRequired(message="Enter a new password")],
     )

@@ -381,10 +381,14 @@ def pairing(match_id: int) -> str:
     return _pairing_page(match, MessageForm(), contact_form)
 
 
-@bp.route("/pairings/<int:match_id>/messages", methods=["POST"])
+@bp.route("/pairings/<int:match_id>/messages", methods=["GET", "POST"])
 @login_required
 def send_message(match_id: int) -> str | Response:
     match = _conversation_or_404(match_id)
+    if request.method == "GET":
+        # A failed message leaves this address in the browser (the page is shown again with the
+        # error); opening it later shows the conversation rather than "Method not allowed".
+        return redirect(url_for("buddies.pairing", match_id=match.id))
     me = current_person()
     form = MessageForm()
     if form.validate_on_submit():
@@ -403,10 +407,13 @@ def send_message(match_id: int) -> str | Response:
     return _pairing_page(match, form, contact_form)
 
 
-@bp.route("/pairings/<int:match_id>/contact", methods=["POST"])
+@bp.route("/pairings/<int:match_id>/contact", methods=["GET", "POST"])
 @login_required
 def share_contact(match_id: int) -> str | Response:
     match = _match_or_404(match_id)
+    if request.method == "GET":
+        # As for messages: a refused contact detail leaves this address in the browser.
+        return redirect(url_for("buddies.pairing", match_id=match.id))
     form = ContactForm()
     if form.validate_on_submit():
         done = form_action(

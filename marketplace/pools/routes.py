@@ -402,10 +402,13 @@ def pool_page(pool_id: int) -> str:
     return _pool_page(_pool_or_404(pool_id))
 
 
-@bp.route("/pools/<int:pool_id>/messages", methods=["POST"])
+@bp.route("/pools/<int:pool_id>/messages", methods=["GET", "POST"])
 @login_required
 def post_message(pool_id: int) -> str | BaseResponse:
     pool = _pool_or_404(pool_id)
+    if request.method == "GET":
+        # A refused message leaves this address in the browser; opening it later shows the pool.
+        return redirect(url_for("pools.pool_page", pool_id=pool.id, _anchor="discussion"))
     form = MessageForm()
     if form.validate_on_submit():
         try:

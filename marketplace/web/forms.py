@@ -11,6 +11,7 @@ from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxesInput,
     GovDateInput,
+    GovPasswordInput,
     GovSubmitInput,
     GovTextInput,
 )
@@ -53,6 +54,18 @@ def failed(
     if name and fields is not None:
         name = fields.get(name, name)
     add_error(form, DomainError(error.message, name), fallback_field=fallback)
+
+
+class KeptPasswordInput(GovPasswordInput):
+    """A new password box that keeps what was typed when the page comes back with an error
+    elsewhere (usually "The passwords do not match"): only a box that is wrong is cleared, so a
+    mismatch means typing the confirmation again, not both."""
+
+    def map_gov_params(self, field: Field, **kwargs: Any) -> dict[str, Any]:
+        params: dict[str, Any] = super().map_gov_params(field, **kwargs)
+        if field.data and not field.errors:
+            params["value"] = field.data
+        return params
 
 
 def int_or_zero(value: object) -> int:

@@ -59,6 +59,18 @@ def _navigation(links: dict[str, str]) -> list[dict[str, Any]]:
     ]
 
 
+def this_page() -> str:
+    """This request's path and query string, for a form's action.
+
+    A form with no action posts to the document's address with its fragment, so after the skip
+    link (#main-content) the answer page opens at that fragment and Chromium leaves focus on the
+    body instead of the error summary or success banner; and a redirect keeps the fragment.
+    """
+    path = request.script_root + request.path
+    query = request.query_string.decode()
+    return f"{path}?{query}" if query else path
+
+
 def format_date(value: date | datetime | None) -> str:
     """A date as people write it: 4 March 2026."""
     if value is None:
@@ -106,6 +118,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["money"] = format_pence
     app.jinja_env.filters["labels"] = labels
     app.jinja_env.filters["age_words"] = age_in_words
+    app.jinja_env.globals["this_page"] = this_page
 
     @app.context_processor
     def _globals() -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """listings: serves_nationally, for online and phone services open to anyone in England
 
 Revision ID: 3a4b5c6d7e8f
-Revises: 8c9d0e1f2a3b
+Revises: a1b2c3d4e5f7
 Create Date: 2026-12-04 20:10:00
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = "3a4b5c6d7e8f"
-down_revision = "8c9d0e1f2a3b"
+down_revision = "a1b2c3d4e5f7"
 branch_labels = None
 depends_on = None
 

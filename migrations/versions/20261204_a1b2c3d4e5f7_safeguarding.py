@@ -1,7 +1,7 @@
 """safeguarding: claims that lapse, escalation, conflicts of interest, council contacts, silence
 
 Revision ID: a1b2c3d4e5f7
-Revises: 8c9d0e1f2a3b
+Revises: a7c3e5f1b9d2
 Create Date: 2026-12-04 20:15:00
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = "a1b2c3d4e5f7"
-down_revision = "8c9d0e1f2a3b"
+down_revision = "a7c3e5f1b9d2"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """account security: the last second-factor time step used; email changes waiting for a link
 
 Revision ID: a7c3e5f1b9d2
-Revises: 8c9d0e1f2a3b
+Revises: e4f5a6b7c8d9
 Create Date: 2026-12-04 20:10:00
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = "a7c3e5f1b9d2"
-down_revision = "8c9d0e1f2a3b"
+down_revision = "e4f5a6b7c8d9"
 branch_labels = None
 depends_on = None
 

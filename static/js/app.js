@@ -22,3 +22,19 @@ if (window.matchMedia('(min-width: 40.0625em)').matches) {
     details.open = true
   }
 }
+
+// GOV.UK Frontend focuses the error summary or a success banner as it starts, but when the
+// address has a fragment (#main-content after the skip link, #latest after a message) Chromium
+// then moves focus to the body as it scrolls to the fragment, and a screen reader hears
+// nothing. Once the page has loaded, give focus back to the summary or banner.
+const announce = document.querySelector(
+  '[data-module="govuk-error-summary"]:not([data-disable-auto-focus="true"]),' +
+  '[data-module="govuk-notification-banner"][role="alert"]:not([data-disable-auto-focus="true"])'
+)
+if (announce && window.location.hash) {
+  window.addEventListener('load', () => {
+    if (document.activeElement === document.body) {
+      announce.focus()
+    }
+  })
+}

@@ -232,10 +232,68 @@ def axe_check(page: Page) -> None:
     pytest.fail("\n".join(lines), pytrace=False)
 
 
+# WCAG 1.4.10 reflow: content fits 320 CSS px without scrolling sideways, and at 200% zoom of a
+# 1280 x 720 window (a 640 x 360 viewport) no control is cut off at the edge.
+REFLOW_WIDTH = 320
+ZOOMED = {"width": 640, "height": 360}
+
+# Whether the document scrolls sideways, and which controls lie outside the viewport (a control
+# inside its own scrolling region, such as a wide table's, can be scrolled to and is not counted).
+_REFLOW_SCRIPT = """() => {
+  const root = document.documentElement
+  const width = root.clientWidth
+  const scrolls = (element) => {
+    for (let e = element.parentElement; e && e !== document.body; e = e.parentElement) {
+      const overflow = getComputedStyle(e).overflowX
+      if (overflow === 'auto' || overflow === 'scroll') return true
+    }
+    return false
+  }
+  const cut = []
+  const controls = 'a[href], button, input, select, textarea, summary'
+  for (const control of document.querySelectorAll(controls)) {
+    const box = control.getBoundingClientRect()
+    if (box.width <= 1 || box.height <= 1 || !control.checkVisibility()) continue
+    if ((box.left < -1 || box.right > width + 1) && !scrolls(control)) {
+      cut.push(control.outerHTML.slice(0, 120))
+    }
+  }
+  // The innermost elements that stick out past the right edge, to say what to fix.
+  const out = (e) => e.getBoundingClientRect().right > width + 1 && !scrolls(e)
+  const wide = [...document.body.querySelectorAll('*')]
+    .filter((e) => out(e) && ![...e.children].some(out))
+    .slice(0, 3)
+    .map((e) => e.outerHTML.slice(0, 160))
+  return {scrollWidth: root.scrollWidth, width, cut, wide}
+}"""
+
+
+def reflow_check(page: Page) -> None:
+    """Fail if the page scrolls sideways at 320 CSS px, or cuts off a control at 200% zoom."""
+    size = page.viewport_size
+    assert size is not None, "reflow_check needs a viewport"
+    problems = []
+    try:
+        for viewport in ({"width": REFLOW_WIDTH, "height": 640}, ZOOMED):
+            page.set_viewport_size(viewport)
+            found = page.evaluate(_REFLOW_SCRIPT)
+            if found["scrollWidth"] > found["width"]:
+                problems.append(
+                    f"at {viewport['width']} px the page is {found['scrollWidth']} px wide,"
+                    f" because of: {found['wide']}"
+                )
+            problems.extend(f"at {viewport['width']} px, cut off: {html}" for html in found["cut"])
+    finally:
+        page.set_viewport_size(size)
+    if problems:
+        pytest.fail(f"reflow on {page.url}:\n- " + "\n- ".join(problems), pytrace=False)
+
+
 def check_current(page: Page) -> None:
-    """Check the page the browser is on now, once it has loaded, for axe violations."""
+    """Check the page the browser is on now, once it has loaded: axe, and reflow."""
     page.wait_for_load_state("load")
     axe_check(page)
+    reflow_check(page)
 
 
 def goto_and_check(page: Page, path: str, status: int = 200) -> None:

@@ -169,7 +169,7 @@ def fill_the_proposal(page: Page, title: str, fewest: str = "3", most: str = "5"
 
 def open_the_proposal_form(page: Page) -> None:
     open_pools(page)
-    page.get_by_role("link", name="Propose a pool").click()
+    page.get_by_role("button", name="Propose a pool").click()
     expect(page).to_have_url(re.compile(r"/pools/propose$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Propose a pool")
     check_current(page)
@@ -222,7 +222,7 @@ INVOICE_EMAIL = "invoices@leeds-direct-pay.example"
 
 def join_pool(page: Page, title: str, pay_by: str, invoice_to: str | None = None) -> None:
     """From the pool page, pledge £40 and get to "Check your answers before joining"."""
-    page.get_by_role("link", name="Join this pool").click()
+    page.get_by_role("button", name="Join this pool").click()
     expect(page).to_have_url(re.compile(r"/pools/\d+/join$"))
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Join {title}")
     check_current(page)
@@ -238,6 +238,8 @@ def join_pool(page: Page, title: str, pay_by: str, invoice_to: str | None = None
 
     expect(page).to_have_url(re.compile(r"/pools/\d+/join/check$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Check your answers before joining")
+    # The title names the pool: "Check your answers" alone does not say where you are.
+    expect(page).to_have_title(f"Check your answers before joining {title} – Budget Marketplace")
     expect(page.get_by_text("£40 a month", exact=True)).to_be_visible()
     terms = page.locator("#terms")
     expect(terms).to_contain_text("nothing now")
@@ -312,7 +314,7 @@ def quote_for(
 def open_the_vote(page: Page, title: str) -> None:
     """Signed in as the proposer: open a week's vote on the quotes."""
     open_the_pool(page, title)
-    page.get_by_role("link", name="Open the vote").click()
+    page.get_by_role("button", name="Open the vote").click()
     expect(page).to_have_url(re.compile(r"/pools/\d+/vote/open$"))
     check_current(page)
     page.get_by_role("group", name="How long the vote stays open").get_by_label("1 week").check()

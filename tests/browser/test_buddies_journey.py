@@ -114,7 +114,7 @@ def conversation(page: Page) -> Locator:
 def bea_offers_to_be_a_buddy(page: Page, cast: Cast) -> None:
     sign_in(page, cast.buddy_email)
     open_budget_buddies(page)
-    page.get_by_role("link", name="Offer to be a buddy").click()
+    page.get_by_role("button", name="Offer to be a buddy").click()
     expect(page).to_have_url(re.compile(r"/buddies/offer$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Offer to be a budget buddy")
     check_current(page)
@@ -186,7 +186,7 @@ def moderator_confirms_the_offer(page: Page, cast: Cast) -> None:
 def sam_asks_for_a_buddy_and_picks_bea(page: Page, cast: Cast, mailbox: Mailbox) -> None:
     sign_in(page, cast.seeker_email)
     open_budget_buddies(page)
-    page.get_by_role("link", name="Ask for a buddy").click()
+    page.get_by_role("button", name="Ask for a buddy").click()
     expect(page).to_have_url(re.compile(r"/buddies/ask$"))
     check_current(page)
     fill_in_the_ask_form(page)
@@ -223,6 +223,9 @@ def bea_says_yes_and_says_hello(page: Page, cast: Cast) -> None:
     submit_and_check(page, "Send message")
     expect(page).to_have_url(re.compile(r"/buddies/pairings/\d+#latest$"))
     expect(page.get_by_text("Message sent")).to_be_visible()
+    # Heard at once, though the address has a fragment: the banner has focus, the title says so.
+    expect(page.get_by_role("alert").filter(has_text="Message sent")).to_be_focused()
+    expect(page).to_have_title(re.compile(r"^Message sent – Budget buddy: "))
     expect(conversation(page).get_by_role("listitem").last).to_contain_text(HELLO)
     expect(conversation(page).get_by_role("heading", name="You")).to_be_visible()
     sign_out(page)
@@ -301,7 +304,7 @@ def test_buddy_offers_moderator_confirms_seeker_asks_and_they_talk(
     check_current(page)
     page.get_by_role("link", name="Budget buddies", exact=True).last.click()  # the back link
     expect(page).to_have_url(re.compile(r"/buddies$"))
-    page.get_by_role("link", name="Ask for a buddy").click()
+    page.get_by_role("button", name="Ask for a buddy").click()
     fill_in_the_ask_form(page)
     check_current(page)
     submit_and_check(page, "Ask for a buddy")

@@ -127,7 +127,7 @@ def provider_lists_the_service(page: Page, cast: Cast) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text("Your listings")
     check_current(page)
 
-    page.get_by_role("link", name=f"List a new service for {cast.provider_name}").click()
+    page.get_by_role("button", name=f"List a new service for {cast.provider_name}").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("List a new service")
     check_current(page)
 

@@ -97,12 +97,13 @@ def heading(page: Page, text: str) -> None:
 def start_joining(page: Page, org_id: int, name: str, basis: str) -> None:
     goto_and_check(page, f"/organisations/{org_id}/membership")
     heading(page, f"Membership of {name}")
-    page.get_by_role("link", name=f"Join {name}").click()
+    page.get_by_role("button", name=f"Join {name}").click()
     check_current(page)
     heading(page, f"Join {name}")
     page.get_by_role("radio", name=re.compile(basis)).check()
     submit_and_check(page, "Continue")
     heading(page, "Check your answers before joining")
+    expect(page).to_have_title(f"Check your answers before joining {name} – Budget Marketplace")
 
 
 def fill_date(page: Page, legend: str, day) -> None:

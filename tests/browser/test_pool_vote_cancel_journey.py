@@ -109,7 +109,7 @@ def test_opening_a_vote_and_cancelling_at_320px(
     expect(page.locator("#open-vote-by")).to_contain_text("A vote must be opened by")
 
     # The vote-opening page: when it closes, and by when it must.
-    page.get_by_role("link", name="Open the vote").click()
+    page.get_by_role("button", name="Open the vote").click()
     expect(page).to_have_url(re.compile(r"/pools/\d+/vote/open$"))
     check_current(page)
     fits_320(page)
@@ -128,7 +128,7 @@ def test_opening_a_vote_and_cancelling_at_320px(
     expect(page.get_by_role("button", name="Close the vote")).to_have_count(0)
 
     # Cancelling: a reason, then a page that says what will happen, then the POST.
-    page.get_by_role("link", name="Cancel this pool").click()
+    page.get_by_role("button", name="Cancel this pool").click()
     expect(page).to_have_url(re.compile(r"/pools/\d+/cancel$"))
     check_current(page)
     fits_320(page)

@@ -246,7 +246,34 @@ def test_a_long_message_is_refused_beside_the_field_and_kept_in_the_box(app, db_
     assert "Your message must be 5,000 characters or fewer" in page
     assert 'id="body-error"' in page
     assert "y" * 5001 in page  # what they wrote is not lost
+    assert "<title>Error: Budget buddy: " in page
     assert db_session.scalars(select(BuddyMessage)).all() == []
+
+
+def test_the_messages_address_opened_later_shows_the_conversation(app, db_session, active):
+    """After a failed message the browser is left at .../messages; opening it again is no 405."""
+    seeker, _, match = active
+    path = f"/buddies/pairings/{match.id}"
+    response = signed_in(app, seeker).get(f"{path}/messages")
+    assert response.status_code == 302
+    assert response.headers["Location"] == path
+    response = signed_in(app, seeker).get(f"{path}/contact")
+    assert response.headers["Location"] == path
+    stranger = signed_in(app, UserFactory())
+    assert stranger.get(f"{path}/messages").status_code == 404
+    assert stranger.get(f"{path}/contact").status_code == 404
+
+
+def test_a_sent_message_is_confirmed_in_a_focusable_banner_and_the_title(app, db_session, active):
+    seeker, _, match = active
+    client = signed_in(app, seeker)
+    path = f"/buddies/pairings/{match.id}"
+    response = post(client, f"{path}/messages", {"body": "Hello"}, token_from=path)
+    assert response.headers["Location"] == f"{path}#latest"
+    page = text(client.get(path))
+    assert "<title>Message sent – Budget buddy: " in page
+    banner = r'role="alert"[^>]*data-module="govuk-notification-banner"[^>]*tabindex="-1"'
+    assert re.search(banner, page)
 
 
 def test_posts_need_a_csrf_token(app, db_session, active):

@@ -198,6 +198,10 @@ def test_propose_moderate_and_join_by_invoice(app, db_session, council, moderato
     assert response.status_code == 302
     page = text(member.get(f"/pools/{pool.id}"))
     assert "Hello all" in page and joiner.display_name in page
+    # The address a refused message leaves in the browser shows the pool when opened again.
+    response = member.get(f"/pools/{pool.id}/messages")
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/pools/{pool.id}#discussion"
 
 
 def test_join_by_card_through_check_and_card_pages(

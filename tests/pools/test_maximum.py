@@ -100,6 +100,7 @@ def test_the_pages_check_first_and_errors_sit_beside_the_field(
     assert 'id="max_pence-error"' in page and "more than the £25" in page
     page = post(client, path, {"max_pence": "30"}).get_data(as_text=True)
     assert "Check your new maximum" in page
+    assert f"<title>Check your new maximum for {pool.title} – " in page
     assert "£30 for month 2" in page  # what will be taken at once
     assert db_session.get(type(pool), pool.id) is not None
     member = services.member_record(db_session, pool, card_member.id)

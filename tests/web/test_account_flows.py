@@ -37,6 +37,28 @@ def test_register_shows_errors_beside_fields_and_keeps_what_was_typed(client, db
     assert db_session.scalars(select(User)).all() == []
 
 
+def test_a_password_mismatch_clears_only_the_confirmation(client, db_session):
+    response = post(
+        client,
+        "/register",
+        {
+            "display_name": "Robin",
+            "email": "robin@example.org",
+            "password": "a long enough password",
+            "confirm_password": "a long enough pasword",
+            "usage": "holder",
+        },
+    )
+    html = response.get_data(as_text=True)
+    assert "<title>Error: Create an account" in html
+    assert "The passwords do not match" in html
+    assert re.search(r'id="password"[^>]*value="a long enough password"', html) or re.search(
+        r'value="a long enough password"[^>]*id="password"', html
+    )
+    assert "a long enough pasword" not in html  # the confirmation is typed again
+    assert db_session.scalars(select(User)).all() == []
+
+
 def test_register_signs_in_and_reports_a_weak_password(client, db_session):
     weak = post(
         client,
