@@ -23,7 +23,7 @@ from marketplace.carers.models import CarerScope
 from marketplace.db import as_utc, utcnow
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.moderation import services as moderation
-from marketplace.pools import funding, notices, services
+from marketplace.pools import funding, notices, offers, services
 from marketplace.pools.models import (
     Invoice,
     InvoiceStatus,
@@ -177,5 +177,6 @@ def cancel(
         pool.id,
         f"Cancelled as {found} while {before}; {released} payment(s) released. Reason: {text}",
     )
-    notices.cancelled(session, pool)
+    notices.cancelled(session, pool)  # people offered a place are told too, then the offers end
+    offers.withdraw_all(session, pool, now)
     return pool

@@ -415,7 +415,8 @@ def lapse(session: Session, pool: Pool, reason: str, gateway: PaymentGateway | N
     pool.status = PoolStatus.LAPSED.value
     pool.end_reason = reason
     pool.ended_at = utcnow()
-    notices.lapsed(session, pool)
+    notices.lapsed(session, pool)  # people offered a place are told too, then the offers end
+    offers.withdraw_all(session, pool, pool.ended_at)
 
 
 def _overdue(row: PoolPayment, now: datetime) -> bool:

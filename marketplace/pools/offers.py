@@ -210,6 +210,17 @@ def decline(session: Session, pool: Pool, member: PoolMember, now: datetime) -> 
     give_up(session, pool, member, now)
 
 
+def withdraw_all(session: Session, pool: Pool, now: datetime) -> int:
+    """The pool ended (lapsed or cancelled) with places still on offer: each offer ends and
+    the person leaves the list (the pool's own email has told them why). Returns how many."""
+    open_offers = [m for m in pool.members if m.status == MemberStatus.OFFERED.value]
+    for member in open_offers:
+        member.status = MemberStatus.LEFT.value
+        member.left_at = now
+        member.offer_expires_at = None
+    return len(open_offers)
+
+
 def end_expired(session: Session, now: datetime) -> int:
     """The job: each offer past its end is a no (emailed: the place has gone to the next
     person, and they can join again), and the place is offered on. Returns how many ended;

@@ -175,6 +175,31 @@ def test_in_a_gathering_pool_a_place_is_never_offered_twice_and_a_no_passes_it_o
     assert "No quote has been chosen yet" in said and "never more than £40 a month" in said
 
 
+@pytest.mark.parametrize("ending", ["lapse", "cancel"])
+def test_an_offer_ends_with_the_pool_and_the_person_is_told(
+    app, db_session, council, moderator, mailbox, ending
+):
+    from marketplace.pools import cancel
+
+    pool = approved_pool(db_session, council, moderator, max_members=3)
+    people = join_by_invoice(db_session, pool, 4)  # 3 members, 1 waiting
+    with app.app_context():
+        services.leave(db_session, people[0], pool)
+        assert status(db_session, pool, people[3]) == "offered"
+        if ending == "lapse":
+            funding.lapse(db_session, pool, "It did not go ahead")
+            subject = "Your pool will not go ahead"
+        else:
+            cancel.cancel(db_session, moderator, pool, "The venue closed")
+            subject = "A pool you are in has been cancelled"
+        assert status(db_session, pool, people[3]) == "left"
+        assert offers.places_held(pool) == 2  # nobody holds a place in an ended pool by offer
+        with pytest.raises(DomainError):
+            services.accept_offer(db_session, people[3], pool)
+        db_session.commit()
+    assert mailbox.last_to(people[3].email, subject)
+
+
 # --- the routes, for every role ----------------------------------------------------------------
 
 
