@@ -83,7 +83,9 @@ def details() -> str | Response:
     if form.validate_on_submit():
 
         def save() -> services.EmailChangeLinks | None:
-            services.change_details(user, form.display_name.data or "", form.support_needs.data)
+            services.change_details(
+                db.session, user, form.display_name.data or "", form.support_needs.data
+            )
             return services.request_email_change(
                 db.session, user, form.email.data or "", form.current_password.data or ""
             )
