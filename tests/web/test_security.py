@@ -299,3 +299,42 @@ def test_sign_out_everywhere_ends_every_session_of_the_account(app, client):
     ).get_data(as_text=True)
     assert client.get("/account").status_code == 302
     assert other_device.get("/account").status_code == 302
+
+
+def _fail_sign_ins(app, forwarded_for: str, times: int) -> list[int]:
+    """Wrong passwords from one client behind the proxy (every request from 10.0.0.1)."""
+    client = app.test_client()
+    environ = {"REMOTE_ADDR": "10.0.0.1"}
+    headers = {"X-Forwarded-For": forwarded_for}
+    codes = []
+    for _ in range(times):
+        page = client.get("/sign-in", environ_base=environ, headers=headers)
+        response = client.post(
+            "/sign-in",
+            data={
+                "email": "someone@example.org",
+                "password": "not the password",
+                "csrf_token": csrf_from(page.get_data(as_text=True)),
+            },
+            environ_base=environ,
+            headers=headers,
+        )
+        codes.append(response.status_code)
+    return codes
+
+
+def test_behind_one_trusted_proxy_each_client_has_its_own_sign_in_limit(app, monkeypatch):
+    from marketplace.web import proxies
+
+    monkeypatch.setattr(app, "wsgi_app", app.wsgi_app)
+    monkeypatch.setitem(app.config, "TRUSTED_PROXIES", 1)
+    proxies.init_app(app)
+    UserFactory(email="someone@example.org")
+    assert _fail_sign_ins(app, "203.0.113.1", 6)[-1] == 429  # the attacker is limited...
+    assert _fail_sign_ins(app, "203.0.113.2", 1) == [200]  # ...and nobody else
+
+
+def test_without_proxy_fix_everyone_behind_the_proxy_shares_one_limit(app):
+    UserFactory(email="someone@example.org")
+    assert _fail_sign_ins(app, "203.0.113.1", 6)[-1] == 429
+    assert _fail_sign_ins(app, "203.0.113.2", 1) == [429]  # why TRUSTED_PROXIES must be set
