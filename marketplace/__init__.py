@@ -49,9 +49,10 @@ class _Marketplace(Flask):
 
 
 def _init_routing(app: Flask) -> None:
-    from marketplace.web import numbers
+    from marketplace.web import numbers, proxies
 
     numbers.init_app(app)
+    proxies.init_app(app)
 
 
 def _init_templates(app: Flask) -> None:

@@ -122,6 +122,8 @@ def from_environment() -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", not debug),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        # How many reverse proxies stand in front of gunicorn (web/proxies.py); 0: none.
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
         "SIGN_IN_RATE_LIMIT": os.environ.get("SIGN_IN_RATE_LIMIT", "10 per 15 minutes"),
         "RESET_RATE_LIMIT": os.environ.get("RESET_RATE_LIMIT", "5 per hour"),
         "PASSWORD_RESET_TTL_SECONDS": 3600,
@@ -131,6 +133,11 @@ def from_environment() -> dict[str, Any]:
             os.environ.get("MODERATION_CLAIM_LAPSE_MINUTES", "120")
         ),
         "MODERATION_ESCALATE_MINUTES": int(os.environ.get("MODERATION_ESCALATE_MINUTES", "240")),
+        # A session ends after this long without a request (shorter for people who can
+        # moderate), and after SESSION_MAX_HOURS whatever happens (auth/sessions.py).
+        "SESSION_IDLE_MINUTES": int(os.environ.get("SESSION_IDLE_MINUTES", "120")),
+        "STAFF_SESSION_IDLE_MINUTES": int(os.environ.get("STAFF_SESSION_IDLE_MINUTES", "30")),
+        "SESSION_MAX_HOURS": int(os.environ.get("SESSION_MAX_HOURS", "12")),
         "CARER_INVITE_TTL_SECONDS": 14 * 24 * 3600,
         # The seller of record on every receipt: the platform, which takes every payment.
         # The defaults say plainly that this is a demonstration with no real business behind it.

@@ -117,6 +117,7 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("FLASK_DEBUG", "1")  # cookies over plain http on localhost
     os.environ.setdefault("STRIPE_API_BASE", f"http://127.0.0.1:{args.stripe_port}")
     os.environ.setdefault("PUBLIC_BASE_URL", f"http://{site}")  # links in emails reach it
+    os.environ.setdefault("EXTRA_TRUSTED_HOSTS", "localhost")  # http://localhost:<port> works too
     os.environ.setdefault("EMAIL_DELIVERY", "queue")  # emails go through the worker
     print_emails = not os.environ.get("MAIL_SERVER")
     if print_emails:

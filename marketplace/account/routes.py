@@ -27,7 +27,12 @@ from marketplace.auth import services
 from marketplace.auth.access import MODERATOR_ROLES
 from marketplace.auth.models import User
 from marketplace.auth.notices import send_account_notice, send_reset_link
-from marketplace.auth.sessions import SECOND_FACTOR_KEY, refresh_session
+from marketplace.auth.sessions import (
+    SECOND_FACTOR_KEY,
+    end_session,
+    idle_limit_seconds,
+    refresh_session,
+)
 from marketplace.carers import services as carers
 from marketplace.db import utcnow
 from marketplace.email import ACCOUNT, send_email
@@ -53,7 +58,21 @@ def overview() -> str:
         grants_held=carers.grants_held(db.session, user),
         recent_actions=carers.actions_for_holder(db.session, user, limit=5),
         second_factor_expected=any(user.has_role(r) for r in MODERATOR_ROLES),
+        idle_minutes=idle_limit_seconds(user) // 60,
+        max_hours=current_app.config["SESSION_MAX_HOURS"],
     )
+
+
+@bp.route("/sign-out-everywhere", methods=["POST"])
+@login_required
+def sign_out_everywhere() -> Response:
+    """Every session of this account ends, on every device, this one included."""
+    if ConfirmForm().validate_on_submit():
+        end_session(current_user._get_current_object())
+        db.session.commit()
+        flash("You have been signed out everywhere, on every device", "success")
+        return redirect(url_for("auth.sign_in"))
+    return redirect(url_for("account.overview"))
 
 
 @bp.route("/details", methods=["GET", "POST"])
@@ -64,7 +83,9 @@ def details() -> str | Response:
     if form.validate_on_submit():
 
         def save() -> services.EmailChangeLinks | None:
-            services.change_details(user, form.display_name.data or "", form.support_needs.data)
+            services.change_details(
+                db.session, user, form.display_name.data or "", form.support_needs.data
+            )
             return services.request_email_change(
                 db.session, user, form.email.data or "", form.current_password.data or ""
             )

@@ -9,12 +9,12 @@ from typing import Any, TypeVar
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
-from marketplace.auth.models import Role, User
+from marketplace.auth.models import MODERATOR_ROLES, Role, User
 from marketplace.auth.sessions import second_factor_done
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-MODERATOR_ROLES = (Role.ADMIN, Role.ULO_STAFF)
+__all__ = ["MODERATOR_ROLES", "current_person", "role_required"]
 
 
 def current_person() -> User:

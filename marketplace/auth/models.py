@@ -21,6 +21,10 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
 
 
+# Roles that reach moderation tools: they need a second factor and get a shorter idle timeout.
+MODERATOR_ROLES = (Role.ADMIN, Role.ULO_STAFF)
+
+
 class UsageIntent(enum.StrEnum):
     """What a person told us, on registering, about how they will use the site."""
 

@@ -13,6 +13,7 @@ import pyotp
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from marketplace.auth.display_names import check_display_name
 from marketplace.auth.models import (
     EmailChange,
     PasswordResetToken,
@@ -61,11 +62,21 @@ def find_user_by_email(session: Session, email: str) -> User | None:
     ).first()
 
 
-def register(session: Session, data: Registration, *, password_hash: str | None = None) -> User:
+def register(
+    session: Session,
+    data: Registration,
+    *,
+    password_hash: str | None = None,
+    named_by_operator: bool = False,
+) -> User:
     """Open an account; raises DomainError (with the field) if the details cannot be used.
 
-    `password_hash` lets bulk creation (demo data) reuse a hash of the same password.
+    `password_hash` lets bulk creation (demo data) reuse a hash of the same password;
+    `named_by_operator` lets the operator's own staff accounts (demo data) be called what
+    they are ("Site admin").
     """
+    if not named_by_operator:
+        check_display_name(session, data.display_name)
     if problem := password_problem(data.password):
         raise DomainError(problem, field="password")
     email = normalise_email(data.email)
@@ -158,9 +169,13 @@ def change_password(session: Session, user: User, current_password: str, new_pas
     spend_reset_tokens(session, user)
 
 
-def change_details(user: User, display_name: str, support_needs: str | None) -> None:
+def change_details(
+    session: Session, user: User, display_name: str, support_needs: str | None
+) -> None:
     """Change the display name and the private note about support needs (the email address
     changes only through request_email_change and the link it sends)."""
+    if display_name.strip() != user.display_name:
+        check_display_name(session, display_name)
     user.display_name = display_name.strip()
     user.support_needs = (support_needs or "").strip() or None
 

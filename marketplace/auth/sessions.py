@@ -8,20 +8,24 @@ makes every earlier cookie worthless even if someone kept a copy.
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import g, session
+from flask import current_app, flash, g, session
 from flask_login import LoginManager, login_user, logout_user
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import joinedload
 
-from marketplace.auth.models import User
+from marketplace.auth.models import MODERATOR_ROLES, User
 from marketplace.auth.services import end_all_sessions
 from marketplace.extensions import db
 
 SECOND_FACTOR_KEY = "second_factor_ok"
 PENDING_USER_KEY = "pending_user"
+STARTED_KEY = "started_at"  # when this session signed in (seconds since the epoch)
+SEEN_KEY = "seen_at"  # its last request
+EXPIRED_MESSAGE = "You have been signed out because the session ran out of time. Sign in again"
 
 # Facts about the signed-in person that most pages need (the navigation's "You're on a break"),
 # read in the same query as the person instead of one more round trip on every page. Each is a
@@ -69,8 +73,34 @@ def init_login_manager(login_manager: LoginManager) -> None:
         user = row[0]
         if not user.is_active or user.session_version != int(version):
             return None
+        if not _still_fresh(user):
+            session.clear()
+            flash(EXPIRED_MESSAGE, "info")
+            return None
         g.user_facts = dict(zip(_user_facts, row[1:], strict=True))
         return user
+
+
+def idle_limit_seconds(user: User) -> int:
+    """How long a session may go without a request: shorter for people who can moderate."""
+    config = current_app.config
+    staff = any(user.has_role(role) for role in MODERATOR_ROLES)
+    minutes = config["STAFF_SESSION_IDLE_MINUTES"] if staff else config["SESSION_IDLE_MINUTES"]
+    return int(minutes) * 60
+
+
+def _still_fresh(user: User) -> bool:
+    """The session is inside its idle and absolute limits; each request moves the idle clock."""
+    now = time.time()
+    started, seen = session.get(STARTED_KEY), session.get(SEEN_KEY)
+    if not isinstance(started, int | float) or not isinstance(seen, int | float):
+        return False
+    if now - seen > idle_limit_seconds(user):
+        return False
+    if now - started > current_app.config["SESSION_MAX_HOURS"] * 3600:
+        return False
+    session[SEEN_KEY] = int(now)
+    return True
 
 
 def start_session(user: User, second_factor_done: bool) -> None:
@@ -82,6 +112,7 @@ def start_session(user: User, second_factor_done: bool) -> None:
         session["next"] = next_url
     login_user(user)
     session[SECOND_FACTOR_KEY] = second_factor_done
+    session[STARTED_KEY] = session[SEEN_KEY] = int(time.time())
 
 
 def end_session(user: User) -> None:
@@ -92,9 +123,13 @@ def end_session(user: User) -> None:
 
 
 def refresh_session(user: User) -> None:
-    """After a password change, keep this browser signed in under the new session version."""
+    """After a password change, keep this browser signed in under the new session version
+    (within the same absolute lifetime: a password change does not extend it)."""
     second_factor = bool(session.get(SECOND_FACTOR_KEY))
+    started = session.get(STARTED_KEY)
     start_session(user, second_factor)
+    if isinstance(started, int | float):
+        session[STARTED_KEY] = started
 
 
 def second_factor_done() -> bool:

@@ -14,6 +14,7 @@ from marketplace.db import Base, as_utc, utcnow
 
 class CarerScope(enum.StrEnum):
     VIEW = "view"
+    SERVICES = "services"
     POOLS = "pools"
     BUDDYING = "buddying"
     MEMBERSHIPS = "memberships"
@@ -22,6 +23,9 @@ class CarerScope(enum.StrEnum):
 
 SCOPE_LABELS = {
     CarerScope.VIEW: "See my account and what I have joined",
+    # Not part of "view": seeing is not acting. Grants made before this scope existed keep
+    # what their label said (view only); the holder adds this one if they want it.
+    CarerScope.SERVICES: "Act for me on services (shortlist, send enquiries and replies)",
     CarerScope.POOLS: "Act for me on pools (join, leave, vote, pay)",
     CarerScope.BUDDYING: "Act for me on budget buddying",
     CarerScope.MEMBERSHIPS: "Act for me on memberships of user-led organisations",

@@ -89,6 +89,7 @@ def _user(session: Session, name: str, email: str, intent: UsageIntent) -> User:
         session,
         Registration(display_name=name, email=email, password=DEMO_PASSWORD, usage_intent=intent),
         password_hash=_demo_password_hash(),
+        named_by_operator=True,  # "Site admin", "Leeds coordinator": the site's own staff
     )
 
 

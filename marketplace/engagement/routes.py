@@ -116,7 +116,11 @@ def shortlist() -> str:
     ]
     sections += [
         (holder, services.shortlist_of(db.session, me, holder.id))
-        for holder in services.people_i_help(db.session, me)
+        for holder in {
+            h.id: h
+            for scope in (services.SEE, services.ACT)
+            for h in services.people_i_help(db.session, me, scope)
+        }.values()
     ]
     return render_template("engagement/shortlist.html", sections=sections)
 
@@ -186,6 +190,7 @@ def thread(enquiry_id: int) -> str | Response:
         "engagement/thread.html",
         enquiry=enquiry,
         side=services.side_of(db.session, me, enquiry),
+        can_write=services.may_write(db.session, me, enquiry),
         provider_side=Side.PROVIDER.value,
         form=form,
         confirm=ConfirmForm(),

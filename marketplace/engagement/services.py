@@ -61,16 +61,26 @@ RATINGS = (1, 2, 3, 4, 5)
 # --- Acting for someone -------------------------------------------------------------------
 
 
-def people_i_help(session: Session, user: User) -> list[User]:
-    """Holders this person may act for here (a live carer grant with the "view" scope)."""
-    return [g.holder for g in carers.grants_held(session, user) if g.allows(CarerScope.VIEW)]
+# A carer with "view" sees a holder's shortlist and enquiries; acting on them (shortlisting,
+# writing, closing) takes "services".
+SEE = CarerScope.VIEW
+ACT = CarerScope.SERVICES
 
 
-def _holder_for(session: Session, actor: User, holder_id: int | None) -> User:
-    """The person an action is for: the actor, or a holder who has made them their carer."""
+def people_i_help(session: Session, user: User, scope: CarerScope = ACT) -> list[User]:
+    """Holders this person may act for here (a live carer grant with `scope`)."""
+    return [g.holder for g in carers.grants_held(session, user) if g.allows(scope)]
+
+
+def _holder_for(
+    session: Session, actor: User, holder_id: int | None, scopes: tuple[CarerScope, ...] = (ACT,)
+) -> User:
+    """The person an action is for: the actor, or a holder who has made them their carer with
+    one of `scopes`."""
     if holder_id is None or holder_id == actor.id:
         return actor
-    carers.authorise(session, actor, holder_id, CarerScope.VIEW)
+    if not _allowed_any(session, actor, holder_id, scopes):
+        raise NotAllowed("You do not have permission to do this for this person")
     holder = session.get(User, holder_id)
     if holder is None or holder.erased_at is not None:
         raise NotAllowed("You do not have permission to do this for this person")
@@ -80,7 +90,7 @@ def _holder_for(session: Session, actor: User, holder_id: int | None) -> User:
 def _record(session: Session, actor: User, holder: User, description: str) -> None:
     """Record what a carer did for a holder ("by <carer> for <holder>"); nothing when it is self."""
     if actor.id != holder.id:
-        carers.act_for(session, actor, holder.id, CarerScope.VIEW, description[:255])
+        carers.act_for(session, actor, holder.id, ACT, description[:255])
 
 
 def _require_published(listing: Listing) -> None:
@@ -135,7 +145,7 @@ def shortlist_of(
     session: Session, viewer: User, holder_id: int | None = None
 ) -> list[ShortlistEntry]:
     """A shortlist, newest first: the viewer's own, or a holder's they help."""
-    holder = _holder_for(session, viewer, holder_id)
+    holder = _holder_for(session, viewer, holder_id, (SEE, ACT))
     return list(
         session.scalars(
             select(ShortlistEntry)
@@ -182,13 +192,34 @@ def _check_text(value: str, field_name: str, missing: str, limit: int, what: str
     return value
 
 
-def _sender_still_allowed(session: Session, user: User, enquiry: Enquiry) -> bool:
-    """A carer who wrote for a holder keeps access only while their grant lets them."""
-    try:
-        carers.authorise(session, user, enquiry.holder_id, CarerScope.VIEW)
-    except NotAllowed:
-        return False
-    return True
+def _allowed_any(
+    session: Session, user: User, holder_id: int, scopes: tuple[CarerScope, ...]
+) -> bool:
+    for scope in scopes:
+        try:
+            carers.authorise(session, user, holder_id, scope)
+        except NotAllowed:
+            continue
+        return True
+    return False
+
+
+def _sender_still_allowed(
+    session: Session, user: User, enquiry: Enquiry, scopes: tuple[CarerScope, ...] = (SEE, ACT)
+) -> bool:
+    """A carer who wrote for a holder keeps access only while their grant lets them: to read
+    the thread, "view" or "services"; to write in it or close it, "services"."""
+    return _allowed_any(session, user, enquiry.holder_id, scopes)
+
+
+def _may_act_in(session: Session, user: User, enquiry: Enquiry) -> bool:
+    return user.id == enquiry.holder_id or _sender_still_allowed(session, user, enquiry, (ACT,))
+
+
+def may_write(session: Session, user: User, enquiry: Enquiry) -> bool:
+    """True if this person may reply in (or close) the thread."""
+    side = side_of(session, user, enquiry)
+    return side is Side.PROVIDER or (side is Side.HOLDER and _may_act_in(session, user, enquiry))
 
 
 def side_of(session: Session, user: User, enquiry: Enquiry) -> Side | None:
@@ -267,7 +298,7 @@ def start_enquiry(
 def reply(session: Session, actor: User, enquiry: Enquiry, body: str) -> Posted:
     """Write in a thread; the other side is told by email (after commit)."""
     side = side_of(session, actor, enquiry)
-    if side is None:
+    if side is None or not may_write(session, actor, enquiry):
         raise NotAllowed("You cannot reply to this enquiry")
     if enquiry.is_closed:
         raise DomainError("This conversation has been closed. Start a new enquiry", field="body")
@@ -282,7 +313,7 @@ def reply(session: Session, actor: User, enquiry: Enquiry, body: str) -> Posted:
 def close_enquiry(session: Session, actor: User, enquiry: Enquiry) -> None:
     """Either side ends the conversation; nobody can write in it afterwards."""
     side = side_of(session, actor, enquiry)
-    if side is None:
+    if side is None or not may_write(session, actor, enquiry):
         raise NotAllowed("You cannot close this enquiry")
     if enquiry.is_closed:
         return

@@ -237,3 +237,8 @@ def organisations_of(session: Session, user: User) -> list[OrganisationStaff]:
 def pending_staff(session: Session, org: Organisation) -> list[OrganisationStaff]:
     """People waiting for an owner's decision."""
     return [s for s in org.staff if s.status == ApprovalStatus.PENDING.value]
+
+
+def all_organisation_names(session: Session) -> list[str]:
+    """Every organisation's name: no one may take one as a display name."""
+    return list(session.scalars(select(Organisation.name)))

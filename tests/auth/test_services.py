@@ -151,7 +151,7 @@ def test_change_password_checks_current_and_ends_sessions(db_session):
 
 def test_change_details_keeps_name_and_note(db_session):
     user = UserFactory(email="mine@example.org")
-    services.change_details(user, " New name ", "  ")
+    services.change_details(db_session, user, " New name ", "  ")
     assert (user.display_name, user.email, user.support_needs) == (
         "New name",
         "mine@example.org",

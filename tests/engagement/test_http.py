@@ -217,7 +217,9 @@ def test_carer_shortlists_and_enquires_for_a_holder(app, client, db_session, wor
     from marketplace.carers.models import CarerScope
 
     carer = UserFactory(display_name="Pat")
-    _, token = carers.invite_carer(db_session, world.holder, carer.email, [CarerScope.VIEW], 3600)
+    _, token = carers.invite_carer(
+        db_session, world.holder, carer.email, [CarerScope.VIEW, CarerScope.SERVICES], 3600
+    )
     carers.accept_invitation(db_session, carer, token)
     db_session.commit()
     service = f"/services/{world.listing.id}"

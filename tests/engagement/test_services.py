@@ -55,7 +55,7 @@ def world(db_session):
     )
 
 
-def carer_for(db_session, holder, scopes=(CarerScope.VIEW,)):
+def carer_for(db_session, holder, scopes=(CarerScope.VIEW, CarerScope.SERVICES)):
     carer = UserFactory(display_name="Pat")
     _, token = carers.invite_carer(db_session, holder, carer.email, list(scopes), 3600)
     carers.accept_invitation(db_session, carer, token)
@@ -359,7 +359,9 @@ def test_service_panel_shows_published_reviews_and_your_own_whatever_its_state(d
 def test_service_panel_shows_the_shortlists_of_the_people_a_carer_helps(db_session, world):
     carer = carer_for(db_session, world.holder)
     other = UserFactory(display_name="Sam")
-    carer_for_other = carers.invite_carer(db_session, other, carer.email, [CarerScope.VIEW], 3600)
+    carer_for_other = carers.invite_carer(
+        db_session, other, carer.email, [CarerScope.VIEW, CarerScope.SERVICES], 3600
+    )
     carers.accept_invitation(db_session, carer, carer_for_other[1])
     services.add_to_shortlist(db_session, carer, world.listing, for_holder_id=other.id)
     db_session.flush()
@@ -451,3 +453,55 @@ def test_erase_drops_unpublished_reviews_from_the_queue(db_session, world):
     db_session.flush()
     assert db_session.get(Review, review.id) is None
     assert moderation.open_entries_for(db_session, "review", review.id) == []
+
+
+# What a carer holding only one scope may do on services for the holder: each scope against
+# each action, so that "See my account" never lets anyone act.
+SEEING = {CarerScope.VIEW, CarerScope.SERVICES}
+ACTING = {CarerScope.SERVICES}
+
+
+def _try(action) -> bool:
+    try:
+        action()
+    except NotAllowed:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("scope", list(CarerScope))
+def test_each_carer_scope_allows_exactly_the_service_actions_its_label_says(
+    db_session, world, scope
+):
+    holder = world.holder
+    carer = carer_for(db_session, holder, scopes=(scope,))
+    services.add_to_shortlist(db_session, holder, world.listing)
+    thread = services.start_enquiry(
+        db_session,
+        carer if scope in ACTING else holder,
+        world.listing,
+        "Places",
+        "Any on Tuesdays?",
+    ).enquiry
+    if scope not in ACTING:
+        thread.sent_by = carer  # as if they had written it while they could act
+    db_session.flush()
+
+    assert _try(lambda: services.shortlist_of(db_session, carer, holder.id)) is (scope in SEEING)
+    assert (services.side_of(db_session, carer, thread) is not None) is (scope in SEEING)
+    assert _try(
+        lambda: services.remove_from_shortlist(db_session, carer, world.listing.id, holder.id)
+    ) is (scope in ACTING)
+    assert _try(lambda: services.add_to_shortlist(db_session, carer, world.listing, holder.id)) is (
+        scope in ACTING
+    )
+    assert _try(
+        lambda: services.start_enquiry(
+            db_session, carer, world.listing, "More", "And Fridays?", holder.id
+        )
+    ) is (scope in ACTING)
+    assert services.may_write(db_session, carer, thread) is (scope in ACTING)
+    assert _try(lambda: services.reply(db_session, carer, thread, "Thank you")) is (scope in ACTING)
+    assert _try(lambda: services.close_enquiry(db_session, carer, thread)) is (scope in ACTING)
+    helped = [h.id for h in services.people_i_help(db_session, carer)]
+    assert helped == ([holder.id] if scope in ACTING else [])

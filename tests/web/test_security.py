@@ -231,3 +231,110 @@ def test_the_app_refuses_to_start_without_a_public_base_url():
         create_app({"TESTING": False, "DEBUG": False, "PUBLIC_BASE_URL": None})
     with pytest.raises(ConfigurationError, match="no path"):
         create_app({"TESTING": False, "PUBLIC_BASE_URL": "https://example.org/marketplace"})
+
+
+def _age_session(client, idle_seconds: int = 0, since_sign_in: int = 0) -> None:
+    import time
+
+    with client.session_transaction() as session:
+        session["seen_at"] = int(time.time()) - idle_seconds
+        session["started_at"] = int(time.time()) - max(since_sign_in, idle_seconds)
+
+
+def _ulo_staff():
+    return UserFactory(
+        roles=["ulo_staff"], totp_secret=pyotp.random_base32(), totp_enabled_at=utcnow()
+    )
+
+
+def test_the_account_page_says_when_a_session_ends(client):
+    sign_in(client, UserFactory())
+    html = client.get("/account").get_data(as_text=True)
+    assert (
+        "You are signed out after 120 minutes without using the site, and 12 hours after you "
+        "signed in."
+    ) in html
+
+
+def test_a_session_ends_after_two_hours_without_a_request(client):
+    sign_in(client, UserFactory())
+    _age_session(client, idle_seconds=119 * 60)
+    assert client.get("/account").status_code == 200  # and the idle clock starts again
+    _age_session(client, idle_seconds=121 * 60)
+    response = client.get("/account")
+    assert response.status_code == 302 and "/sign-in" in response.headers["Location"]
+    assert "the session ran out of time" in client.get("/sign-in").get_data(as_text=True)
+
+
+def test_people_who_moderate_are_signed_out_after_30_idle_minutes(client):
+    staff = _ulo_staff()
+    sign_in(client, staff)
+    assert "signed out after 30 minutes" in client.get("/account").get_data(as_text=True)
+    _age_session(client, idle_seconds=31 * 60)
+    assert client.get("/account").status_code == 302
+
+
+def test_the_idle_time_is_configurable(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "SESSION_IDLE_MINUTES", 5)
+    sign_in(client, UserFactory())
+    _age_session(client, idle_seconds=6 * 60)
+    assert client.get("/account").status_code == 302
+
+
+def test_a_session_ends_12_hours_after_sign_in_however_busy(client):
+    sign_in(client, UserFactory())
+    _age_session(client, idle_seconds=0, since_sign_in=12 * 3600 + 60)
+    assert client.get("/account").status_code == 302
+
+
+def test_sign_out_everywhere_ends_every_session_of_the_account(app, client):
+    user = UserFactory()
+    sign_in(client, user)
+    other_device = app.test_client()
+    sign_in(other_device, user)
+    response = post(client, "/account/sign-out-everywhere", token_from="/account")
+    assert response.status_code == 302
+    assert "You have been signed out everywhere, on every device" in client.get(
+        "/sign-in"
+    ).get_data(as_text=True)
+    assert client.get("/account").status_code == 302
+    assert other_device.get("/account").status_code == 302
+
+
+def _fail_sign_ins(app, forwarded_for: str, times: int) -> list[int]:
+    """Wrong passwords from one client behind the proxy (every request from 10.0.0.1)."""
+    client = app.test_client()
+    environ = {"REMOTE_ADDR": "10.0.0.1"}
+    headers = {"X-Forwarded-For": forwarded_for}
+    codes = []
+    for _ in range(times):
+        page = client.get("/sign-in", environ_base=environ, headers=headers)
+        response = client.post(
+            "/sign-in",
+            data={
+                "email": "someone@example.org",
+                "password": "not the password",
+                "csrf_token": csrf_from(page.get_data(as_text=True)),
+            },
+            environ_base=environ,
+            headers=headers,
+        )
+        codes.append(response.status_code)
+    return codes
+
+
+def test_behind_one_trusted_proxy_each_client_has_its_own_sign_in_limit(app, monkeypatch):
+    from marketplace.web import proxies
+
+    monkeypatch.setattr(app, "wsgi_app", app.wsgi_app)
+    monkeypatch.setitem(app.config, "TRUSTED_PROXIES", 1)
+    proxies.init_app(app)
+    UserFactory(email="someone@example.org")
+    assert _fail_sign_ins(app, "203.0.113.1", 6)[-1] == 429  # the attacker is limited...
+    assert _fail_sign_ins(app, "203.0.113.2", 1) == [200]  # ...and nobody else
+
+
+def test_without_proxy_fix_everyone_behind_the_proxy_shares_one_limit(app):
+    UserFactory(email="someone@example.org")
+    assert _fail_sign_ins(app, "203.0.113.1", 6)[-1] == 429
+    assert _fail_sign_ins(app, "203.0.113.2", 1) == [429]  # why TRUSTED_PROXIES must be set
