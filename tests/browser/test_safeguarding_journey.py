@@ -1,7 +1,7 @@
 """A safeguarding report nobody can miss, end to end in Chromium, every page checked by axe.
 
-Sam, a holder, reports a message in their budget buddy conversation (Bea asks for money from
-Sam's budget for "cheap pills"). The area's moderator is emailed at once (the email says only
+Sid, a holder, reports a message in their budget buddy conversation (Bex asks for money from
+Sid's budget for "cheap pills"). The area's moderator is emailed at once (the email says only
 that something urgent is waiting), sees the count in the navigation, says they will deal with
 it, and then does nothing. Two hours pass: the periodic job lapses the claim and, four hours
 after the report, sends the item to the admins. An admin follows the emailed link, sees what
@@ -36,9 +36,9 @@ from tests.factories import UserFactory
 
 pytestmark = pytest.mark.browser
 
-SAM, BEA = "Sam Seeker", "Bea Buddy"
+SAM, BEA = "Sid Safe", "Bex Bright"
 MESSAGE = "I can get you cheap pills if you send me 50 pounds from your budget."
-DETAILS = "Bea keeps asking me for money from my direct payment."
+DETAILS = "Bex keeps asking me for money from my direct payment."
 MONEY = "Safeguarding: money is being misused"
 ALERT = "Something urgent is waiting in the moderation queue"
 ESCALATED = "An urgent moderation item has waited too long"
@@ -58,8 +58,8 @@ class Cast:
 
 
 def set_the_scene(live_server: LiveServer) -> Cast:
-    """Leeds, its ULO with one moderator, an admin, and Sam and Bea in an active pairing in
-    which Bea has written the message. Written straight into the live server's database."""
+    """Leeds, its ULO with one moderator, an admin, and Sid and Bex in an active pairing in
+    which Bex has written the message. Written straight into the live server's database."""
     suffix = uuid4().hex[:8]
     moderator_secret, admin_secret = pyotp.random_base32(), pyotp.random_base32()
     with live_server.app.app_context():
@@ -77,7 +77,8 @@ def set_the_scene(live_server: LiveServer) -> Cast:
         )
         bea = UserFactory(email=f"bea-safe-{suffix}@example.org", display_name=BEA)
         sam = UserFactory(email=f"sam-safe-{suffix}@example.org", display_name=SAM)
-        profile = buddies.offer_to_be_buddy(db.session, bea, offer(council))
+        # Capacity one: once paired with Sid she is never suggested to anyone in other journeys.
+        profile = buddies.offer_to_be_buddy(db.session, bea, offer(council, capacity=1))
         (offered,) = moderation.open_entries_for(db.session, buddies.ITEM_BUDDY_OFFER, profile.id)
         moderation.decide(db.session, moderator, offered, Decision.APPROVE, "")
         request = buddies.ask_for_buddy(db.session, sam, ask(council))
@@ -206,7 +207,7 @@ def test_a_concern_in_a_buddy_conversation_reaches_someone_who_acts(
     assert len(told) == 2
     assert any(REMOVE_REASON in body for body in told)
     assert any(SUSPEND_REASON in body for body in told)
-    # Sam no longer sees the message.
+    # Sid no longer sees the message.
     goto_and_check(page, "/")
     sign_in(page, cast.sam_email)
     goto_and_check(page, f"/buddies/pairings/{cast.match_id}")

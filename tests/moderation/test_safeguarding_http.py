@@ -179,3 +179,18 @@ def test_a_lapsed_claim_no_longer_opens_the_pairings_conversation(
     assert "Read the pairing's conversation" not in page
     assert "say you will deal with this first" in page
     assert client.get(f"/buddies/concerns/{item.id}/conversation").status_code == 404
+
+
+def test_an_urgent_report_says_to_deal_with_it_first_and_is_first(
+    app, db_session, council, moderator
+):
+    message = pool_message(db_session, council, moderator)
+    ordinary = report_item(db_session, "pool_message", message.id, "spam")
+    other = pool_message(db_session, council, moderator, body="Another message")
+    illegal = report_item(db_session, "pool_message", other.id, "illegal")
+    commit(app, db_session)
+    client = signed_in(app, moderator)
+    page = text(client.get(f"/moderation/items/{illegal.id}"))
+    assert "Someone may be at risk, or it may break the law: deal with it first" in page
+    assert "deal with it first" not in text(client.get(f"/moderation/items/{ordinary.id}"))
+    assert [row.item.id for row in moderation.queue_rows(db_session, moderator)][0] == illegal.id
