@@ -191,6 +191,11 @@ def test_join_a_pool_to_its_check_page(page: Page, live_server: LiveServer) -> N
     type_into(page, page.get_by_label("The most you will pay a month, in pounds"), "40")
     choose(page, page.get_by_label("From my managed account (we send an invoice)"))
     type_into(page, page.get_by_label("Who should the invoice go to? (not for card)"), "Leeds DP")
+    type_into(
+        page,
+        page.get_by_label("Their email address for invoices (not for card)"),
+        "invoices@leeds-dp.example",
+    )
     tab_to(page, page.get_by_role("button", name="Continue"))
     follow(page)
 

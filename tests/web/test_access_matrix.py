@@ -300,6 +300,8 @@ GET_ROUTES = [
     ("/account/crisis-plan", signed_in(200)),
     ("/account/crisis-plans", signed_in(200)),
     ("/crisis-plans/999999", signed_in(404)),
+    ("/invoices/INV-2026-999999", signed_in(404)),
+    ("/invoices/shared/no-such-link", everyone(404)),
 ]
 
 POST_ROUTES = [
@@ -343,7 +345,8 @@ POST_ROUTES = [
     ("/pools/{pool}/cancel", only(200, "admin")),
     # Posted without a reason: back to the reason page, nothing cancelled.
     ("/pools/{pool}/cancel/confirm", only(302, "admin")),
-    ("/pools/payments/999999/paid", only(404, "ulo_staff", "admin")),
+    # Invoices: money is recorded on the invoice's own page (tests/pools test who may see one).
+    ("/invoices/INV-2026-999999/payments", signed_in(404)),
     # Posted empty: the proposal form comes back with errors.
     ("/pools/propose", signed_in(200)),
     ("/pools/{pool}/leave", only(302, "holder", others=404)),
