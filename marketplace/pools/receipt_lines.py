@@ -27,6 +27,24 @@ def _payment(session: Session, charge: Charge) -> PoolPayment | None:
     ).first()
 
 
+def _share_lines(session: Session, payment: PoolPayment, paid_by: str) -> Lines | None:
+    """What any paid share's receipt says: the pool, the month's dates, the chosen provider."""
+    pool = payment.pool
+    quote = session.get(Quote, pool.chosen_quote_id) if pool.chosen_quote_id else None
+    start = schedule.charge_date(session, pool, payment.month)
+    following = schedule.charge_date(session, pool, payment.month + 1)
+    if quote is None or start is None or following is None:
+        return None
+    return Lines(
+        what_for=f"Your share of {pool.title}, month {payment.month}",
+        period_start=start,
+        period_end=following - timedelta(days=1),
+        provider_name=quote.organisation.name,
+        provider_address=quote.organisation.postal_address,
+        paid_by=paid_by[:120],
+    )
+
+
 def describe(session: Session, paid: Paid) -> Lines | None:
     """Your share of <pool>, month n; None until the share's payment row names this charge."""
     if paid.charge is None:
@@ -34,24 +52,13 @@ def describe(session: Session, paid: Paid) -> Lines | None:
     payment = _payment(session, paid.charge)
     if payment is None:
         return None
-    pool = payment.pool
-    quote = session.get(Quote, pool.chosen_quote_id) if pool.chosen_quote_id else None
-    start = schedule.charge_date(session, pool, payment.month)
-    following = schedule.charge_date(session, pool, payment.month + 1)
-    if quote is None or start is None or following is None:
-        return None
     member = session.scalars(
-        select(PoolMember).where(PoolMember.pool_id == pool.id, PoolMember.user_id == paid.user_id)
+        select(PoolMember).where(
+            PoolMember.pool_id == payment.pool_id, PoolMember.user_id == paid.user_id
+        )
     ).first()
     card = member.card_description if member is not None else None
-    return Lines(
-        what_for=f"Your share of {pool.title}, month {payment.month}",
-        period_start=start,
-        period_end=following - timedelta(days=1),
-        provider_name=quote.organisation.name,
-        provider_address=quote.organisation.postal_address,
-        paid_by=f"Card ({card})" if card else "Card",
-    )
+    return _share_lines(session, payment, f"Card ({card})" if card else "Card")
 
 
 def describe_invoice(session: Session, paid: Paid) -> Lines | None:
@@ -59,20 +66,8 @@ def describe_invoice(session: Session, paid: Paid) -> Lines | None:
     invoice = session.scalars(select(Invoice).where(Invoice.number == paid.reference)).first()
     if invoice is None:
         return None
-    payment = invoice.payment
-    pool = payment.pool
-    quote = session.get(Quote, pool.chosen_quote_id) if pool.chosen_quote_id else None
-    start = schedule.charge_date(session, pool, payment.month)
-    following = schedule.charge_date(session, pool, payment.month + 1)
-    if quote is None or start is None or following is None:
-        return None
-    return Lines(
-        what_for=f"Your share of {pool.title}, month {payment.month}",
-        period_start=start,
-        period_end=following - timedelta(days=1),
-        provider_name=quote.organisation.name,
-        provider_address=quote.organisation.postal_address,
-        paid_by=f"Invoice {invoice.number}, paid by {invoice.bill_to}"[:120],
+    return _share_lines(
+        session, invoice.payment, f"Invoice {invoice.number}, paid by {invoice.bill_to}"
     )
 
 
