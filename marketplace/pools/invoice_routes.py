@@ -4,7 +4,6 @@ holder's email. Anyone else is told it does not exist."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from flask import (
@@ -26,7 +25,7 @@ from marketplace.errors import DomainError, NotAllowed
 from marketplace.extensions import db
 from marketplace.pools import invoices, schedule
 from marketplace.pools.forms import InvoicePaymentForm
-from marketplace.pools.models import Invoice, Quote, QuoteStatus
+from marketplace.pools.models import Invoice, Quote
 from marketplace.web.forms import failed
 
 bp = Blueprint("invoices", __name__)
@@ -36,15 +35,14 @@ def _page(invoice: Invoice) -> dict[str, Any]:
     """What the invoice says, for the page and its print."""
     pool = invoice.pool
     month = invoice.payment.month
-    start = schedule.charge_date(db.session, pool, month)
-    after = schedule.charge_date(db.session, pool, month + 1)
-    quote = db.session.query(Quote).filter_by(pool_id=pool.id, status=QuoteStatus.CHOSEN).first()
+    start, end = schedule.service_period(db.session, pool, month)
+    quote = db.session.get(Quote, pool.chosen_quote_id) if pool.chosen_quote_id else None
     provider = quote.organisation if quote is not None else None
     return {
         "invoice": invoice,
         "month": month,
         "period_start": start,
-        "period_end": (after - timedelta(days=1)) if after is not None else None,
+        "period_end": end,
         "provider": provider,
         "seller_name": current_app.config["SELLER_NAME"],
         "seller_address": current_app.config["SELLER_ADDRESS"],

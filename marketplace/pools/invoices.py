@@ -52,7 +52,6 @@ from marketplace.pools.models import (
     PoolPayment,
     PoolStatus,
     Quote,
-    QuoteStatus,
 )
 from marketplace.web.template_globals import format_date
 
@@ -300,9 +299,8 @@ def _paid(session: Session, staff: User, invoice: Invoice, on: date, now: dateti
     row.paid_at = schedule.start_of(on)
     row.recorded_by_id = staff.id
     row.due_by = None
-    quote = session.scalars(
-        select(Quote).where(Quote.pool_id == row.pool_id, Quote.status == QuoteStatus.CHOSEN.value)
-    ).first()
+    pool = invoice.pool
+    quote = session.get(Quote, pool.chosen_quote_id) if pool.chosen_quote_id else None
     if quote is not None:
         payments.record_payout_owed(
             session,

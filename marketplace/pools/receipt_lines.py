@@ -7,8 +7,6 @@ and the provider is the chosen quote's organisation.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -31,14 +29,13 @@ def _share_lines(session: Session, payment: PoolPayment, paid_by: str) -> Lines 
     """What any paid share's receipt says: the pool, the month's dates, the chosen provider."""
     pool = payment.pool
     quote = session.get(Quote, pool.chosen_quote_id) if pool.chosen_quote_id else None
-    start = schedule.charge_date(session, pool, payment.month)
-    following = schedule.charge_date(session, pool, payment.month + 1)
-    if quote is None or start is None or following is None:
+    start, end = schedule.service_period(session, pool, payment.month)
+    if quote is None or start is None or end is None:
         return None
     return Lines(
         what_for=f"Your share of {pool.title}, month {payment.month}",
         period_start=start,
-        period_end=following - timedelta(days=1),
+        period_end=end,
         provider_name=quote.organisation.name,
         provider_address=quote.organisation.postal_address,
         paid_by=paid_by[:120],

@@ -110,6 +110,14 @@ def first_month_told_at(session: Session, pool: Pool, told_at: datetime) -> int 
     return None
 
 
+def service_period(session: Session, pool: Pool, month: int) -> tuple[date | None, date | None]:
+    """The days month `month` of a pool pays for: from its charge date to the day before the
+    next month's (`charge_date`, the one dating rule). Statements, receipts and invoices say it."""
+    start = charge_date(session, pool, month)
+    after = charge_date(session, pool, month + 1)
+    return start, (after - timedelta(days=1)) if after else None
+
+
 def start_of(day: date) -> datetime:
     """The first moment of a (UTC) day: when something due "on" it falls due."""
     return datetime.combine(day, time(), tzinfo=UTC)

@@ -195,14 +195,6 @@ class Line:
         return f"{format_date(self.service_from)} to {format_date(self.service_to)}"
 
 
-def service_period(session: Session, pool: Pool, month: int) -> tuple[date | None, date | None]:
-    """The days month `month` of a pool pays for: from its charge date to the day before the
-    next month's (schedule.charge_date, the one dating rule)."""
-    start = schedule.charge_date(session, pool, month)
-    after = schedule.charge_date(session, pool, month + 1)
-    return start, (after - timedelta(days=1)) if after else None
-
-
 HOW_PAID = {
     PayBy.CARD.value: "Card",
     PayBy.MANAGED_ACCOUNT.value: "Invoice to managed account",
@@ -323,7 +315,7 @@ def _pool_lines(session: Session, user: User) -> list[Line]:
     refunds = _refunds(session, [c.id for _r, _p, _o, c, _i in rows if c is not None])
     lines: list[Line] = []
     for row, pool, org, charge, invoice in rows:
-        start, end = service_period(session, pool, row.month)
+        start, end = schedule.service_period(session, pool, row.month)
         provider = Provider.of(org)
         what_for = f"{pool.title}: month {row.month} of {pool.months} (pool)"
         reference = (
@@ -636,7 +628,7 @@ def describe_owed(session: Session, items: list[payouts.OwedItem]) -> dict[int, 
             words[item.entry_id] = item.what
             continue
         _pool_id, month, invoice = found
-        start, end = service_period(session, pool, month)
+        start, end = schedule.service_period(session, pool, month)
         period = f", {format_date(start)} to {format_date(end)}" if start and end else ""
         extra = " (one member's invoice)" if invoice else ""
         words[item.entry_id] = f"{pool.title}: month {month}{period}{extra}"
