@@ -426,17 +426,6 @@ def for_pool(session: Session, pool: Pool) -> list[Invoice]:
     )
 
 
-def for_person(session: Session, user_id: int) -> list[Invoice]:
-    return list(
-        session.scalars(
-            select(Invoice)
-            .where(Invoice.user_id == user_id)
-            .options(selectinload(Invoice.received))
-            .order_by(Invoice.id.desc())
-        )
-    )
-
-
 def by_number(session: Session, number: str) -> Invoice | None:
     return session.scalars(
         select(Invoice).where(Invoice.number == number).options(selectinload(Invoice.received))
