@@ -58,7 +58,6 @@ from marketplace.payments.gateway import PaymentGateway
 from marketplace.payments.models import Charge, ChargeStatus
 from marketplace.pools import (
     invoices,
-    loans,
     notices,
     offers,
     rises,
@@ -630,16 +629,14 @@ def settle_month(
     _sync_rows(session, pool, month, now)
     rows = payments_for(session, pool, month)
     by_user = {r.user_id: r for r in rows}
+    unpaid = []
     for member in billable_members(pool, month):
         row = by_user.get(member.user_id)
         if row is not None and _overdue(row, now):
             # Their place goes: they could not pay in time (their card was never charged).
-            member.status = MemberStatus.REMOVED.value
-            member.left_at = now
             row.status = PaymentStatus.CANCELLED.value
-            loans.hand_on(session, member)  # a borrower's lent place goes on
-    session.flush()
-    offers.offer_free_places(session, pool, now)  # a removed member's place, if any
+            unpaid.append(member)
+    offers.remove_unpaid(session, pool, unpaid, now)
     members = billable_members(pool, month)
     if len(members) < pool.min_members:
         # Nobody pays for a month that will not run; the months already paid still happen.

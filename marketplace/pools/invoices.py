@@ -39,7 +39,7 @@ from marketplace.errors import DomainError, NotAllowed
 from marketplace.moderation import services as moderation
 from marketplace.money import format_pence
 from marketplace.payments import services as payments
-from marketplace.pools import loans, notices, offers, schedule
+from marketplace.pools import notices, offers, schedule
 from marketplace.pools.models import (
     GRACE_DAYS,
     Invoice,
@@ -388,7 +388,11 @@ def chase(session: Session, now: datetime | None = None) -> Chased:
                 session, invoice.pool, invoice.user, invoice.number, invoice.overdue_until
             )
             result.overdue += 1
-        elif invoice.overdue_until is not None and now >= as_utc(invoice.overdue_until):
+        elif (
+            invoice.overdue_until is not None
+            and invoice.grace_ended_at is None
+            and now >= as_utc(invoice.overdue_until)
+        ):
             if _end_place(session, invoice, now):
                 result.places_ended += 1
     return result
@@ -396,6 +400,9 @@ def chase(session: Session, now: datetime | None = None) -> Chased:
 
 def _end_place(session: Session, invoice: Invoice, now: datetime) -> bool:
     """The card rule for an unpaid share: the place goes (the invoice stays owed)."""
+    # Handled once, whatever follows: `overdue_until` stays, so the overdue notice is not sent
+    # again either.
+    invoice.grace_ended_at = now
     member = session.scalars(
         select(PoolMember).where(
             PoolMember.pool_id == invoice.pool_id,
@@ -403,14 +410,9 @@ def _end_place(session: Session, invoice: Invoice, now: datetime) -> bool:
             PoolMember.status == MemberStatus.MEMBER.value,
         )
     ).first()
-    invoice.overdue_until = None  # handled: not again on the next run
     if member is None or invoice.pool.status != PoolStatus.RUNNING.value:
         return False
-    member.status = MemberStatus.REMOVED.value
-    member.left_at = now
-    loans.hand_on(session, member)  # a borrower's lent place goes on, as for a refused card
-    session.flush()
-    offers.offer_free_places(session, invoice.pool, now)
+    offers.remove_unpaid(session, invoice.pool, [member], now)
     notices.invoice_place_ended(session, invoice.pool, invoice.user, invoice.number)
     return True
 

@@ -436,6 +436,8 @@ class Invoice(Base):
     reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
     # Unpaid after its due date: the place goes if it is still unpaid when this grace ends.
     overdue_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the job acted on the end of that grace (the place ended, or there was none to end).
+    grace_ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     access_token: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -152,6 +152,21 @@ def offer_free_places(session: Session, pool: Pool, now: datetime) -> list[PoolM
     return made
 
 
+def remove_unpaid(
+    session: Session, pool: Pool, members: list[PoolMember], now: datetime
+) -> list[PoolMember]:
+    """Members who could not pay in time lose their places (a card refused past its grace, or an
+    invoice unpaid past its grace: one rule for both). A place one of them was borrowing goes on
+    to its lender's next person, and the freed places are offered to the waiting list. Returns
+    the people offered a place."""
+    for member in members:
+        member.status = MemberStatus.REMOVED.value
+        member.left_at = now
+        loans.hand_on(session, member)
+    session.flush()
+    return offer_free_places(session, pool, now)
+
+
 def _offered(pool: Pool, member: PoolMember) -> None:
     if member.status != MemberStatus.OFFERED.value:
         raise DomainError("You have not been offered a place in this pool")

@@ -244,6 +244,14 @@ def test_an_unpaid_invoice_follows_the_card_grace_rule_then_the_place_ends(
     assert invoices.chase(db_session, grace_ends + timedelta(days=1)).places_ended == 0
     sent(db_session, mailbox)
     assert mailbox.last_to(people[1].email, "Your place in a pool has ended")
+    # The job runs every hour for as long as the invoice is owed: once the grace was acted on,
+    # a run a week or a month later sends no second "overdue" and ends nothing again.
+    mailbox.clear()
+    for later in (timedelta(days=7), timedelta(days=30)):
+        again = invoices.chase(db_session, grace_ends + later)
+        assert (again.overdue, again.places_ended, again.reminded) == (0, 0, 0)
+    sent(db_session, mailbox)
+    assert mailbox.messages == []
 
 
 def test_a_pool_that_lapses_cancels_its_invoices_and_tells_each_account_holder(
