@@ -24,7 +24,7 @@ confirm it.
 
 Exactly once: a `PoolPayment` row, unique per (pool, member, month), is inserted before any
 hold or charge, and the payments package's own row, keyed by (pool, member, month), is
-committed before Stripe hears of it (`payments.hold_once`, `charge_once`, `capture_hold`,
+committed before Stripe hears of it (`payments.hold_once`, `charge_once`, `capture_holds`,
 `release_hold`: the one place that commits before money moves). Moving a row from held to paid
 is a conditional UPDATE, and so is starting the pool, so two workers capturing the same pool
 count each share, and the provider's money, once. A crash between Stripe and our record is
@@ -517,13 +517,21 @@ def _renew_stale_holds(
     was stopped for longer than that, a hold may be gone: each one that is (or nearly is) is
     placed again before anything counts on it, so a late run still takes all or nothing."""
     members = {m.user_id: m for m in pool.members}
-    for row in payments_for(session, pool, 1):
-        if row.charge_id is None or row.status not in (
-            PaymentStatus.HELD.value,
-            PaymentStatus.FAILED.value,
-        ):
-            continue
-        charge = session.get(Charge, row.charge_id)
+    rows = [
+        row
+        for row in payments_for(session, pool, 1)
+        if row.charge_id is not None
+        and row.status in (PaymentStatus.HELD.value, PaymentStatus.FAILED.value)
+    ]
+    # The pool's charges in one query, not one a member.
+    charges = {
+        charge.id: charge
+        for charge in session.scalars(
+            select(Charge).where(Charge.id.in_({row.charge_id for row in rows}))
+        )
+    }
+    for row in rows:
+        charge = charges.get(row.charge_id) if row.charge_id is not None else None
         member = members.get(row.user_id)
         if charge is None or member is None:
             continue
@@ -552,36 +560,38 @@ def _capture_first_month(
         for row in payments_for(session, pool, 1)
         if row.status == PaymentStatus.HELD.value and row.charge_id is not None
     ]
-    # Read in one query; capture_hold reads each again, locked, before Stripe hears of it.
-    charges = {
-        charge.id: charge
-        for charge in session.scalars(
-            select(Charge).where(Charge.id.in_({row.charge_id for row in held_rows}))
-        )
-    }
+    charge_ids = [row.charge_id for row in held_rows if row.charge_id is not None]
+    taken = {charge.id: charge for charge in payments.capture_holds(session, charge_ids, gateway)}
+    paid: list[int] = []
+    gone: list[int] = []
     for row in held_rows:
-        held = charges.get(row.charge_id) if row.charge_id is not None else None
-        if held is None:
-            continue
-        charge = payments.capture_hold(session, held, gateway=gateway)  # commits
-        if charge.status == ChargeStatus.SUCCEEDED.value:
-            new = {"status": PaymentStatus.PAID.value, "paid_at": now, "due_by": None}
-        else:
-            # The hold was gone (Stripe drops one left past 7 days): the share is asked for
-            # again like a later month's, with GRACE_DAYS to pay or the place goes.
-            new = {
+        charge = taken.get(row.charge_id) if row.charge_id is not None else None
+        if charge is None:
+            continue  # another worker is taking it, or already took it
+        (paid if charge.status == ChargeStatus.SUCCEEDED.value else gone).append(row.id)
+    outcomes = (
+        (paid, {"status": PaymentStatus.PAID.value, "paid_at": now, "due_by": None}),
+        # The hold was gone (Stripe drops one left past 7 days): the share is asked for again
+        # like a later month's, with GRACE_DAYS to pay or the place goes.
+        (
+            gone,
+            {
                 "status": PaymentStatus.FAILED.value,
                 "message": "The hold on your card ran out before the payment was taken",
                 "due_by": now + timedelta(days=GRACE_DAYS),
-            }
-        session.execute(
-            update(PoolPayment)
-            .where(PoolPayment.id == row.id, PoolPayment.status == PaymentStatus.HELD.value)
-            .values(**new)
-            # The rows are read afresh just below; matching the UPDATE against every object
-            # the session holds ("evaluate") costs a scan of them per row.
-            .execution_options(synchronize_session=False)
-        )
+            },
+        ),
+    )
+    for ids, new in outcomes:
+        if ids:
+            session.execute(
+                update(PoolPayment)
+                .where(PoolPayment.id.in_(ids), PoolPayment.status == PaymentStatus.HELD.value)
+                .values(**new)
+                # The rows are read afresh just below; matching the UPDATE against every
+                # object the session holds ("evaluate") costs a scan of them.
+                .execution_options(synchronize_session=False)
+            )
     session.flush()
     rows = payments_for(session, pool, 1)
     if any(r.status == PaymentStatus.HELD.value for r in rows):

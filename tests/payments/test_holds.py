@@ -193,3 +193,64 @@ def test_the_claim_is_committed_before_stripe_hears_of_the_hold(
     steps.clear()
     assert hold(db_session, gateway, holder, card).status == ChargeStatus.HELD  # a re-run
     assert ("stripe", None) not in steps
+
+
+def test_a_batch_of_captures_commits_every_claim_before_stripe_hears_of_any(
+    db_session, gateway, holder, card, monkeypatch
+):
+    # A pool's month is taken as one batch (two commits for the lot): every capture request is
+    # durable before the first call, every answer is recorded in the commit after the last one.
+    keys = [f"pool:7:member:8:month:{month}" for month in (1, 2, 3)]
+    held = [hold(db_session, gateway, holder, card, key=key) for key in keys]
+    steps: list[tuple[str, object]] = []
+    real_commit, real_capture = db_session.commit, gateway.capture
+
+    def commit():
+        claims = db_session.execute(
+            select(Charge.capture_requested_at.is_not(None), Charge.status).order_by(Charge.id)
+        ).all()
+        steps.append(("commit", tuple(tuple(claim) for claim in claims)))
+        real_commit()
+
+    def capture(*args, **kwargs):
+        steps.append(("stripe", None))
+        return real_capture(*args, **kwargs)
+
+    monkeypatch.setattr(db_session, "commit", commit)
+    monkeypatch.setattr(gateway, "capture", capture)
+    taken = services.capture_holds(db_session, [c.id for c in held], gateway)
+    assert [charge.status for charge in taken] == [ChargeStatus.SUCCEEDED] * 3
+    assert [kind for kind, _ in steps] == ["commit", "stripe", "stripe", "stripe", "commit"]
+    assert steps[0][1] == ((True, ChargeStatus.HELD.value),) * 3  # all claimed, none taken yet
+    assert steps[-1][1] == ((True, ChargeStatus.SUCCEEDED.value),) * 3
+    assert [p.status for p in gateway.recent_payment_intents()] == ["succeeded"] * 3
+    assert sorted(e.amount_pence for e in ledger(db_session)) == [2500] * 3
+
+    steps.clear()  # a re-run returns them as taken and asks Stripe nothing
+    again = services.capture_holds(db_session, [c.id for c in held], gateway)
+    assert [charge.status for charge in again] == [ChargeStatus.SUCCEEDED] * 3
+    assert ("stripe", None) not in steps
+    assert len(ledger(db_session)) == 3
+
+
+def test_a_crash_half_way_through_a_batch_of_captures_takes_each_once_on_the_rerun(
+    db_session, gateway, holder, card
+):
+    keys = [f"pool:7:member:8:month:{month}" for month in (1, 2)]
+    held = [hold(db_session, gateway, holder, card, key=key) for key in keys]
+    with pytest.raises(KeyboardInterrupt):
+        # Stripe takes the first hold; the process dies before anything is recorded.
+        services.capture_holds(db_session, [c.id for c in held], LosesTheAnswer(gateway, "capture"))
+    db_session.rollback()
+    assert [db_session.get(Charge, c.id).status for c in held] == [ChargeStatus.HELD] * 2
+    assert sorted(p.status for p in gateway.recent_payment_intents()) == [
+        "requires_capture",
+        "succeeded",
+    ]
+    # The re-run asks Stripe again with the same keys: the first is answered as taken, the
+    # second is taken now; each is in the ledger once.
+    taken = services.capture_holds(db_session, [c.id for c in held], gateway)
+    assert [charge.status for charge in taken] == [ChargeStatus.SUCCEEDED] * 2
+    assert [p.status for p in gateway.recent_payment_intents()] == ["succeeded"] * 2
+    assert sorted(e.amount_pence for e in ledger(db_session)) == [2500, 2500]
+    assert reconciliation.reconcile(db_session, gateway).ok
