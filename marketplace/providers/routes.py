@@ -16,13 +16,16 @@ from marketplace.places import postcodes
 from marketplace.providers import reference, services
 from marketplace.providers.indexing import get_index
 from marketplace.providers.models import (
+    ACCESS_LABELS,
     COMMUNITY_LABELS,
     DELIVERY_LABELS,
     PRICE_UNIT_LABELS,
+    WEEKDAYS,
     Listing,
 )
 from marketplace.providers.search import SearchQuery, SearchResult
 from marketplace.providers.search_form import SearchForm
+from marketplace.providers.services import TIME_HINT
 from marketplace.web.pagination import page_url
 
 bp = Blueprint("directory", __name__)
@@ -46,6 +49,9 @@ def _labels() -> dict[str, Any]:
         "unit_labels": PRICE_UNIT_LABELS,
         "delivery_labels": DELIVERY_LABELS,
         "community_labels": COMMUNITY_LABELS,
+        "access_labels": ACCESS_LABELS,
+        "weekdays": WEEKDAYS,
+        "time_hint": TIME_HINT,
     }
 
 
