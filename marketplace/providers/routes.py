@@ -32,12 +32,14 @@ bp = Blueprint("directory", __name__)
 
 PER_PAGE = 20
 MAX_SEARCH_STATE = 2000  # characters of a search's query string carried to a service page
-# A result shows its organisation's name and its prices; its categories and councils (and its
-# organisation's councils), which the model loads eagerly for the listing page, would be three
-# more queries a search for nothing on the page. Loaded lazily, should anything ever ask.
+# A result shows its organisation's name and its prices; its categories, councils and opening
+# times (and its organisation's councils), which the model loads eagerly for the listing page,
+# would be four more queries a search for nothing on the page. Loaded lazily, should anything
+# ever ask.
 RESULT_LOADING = (
     lazyload(Listing.categories),
     lazyload(Listing.councils),
+    lazyload(Listing.opening_times),
     joinedload(Listing.organisation).lazyload(Organisation.councils),
 )
 

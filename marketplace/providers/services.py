@@ -584,8 +584,8 @@ def published_listing(session: Session, listing_id: int) -> Listing | None:
     # One query instead of five: the page never shows the organisation's councils (which the
     # model loads eagerly; still loaded on first use if anything asks), and a listing has a few
     # categories and prices, so joining them costs a few rows rather than two more queries.
-    # Its councils can be many (a national provider), so they keep their own query rather than
-    # multiplying the rows.
+    # Its councils can be many (a national provider), and its opening times up to seven rows, so
+    # they keep their own queries rather than multiplying the rows.
     listing = session.get(
         Listing,
         listing_id,
