@@ -107,7 +107,7 @@ def test_an_unknown_length_goes_back_to_the_choice(client, db_session):
     assert response.status_code == 302 and response.location.endswith("/break")
 
 
-def test_the_buddy_is_emailed_as_for_any_message_and_the_email_says_nothing_more(
+def test_the_buddy_is_told_the_pairing_is_paused_and_the_email_says_nothing_more(
     client, db_session, paired, mailbox
 ):
     seeker, buddy, _match = paired
