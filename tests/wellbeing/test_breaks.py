@@ -130,9 +130,7 @@ def test_coming_back_never_resumes_what_the_person_had_paused_themselves(
     assert second.status == MatchStatus.ACTIVE.value  # someone else's pairing: untouched
 
 
-def test_the_other_person_cannot_lift_the_breaks_pause_but_may_end_the_pairing(
-    db_session, holder
-):
+def test_the_other_person_cannot_lift_the_breaks_pause_but_may_end_the_pairing(db_session, holder):
     person, buddy, match, _membership, _pool = holder
     breaks.start_break(db_session, person, "open")
     assert buddies.held_by_break(db_session, match) == person.id
