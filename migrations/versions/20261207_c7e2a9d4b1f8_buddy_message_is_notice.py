@@ -1,7 +1,7 @@
 """buddy_messages: is_notice, so a break's neutral message shows as a site notice
 
 Revision ID: c7e2a9d4b1f8
-Revises: b5d7e9f1a3c6
+Revises: c8e2f4a6b0d1
 Create Date: 2026-12-07 23:00:00
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = "c7e2a9d4b1f8"
-down_revision = "b5d7e9f1a3c6"
+down_revision = "c8e2f4a6b0d1"
 branch_labels = None
 depends_on = None
 
