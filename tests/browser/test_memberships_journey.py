@@ -19,7 +19,7 @@ from playwright.sync_api import Page, expect
 
 from marketplace.db import utcnow
 from marketplace.extensions import db
-from marketplace.memberships import billing, help_requests, services
+from marketplace.memberships import billing, clearance, services
 from marketplace.memberships.services import OfferData
 from marketplace.organisations.models import ApprovalStatus, OrganisationKind
 from tests.browser.conftest import LiveServer, check_current, goto_and_check, submit_and_check
@@ -71,7 +71,7 @@ def set_the_scene(live_server: LiveServer) -> Cast:
         )
         ben = UserFactory(email=f"ben-{suffix}@example.org", display_name=BEN)
         services.join(db.session, ben, time_org, "reciprocity")
-        help_requests.set_clearance(db.session, time_staff, time_org, ben, "occasional_pa")
+        clearance.set_clearance(db.session, time_staff, time_org, ben, "occasional_pa")
         UserFactory(email=f"ada-{suffix}@example.org", display_name="Ada Member")
         UserFactory(email=f"cas-{suffix}@example.org", display_name="Cas Asker")
         db.session.commit()
