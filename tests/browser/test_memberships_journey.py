@@ -162,7 +162,7 @@ def test_memberships_journey(page: Page, live_server: LiveServer, live_stripe: s
     page.get_by_role("link", name="Someone to come with me to a gym induction").click()
     check_current(page)
     submit_and_check(page, "Offer to help")
-    expect(page.get_by_text("The person who asked will let you know")).to_be_visible()
+    expect(page.get_by_text("We have emailed the person who asked")).to_be_visible()
     sign_out(page)
 
     # Cas accepts, and afterwards confirms the time in one step.
