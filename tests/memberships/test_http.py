@@ -573,6 +573,7 @@ def test_a_help_request_is_arranged_in_the_site(app, db_session, mailbox, org, r
     found = db_session.scalars(select(HelpRequest)).one()
     mailbox.last_to(helper.email, help_notices.NEW_REQUEST)
     assert "we will email you when someone offers" in page
+    assert "No offers yet. We will email you when someone offers to help." in page
 
     helping = signed_in(app, helper)
     response = post(helping, f"/help/{found.id}/offer", token_from=f"/help/{found.id}")
@@ -587,6 +588,7 @@ def test_a_help_request_is_arranged_in_the_site(app, db_session, mailbox, org, r
     assert f"We have emailed {helper.display_name}" in page
     mailbox.last_to(helper.email, help_notices.ACCEPTED)
     assert "You can now send each other messages here" in page and 'id="thread"' in page
+    assert "Only the two of you can read these." in page
 
     # The thread: escaped, emailed without its words, reportable, with crisis signposting.
     response = post(
@@ -620,6 +622,7 @@ def test_a_help_request_is_arranged_in_the_site(app, db_session, mailbox, org, r
     assert asker.email not in text(helping.get(f"/help/{found.id}"))
     page = text(asking.get(f"/help/{found.id}"))
     assert f"Share my email address with {helper.display_name}" in page
+    assert f"Your email address is not shown to {helper.display_name} unless you choose" in page
     post(asking, f"/help/{found.id}/share-email", {"share": "yes"}, token_from=f"/help/{found.id}")
     assert asker.email in text(helping.get(f"/help/{found.id}"))
     post(asking, f"/help/{found.id}/share-email", {"share": "no"}, token_from=f"/help/{found.id}")
@@ -632,6 +635,7 @@ def test_a_help_request_is_arranged_in_the_site(app, db_session, mailbox, org, r
     assert link in page.replace("&amp;", "&")
     page = text(helping.get(link))
     assert f'value="request-{found.id}" checked' in page
+    assert "The people listed are those whose request for help you took on here." in page
     response = post(
         helping,
         link,
@@ -648,6 +652,35 @@ def test_a_help_request_is_arranged_in_the_site(app, db_session, mailbox, org, r
     found = db_session.get(HelpRequest, found.id, populate_existing=True)
     assert found.status == HelpRequestStatus.DONE.value
     assert db_session.get(TimeLog, entry.id, populate_existing=True).status == "confirmed"
+    # "It then counts as their time given back."
+    assert reciprocity.confirmed_minutes(db_session, membership.id, TODAY) == 60
+
+
+def test_asking_where_nobody_can_take_it_and_cancelling_say_what_happens(
+    app, db_session, mailbox, org, reciprocity_offer
+):
+    helper, membership = join_by_reciprocity(db_session, org)
+    asker = UserFactory()
+    db_session.commit()
+    asking = signed_in(app, asker)
+    # PA work and nobody cleared for it: the page says so, and nobody is emailed.
+    form = {"what": "Help with my shower", "kind": "occasional_pa", "needed_on": date_parts(TODAY)}
+    response = post(asking, f"/organisations/{org.id}/help/new", form)
+    page = text(asking.get(response.headers["Location"]))
+    assert "No member can take this kind of task at the moment" in page
+    assert not [m for m in mailbox.messages if m["To"] == helper.email]
+    # A log-time page with nobody matched yet says how people come to be listed.
+    page = text(signed_in(app, helper).get(f"/memberships/{membership.id}/time/new"))
+    assert "take on their request for help first: they are then listed here" in page
+    # Cancelling after an offer: "We have emailed the people who offered to help".
+    form["kind"] = "buddy"
+    response = post(asking, f"/organisations/{org.id}/help/new", form)
+    found = db_session.scalars(select(HelpRequest).where(HelpRequest.kind == "buddy")).one()
+    post(signed_in(app, helper), f"/help/{found.id}/offer", token_from=f"/help/{found.id}")
+    response = post(asking, f"/help/{found.id}/cancel", token_from=f"/help/{found.id}")
+    page = text(asking.get(response.headers["Location"]))
+    assert "Your request is cancelled. We have emailed the people who offered to help" in page
+    mailbox.last_to(helper.email, help_notices.CANCELLED)
 
 
 # --- the dashboard ------------------------------------------------------------------------------
