@@ -161,6 +161,8 @@ def standing_text(found: reciprocity.MonthStanding) -> str:
     if found.standing == Standing.SO_FAR:
         days = f"{found.days_left} day{'' if found.days_left == 1 else 's'} left"
         return f"{done} of {owed} so far, {days}"
+    if found.standing in (Standing.PAUSED, Standing.NOT_APPLICABLE):
+        return STANDING_WORDS[found.standing.value]  # nothing asked: no "0 of 0"
     return f"{STANDING_WORDS[found.standing.value]}: {done} of {owed}"
 
 

@@ -272,7 +272,8 @@ def test_pause_resume_switch_and_leave(app, db_session, org, reciprocity_offer):
     post(client, f"/memberships/{membership.id}/pause", token_from="/memberships")
     membership = db_session.get(Membership, membership.id, populate_existing=True)
     assert membership.status == MembershipStatus.PAUSED.value
-    assert "Paused" in text(client.get("/memberships"))
+    page = text(client.get("/memberships"))
+    assert "Paused (no hours asked)" in page and "0 hours of 0 hours" not in page
     post(client, f"/memberships/{membership.id}/resume", token_from="/memberships")
     membership = db_session.get(Membership, membership.id, populate_existing=True)
     assert membership.status == MembershipStatus.ACTIVE.value
