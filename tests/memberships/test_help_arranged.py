@@ -202,3 +202,33 @@ def test_email_addresses_are_shared_only_by_choice(db_session, pair):
     assert help_threads.email_from_other(db_session, request, helper) is None
     with pytest.raises(NotAllowed):
         help_threads.share_email(db_session, UserFactory(), request, True)
+
+
+# --- hours through the request ------------------------------------------------------------------
+
+
+def test_the_helpers_hours_complete_the_request_once_confirmed(db_session, org, pair):
+    from marketplace.memberships import reciprocity
+
+    requester, helper, request = pair
+    logged = reciprocity.log_time(
+        db_session,
+        helper,
+        org,
+        reciprocity.TimeGiven("buddy", NOW.date(), 90, help_request_id=request.id),
+        now=NOW,
+    )
+    assert (logged.recipient_id, request.time_log_id) == (requester.id, logged.id)
+    with pytest.raises(DomainError):  # one set of hours at a time: confirm or turn down first
+        help.complete(db_session, requester, request, 60, NOW.date(), now=NOW)
+    reciprocity.reject(db_session, requester, logged, now=NOW)
+    assert (request.status, request.time_log_id) == ("accepted", None)
+    again = reciprocity.log_time(
+        db_session,
+        helper,
+        org,
+        reciprocity.TimeGiven("buddy", NOW.date(), 60, help_request_id=request.id),
+        now=NOW,
+    )
+    reciprocity.confirm(db_session, requester, again, now=NOW)
+    assert (request.status, request.time_log_id) == ("done", again.id)
