@@ -9,9 +9,19 @@ from uuid import uuid4
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.browser.conftest import PASSWORD, check_current, goto_and_check, submit_and_check
+from marketplace.auth import throttle
+from marketplace.extensions import db
+from tests.browser.conftest import (
+    PASSWORD,
+    LiveServer,
+    check_current,
+    goto_and_check,
+    submit_and_check,
+)
 from tests.browser.steps import emailed_link, sign_out
 from tests.conftest import Mailbox
+from tests.factories import PASSWORD as ACCOUNT_PASSWORD
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.browser
 
@@ -106,3 +116,38 @@ def test_create_account_without_javascript(new_page: Callable[..., Page], mailbo
     goto_and_check(page, "/register")
     register(page, mailbox, "No Script", unique_email())
     expect(display_name_row(page)).to_have_text("No Script")
+
+
+SIGN_IN_LINK = re.compile(r"http://[^/\s]+(/sign-in/link/\S+)")
+
+
+def test_an_account_under_attack_signs_in_by_emailed_link(
+    page: Page, live_server: LiveServer, mailbox: Mailbox
+) -> None:
+    email = unique_email()
+    with live_server.app.app_context():
+        UserFactory(email=email, display_name="Pat Patient")
+        db.session.commit()
+        db.scoped.remove()
+    with live_server.app.test_request_context():
+        for _ in range(10):  # someone else's wrong passwords, from ten other addresses
+            throttle.count_failure(email)
+
+    goto_and_check(page, "/sign-in")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password", exact=True).fill(ACCOUNT_PASSWORD)
+    submit_and_check(page, "Sign in")
+    expect(page).to_have_title(re.compile(r"^Error: Sign in"))
+    expect(page.locator(".govuk-error-summary")).to_contain_text(
+        "Too many wrong passwords have been tried for this account"
+    )
+    page.get_by_role("link", name="get a sign-in link by email").click()
+    check_current(page)
+    page.get_by_label("Email address").fill(email)
+    submit_and_check(page, "Email me a sign-in link")
+    expect(page).to_have_title(re.compile(r"^Check your email for a sign-in link"))
+    goto_and_check(page, emailed_link(mailbox, email, SIGN_IN_LINK))
+    expect(page).to_have_title(re.compile(r"^Sign in with your emailed link"))
+    submit_and_check(page, "Sign in")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
+    expect(display_name_row(page)).to_have_text("Pat Patient")
