@@ -202,11 +202,6 @@ def after_response(work: Work, what: Any = None) -> None:
     pending.append(Note(("after_response", len(pending)), work, what))
 
 
-def waiting_after_response() -> list[Any]:
-    """What this request will do after its response (for tests)."""
-    return [n.what for n in g.get(_AFTER_RESPONSE, [])]
-
-
 def _run_after_response(app: Flask, notes: list[Note]) -> None:
     from marketplace.extensions import db
 

@@ -147,31 +147,21 @@ def sign_in() -> str | Response:
     form = SignInForm()
     throttled_for = None
     if form.validate_on_submit():
-        email = form.email.data or ""
-        password = form.password.data or ""
-        # Too many wrong passwords for this address, from anywhere: a password alone is not
-        # enough until the window passes, but a password and a second factor still are, and so
-        # is an emailed link. Checked before the password, so the answer says nothing about it.
-        throttled = throttle.is_throttled(email)
-        user = services.authenticate(db.session, email, password)
+        attempt = services.attempt_sign_in(
+            db.session, form.email.data or "", form.password.data or ""
+        )
+        user = attempt.user
         if user is not None:
             db.session.commit()  # keeps a password hash that authenticate upgraded
-        until = (
-            services.suspended_until(db.session, email, password)
-            if user is None and not throttled
-            else None
-        )
-        refused = throttled and (user is None or not user.has_second_factor)
-        if (user is None and until is None) or refused:
-            throttle.count_failure(email)
-        if until is not None:
+        if attempt.suspended_until is not None:
             form.email.errors = [
                 *form.email.errors,
-                f"A moderator has suspended this account until {until:%d %B %Y at %H:%M} UTC. "
+                "A moderator has suspended this account until "
+                f"{attempt.suspended_until:%d %B %Y at %H:%M} UTC. "
                 "The email we sent you explains why and how to appeal",
             ]
-        elif refused:
-            # Counted as a failure whether or not the password was right, so that neither the
+        elif attempt.throttled:
+            # A failure for the address limit too, right password or not, so that neither the
             # page nor its rate-limit headers say which it was.
             g.failed_attempt = True
             throttled_for = throttle.window_minutes()

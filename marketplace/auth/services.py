@@ -13,6 +13,7 @@ import pyotp
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from marketplace.auth import throttle
 from marketplace.auth.display_names import check_display_name
 from marketplace.auth.models import (
     EmailChange,
@@ -228,6 +229,37 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     if user.password_hash and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user
+
+
+@dataclass(frozen=True)
+class SignInAttempt:
+    """What a password sign-in comes to: `user` signs in (after their second factor, if they
+    have one); otherwise `suspended_until` or `throttled` says why not, or neither (the email
+    address or password is not right)."""
+
+    user: User | None
+    suspended_until: datetime | None = None
+    throttled: bool = False
+
+
+def attempt_sign_in(session: Session, email: str, password: str) -> SignInAttempt:
+    """Check a password sign-in against the account and its sign-in limit (auth/throttle.py).
+
+    While the limit holds, a password on its own is refused whether it is right or not, and
+    counted as a failure either way, so the answer says nothing about it; a right password for
+    an account with a second factor still goes on to the code. Suspensions are told only to
+    someone with the right password, and only while the limit does not hold."""
+    throttled = throttle.is_throttled(email)
+    user = authenticate(session, email, password)
+    if throttled and (user is None or not user.has_second_factor):
+        throttle.count_failure(email)
+        return SignInAttempt(None, throttled=True)
+    if user is not None:
+        return SignInAttempt(user)
+    until = suspended_until(session, email, password)
+    if until is None:
+        throttle.count_failure(email)
+    return SignInAttempt(None, suspended_until=until)
 
 
 def suspended_until(session: Session, email: str, password: str) -> datetime | None:

@@ -222,3 +222,18 @@ def test_the_job_deletes_expired_registrations_and_links(db_session):
     assert [p.email for p in db_session.scalars(select(PendingRegistration))] == ["s@example.org"]
     assert db_session.scalars(select(SignInLink)).all() == []
     assert db is not None
+
+
+def test_attempt_sign_in_refuses_a_password_alone_while_the_limit_holds(app, db_session):
+    plain = UserFactory(email="plain@example.org")
+    staff = UserFactory(
+        email="staff@example.org", totp_secret=pyotp.random_base32(), totp_enabled_at=utcnow()
+    )
+    with app.app_context():
+        assert services.attempt_sign_in(db_session, "plain@example.org", PASSWORD).user is plain
+        for email in ("plain@example.org", "staff@example.org"):
+            for _ in range(ACCOUNT_LIMIT):
+                assert services.attempt_sign_in(db_session, email, "wrong").user is None
+        refused = services.attempt_sign_in(db_session, "plain@example.org", PASSWORD)
+        assert refused == services.SignInAttempt(None, throttled=True)
+        assert services.attempt_sign_in(db_session, "staff@example.org", PASSWORD).user is staff
