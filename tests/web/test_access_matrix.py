@@ -181,6 +181,10 @@ GET_ROUTES = [
     ("/register", {**everyone(302), "visitor": 200}),
     ("/sign-in", {**everyone(302), "visitor": 200}),
     ("/forgotten-password", everyone(200)),
+    # Emailed links work without signing in; an unknown one is gone for everyone.
+    ("/register/confirm/no-such-token", everyone(410)),
+    ("/sign-in/link", {**everyone(302), "visitor": 200}),
+    ("/sign-in/link/no-such-token", everyone(410)),
     ("/account", signed_in(200)),
     ("/account/details", signed_in(200)),
     ("/account/password", signed_in(200)),
@@ -322,6 +326,10 @@ GET_ROUTES = [
 ]
 
 POST_ROUTES = [
+    # Posted empty: the email field comes back with an error; the signed-in go to their account.
+    ("/sign-in/link", {**everyone(302), "visitor": 200}),
+    ("/register/confirm/no-such-token", everyone(410)),
+    ("/sign-in/link/no-such-token", everyone(410)),
     # Posted empty: the email choices form comes back with an error.
     ("/account/emails", signed_in(200)),
     ("/do/no-such-token", everyone(410)),
