@@ -74,7 +74,22 @@ def test_failed_sign_ins_are_limited(client):
         assert "The email address or password is not right" in response.get_data(as_text=True)
     response = post(client, "/sign-in", {"email": user.email, "password": "not the password"})
     assert response.status_code == 429
-    assert "Too many attempts" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert "Too many attempts" in page
+    # The sign-in limit's own window, and both ways in that do not need the password.
+    assert "Please try again in 15 minutes at the latest." in page
+    assert 'href="/forgotten-password"' in page and 'href="/sign-in/link"' in page
+
+
+def test_the_reset_limit_says_its_own_wait(app):
+    client = app.test_client()
+    limit = int(app.config["RESET_RATE_LIMIT"].split()[0])
+    for _ in range(limit):
+        assert post(client, "/forgotten-password", {"email": "a@example.org"}).status_code == 200
+    response = post(client, "/forgotten-password", {"email": "a@example.org"})
+    assert response.status_code == 429
+    assert app.config["RESET_RATE_LIMIT"].endswith("per hour")
+    assert "Please try again in an hour at the latest." in response.get_data(as_text=True)
 
 
 def test_successful_sign_ins_do_not_count_towards_the_limit(client):
