@@ -616,7 +616,9 @@ def test_a_help_request_is_arranged_in_the_site(app, db_session, mailbox, org, r
         token_from=f"/help/{found.id}",
     )
     assert "If you need help now" in text(helping.get(response.headers["Location"]))
-    response = post(helping, f"/help/{found.id}/messages", {"body": ""})
+    response = post(
+        helping, f"/help/{found.id}/messages", {"body": ""}, token_from=f"/help/{found.id}"
+    )
     assert 'id="body-error"' in text(response)
 
     # Contact details only by choice.
