@@ -14,6 +14,8 @@ def init_app(app: Flask) -> None:
         jobs,
         link_actions,
         moderation_subject,
+        profiles,
+        question_routes,  # noqa: F401 - its question pages are routes of routes.bp
         routes,
         services,
     )
@@ -22,6 +24,7 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(routes.bp)
     moderation_subject.register()
+    profiles.register()
     services.register_privacy()
     services.on_ended_by_buddy(handover.offer_handover)
     link_actions.register_actions()
