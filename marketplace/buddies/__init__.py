@@ -11,6 +11,7 @@ def init_app(app: Flask) -> None:
     """Pages, moderated kinds, "Your data", one-click actions and jobs of budget buddies."""
     from marketplace.buddies import (
         handover,
+        hellos,
         jobs,
         link_actions,
         moderation_subject,
@@ -18,6 +19,7 @@ def init_app(app: Flask) -> None:
         question_routes,  # noqa: F401 - its question pages are routes of routes.bp
         routes,
         services,
+        suggestion_routes,  # noqa: F401 - its pages are routes of routes.bp
     )
     from marketplace.jobs.registry import handler
     from marketplace.jobs.schedule import every
@@ -25,6 +27,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(routes.bp)
     moderation_subject.register()
     profiles.register()
+    hellos.register()
     services.register_privacy()
     services.on_ended_by_buddy(handover.offer_handover)
     link_actions.register_actions()

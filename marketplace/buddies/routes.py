@@ -13,7 +13,7 @@ from wtforms import SelectChoice
 
 from marketplace import outbox
 from marketplace.auth.access import current_person, moderator_required
-from marketplace.buddies import conversations, handover, rounds, services
+from marketplace.buddies import conversations, handover, hellos, rounds, services
 from marketplace.buddies.forms import (
     ConcernForm,
     ContactForm,
@@ -117,6 +117,7 @@ def index() -> str:
         helped=helped,
         helped_requests={h.id: services.waiting_request_of(db.session, h.id) for h in helped},
         handovers=handover.handovers_of(db.session, me),
+        hellos=hellos.hellos_received(db.session, me),
     )
 
 
@@ -162,6 +163,7 @@ def request_page(request_id: int) -> str:
         as_carer=as_carer,
         pending=pending,
         suggestions=[] if pending else rounds.suggestions_for(db.session, buddy_request),
+        hellos=hellos.hellos_sent(db.session, buddy_request.seeker_id),
         confirm=ConfirmForm(),
     )
 

@@ -3,9 +3,9 @@
 Someone who has held a budget for two years offers to be a buddy, one question a page, with a
 few words about herself; the local user-led organisation's moderator reads them and confirms the
 offer after the induction; someone new asks for a buddy through the question pages, sees her
-words with the suggestion and picks her; she says yes, and the two talk, pause, resume and end
-the pairing. Then the ask pages again with JavaScript off: plain forms, so they work without
-scripts.
+words with the suggestion, says hello once and picks her; she answers the hello and says yes, and
+the two talk, pause, resume and end the pairing. Then the ask pages again with JavaScript off:
+plain forms, so they work without scripts.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ DIRECT_PAYMENT = "Direct payment (the money is paid to me)"
 OFFER = "Offer to be a budget buddy in Leeds"
 HELLO = "Hello Sam, happy to help"
 ABOUT_BEA = "I employed my first PA two years ago and still remember how daunting it was."
+FIRST_HELLO = "Hi Bea, how did you find your PA?"
+HELLO_ANSWER = "Through a local agency. Ask me and I will tell you more."
 REPLY = "Thank you Bea. Could we talk about PA contracts first?"
 
 
@@ -233,7 +235,7 @@ def moderator_confirms_the_offer(page: Page, cast: Cast) -> None:
     sign_out(page)
 
 
-def sam_asks_for_a_buddy_and_picks_bea(page: Page, cast: Cast, mailbox: Mailbox) -> None:
+def sam_asks_for_a_buddy_says_hello_and_picks_bea(page: Page, cast: Cast, mailbox: Mailbox) -> None:
     sign_in(page, cast.seeker_email)
     open_budget_buddies(page)
     page.get_by_role("button", name="Ask for a buddy").click()
@@ -256,6 +258,20 @@ def sam_asks_for_a_buddy_and_picks_bea(page: Page, cast: Cast, mailbox: Mailbox)
     expect(card).to_contain_text("Evenings")
     page.screenshot(path="/tmp/buddyprof-suggestions.png", full_page=True)
 
+    card.get_by_role("link", name=f"Say hello to {BEA} first").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Say hello to {BEA}")
+    check_current(page)
+    page.get_by_label("Your hello").fill(FIRST_HELLO)
+    submit_and_check(page, "Send hello")
+    expect(page.get_by_text("Your hello is sent")).to_be_visible()
+    expect(page.get_by_text(FIRST_HELLO)).to_be_visible()
+    email = mailbox.last_to(cast.buddy_email)
+    assert email["Subject"] == "Someone said hello"
+    assert FIRST_HELLO not in email.get_payload(decode=True).decode()
+    page.get_by_role("link", name="Suggested buddies").click()
+    check_current(page)
+    expect(card).to_contain_text("You said hello on")
+
     submit_and_check(page, f"Ask {BEA}")
     expect(page.get_by_text(f"We have asked {BEA}").first).to_be_visible()
     expect(page.get_by_role("button", name=f"Ask {BEA}")).to_have_count(0)
@@ -264,9 +280,23 @@ def sam_asks_for_a_buddy_and_picks_bea(page: Page, cast: Cast, mailbox: Mailbox)
     sign_out(page)
 
 
+def bea_answers_the_hello(page: Page, cast: Cast) -> None:
+    page.get_by_role("link", name=f"Hello from {SAM}").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Hello from {SAM}")
+    expect(page.get_by_text(FIRST_HELLO)).to_be_visible()
+    check_current(page)
+    page.get_by_label("Your answer").fill(HELLO_ANSWER)
+    submit_and_check(page, "Send answer")
+    expect(page.get_by_text("Your answer is sent")).to_be_visible()
+    expect(page.get_by_role("button", name="Send answer")).to_have_count(0)  # once
+    page.get_by_role("link", name="Budget buddies", exact=True).last.click()  # the back link
+    check_current(page)
+
+
 def bea_says_yes_and_says_hello(page: Page, cast: Cast) -> None:
     sign_in(page, cast.buddy_email)
     open_budget_buddies(page)
+    bea_answers_the_hello(page, cast)
     pairings = page.get_by_role("table", name="Your pairings")
     expect(pairings.get_by_role("row", name=re.compile(SAM))).to_contain_text(
         "Waiting for your answer"
@@ -341,7 +371,7 @@ def test_buddy_offers_moderator_confirms_seeker_asks_and_they_talk(
     goto_and_check(page, "/")
     bea_offers_to_be_a_buddy(page, cast)
     moderator_confirms_the_offer(page, cast)
-    sam_asks_for_a_buddy_and_picks_bea(page, cast, mailbox)
+    sam_asks_for_a_buddy_says_hello_and_picks_bea(page, cast, mailbox)
     bea_says_yes_and_says_hello(page, cast)
     sam_talks_pauses_resumes_and_ends(page, cast)
 

@@ -219,6 +219,9 @@ GET_ROUTES = [
     ("/buddies/offer/check", signed_in(302)),
     ("/buddies/ask/help", signed_in(200)),
     ("/buddies/ask/check", signed_in(302)),
+    # A hello only to someone suggested: anyone else is back to the suggestions.
+    ("/buddies/requests/{buddy_request}/hello/999999", only(302, "holder", others=404)),
+    ("/buddies/hellos/999999", signed_in(404)),
     # The carer's grant covers "view" only, not "buddying".
     ("/buddies/requests/{buddy_request}", only(200, "holder", others=404)),
     ("/buddies/pairings/{buddy_match}", only(200, "holder", others=404)),
@@ -297,6 +300,8 @@ GET_ROUTES = [
     ("/report/review/999999", signed_in(404)),
     ("/report/pool_message/999999", signed_in(404)),
     ("/report/buddy_message/999999", signed_in(404)),
+    ("/report/buddy_hello/999999", signed_in(404)),
+    ("/report/buddy_hello_answer/999999", signed_in(404)),
     ("/report/nonsense/1", signed_in(404)),
     ("/report/help_request/{help_request}", only(200, "holder", "ulo_staff", others=404)),
     ("/report/enquiry_message/999999", signed_in(404)),
@@ -331,6 +336,8 @@ POST_ROUTES = [
     # Posted empty: the holder gets the form back with an error.
     ("/buddies/pairings/{buddy_match}/messages", only(200, "holder", others=404)),
     ("/buddies/requests/{buddy_request}/withdraw", only(302, "holder", others=404)),
+    ("/buddies/requests/{buddy_request}/hello/999999", only(302, "holder", others=404)),
+    ("/buddies/hellos/999999", signed_in(404)),
     ("/buddies/ask/help", signed_in(302)),
     ("/buddies/ask/check", signed_in(302)),
     ("/buddies/offer/check", signed_in(302)),
