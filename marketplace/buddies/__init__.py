@@ -33,3 +33,5 @@ def init_app(app: Flask) -> None:
     link_actions.register_actions()
     handler("buddies.resume_due")(jobs.resume_due)
     every("buddies.resume_due", timedelta(hours=1))
+    handler("buddies.tell_when_free")(jobs.tell_when_free)
+    every("buddies.tell_when_free", timedelta(hours=1))

@@ -1,5 +1,5 @@
 """Pages around a seeker's suggestions, on the buddies blueprint: the one hello before asking
-(`hellos`)."""
+(`hellos`), and "Tell me when a buddy who fits becomes free" (`free_alerts`)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,15 @@ from flask_login import login_required
 from werkzeug.wrappers import Response
 
 from marketplace.auth.access import current_person
-from marketplace.buddies import hellos, rounds
+from marketplace.buddies import free_alerts, hellos, rounds
 from marketplace.buddies.hello_forms import AnswerForm, HelloForm
 from marketplace.buddies.models import BuddyHello
 from marketplace.buddies.routes import _request_or_404, bp
 from marketplace.errors import NotAllowed
 from marketplace.extensions import db
 from marketplace.moderation import crisis
-from marketplace.web.actions import form_action
+from marketplace.web.actions import button_action, form_action
+from marketplace.web.forms import ConfirmForm
 
 
 @bp.route("/requests/<int:request_id>/hello/<int:profile_id>", methods=["GET", "POST"])
@@ -101,3 +102,29 @@ def hello(hello_id: int) -> str | Response:
             crisis.signpost_if_needed(form.body.data)
             return redirect(url_for("buddies.hello", hello_id=found.id))
     return _hello_page(found, form)
+
+
+@bp.route("/requests/<int:request_id>/tell-when-free", methods=["POST"])
+@login_required
+def tell_when_free(request_id: int) -> Response:
+    buddy_request, as_carer = _request_or_404(request_id)
+    if ConfirmForm().validate_on_submit():
+        carer = current_person() if as_carer else None
+        button_action(
+            lambda: free_alerts.tell_me(db.session, buddy_request.seeker, buddy_request, carer),
+            "We will email you once when a buddy who fits becomes free",
+        )
+    return redirect(url_for("buddies.request_page", request_id=buddy_request.id))
+
+
+@bp.route("/requests/<int:request_id>/tell-when-free/stop", methods=["POST"])
+@login_required
+def stop_telling(request_id: int) -> Response:
+    buddy_request, as_carer = _request_or_404(request_id)
+    if ConfirmForm().validate_on_submit():
+        carer = current_person() if as_carer else None
+        button_action(
+            lambda: free_alerts.stop(db.session, buddy_request.seeker, buddy_request, carer),
+            "We will not email you when a buddy becomes free",
+        )
+    return redirect(url_for("buddies.request_page", request_id=buddy_request.id))

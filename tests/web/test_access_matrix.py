@@ -336,6 +336,8 @@ POST_ROUTES = [
     # Posted empty: the holder gets the form back with an error.
     ("/buddies/pairings/{buddy_match}/messages", only(200, "holder", others=404)),
     ("/buddies/requests/{buddy_request}/withdraw", only(302, "holder", others=404)),
+    ("/buddies/requests/{buddy_request}/tell-when-free", only(302, "holder", others=404)),
+    ("/buddies/requests/{buddy_request}/tell-when-free/stop", only(302, "holder", others=404)),
     ("/buddies/requests/{buddy_request}/hello/999999", only(302, "holder", others=404)),
     ("/buddies/hellos/999999", signed_in(404)),
     ("/buddies/ask/help", signed_in(302)),
