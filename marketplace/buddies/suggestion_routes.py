@@ -51,11 +51,7 @@ def say_hello(request_id: int, profile_id: int) -> str | Response:
             fallback="body",
         )
         if done.ok:
-            flash(
-                f"Your hello is sent. We have emailed {chosen.profile.user.display_name} to "
-                "say so, without your words. They can answer once, or not",
-                "success",
-            )
+            flash("Your hello is sent", "success")
             crisis.signpost_if_needed(form.body.data)
             return redirect(url_for("buddies.hello", hello_id=done.value.id))
     return render_template(

@@ -165,6 +165,7 @@ def bea_offers_to_be_a_buddy(page: Page, cast: Cast) -> None:
     expect(page.locator(target)).to_have_count(1)
     expect(page.locator("#months_holding-error")).to_contain_text(six_months)
     expect(months).to_have_attribute("aria-describedby", re.compile(r"\bmonths_holding-error\b"))
+    page.screenshot(path="/tmp/buddyprof-question-error.png", full_page=True)
     answer(page, question, lambda: months.fill("24"))
 
     holding = "How do you hold your budget?"
@@ -264,6 +265,11 @@ def sam_asks_for_a_buddy_says_hello_and_picks_bea(page: Page, cast: Cast, mailbo
     page.get_by_label("Your hello").fill(FIRST_HELLO)
     submit_and_check(page, "Send hello")
     expect(page.get_by_text("Your hello is sent")).to_be_visible()
+    size = page.viewport_size
+    assert size is not None
+    page.set_viewport_size({"width": 320, "height": 640})
+    page.screenshot(path="/tmp/buddyprof-hello-320.png", full_page=True)
+    page.set_viewport_size(size)
     expect(page.get_by_text(FIRST_HELLO)).to_be_visible()
     email = mailbox.last_to(cast.buddy_email)
     assert email["Subject"] == "Someone said hello"
