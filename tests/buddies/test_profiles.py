@@ -136,3 +136,33 @@ def test_removing_the_words_needs_nobodys_say(app, db_session, council, moderato
     assert profile.about_me is None and profile.about_me_pending is None
     assert moderation.open_entries_for(db_session, profiles.ITEM_BUDDY_ABOUT_ME, profile.id) == []
     assert isinstance(profile, BuddyProfile)
+
+
+def test_private_answers_are_not_shown_with_the_suggestions(app, db_session, council, moderator):
+    """The offer's check page says which answers stay private; the suggestion shows none."""
+    user = UserFactory()
+    db_session.commit()
+    client = signed_in(app, user)
+    check = answer_pages(
+        client,
+        "offer",
+        offer_pages(
+            council,
+            gender={"gender": "Nonbinary"},
+            experiences={"lived_experience_topics": ["psychosis"], "share_lived_experience": "y"},
+        ),
+    )
+    page = text(client.get(check))
+    assert (
+        "People we suggest you to see your display name and these answers, except your "
+        "postcode, your gender and your experiences: those stay private and are only used "
+        "for matching."
+    ) in page
+    post(client, check)
+    profile = services.profile_of(db_session, user.id)
+    (item,) = moderation.open_entries_for(db_session, services.ITEM_BUDDY_OFFER, profile.id)
+    moderation.decide(db_session, moderator, item, Decision.APPROVE, "")
+    db_session.commit()
+    page = _suggestions_page(app, db_session, council, times=("weekends",))
+    assert user.display_name in page
+    assert "Nonbinary" not in page and "psychosis" not in page.lower()
