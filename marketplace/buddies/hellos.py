@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 from marketplace.auth.models import User
 from marketplace.buddies import rounds, services
 from marketplace.buddies.models import MAX_HELLO, BuddyHello, BuddyRequest, RequestStatus
+from marketplace.carers import services as carers
+from marketplace.carers.models import CarerScope
 from marketplace.db import utcnow
 from marketplace.email import send_email_or_log
 from marketplace.errors import DomainError, NotAllowed
@@ -109,11 +111,14 @@ def say_hello(
 
 
 def get_hello_for(session: Session, user: User, hello_id: int) -> BuddyHello:
-    """A hello this person sent or received; NotAllowed for anyone else, and for the buddy
-    once it has been hidden after reports."""
+    """A hello this person sent or received (or a carer helping the seeker with buddying
+    sent for them); NotAllowed for anyone else, and for the buddy once it has been hidden
+    after reports."""
     hello = session.get(BuddyHello, hello_id)
-    if hello is None or user.id not in (hello.seeker_id, hello.buddy_user_id):
+    if hello is None:
         raise NotAllowed("There is no such hello")
+    if user.id not in (hello.seeker_id, hello.buddy_user_id):
+        carers.authorise(session, user, hello.seeker_id, CarerScope.BUDDYING)
     if user.id == hello.buddy_user_id and hello.hidden_at is not None:
         raise NotAllowed("This hello is under review")
     return hello

@@ -77,6 +77,7 @@ def _hello_page(hello: BuddyHello, form: AnswerForm) -> str:
         "buddies/questions/hello.html",
         hello=hello,
         is_buddy=me.id == hello.buddy_user_id,
+        is_seeker=me.id == hello.seeker_id,  # not a carer looking on their behalf
         form=form,
     )
 

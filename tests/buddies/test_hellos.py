@@ -8,6 +8,8 @@ from sqlalchemy import select
 
 from marketplace.buddies import hellos
 from marketplace.buddies.models import BuddyHello, BuddyRequest
+from marketplace.carers import services as carers
+from marketplace.carers.models import CarerScope
 from marketplace.errors import DomainError
 from marketplace.notifications import preferences
 from marketplace.notifications.models import DigestItem, Frequency
@@ -157,3 +159,19 @@ def test_the_hello_email_follows_the_buddys_email_choices(app, db_session, sugge
     assert [m for m in mailbox.messages if m["To"] == buddy.email] == []
     kept = db_session.scalars(select(DigestItem).where(DigestItem.user_id == buddy.id)).all()
     assert [item.subject for item in kept] == ["Someone said hello"]
+
+
+def test_a_carer_says_hello_for_the_holder_and_reads_the_answer(app, db_session, suggested):
+    seeker, request, buddy, profile = suggested
+    carer = UserFactory()
+    _, token = carers.invite_carer(db_session, seeker, carer.email, [CarerScope.BUDDYING], 3600)
+    carers.accept_invitation(db_session, carer, token)
+    db_session.commit()
+    client = signed_in(app, carer)
+    response = post(
+        client, f"/buddies/requests/{request.id}/hello/{profile.id}", {"body": "Hello from Sam"}
+    )
+    page = text(client.get(response.headers["Location"]))
+    assert "Your hello to" in page and "Hello from Sam" in page
+    (action,) = carers.actions_for_holder(db_session, seeker)
+    assert action.description == "Said hello to a suggested budget buddy"
