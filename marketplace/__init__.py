@@ -49,10 +49,11 @@ class _Marketplace(Flask):
 
 
 def _init_routing(app: Flask) -> None:
-    from marketplace.web import numbers, proxies
+    from marketplace.web import assets, numbers, proxies
 
     numbers.init_app(app)
     proxies.init_app(app)
+    assets.init_app(app)
 
 
 def _init_templates(app: Flask) -> None:

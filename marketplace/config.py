@@ -96,6 +96,8 @@ def from_environment() -> dict[str, Any]:
             "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'marketplace.sqlite3'}"
         ),
         "SEARCH_INDEX_DIR": os.environ.get("SEARCH_INDEX_DIR", str(INSTANCE_DIR / "search-index")),
+        # The hashed and compressed copies of static/ (marketplace.web.assets); each machine's own.
+        "STATIC_BUILD_DIR": os.environ.get("STATIC_BUILD_DIR", str(INSTANCE_DIR / "static-build")),
         "STRIPE_API_KEY": os.environ.get("STRIPE_API_KEY", "sk_test_localstripe"),
         "STRIPE_API_BASE": stripe_api_base,
         "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", "whsec_localstripe"),

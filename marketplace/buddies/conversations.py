@@ -11,13 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import url_for
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from marketplace import audit
-from marketplace.auth.models import User
+from marketplace.auth.models import Role, User
+from marketplace.buddies import notices, services
 from marketplace.buddies.models import (
     FEEDBACK_AFTER,
     MAX_CONTACT,
@@ -32,12 +32,10 @@ from marketplace.buddies.models import (
     MatchStatus,
 )
 from marketplace.db import as_utc, utcnow
-from marketplace.email import send_email_or_log
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.moderation import limits
 from marketplace.moderation import services as moderation
 from marketplace.moderation.models import Decision, ModerationItem, QueueState
-from marketplace.notifications.links import email_link
 from marketplace.places.models import Council
 
 ITEM_BUDDY_CONCERN = "buddy_concern"
@@ -112,58 +110,6 @@ def resume_due(session: Session, now: datetime | None = None) -> int:
 # --- messages -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Notice:
-    """An email to send after the commit, pointing at the pairing page. It never quotes a
-    message: emails are often read by others in a household."""
-
-    to: str
-    name: str
-    match_id: int
-    subject: str
-    lead: str
-
-
-def notice_to(user: User | None, match: BuddyMatch, subject: str, lead: str) -> Notice | None:
-    """A notice for this person, unless their account is gone."""
-    if user is None or user.erased_at is not None:
-        return None
-    return Notice(user.email, user.display_name, match.id, subject, lead)
-
-
-def send_notice(notice: Notice | None, *, session: Session | None = None) -> None:
-    """Email a notice once `session`'s transaction commits (db.session by default)."""
-    if notice is None:
-        return
-    link = url_for("buddies.pairing", match_id=notice.match_id, _external=True)
-    body = (
-        f"Hello {notice.name},\n\n{notice.lead}\n\n"
-        f"Sign in and open:\n\n{link}\n\n"
-        "We never put messages in emails, to keep them private.\n"
-    )
-    send_email_or_log(
-        notice.to, notice.subject, body, about=f"the buddy notice for {link}", session=session
-    )
-
-
-def tell_seeker_accepted(match: BuddyMatch, buddy: User, *, session: Session | None = None) -> None:
-    """The buddy said yes (on the site or by an emailed link): tell the seeker, with a
-    one-click pause for later, once `session`'s transaction commits."""
-    pause = email_link(match.seeker_id, "pause_buddy", {"match_id": match.id}, session=session)
-    send_notice(
-        notice_to(
-            match.seeker,
-            match,
-            "You have a budget buddy",
-            f"{buddy.display_name} has said yes to being your budget buddy. "
-            "You can now send each other messages."
-            + f"\n\nIf you need a rest, pause it with one click:\n\n{pause}"
-            * bool(pause),
-        ),
-        session=session,
-    )
-
-
 def _read_at(match: BuddyMatch, user_id: int) -> datetime | None:
     return match.seeker_read_at if user_id == match.seeker_id else match.buddy_read_at
 
@@ -217,10 +163,16 @@ def _check_message(body: str) -> str:
     return body
 
 
-def _check_can_talk(match: BuddyMatch) -> None:
+def _check_can_talk(session: Session, sender: User, match: BuddyMatch) -> None:
     if match.status == MatchStatus.PROPOSED.value:
         raise DomainError("You can send messages once the buddy has said yes", field="body")
     if match.status == MatchStatus.PAUSED.value:
+        if not services.may_resume(session, sender, match):
+            raise DomainError(
+                "The pairing is paused while the other person takes a break. "
+                "You can send messages again when they are back",
+                field="body",
+            )
         raise DomainError("This pairing is paused. Resume it to send messages", field="body")
     if match.status != MatchStatus.ACTIVE.value:
         raise DomainError("This pairing has ended, so no more messages can be sent", field="body")
@@ -228,12 +180,13 @@ def _check_can_talk(match: BuddyMatch) -> None:
 
 def send_message(
     session: Session, sender: User, match: BuddyMatch, body: str, now: datetime | None = None
-) -> tuple[BuddyMessage, Notice | None]:
-    """Write to the other person; they get one email per batch of unread messages."""
+) -> tuple[BuddyMessage, notices.Notice | None]:
+    """Write to the other person; they get one email per batch of unread messages (noted
+    here, sent after the commit; the notice is returned for the caller to inspect)."""
     role_in(match, sender)
     now = now or utcnow()
     resume_if_due(match, now)
-    _check_can_talk(match)
+    _check_can_talk(session, sender, match)
     body = _check_message(body)
     limits.check_new_account_limit(session, sender, now)
     sent_lately = (
@@ -258,12 +211,13 @@ def send_message(
     _set_read_at(match, sender.id, now)
     notice = None
     if not already_waiting:
-        notice = notice_to(
+        notice = notices.notice_to(
             other,
-            match,
             "You have a new message from your budget buddy",
             "There is a new message for you in your budget buddy conversation.",
+            match.id,
         )
+        notices.send(notice, session=session)  # after the commit, by their email choices
     return message, notice
 
 
@@ -378,6 +332,39 @@ def conversation_for_moderator(
     return concern.match
 
 
+# --- why pairings ended: for the local ULO only ----------------------------------------------
+
+# Reasons the site itself writes, not a person: nothing private to show.
+_SITE_REASONS = ("account closed", "request withdrawn")
+
+
+def private_end_reasons(session: Session, staff: User, limit: int = 50) -> list[BuddyMatch]:
+    """Ended pairings in this person's areas with the private reason someone gave, newest
+    first. The form promises "Only the local user-led organisation sees this": so only ULO
+    staff, only for pairings whose seeker or buddy is in an area their ULO covers (admins
+    and everyone else see none)."""
+    areas = moderation.moderated_council_codes(session, staff)
+    if areas is None or not areas or not staff.has_role(Role.ULO_STAFF):
+        return []
+    ended = session.scalars(
+        select(BuddyMatch)
+        .where(
+            BuddyMatch.status == MatchStatus.ENDED.value,
+            BuddyMatch.end_reason.is_not(None),
+            BuddyMatch.end_reason.not_in(_SITE_REASONS),
+        )
+        .order_by(BuddyMatch.ended_at.desc(), BuddyMatch.id.desc())
+        .options(*CONVERSATION_LOADING)
+    )
+    found = []
+    for match in ended:
+        if areas_of(match) & areas:
+            found.append(match)
+            if len(found) >= limit:
+                break
+    return found
+
+
 # --- feedback after four weeks ----------------------------------------------------------------
 
 
@@ -391,12 +378,14 @@ def feedback_due(
 def feedback_due_in(
     session: Session, user: User, matches: Sequence[BuddyMatch], now: datetime | None = None
 ) -> set[int]:
-    """The ids of the pairings, of these, where feedback_due is true: one query (for the hub)."""
+    """The ids of the pairings, of these, where feedback_due is true: one query (for the hub).
+    Only pairings still going are asked: an ended one is not asked how it is going."""
     now = as_utc(now or utcnow())
     old_enough = {
         m.id
         for m in matches
         if m.accepted_at is not None
+        and m.status in (MatchStatus.ACTIVE.value, MatchStatus.PAUSED.value)
         and user.id in (m.seeker_id, m.buddy_user_id)
         and now - as_utc(m.accepted_at) >= FEEDBACK_AFTER
     }

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from marketplace import outbox
 from marketplace.auth.models import User
-from marketplace.buddies import conversations, rounds, services
+from marketplace.buddies import notices, rounds, services
 from marketplace.buddies.models import (
     LIVE_MATCH_STATUSES,
     BuddyMatch,
@@ -55,6 +55,7 @@ class Handover:
     request: BuddyRequest
     asked: BuddyMatch | None  # a buddy they have asked since, still to answer
     suggestions: list[rounds.Suggested]
+    local_ulo: bool = True  # a ULO covers their council (else the site's own team matches)
 
 
 # --- offering -------------------------------------------------------------------------------------
@@ -74,7 +75,7 @@ def _other_live_pairing(session: Session, request: BuddyRequest, match: BuddyMat
     )
 
 
-def _notice(match: BuddyMatch) -> conversations.Notice | None:
+def _notice(match: BuddyMatch) -> notices.Notice | None:
     name = match.buddy_user.display_name
     if match.status == MatchStatus.ENDED.value:
         subject = "Would you like another budget buddy?"
@@ -93,7 +94,7 @@ def _notice(match: BuddyMatch) -> conversations.Notice | None:
         "you asked for, and why. You keep your place in the queue from when you first asked. "
         "There is no rush, and you do not need to do anything if you would rather wait."
     )
-    return conversations.notice_to(match.seeker, match, subject, lead)
+    return notices.notice_to(match.seeker, subject, lead, match.id)
 
 
 def offer_handover(session: Session, match: BuddyMatch) -> None:
@@ -122,8 +123,8 @@ def offer_handover(session: Session, match: BuddyMatch) -> None:
     if notice is not None:
         outbox.note(
             session,
-            ("handover", match.id),
-            lambda own: conversations.send_notice(notice, session=own),
+            (notices.HANDOVER, match.id),
+            lambda own: notices.send(notice, session=own),
             notice,
         )
 
@@ -191,6 +192,7 @@ def handover_for(session: Session, match: BuddyMatch) -> Handover | None:
         request=request,
         asked=asked,
         suggestions=[] if asked else rounds.suggestions_for(session, request),
+        local_ulo=services.area_has_ulo(session, request.council),
     )
 
 
@@ -267,6 +269,6 @@ def ask_new_buddy(
 # the email waits for the commit (marketplace/outbox.py).
 
 
-def notices_waiting(session: Session) -> list[conversations.Notice]:
+def notices_waiting(session: Session) -> list[notices.Notice]:
     """Handover emails this transaction will send once it commits."""
-    return list(outbox.waiting(session, "handover"))
+    return list(outbox.waiting(session, notices.HANDOVER))

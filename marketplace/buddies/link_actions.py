@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from marketplace.auth.models import User
-from marketplace.buddies import conversations
 from marketplace.buddies import services as buddies
 from marketplace.buddies.models import BuddyMatch, MatchStatus
 from marketplace.errors import DomainError
@@ -34,9 +33,8 @@ def _accept(session: Session, user: User, params: dict[str, Any]) -> str:
     match = _match(
         session, params, MatchStatus.PROPOSED, "This suggestion has already been answered"
     )
+    # The service tells the seeker, as saying yes on the site does (after the commit).
     buddies.accept(session, user, match)
-    # Tell the seeker, as saying yes on the site does (the email goes after the commit).
-    conversations.tell_seeker_accepted(match, user, session=session)
     return "Thank you. You are now buddies. Sign in to say hello when you are ready."
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -306,6 +307,9 @@ class BuddyMessage(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # Hidden after reports: only its sender (and moderators) still see it, as "under review".
     hidden_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Written by the site about the sender (a break's neutral message), not by them: shown as a
+    # notice, never as their words, and nobody can report it.
+    is_notice: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     match: Mapped[BuddyMatch] = relationship(back_populates="messages")
     sender: Mapped[User | None] = relationship()

@@ -39,12 +39,13 @@ def moderation_subject(session: Session, item: ModerationItem) -> dict[str, obje
 
 
 def _visible(session: Session, user: User, message: BuddyMessage) -> bool:
-    """The other person in the pairing, while the message is not hidden."""
+    """The other person in the pairing, while the message is not hidden (and is a message)."""
     try:
         get_match_for(session, user, message.match.id)
     except NotAllowed:
         return False
-    return message.sender_id != user.id and message.hidden_at is None
+    # A site notice (a break's neutral message) is not anyone's words: nothing to report.
+    return message.sender_id != user.id and message.hidden_at is None and not message.is_notice
 
 
 def _set_hidden(_session: Session, message: BuddyMessage, hidden_at: datetime | None) -> bool:

@@ -247,10 +247,12 @@ def ask_check() -> str | Response:
             db.session.commit()
             qp.save(qp.ASK, me.id, None)
             # Only say "here are the people" when there are some to show.
-            if rounds.suggestions_for(db.session, made):
-                flash("You have asked for a buddy. Here are the people we suggest", "success")
-            else:
-                flash("You have asked for a buddy", "success")
+            flash(
+                "You have asked for a buddy. Here are the people we suggest"
+                if rounds.suggestions_for(db.session, made)
+                else "You have asked for a buddy. You have a place in the queue",
+                "success",
+            )
             return redirect(url_for("buddies.request_page", request_id=made.id))
     return _check_page(qp.ASK, draft, steps, helped, problem, seeker=seeker, carer=carer)
 
@@ -282,12 +284,20 @@ def offer_check() -> str | Response:
         else:
             db.session.commit()
             qp.save(qp.OFFER, me.id, None)
-            flash(
-                "Your changes are saved"
-                if changing and saved.status != ProfileStatus.PENDING.value
-                else "Thank you. Your local user-led organisation will be in touch about "
-                "their buddy induction, then confirm your offer",
-                "success",
-            )
+            if changing and saved.status != ProfileStatus.PENDING.value:
+                flash("Your changes are saved", "success")
+            elif services.checked_locally(db.session, saved):
+                flash(
+                    "Thank you. Your local user-led organisation will be in touch about "
+                    "their buddy induction, then confirm your offer",
+                    "success",
+                )
+            else:
+                flash(
+                    "Thank you. The site's own team will check your offer, as there is no "
+                    "user-led organisation for your area on the site yet. We will email you "
+                    "when it is confirmed",
+                    "success",
+                )
             return redirect(url_for("buddies.index"))
     return _check_page(qp.OFFER, draft, steps, [], problem, changing=changing)

@@ -7,6 +7,7 @@ of proposing, so a stale page can never pair people who should not be paired.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -122,11 +123,96 @@ class Proposal:
 
 
 @dataclass(frozen=True)
+class Unmatched:
+    """Someone the round found no buddy for, and why in plain words (so staff can recruit)."""
+
+    request: BuddyRequest
+    why: list[str]
+
+
+@dataclass(frozen=True)
 class Round:
     proposals: list[Proposal]
     waiting: int  # people waiting in the area, without a suggestion to answer
-    unmatched: list[BuddyRequest]  # of those, the ones no buddy could suit this time
+    unmatched: list[Unmatched]  # of those, the ones no buddy could suit this time, and why
     total_score: float
+
+
+# --- why nobody fits someone --------------------------------------------------------------------
+# The hard constraints of matching.feasible, one by one, each with what to say when no buddy
+# with a free place meets it. tests/buddies/test_rounds.py checks that meeting them all is
+# exactly matching.feasible, so these words can never drift from what the matcher does.
+
+_WAY_WORDS = {"messages": "messages", "phone": "phone", "video": "video", "in_person": "meeting"}
+
+
+def _words(values: frozenset[str], labels: dict[str, str] | None = None) -> str:
+    named = sorted((labels or {}).get(v, v) for v in values)
+    return named[0] if len(named) == 1 else ", ".join(named[:-1]) + " or " + named[-1]
+
+
+Constraint = tuple[
+    Callable[[matching.Seeker, matching.BuddyProfile], bool], Callable[[matching.Seeker], str]
+]
+
+HARD_CONSTRAINTS: tuple[Constraint, ...] = (
+    (
+        lambda s, b: not s.languages.isdisjoint(b.languages),
+        lambda s: f"no buddy with a free place speaks {_words(s.languages)}",
+    ),
+    (
+        lambda s, b: not s.ways.isdisjoint(b.ways),
+        lambda s: f"no buddy with a free place keeps in touch by {_words(s.ways, _WAY_WORDS)}",
+    ),
+    (
+        lambda s, b: s.only_gender is None or b.gender == s.only_gender,
+        lambda s: "no buddy with a free place fits their wish about the buddy's gender",
+    ),
+    (
+        lambda s, b: b.only_gender is None or s.gender == b.only_gender,
+        lambda s: "the buddies with a free place only take people of another gender",
+    ),
+    (
+        lambda s, b: b.capacity > 0,
+        lambda s: "no buddy has a free place just now",
+    ),
+    (
+        lambda s, b: b.id not in s.excluded,
+        lambda s: (
+            "the buddies who would fit have been paired with them before, said no to "
+            "them, or one of them blocked the other"
+        ),
+    ),
+)
+
+
+def meets_all(seeker: matching.Seeker, buddy: matching.BuddyProfile) -> bool:
+    """Every hard constraint above (the same answer as matching.feasible)."""
+    return all(met(seeker, buddy) for met, _ in HARD_CONSTRAINTS)
+
+
+def why_nobody_fits(
+    seeker: matching.Seeker,
+    buddies: list[matching.BuddyProfile],
+    council_name: str | None = None,
+) -> list[str]:
+    """Plain words for why no buddy was found for this seeker: each hard constraint that no
+    buddy with a free place meets; if each is met by someone but never all by one buddy, that;
+    if some buddy fits, that they were suggested to others this round. Then, as a hint for
+    recruiting, whether any buddy with a free place is in their own council."""
+    free = [b for b in buddies if b.capacity > 0]
+    if not free:
+        return ["No buddy has a free place just now"]
+    why = [say(seeker) for met, say in HARD_CONSTRAINTS if not any(met(seeker, b) for b in free)]
+    if not why:
+        if any(meets_all(seeker, b) for b in free):
+            why = ["the buddies who fit them were suggested to other people in this round"]
+        else:
+            why = ["no single buddy meets all of their needs together"]
+    if not any(b.council == seeker.council for b in free):
+        where = council_name or "their council"
+        why.append(f"no buddy with a free place is in {where}")
+    return [reason[0].upper() + reason[1:] for reason in why]
 
 
 def waiting_in_area(session: Session, coordinator: User) -> list[BuddyRequest]:
@@ -179,7 +265,14 @@ def plan_round(session: Session, coordinator: User) -> Round:
     return Round(
         proposals=proposals,
         waiting=len(waiting),
-        unmatched=[r for r in waiting if r.id not in paired],
+        unmatched=[
+            Unmatched(
+                r,
+                why_nobody_fits(seeker_by_id[r.seeker_id], buddies, names.get(r.council.code)),
+            )
+            for r in waiting
+            if r.id not in paired
+        ],
         total_score=result.total,
     )
 

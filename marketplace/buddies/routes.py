@@ -41,7 +41,6 @@ from marketplace.errors import DomainError, NotAllowed
 from marketplace.extensions import db
 from marketplace.moderation import crisis
 from marketplace.moderation import services as moderation
-from marketplace.notifications.links import email_link
 from marketplace.places.services import all_councils
 from marketplace.web.actions import button_action, form_action
 from marketplace.web.forms import ConfirmForm
@@ -107,9 +106,11 @@ def index() -> str:
     me = current_person()
     matches = services.matches_of(db.session, me)
     helped = services.people_i_ask_for(db.session, me)
+    profile = services.profile_of(db.session, me.id)
     return render_template(
         "buddies/index.html",
-        profile=services.profile_of(db.session, me.id),
+        profile=profile,
+        checked_locally=profile is None or services.checked_locally(db.session, profile),
         requests=services.requests_of(db.session, me.id),
         matches=matches,
         unread=conversations.unread_counts(db.session, matches, me),
@@ -164,6 +165,7 @@ def request_page(request_id: int) -> str:
         pending=pending,
         suggestions=[] if pending else rounds.suggestions_for(db.session, buddy_request),
         hellos=hellos.hellos_sent(db.session, buddy_request.seeker_id),
+        local_ulo=services.area_has_ulo(db.session, buddy_request.council),
         confirm=ConfirmForm(),
     )
 
@@ -187,25 +189,12 @@ def ask_suggested(request_id: int, profile_id: int) -> Response:
             flash(error.message, "error")
         else:
             db.session.commit()
-            conversations.send_notice(_proposal_notice(match))
             flash(
                 f"We have asked {match.buddy_user.display_name}. "
                 "We will email you when they answer",
                 "success",
             )
     return redirect(url_for("buddies.request_page", request_id=buddy_request.id))
-
-
-def _proposal_notice(match: BuddyMatch) -> conversations.Notice | None:
-    accept = email_link(match.buddy_user_id, "accept_buddy", {"match_id": match.id})
-    return conversations.notice_to(
-        match.buddy_user,
-        match,
-        "Someone would like you to be their budget buddy",
-        "Someone who is waiting for a budget buddy has been suggested to you. "
-        "You can see what they would like help with, and say yes or no."
-        + (f"\n\nTo say yes now with one click (no need to sign in):\n\n{accept}" * bool(accept)),
-    )
 
 
 @bp.route("/requests/<int:request_id>/withdraw", methods=["POST"])
@@ -242,6 +231,9 @@ def _pairing_page(match: BuddyMatch, form: MessageForm, contact_form: ContactFor
         contact_form=contact_form,
         their_contact=conversations.contact_from_other(match, me),
         feedback_due=conversations.feedback_due(db.session, me, match),
+        # A pause made by a break: whose break it is decides what each side may do.
+        break_holder=services.held_by_break(db.session, match),
+        may_resume=services.may_resume(db.session, me, match),
         confirm=ConfirmForm(),
     )
 
@@ -276,8 +268,6 @@ def send_message(match_id: int) -> str | Response:
             fallback="body",
         )
         if done.ok:
-            _, notice = done.value
-            conversations.send_notice(notice)
             flash("Message sent", "success")
             crisis.signpost_if_needed(form.body.data)
             return redirect(url_for("buddies.pairing", match_id=match.id, _anchor="latest"))
@@ -333,7 +323,6 @@ def answer(match_id: int, action: str) -> Response:
         else:
             db.session.commit()
             if action == "accept":
-                conversations.tell_seeker_accepted(match, me)
                 flash("You are now buddies. Say hello when you are ready", "success")
             elif action == "decline":
                 flash(
@@ -368,15 +357,26 @@ def pause(match_id: int) -> str | Response:
 @login_required
 def end(match_id: int) -> str | Response:
     match = _match_or_404(match_id)
+    me = current_person()
+    proposed = match.status == MatchStatus.PROPOSED.value
+    if proposed and me.id == match.buddy_user_id:
+        return redirect(url_for("buddies.pairing", match_id=match.id))  # yes or no, not "end"
     form = EndForm()
+    if proposed:
+        form.submit.label.text = f"Stop asking {match.buddy_user.display_name}"
     if form.validate_on_submit():
         done = form_action(
             form,
-            lambda: services.end(db.session, current_person(), match, form.reason.data),
+            lambda: services.end(db.session, me, match, form.reason.data),
             fallback="reason",
         )
         if done.ok:
-            flash("The pairing has ended. Thank you both", "success")
+            flash(
+                "Done. You keep your place in the queue"
+                if proposed
+                else "The pairing has ended. Thank you both",
+                "success",
+            )
             return redirect(url_for("buddies.index"))
     return render_template("buddies/end.html", form=form, match=match)
 
@@ -409,7 +409,6 @@ def another_buddy(match_id: int, profile_id: int) -> str | Response:
         )
         if done.ok:
             new = done.value
-            conversations.send_notice(_proposal_notice(new))
             flash(
                 f"We have asked {new.buddy_user.display_name}. We will email you when they answer",
                 "success",
@@ -498,10 +497,6 @@ def matching_round() -> str | Response:
             problems = [error.message]
         else:
             db.session.commit()
-            for match_id in sent.match_ids:
-                match = db.session.get(BuddyMatch, match_id)
-                if match is not None:
-                    conversations.send_notice(_proposal_notice(match))
             flash(f"Sent {sent.sent} suggestion{'s' if sent.sent != 1 else ''}", "success")
             if not sent.problems:
                 return redirect(url_for("buddies.matching_round"))
@@ -510,6 +505,7 @@ def matching_round() -> str | Response:
         "buddies/round.html",
         plan=rounds.plan_round(db.session, me),
         totals=conversations.feedback_totals(db.session, me),
+        ended=conversations.private_end_reasons(db.session, me),
         problems=problems,
         form=form,
     )

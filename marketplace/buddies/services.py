@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
-from marketplace.auth.models import User
-from marketplace.buddies import profiles
+from marketplace.auth.models import Role, User, UserRole
+from marketplace.buddies import notices, profiles
 from marketplace.buddies.models import (
     LIVE_MATCH_STATUSES,
     MAX_CAPACITY,
@@ -199,7 +199,7 @@ def profile_of(session: Session, user_id: int) -> BuddyProfile | None:
 
 def _submit_offer(session: Session, user: User, profile: BuddyProfile) -> ModerationItem:
     council = _council(session, profile.council_id)
-    return moderation.submit(
+    item = moderation.submit(
         session,
         ITEM_BUDDY_OFFER,
         profile.id,
@@ -207,6 +207,37 @@ def _submit_offer(session: Session, user: User, profile: BuddyProfile) -> Modera
         user,
         {council.code},
     )
+    if not moderation.area_moderators(session, item):
+        # No ULO covers the area: only an admin can confirm it, so the admins are told.
+        notices.offer_waiting_for_admins(session, item, _admins(session))
+    return item
+
+
+def _admins(session: Session) -> list[User]:
+    return list(
+        session.scalars(
+            select(User)
+            .join(UserRole, UserRole.user_id == User.id)
+            .where(UserRole.role == Role.ADMIN.value, User.erased_at.is_(None))
+            .order_by(User.id)
+        )
+    )
+
+
+def area_has_ulo(session: Session, council: Council) -> bool:
+    """Whether a user-led organisation on the site covers this council (its staff check
+    offers and match people there). False: only the site's admins can."""
+    # The same question moderation asks of a queue item, asked of one that is never saved.
+    probe = ModerationItem(
+        item_type=ITEM_BUDDY_OFFER, item_id=0, council_codes=council.code, conflict_org_ids=""
+    )
+    return bool(moderation.area_moderators(session, probe))
+
+
+def checked_locally(session: Session, profile: BuddyProfile) -> bool:
+    """Whether a user-led organisation covering the buddy's council will check this offer
+    (False: there is none on the site yet, so the site's admins do)."""
+    return area_has_ulo(session, profile.council)
 
 
 def offer_to_be_buddy(session: Session, user: User, data: OfferData) -> BuddyProfile:
@@ -285,6 +316,7 @@ def _decide_offer(session: Session, item: ModerationItem, decision: Decision, re
         profile.confirmed_at = utcnow()
         profile.rejection_reason = None
         profiles.offer_confirmed(profile)
+        notices.offer_confirmed(session, profile)
     else:
         profile.status = ProfileStatus.REJECTED.value
         profile.rejection_reason = reason
@@ -364,6 +396,7 @@ def withdraw_request(
         )
     ):
         _finish(match, seeker.id, MatchStatus.DECLINED, "request withdrawn")
+        notices.ended(session, match, seeker, was_proposed=True)
 
 
 # --- converting rows for the matching engine --------------------------------------------------
@@ -554,6 +587,7 @@ def propose(session: Session, request: BuddyRequest, profile: BuddyProfile) -> B
     )
     session.add(match)
     session.flush()  # the buddy is told about the proposal by its id
+    notices.asked(session, match)
     return match
 
 
@@ -579,6 +613,7 @@ def accept(
     match.accepted_at = utcnow()
     if match.request is not None:
         match.request.status = RequestStatus.MATCHED.value
+    notices.accepted(session, match)
     return match
 
 
@@ -593,6 +628,7 @@ def decline(
     _finish(match, buddy_user.id, MatchStatus.DECLINED, None)
     if match.request is not None and match.request.status == RequestStatus.MATCHED.value:
         match.request.status = RequestStatus.WAITING.value  # created_at is left alone
+    notices.declined(session, match)
     return match
 
 
@@ -602,8 +638,10 @@ def pause(
     match: BuddyMatch,
     until: datetime | None = None,
     acting_carer: User | None = None,
+    tell_other: bool = True,
 ) -> BuddyMatch:
-    """Either person pauses an active pairing, no reason needed; `until` is a hint, not a rule."""
+    """Either person pauses an active pairing, no reason needed; `until` is a hint, not a rule.
+    The other person is told (a break tells them in its own words: `tell_other=False`)."""
     _require_party(user, match)
     act_as(session, acting_carer, user.id, "Paused a budget buddy pairing")
     if match.status != MatchStatus.ACTIVE.value:
@@ -612,17 +650,51 @@ def pause(
         raise DomainError("Choose a date in the future", field="until")
     match.status = MatchStatus.PAUSED.value
     match.paused_until = until
+    if tell_other:
+        notices.paused(session, match, user)
     return match
+
+
+# Whose break holds a paused pairing (a user id), if anyone's. Wellbeing, which sits above
+# buddies, installs the rule from its init_app; without it no pause is held.
+PauseHolder = Callable[[Session, BuddyMatch], int | None]
+_pause_holders: list[PauseHolder] = []
+
+
+def set_pause_holder(rule: PauseHolder) -> None:
+    """Install the rule that says whose live break paused this pairing."""
+    _pause_holders[:] = [rule]
+
+
+def held_by_break(session: Session, match: BuddyMatch) -> int | None:
+    """The person whose break paused this pairing, while that break lasts; None otherwise."""
+    if match.status != MatchStatus.PAUSED.value:
+        return None
+    for rule in _pause_holders:
+        holder = rule(session, match)
+        if holder is not None:
+            return holder
+    return None
+
+
+def may_resume(session: Session, user: User, match: BuddyMatch) -> bool:
+    """Either person may pick up a paused pairing, except one that the other person's break
+    paused: only they (coming back, or by hand) or the break's end lift that pause."""
+    if match.status != MatchStatus.PAUSED.value:
+        return False
+    return held_by_break(session, match) in (None, user.id)
 
 
 def resume(
     session: Session, user: User, match: BuddyMatch, acting_carer: User | None = None
 ) -> BuddyMatch:
-    """Either person picks a paused pairing up again."""
+    """Either person picks a paused pairing up again (not one the other's break paused)."""
     _require_party(user, match)
     act_as(session, acting_carer, user.id, "Resumed a budget buddy pairing")
     if match.status != MatchStatus.PAUSED.value:
         raise DomainError("This pairing is not paused")
+    if not may_resume(session, user, match):
+        raise NotAllowed("The pairing picks up again when the other person is back")
     match.status = MatchStatus.ACTIVE.value
     match.paused_until = None
     return match
@@ -665,12 +737,23 @@ def end(
     if match.status not in LIVE_MATCH_STATUSES:
         raise DomainError("This pairing has already ended")
     was_proposed = match.status == MatchStatus.PROPOSED.value
+    if was_proposed and user.id == match.buddy_user_id:
+        raise DomainError("Say yes or no to the suggestion instead")
     _finish(match, user.id, MatchStatus.ENDED, (reason or "").strip() or None)
     if was_proposed and match.request is not None:
         match.request.status = RequestStatus.WAITING.value
-    elif user.id == match.buddy_user_id:
-        _ended_by_buddy(session, match)  # the seeker is offered another buddy
+    _close_gently(session, user, match, was_proposed)
     return match
+
+
+def _close_gently(session: Session, user: User, match: BuddyMatch, was_proposed: bool) -> None:
+    """The other person is told, kindly. A seeker whose buddy ended it is offered another
+    buddy (the handover's own notice says both); anyone else gets the short ended notice."""
+    if not was_proposed and user.id == match.buddy_user_id:
+        _ended_by_buddy(session, match)
+        if notices.handover_noted(session, match.id):
+            return
+    notices.ended(session, match, user, was_proposed)
 
 
 def block(session: Session, user: User, other_user_id: int) -> BuddyBlock:
@@ -688,13 +771,13 @@ def block(session: Session, user: User, other_user_id: int) -> BuddyBlock:
             ),
         )
     ):
-        if match.status == MatchStatus.PROPOSED.value and match.request is not None:
+        was_proposed = match.status == MatchStatus.PROPOSED.value
+        if was_proposed and match.request is not None:
             match.request.status = RequestStatus.WAITING.value
         _finish(match, user.id, MatchStatus.ENDED, None)
-        if user.id == match.buddy_user_id:
-            # Blocked by their buddy, a seeker keeps their place in the queue like any seeker
-            # whose buddy ends the pairing; the notice says only that the pairing has ended.
-            _ended_by_buddy(session, match)
+        # Blocked by their buddy, a seeker keeps their place in the queue like any seeker
+        # whose buddy ends the pairing; the notice says only that the pairing has ended.
+        _close_gently(session, user, match, was_proposed)
     existing = session.scalars(
         select(BuddyBlock).where(
             BuddyBlock.blocker_id == user.id, BuddyBlock.blocked_id == other_user_id
@@ -784,7 +867,9 @@ def _export(session: Session, user: User) -> dict[str, Any]:
                 "accepted_at": _iso(m.accepted_at),
                 "paused_until": _iso(m.paused_until),
                 "ended_at": _iso(m.ended_at),
-                "end_reason": m.end_reason,
+                # The private reason is theirs who wrote it (and the local ULO's), never the
+                # other person's.
+                "end_reason": m.end_reason if m.ended_by_id == user.id else None,
             }
             for m in matches_of(session, user)
         ],

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,8 +16,8 @@ from marketplace.moderation.models import Decision
 from marketplace.organisations.models import Organisation
 from marketplace.places import postcodes
 from marketplace.providers import services
-from marketplace.providers.models import Category, Community, DeliveryMode, Specialism
-from marketplace.providers.services import ListingData, PriceOption
+from marketplace.providers.models import Access, Category, Community, DeliveryMode, Specialism
+from marketplace.providers.services import ListingData, OpeningTime, PriceOption
 
 # (category slug, name pattern, summary, description, price options)
 TEMPLATES: list[tuple[str, str, str, str, list[tuple[int, str, str]]]] = [
@@ -157,6 +159,55 @@ NATIONAL: list[tuple[str, str, str, str, tuple[str, ...], list[tuple[int, str, s
     ),
 ]
 
+# The opening days and hours behind each demo "times" text (weekday 0 is Monday).
+OPENING_TIMES: dict[str, tuple[OpeningTime, ...]] = {
+    "Monday to Friday, 9am to 5pm": tuple(OpeningTime(day, "09:00", "17:00") for day in range(5)),
+    "Tuesday evenings, 6pm to 8pm": (OpeningTime(1, "18:00", "20:00"),),
+    "Weekends": (
+        OpeningTime(5, "10:00", "16:00"),
+        OpeningTime(6, "11:00", "15:00", "shorter hours"),
+    ),
+}
+STREETS = ["High Street", "Station Road", "Church Lane", "Market Street", "Park Road", "Mill Lane"]
+WAITS = ["No wait: just come along", "About 1 week", "About 2 weeks", "Usually 3 to 4 weeks"]
+# Regulated personal care needs Care Quality Commission registration.
+CQC_CATEGORIES = {"personal-assistants", "sleep-in-support"}
+
+
+def _details(
+    data: ListingData, category: str, org: Organisation, town: str, key: str
+) -> dict[str, Any]:
+    """The details council directories carry, for one demo listing. Its own Random, so that the
+    rest of the demo data stays as it was before these details existed."""
+    rng = random.Random(key)  # noqa: S311 - demo data, not security
+    details: dict[str, Any] = {
+        "opening_times": OPENING_TIMES.get(data.times, ()),
+        "minimum_age": 18,
+        "eligibility": f"Adults living in {town}. You do not need a diagnosis.",
+        "access": rng.choice(list(Access)).value,
+        "waiting_time": rng.choice(WAITS),
+    }
+    if data.times in OPENING_TIMES:
+        details["times"] = "Closed on bank holidays"
+    if Community.YOUNG_ADULTS.value in data.communities:
+        details["maximum_age"] = 25
+    if Community.OLDER_PEOPLE.value in data.communities:
+        details["minimum_age"] = 60
+    if DeliveryMode.IN_PERSON.value in data.delivery_modes:
+        details["address_line_1"] = f"{rng.randint(1, 120)} {rng.choice(STREETS)}"
+        details["town"] = town
+    if DeliveryMode.AT_HOME.value in data.delivery_modes:
+        details["dbs_checked"] = True
+    if category in CQC_CATEGORIES:
+        details["cqc_number"] = f"1-{rng.randint(100000000, 999999999)}"
+    # The same numbers on every listing of one organisation.
+    registered = random.Random(f"organisation:{org.name}")  # noqa: S311 - demo data
+    if registered.random() < 0.5:
+        details["charity_number"] = str(registered.randint(1000000, 1199999))
+    details["company_number"] = f"{registered.randint(1, 14_999_999):08d}"
+    return details
+
+
 LANGUAGE_SETS = [
     ("English",),
     ("English", "Urdu", "Punjabi"),
@@ -230,6 +281,7 @@ def seed_listings(
                     ]
                 ),
             )
+            data = replace(data, **_details(data, category, org, town, f"{index}:{offset}"))
             listing = services.create_listing(session, staff, org, data)
             item = services.submit_listing(session, staff, listing)
             moderation.decide(session, moderator, item, Decision.APPROVE, "")
@@ -250,6 +302,10 @@ def seed_listings(
             else Specialism.MAINSTREAM.value,
             contact_email=f"national{number}@provider.demo.example.org",
             times="By arrangement",
+            minimum_age=18,
+            eligibility="Adults anywhere in England.",
+            access=Access.SELF_REFERRAL.value,
+            waiting_time="About 1 week",
         )
         listing = services.create_listing(session, staff, org, data)
         item = services.submit_listing(session, staff, listing)

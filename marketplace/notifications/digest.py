@@ -153,6 +153,9 @@ def send_digest(session: Session, user_id: int, after_break: bool = False) -> bo
     if not items:
         return False
     session.execute(delete(DigestItem).where(DigestItem.id.in_([i.id for i in items])))
+    # Anything kept because of a break makes this the welcome back, whichever job sends it: a
+    # timed break can end before its own job runs, and the weekly run may get there first.
+    after_break = after_break or any(i.reason == HeldReason.BREAK.value for i in items)
     user = session.get(User, user_id)
     # Their days start now: a link kept through a long break still works when it arrives.
     links.renew(session, [raw for item in items for raw in _LINK.findall(item.body)])

@@ -392,6 +392,10 @@ def _record_result(session: Session, charge: Charge, result: ChargeResult) -> No
         record_payment("failed")
 
 
+# Money has left the person (and may since have come back): never asked of Stripe again.
+_TAKEN = (ChargeStatus.SUCCEEDED.value, ChargeStatus.REFUNDED.value)
+
+
 def capture_hold(session: Session, charge: Charge, gateway: PaymentGateway | None = None) -> Charge:
     """Take the money of a held charge, exactly once; COMMITS like `charge_once`.
 
@@ -403,7 +407,7 @@ def capture_hold(session: Session, charge: Charge, gateway: PaymentGateway | Non
     locked = _locked_charge(session, id=charge.id)
     if locked is None:
         raise DomainError("There is no such payment.")
-    if locked.status in (ChargeStatus.SUCCEEDED, ChargeStatus.REFUNDED):
+    if locked.status in _TAKEN:
         return locked
     if locked.status != ChargeStatus.HELD or not locked.stripe_payment_intent_id:
         raise DomainError("Only a payment held on a card can be taken.")
@@ -447,9 +451,6 @@ def capture_holds(
         _record_result(session, charge, result)
     session.commit()
     return mine
-
-
-_TAKEN = (ChargeStatus.SUCCEEDED.value, ChargeStatus.REFUNDED.value)
 
 
 def _capturable_locked(session: Session, ids: Sequence[int]) -> list[Charge]:
@@ -681,7 +682,7 @@ def _on_intent_succeeded(session: Session, event: dict[str, Any]) -> None:
     if not key:
         return
     charge = _locked_charge(session, idempotency_key=key)
-    if charge is None or charge.status in (ChargeStatus.SUCCEEDED, ChargeStatus.REFUNDED):
+    if charge is None or charge.status in _TAKEN:
         return
     if charge.stripe_payment_intent_id not in (None, intent_id):
         return  # an older attempt's intent; reconciliation reports it

@@ -25,9 +25,12 @@ profile's OpenAPI file defines them for service_at_locations (and /services take
 With ``proximity``: locations within that many metres of the postcode's centre. Without it:
 services whose service area covers the postcode (one of their council areas, within the distance
 they travel from their base, or all of England). A parameter an endpoint does not take, or one
-given twice, is a 400 that names it. The profile's ``minimum_age``,
-``maximum_age``, ``start_time``, ``end_time`` and ``day`` filters are refused with a 400 saying
-so: we hold no ages or opening hours, and ignoring a filter would return wrong results.
+given twice, is a 400 that names it. The profile's age and opening filters, as its OpenAPI file
+words them: ``minimum_age`` (services whose minimum age is at least this), ``maximum_age``
+(whose maximum age is at most this), and ``day`` (MO..SU or a day's name), ``start_time``
+(opening at or after, HH:MM) and ``end_time`` (closing at or before), which one opening day of
+the service must meet together. A service that states no ages or opening times matches none of
+them.
 
 Errors are JSON ``{"error": "<plain English>"}``: 400 for a bad parameter, 404 for an unknown id
 (a malformed id is simply unknown), 405 for anything but GET; never an HTML page. Unmatched
@@ -40,7 +43,7 @@ import math
 import re
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
@@ -66,12 +69,16 @@ from marketplace.places.models import Council
 from marketplace.providers import oruk
 from marketplace.providers.indexing import get_index
 from marketplace.providers.models import (
+    WEEKDAY_CODES,
+    WEEKDAYS,
     Category,
     Listing,
+    ListingOpeningTime,
     ListingStatus,
     listing_categories,
     listing_councils,
 )
+from marketplace.providers.services import MAX_AGE
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # Nothing here changes state, and other methods only ever get a JSON 405: no CSRF token needed.
@@ -81,13 +88,8 @@ DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 200
 MAX_SEARCH_LENGTH = 200
 MAX_PROXIMITY_METRES = 1_500_000  # further than Land's End to John o' Groats
-UNSUPPORTED_FILTERS = {
-    "minimum_age": "ages",
-    "maximum_age": "ages",
-    "start_time": "opening times",
-    "end_time": "opening times",
-    "day": "opening days",
-}
+AGE_AND_OPENING_FILTERS = ("minimum_age", "maximum_age", "day", "start_time", "end_time")
+_CLOCK = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])(?::([0-5][0-9]))?", re.ASCII)
 PAGING = ("page", "per_page")
 # What each list takes: the profile's OpenAPI parameters for it, plus text (another name for
 # search), organization_id and modified_after for syncing, and a place for /services too.
@@ -101,7 +103,7 @@ SERVICE_FILTERS = (
     "modified_after",
     "postcode",
     "proximity",
-    *UNSUPPORTED_FILTERS,
+    *AGE_AND_OPENING_FILTERS,
 )
 PARAMETERS: dict[str, tuple[str, ...]] = {
     "api.services": (*PAGING, *SERVICE_FILTERS),
@@ -237,12 +239,45 @@ def _paging() -> tuple[int, int]:
     return page, per_page
 
 
-def _refuse_unsupported_filters() -> None:
-    for name, what in UNSUPPORTED_FILTERS.items():
-        if _arg(name) is not None:
-            raise ApiError(
-                f"The {name} filter is not available: this directory does not record {what}."
-            )
+def _clock_arg(name: str) -> time | None:
+    raw = _arg(name)
+    if raw is None:
+        return None
+    match = _CLOCK.fullmatch(raw)
+    if match is None:
+        raise ApiError(f"{name} must be a 24-hour time such as 09:30 or 17:00:00.")
+    return time(int(match.group(1)), int(match.group(2)), int(match.group(3) or 0))
+
+
+def _day_arg() -> int | None:
+    raw = _arg("day")
+    if raw is None:
+        return None
+    days = {code.lower(): n for n, code in enumerate(WEEKDAY_CODES)}
+    days |= {name.lower(): n for n, name in enumerate(WEEKDAYS)}
+    if raw.lower() not in days:
+        raise ApiError("day must be a day of the week: MO, TU, WE, TH, FR, SA or SU.")
+    return days[raw.lower()]
+
+
+def _age_and_opening_filters(query: ListingQuery) -> ListingQuery:
+    minimum_age = _whole_number("minimum_age", -1, 0, MAX_AGE)
+    if minimum_age >= 0:
+        query = query.where(Listing.minimum_age >= minimum_age)
+    maximum_age = _whole_number("maximum_age", -1, 0, MAX_AGE)
+    if maximum_age >= 0:
+        query = query.where(Listing.maximum_age <= maximum_age)
+    day, opens, closes = _day_arg(), _clock_arg("start_time"), _clock_arg("end_time")
+    if day is None and opens is None and closes is None:
+        return query
+    opening = exists().where(ListingOpeningTime.listing_id == Listing.id)
+    if day is not None:
+        opening = opening.where(ListingOpeningTime.weekday == day)
+    if opens is not None:
+        opening = opening.where(ListingOpeningTime.opens >= opens)
+    if closes is not None:
+        opening = opening.where(ListingOpeningTime.closes <= closes)
+    return query.where(opening)
 
 
 # --- Queries ------------------------------------------------------------------------------
@@ -253,8 +288,9 @@ def _published() -> ListingQuery:
 
 
 def _service_filters(query: ListingQuery) -> ListingQuery:
-    """Apply the request's text, taxonomy, organisation and modified_after filters (AND)."""
-    _refuse_unsupported_filters()
+    """Apply the request's text, taxonomy, organisation, modified_after, age and opening
+    filters (AND)."""
+    query = _age_and_opening_filters(query)
     if _arg("search") is not None and _arg("text") is not None:
         raise ApiError("search and text are two names for one filter: give one of them.")
     name = "text" if _arg("text") is not None else "search"

@@ -40,12 +40,15 @@ from marketplace.places.models import Council
 from marketplace.places.services import all_councils
 from marketplace.providers import services
 from marketplace.providers.forms import PRICE_ROWS, ListingForm
-from marketplace.providers.listing_form_data import listing_data, prices_from_form
+from marketplace.providers.listing_form_data import data_from_form
 from marketplace.providers.models import (
+    ACCESS_LABELS,
     COMMUNITY_LABELS,
     DELIVERY_LABELS,
     LANGUAGES,
     PRICE_UNIT_LABELS,
+    WEEKDAYS,
+    Access,
     Listing,
     ListingPrice,
     PriceUnit,
@@ -162,16 +165,70 @@ COLUMNS: tuple[Column, ...] = (
         "yes or no: do you accept payment from managed accounts? No if left blank.",
     ),
     Column("accessibility", "accessibility", "Step-free access, quiet spaces, hearing loops..."),
-    Column("times", "times", "When it is available (up to 1000 characters)."),
+    Column(
+        "address_line_1",
+        "address_line_1",
+        "The first line of the address people come to. With it, give the town and postcode.",
+    ),
+    Column("address_line_2", "address_line_2", "The second line of the address. Optional."),
+    Column("town", "town", "The town or city of the address."),
+    Column(
+        "opening_times",
+        "opening_times",
+        "The days it is open with 24-hour times, separated by semicolons, like: "
+        "Monday 09:00-17:00; Wednesday 18:00-20:00 (drop-in). One entry for each day.",
+    ),
+    Column(
+        "times",
+        "times",
+        "Anything else about when it is available, like 'closed on bank holidays' "
+        "(up to 1000 characters).",
+    ),
+    Column("minimum_age", "minimum_age", "The youngest age it is for, like 18. Optional."),
+    Column("maximum_age", "maximum_age", "The oldest age it is for, like 65. Optional."),
+    Column(
+        "eligibility",
+        "eligibility",
+        "Anything else about who can use it (up to 1000 characters). Optional.",
+    ),
+    Column(
+        "access",
+        "access",
+        "How people get in: self-referral, referral or both. Optional.",
+    ),
+    Column(
+        "waiting_time",
+        "waiting_time",
+        "How long people usually wait to start, like 'about 2 weeks'. Optional.",
+    ),
+    Column(
+        "cqc_number",
+        "cqc_number",
+        "Care Quality Commission registration number, like 1-123456789. Optional.",
+    ),
+    Column("charity_number", "charity_number", "Registered charity number. Optional."),
+    Column("company_number", "company_number", "Companies House number. Optional."),
+    Column(
+        "dbs_checked",
+        "dbs_checked",
+        "yes or no: do staff who visit people's homes have a DBS check? Only for services "
+        "delivered at home. Optional.",
+    ),
     Column("contact_email", "contact_email", "An email address people can contact."),
     Column("contact_phone", "contact_phone", "A phone number (up to 40 characters)."),
     Column("website", "website", "A web address starting https://"),
 )
 COLUMN_NAMES: tuple[str, ...] = tuple(column.name for column in COLUMNS)
 REQUIRED_HEADERS = ("name", "summary")
-_COLUMN_OF_FIELD = {column.field: column.name for column in COLUMNS} | {
-    "prices": "price_1_amount"  # create_listing's own price errors
-}
+_COLUMN_OF_FIELD = (
+    {column.field: column.name for column in COLUMNS}
+    | {"prices": "price_1_amount"}  # create_listing's own price errors
+    | {
+        f"day{day}_{part}": "opening_times"  # the form's boxes for each day
+        for day in range(len(WEEKDAYS))
+        for part in ("opens", "closes", "note")
+    }
+)
 _COLUMN_ORDER = {name: position for position, name in enumerate(COLUMN_NAMES)} | {WHOLE_ROW: -1}
 
 # The form's words are about checkboxes and menus; a spreadsheet has cells.
@@ -397,6 +454,30 @@ _SPECIALISMS = _vocabulary(
         ("mainstream", Specialism.MAINSTREAM.value),
     ]
 )
+_ACCESS = _vocabulary(
+    [(access.value, access.value) for access in ACCESS_LABELS]
+    + [(label, access.value) for access, label in ACCESS_LABELS.items()]
+    + [
+        ("self-referral", Access.SELF_REFERRAL.value),
+        ("self", Access.SELF_REFERRAL.value),
+        ("self-referral or referral", Access.BOTH.value),
+    ]
+)
+# Export words for access, which the import reads back.
+ACCESS_WORDS = {
+    Access.SELF_REFERRAL.value: "self-referral",
+    Access.REFERRAL.value: "referral",
+    Access.BOTH.value: "both",
+}
+_DAYS = {name.lower(): day for day, name in enumerate(WEEKDAYS)} | {
+    name[:3].lower(): day for day, name in enumerate(WEEKDAYS)
+}
+_OPENING = re.compile(
+    r"(?P<day>[a-z]+)\s+(?P<opens>\d{1,2}[:.]\d{2})\s*(?:-|–|to)\s*(?P<closes>\d{1,2}[:.]\d{2})"
+    r"(?:\s*\((?P<note>[^()]*)\))?",
+    re.IGNORECASE,
+)
+OPENING_TIMES_EXAMPLE = "Monday 09:00-17:00; Wednesday 18:00-20:00 (drop-in)"
 _YES = {"yes", "y", "true", "1"}
 _NO = {"no", "n", "false", "0"}
 _WHOLE_MILES = re.compile(r"(-?\d{1,6})(?:\s*(?:miles?|mi))?", re.IGNORECASE)
@@ -508,6 +589,37 @@ class _RowReader:
             return
         self.formdata["radius_miles"] = match.group(1) if match else ""
 
+    def opening_times(self) -> None:
+        """'Monday 09:00-17:00 (drop-in); Tue 10:00-12:00' into the form's day boxes."""
+        seen: set[int] = set()
+        for entry in _items(self.cell("opening_times")):
+            match = _OPENING.fullmatch(entry)
+            day = _DAYS.get(match.group("day").lower()) if match else None
+            if match is None or day is None:
+                self.error(
+                    "opening_times",
+                    f"Write opening times like: {OPENING_TIMES_EXAMPLE}, not '{_shown(entry)}'",
+                )
+                return
+            if day in seen:
+                self.error("opening_times", f"Give {WEEKDAYS[day]} once")
+                return
+            seen.add(day)
+            self.formdata[f"day{day}_opens"] = match.group("opens").replace(".", ":")
+            self.formdata[f"day{day}_closes"] = match.group("closes").replace(".", ":")
+            self.formdata[f"day{day}_note"] = (match.group("note") or "").strip()
+
+    def yes_no_blank(self, column: str) -> None:
+        value = _key(self.cell(column))
+        if not value:
+            return
+        if value in _YES:
+            self.formdata[_field(column)] = "yes"
+        elif value in _NO:
+            self.formdata[_field(column)] = "no"
+        else:
+            self.error(column, "Enter yes or no, or leave it blank")
+
     def prices(self) -> None:
         for row in range(1, PRICE_ROWS + 1):
             self.formdata[f"price{row}_amount"] = self.cell(f"price_{row}_amount")
@@ -530,8 +642,23 @@ class _RowReader:
             "contact_email",
             "contact_phone",
             "website",
+            "address_line_1",
+            "address_line_2",
+            "town",
+            "minimum_age",
+            "maximum_age",
+            "eligibility",
+            "waiting_time",
+            "cqc_number",
+            "charity_number",
+            "company_number",
         ):
             self.text(column)
+        self.formdata["access"] = self.one_of(
+            "access", _ACCESS, "", "Enter self-referral, referral or both"
+        )
+        self.yes_no_blank("dbs_checked")
+        self.opening_times()
         self.formdata["tags"] = ", ".join(_items(self.cell("tags")))
         self.choices("categories", self.lookups.categories, "category")
         self.choices("delivery_modes", _DELIVERY, "way of delivering")
@@ -613,12 +740,11 @@ def _check_row(
             reader.error(_column(field.name), _wording(message))
     data = None
     if form_ok and not reader.errors:
-        prices = prices_from_form(form)
+        data = data_from_form(form)
         for field in form:
             for message in field.errors:
                 reader.error(_column(field.name), _wording(message))
-        if prices is not None:
-            data = listing_data(form, prices)
+        if data is not None:
             if (error := _service_error(session, user, org, data)) is not None:
                 reader.error(_column(error.field), _wording(error.message))
     errors = sorted(
@@ -715,7 +841,11 @@ def template_csv(session: Session, org: Organisation) -> str:
         "takes_direct_payments": "yes",
         "takes_managed_accounts": "no",
         "accessibility": "Step-free access and a quiet room.",
-        "times": "Tuesdays, 6pm to 8pm",
+        "times": "Closed on bank holidays",
+        "opening_times": "Tuesday 18:00-20:00",
+        "minimum_age": "18",
+        "access": "self-referral",
+        "waiting_time": "No wait: just come along",
         "contact_email": "hello@example.org",
         "contact_phone": "0113 496 0000",
         "website": "https://www.example.org",
@@ -858,7 +988,62 @@ def export_columns(with_distance: bool) -> list[str]:
     """The export's header row."""
     columns = ["name", "provider", "summary", "categories", "delivery", "prices", "councils"]
     columns += ["postcode", "distance_miles"] if with_distance else ["postcode"]
-    return [*columns, "languages", "contact_phone", "contact_email", "website", "url"]
+    return [
+        *columns,
+        "languages",
+        "contact_phone",
+        "contact_email",
+        "website",
+        "url",
+        *DETAIL_COLUMNS,
+        "last_checked",
+    ]
+
+
+# Written exactly as the import reads them, so these cells can go back into an import file.
+DETAIL_COLUMNS = (
+    "address_line_1",
+    "address_line_2",
+    "town",
+    "opening_times",
+    "times",
+    "minimum_age",
+    "maximum_age",
+    "eligibility",
+    "access",
+    "waiting_time",
+    "cqc_number",
+    "charity_number",
+    "company_number",
+    "dbs_checked",
+)
+
+
+def opening_times_cell(listing: Listing) -> str:
+    """'Monday 09:00-17:00 (drop-in); Tuesday 10:00-12:00', as the import reads it."""
+    return f"{SEPARATOR} ".join(
+        f"{o.day_name} {o.opens:%H:%M}-{o.closes:%H:%M}" + (f" ({o.note})" if o.note else "")
+        for o in listing.opening_times
+    )
+
+
+def _detail_cells(listing: Listing) -> list[object]:
+    return [
+        listing.address_line_1,
+        listing.address_line_2,
+        listing.town,
+        opening_times_cell(listing),
+        listing.times,
+        "" if listing.minimum_age is None else listing.minimum_age,
+        "" if listing.maximum_age is None else listing.maximum_age,
+        listing.eligibility,
+        ACCESS_WORDS.get(listing.access or "", ""),
+        listing.waiting_time,
+        listing.cqc_number or "",
+        listing.charity_number or "",
+        listing.company_number or "",
+        "" if listing.dbs_checked is None else ("yes" if listing.dbs_checked else "no"),
+    ]
 
 
 def export_csv(
@@ -900,6 +1085,8 @@ def export_csv(
             listing.contact_email or "",
             listing.website or "",
             listing_url(listing),
+            *_detail_cells(listing),
+            listing.last_checked_at.isoformat() if listing.last_checked_at else "",
         ]
         writer.writerow([safe_cell(value) for value in row])
     return buffer.getvalue()

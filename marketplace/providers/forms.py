@@ -39,15 +39,18 @@ from wtforms.validators import (
 from marketplace.auth.forms import EMAIL_FORMAT
 from marketplace.money import NotMoney, parse_pounds
 from marketplace.providers.models import (
+    ACCESS_LABELS,
     COMMUNITY_LABELS,
     DELIVERY_LABELS,
     LANGUAGES,
     PRICE_UNIT_LABELS,
+    WEEKDAYS,
     Specialism,
 )
-from marketplace.web.forms import checkboxes
+from marketplace.web.forms import WholeNumberField, checkboxes
 
 PRICE_ROWS = 3
+_A_TIME = Length(max=5, message="Enter a time like 09:30")
 
 UNIT_CHOICES = [SelectChoice("", "Choose")] + [
     SelectChoice(unit.value, label) for unit, label in PRICE_UNIT_LABELS.items()
@@ -153,8 +156,82 @@ class ListingForm(FlaskForm):
         description="Step-free access, quiet spaces, hearing loops, BSL, and so on.",
         validators=[Length(max=2000, message="Keep this to 2000 characters")],
     )
+    address_line_1 = StringField(
+        "Address line 1",
+        widget=GovTextInput(),
+        validators=[Length(max=120, message="Keep each address line to 120 characters")],
+    )
+    address_line_2 = StringField(
+        "Address line 2 (optional)",
+        widget=GovTextInput(),
+        validators=[Length(max=120, message="Keep each address line to 120 characters")],
+    )
+    town = StringField(
+        "Town or city",
+        widget=GovTextInput(),
+        validators=[Length(max=80, message="Keep the town or city to 80 characters")],
+    )
+    minimum_age = WholeNumberField(
+        "Youngest age (optional)",
+        not_a_number="Enter the youngest age as a whole number, like 18",
+        validators=[
+            Optional(),
+            NumberRange(min=0, max=120, message="Enter an age from 0 to 120"),
+        ],
+    )
+    maximum_age = WholeNumberField(
+        "Oldest age (optional)",
+        not_a_number="Enter the oldest age as a whole number, like 65",
+        validators=[
+            Optional(),
+            NumberRange(min=0, max=120, message="Enter an age from 0 to 120"),
+        ],
+    )
+    eligibility = TextAreaField(
+        "Anything else about who can use it (optional)",
+        widget=GovTextArea(),
+        description="For example: for people living in Leeds who have a personal budget.",
+        validators=[Length(max=1000, message="Keep who it is for to 1000 characters")],
+    )
+    access = RadioField(
+        "How do people get into the service? (optional)",
+        widget=GovRadioInput(),
+        choices=[SelectChoice(access.value, label) for access, label in ACCESS_LABELS.items()],
+        validators=[Optional()],
+    )
+    waiting_time = StringField(
+        "How long do people usually wait to start? (optional)",
+        widget=GovTextInput(),
+        description="For example: about 2 weeks, or no wait.",
+        validators=[Length(max=200, message="Keep the waiting time to 200 characters")],
+    )
+    cqc_number = StringField(
+        "Care Quality Commission (CQC) registration number (optional)",
+        widget=GovTextInput(),
+        description="For regulated care, like personal care. It starts 1-, like 1-123456789.",
+        validators=[Length(max=20, message="A CQC number is 1- and then up to 15 digits")],
+    )
+    charity_number = StringField(
+        "Registered charity number (optional)",
+        widget=GovTextInput(),
+        description="Like 1123456, or SC012345 in Scotland.",
+        validators=[Length(max=20, message="Enter a charity number like 1123456")],
+    )
+    company_number = StringField(
+        "Company number (optional)",
+        widget=GovTextInput(),
+        description="From Companies House, like 01234567.",
+        validators=[Length(max=20, message="Enter a company number like 01234567")],
+    )
+    dbs_checked = RadioField(
+        "Do the staff who visit people's homes have a DBS check?",
+        widget=GovRadioInput(),
+        description="Only for services delivered at home. A DBS check is a criminal record check.",
+        choices=[SelectChoice("yes", "Yes"), SelectChoice("no", "No")],
+        validators=[Optional()],
+    )
     times = TextAreaField(
-        "When is it available? (optional)",
+        "Anything else about when it is available (optional)",
         widget=GovTextArea(),
         validators=[Length(max=1000, message="Keep this to 1000 characters")],
     )
@@ -202,6 +279,36 @@ for _row in range(1, PRICE_ROWS + 1):
             f"Price {_row}: description (optional)",
             widget=GovTextInput(),
             validators=[Length(max=120, message="Keep the description to 120 characters")],
+        ),
+    )
+
+
+for _day, _name in enumerate(WEEKDAYS):
+    setattr(
+        ListingForm,
+        f"day{_day}_opens",
+        StringField(
+            f"{_name}: opens",
+            widget=GovTextInput(),
+            validators=[_A_TIME],
+        ),
+    )
+    setattr(
+        ListingForm,
+        f"day{_day}_closes",
+        StringField(
+            f"{_name}: closes",
+            widget=GovTextInput(),
+            validators=[_A_TIME],
+        ),
+    )
+    setattr(
+        ListingForm,
+        f"day{_day}_note",
+        StringField(
+            f"{_name}: note (optional)",
+            widget=GovTextInput(),
+            validators=[Length(max=120, message="Keep the note to 120 characters")],
         ),
     )
 

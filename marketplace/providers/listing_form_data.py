@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from wtforms import Field
+
 from marketplace.money import parse_pounds
 from marketplace.providers.forms import PRICE_ROWS, ListingForm
-from marketplace.providers.models import PriceUnit
-from marketplace.providers.services import ListingData, PriceOption
+from marketplace.providers.models import WEEKDAYS, PriceUnit
+from marketplace.providers.services import (
+    ListingData,
+    OpeningTime,
+    PriceOption,
+    opening_problems,
+)
 
 
 def prices_from_form(form: ListingForm) -> tuple[PriceOption, ...] | None:
@@ -35,7 +42,57 @@ def prices_from_form(form: ListingForm) -> tuple[PriceOption, ...] | None:
     return tuple(prices)
 
 
-def listing_data(form: ListingForm, prices: tuple[PriceOption, ...]) -> ListingData:
+def _day_field(form: ListingForm, day: int, part: str) -> Field:
+    field: Field = getattr(form, f"day{day}_{part}")
+    return field
+
+
+def opening_times_from_form(form: ListingForm) -> tuple[OpeningTime, ...] | None:
+    """The days filled in; None (with each problem put beside its day's box) if any is wrong.
+    The rules are the service's (opening_problems): only where each message goes is here."""
+    times: list[OpeningTime] = []
+    ok = True
+    for day, name in enumerate(WEEKDAYS):
+        fields = {part: _day_field(form, day, part) for part in ("opens", "closes", "note")}
+        opening = OpeningTime(
+            day, *((fields[part].data or "").strip() for part in ("opens", "closes", "note"))
+        )
+        if not opening.opens and not opening.closes:
+            if opening.note:
+                fields["opens"].errors = [
+                    *fields["opens"].errors,
+                    f"Enter when it opens and closes on {name}",
+                ]
+                ok = False
+            continue
+        problems = opening_problems(opening)
+        for part, message in problems:
+            fields[part].errors = [*fields[part].errors, message]
+        ok = ok and not problems
+        times.append(opening)
+    return tuple(times) if ok else None
+
+
+def _yes_no(value: str | None) -> bool | None:
+    return {"yes": True, "no": False}.get(value or "")
+
+
+def data_from_form(form: ListingForm) -> ListingData | None:
+    """ListingData from a form whose own validators passed; None (errors on the fields) if a
+    price row or a day's opening times are wrong. Both rows are checked, so every problem shows
+    at once."""
+    prices = prices_from_form(form)
+    opening_times = opening_times_from_form(form)
+    if prices is None or opening_times is None:
+        return None
+    return listing_data(form, prices, opening_times)
+
+
+def listing_data(
+    form: ListingForm,
+    prices: tuple[PriceOption, ...],
+    opening_times: tuple[OpeningTime, ...] = (),
+) -> ListingData:
     """ListingData from a validated form."""
     return ListingData(
         name=form.name.data or "",
@@ -59,6 +116,19 @@ def listing_data(form: ListingForm, prices: tuple[PriceOption, ...]) -> ListingD
         contact_phone=form.contact_phone.data or None,
         website=form.website.data or None,
         times=form.times.data or "",
+        address_line_1=form.address_line_1.data or "",
+        address_line_2=form.address_line_2.data or "",
+        town=form.town.data or "",
+        opening_times=opening_times,
+        minimum_age=form.minimum_age.data,
+        maximum_age=form.maximum_age.data,
+        eligibility=form.eligibility.data or "",
+        access=form.access.data or None,
+        waiting_time=form.waiting_time.data or "",
+        cqc_number=form.cqc_number.data or None,
+        charity_number=form.charity_number.data or None,
+        company_number=form.company_number.data or None,
+        dbs_checked=_yes_no(form.dbs_checked.data),
     )
 
 
@@ -85,7 +155,23 @@ def form_values(data: ListingData) -> dict[str, object]:
         "contact_phone": data.contact_phone or "",
         "website": data.website or "",
         "times": data.times,
+        "address_line_1": data.address_line_1,
+        "address_line_2": data.address_line_2,
+        "town": data.town,
+        "minimum_age": data.minimum_age,
+        "maximum_age": data.maximum_age,
+        "eligibility": data.eligibility,
+        "access": data.access or "",
+        "waiting_time": data.waiting_time,
+        "cqc_number": data.cqc_number or "",
+        "charity_number": data.charity_number or "",
+        "company_number": data.company_number or "",
+        "dbs_checked": "" if data.dbs_checked is None else ("yes" if data.dbs_checked else "no"),
     }
+    for opening in data.opening_times:
+        values[f"day{opening.weekday}_opens"] = opening.opens
+        values[f"day{opening.weekday}_closes"] = opening.closes
+        values[f"day{opening.weekday}_note"] = opening.note
     for row, price in enumerate(data.prices[:PRICE_ROWS], start=1):
         pounds, pence = divmod(price.amount_pence, 100)
         values[f"price{row}_amount"] = "" if price.unit == "free" else f"{pounds}.{pence:02d}"

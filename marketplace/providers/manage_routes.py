@@ -12,10 +12,10 @@ from marketplace.extensions import db
 from marketplace.organisations import services as organisations
 from marketplace.organisations.models import OrganisationKind
 from marketplace.places.services import all_councils
-from marketplace.providers import services
+from marketplace.providers import checks, services
 from marketplace.providers.access import listing_for_staff_or_404, provider_org_for_staff_or_404
 from marketplace.providers.forms import ListingForm
-from marketplace.providers.listing_form_data import form_values, listing_data, prices_from_form
+from marketplace.providers.listing_form_data import data_from_form, form_values
 from marketplace.web.actions import form_action
 from marketplace.web.forms import ConfirmForm, failed
 
@@ -53,8 +53,7 @@ def _parsed(form: ListingForm) -> services.ListingData | None:
     """The form's content as ListingData, or None if a field has an error."""
     if not form.validate_on_submit():
         return None
-    prices = prices_from_form(form)
-    return None if prices is None else listing_data(form, prices)
+    return data_from_form(form)
 
 
 @bp.route("/organisations/<int:org_id>/listings/new", methods=["GET", "POST"])
@@ -83,7 +82,12 @@ def show_listing(listing_id: int) -> str:
         services.ListingData.from_json(listing.pending_changes) if listing.pending_changes else None
     )
     return render_template(
-        "providers/manage/show.html", listing=listing, pending=pending, confirm=ConfirmForm()
+        "providers/manage/show.html",
+        listing=listing,
+        pending=pending,
+        confirm=ConfirmForm(),
+        reminder_date=checks.reminder_date(listing),
+        out_of_date=checks.is_out_of_date(listing),
     )
 
 
@@ -142,4 +146,15 @@ def discard_changes(listing_id: int) -> Response:
         services.discard_changes(db.session, current_user, listing)
         db.session.commit()
         flash("Your unpublished changes have been discarded", "success")
+    return redirect(url_for("provider.show_listing", listing_id=listing.id))
+
+
+@bp.route("/listings/<int:listing_id>/confirm-checked", methods=["POST"])
+@login_required
+def confirm_checked(listing_id: int) -> Response:
+    listing = listing_for_staff_or_404(listing_id)
+    if ConfirmForm().validate_on_submit():
+        checks.confirm_checked(db.session, current_user, listing)
+        db.session.commit()
+        flash("Thank you. The listing now shows it was checked today", "success")
     return redirect(url_for("provider.show_listing", listing_id=listing.id))

@@ -15,9 +15,17 @@ Only what the provider chose to publish on the public listing page appears here:
 own contact email, phone and website, and the organisation's public email and website.
 Optional fields with no value are left out (the schemas type them as strings, not null).
 
-Two HSDS 3.0 fields the UK profile's compiled schemas do not list are added, as the profile
-allows extra properties that do not conflict: ``phones`` on a service (HSDS 3.0 ``phone``) and
-``name``/``code`` on a language (HSDS 3.0 ``language``).
+HSDS 3.0 fields the UK profile's compiled schemas do not list are added, as the profile allows
+extra properties that do not conflict: ``phones`` on a service (HSDS 3.0 ``phone``),
+``name``/``code`` on a language (HSDS 3.0 ``language``), and on a service
+``eligibility_description``, ``application_process`` (self-referral or referral), ``wait_time``,
+``address_2`` on an address
+and ``licenses`` (the Care Quality Commission registration, which a regulated service needs to
+operate). Where the profile has a place, it is used: ``minimum_age``/``maximum_age``,
+``assured_date`` (the day the provider last checked the listing), ``accreditations`` (staff
+who visit homes are DBS checked), ``schedules`` (one weekly RRULE-style entry per opening day),
+the location's ``addresses``, and the organisation's ``organization_identifiers`` (charity and
+company numbers, by their org-id.guide schemes).
 """
 
 from __future__ import annotations
@@ -35,8 +43,10 @@ from marketplace.money import format_pence
 from marketplace.organisations.models import Organisation
 from marketplace.providers.models import (
     PRICE_UNIT_LABELS,
+    WEEKDAY_CODES,
     Category,
     Listing,
+    ListingOpeningTime,
     ListingPrice,
     PriceUnit,
 )
@@ -82,6 +92,10 @@ LANGUAGE_CODES = {
     "Welsh": "cy",
 }
 ONS_AREA_URI = "http://statistics.data.gov.uk/id/statistical-geography/{code}"
+# The directory covers English councils; ORUK's address needs a state or province.
+STATE_PROVINCE = "England"
+COUNTRY = "GB"
+DBS_ACCREDITATION = "Staff who visit people's homes have a DBS (criminal record) check"
 
 
 # --- Identifiers --------------------------------------------------------------------------
@@ -331,7 +345,7 @@ def organisation_summary(org: Organisation) -> JSON:
 def organisation_full(org: Organisation, listings: Sequence[Listing]) -> JSON:
     """An organisation with its published services (compiled organization.json)."""
     data = organisation_summary(org)
-    data["organization_identifiers"] = []
+    data["organization_identifiers"] = organisation_identifiers(org.id, listings)
     data["services"] = [service_full(listing, with_organisation=False) for listing in listings]
     return data
 
@@ -370,10 +384,52 @@ def service_summary(listing: Listing) -> JSON:
             "email": _email(listing.contact_email),
             "status": "active",
             "fees": _fees(listing),
+            "accreditations": DBS_ACCREDITATION
+            if listing.visits_homes and listing.dbs_checked
+            else None,
+            "minimum_age": listing.minimum_age,
+            "maximum_age": listing.maximum_age,
+            "assured_date": listing.last_checked_at.isoformat()
+            if listing.last_checked_at
+            else None,
+            "eligibility_description": listing.eligibility or None,
+            "application_process": listing.access_label or None,
+            "wait_time": listing.waiting_time or None,
+            "licenses": f"Care Quality Commission (CQC) registration {listing.cqc_number}"
+            if listing.cqc_number
+            else None,
             "last_modified": timestamp(listing.updated_at),
             "organization": organisation_summary(listing.organisation),
         }
     )
+
+
+def organisation_identifiers(org_id: int, listings: Iterable[Listing]) -> list[JSON]:
+    """The charity and company numbers the organisation's listings give, each once, by their
+    org-id.guide schemes (Charity Commission, OSCR, Charity Commission NI, Companies House)."""
+    found: dict[tuple[str, str], str] = {}
+    for listing in listings:
+        if listing.charity_number:
+            number = listing.charity_number
+            if number.startswith("SC"):
+                scheme = "GB-SC"
+            elif number.startswith("NI"):
+                scheme = "GB-NIC"
+            else:
+                scheme = "GB-CHC"
+            found.setdefault((scheme, number), "Charity number")
+        if listing.company_number:
+            found.setdefault(("GB-COH", listing.company_number), "Company number")
+    return [
+        {
+            "id": derived_id("organization_identifier", org_id, scheme, number),
+            "organization_id": organisation_id(org_id),
+            "identifier_scheme": scheme,
+            "identifier_type": kind,
+            "identifier": number,
+        }
+        for (scheme, number), kind in found.items()
+    ]
 
 
 def _cost_option(listing: Listing, price: ListingPrice) -> JSON:
@@ -434,23 +490,60 @@ def _phones(listing: Listing) -> list[JSON]:
     return [{"id": derived_id("phone", listing.uuid), "number": listing.contact_phone.strip()}]
 
 
+def _weekly(listing: Listing, opening: ListingOpeningTime) -> JSON:
+    """One opening day as an RFC 5545-style weekly schedule."""
+    return _without_none(
+        {
+            "id": derived_id("schedule", listing.uuid, opening.weekday, f"{opening.opens:%H:%M}"),
+            "service_id": listing.uuid,
+            "freq": "WEEKLY",
+            "interval": 1,
+            "byday": WEEKDAY_CODES[opening.weekday],
+            "opens_at": f"{opening.opens:%H:%M:%S}",
+            "closes_at": f"{opening.closes:%H:%M:%S}",
+            "description": f"{opening.day_name}, {opening.hours}",
+            "notes": opening.note or None,
+        }
+    )
+
+
 def _schedules(listing: Listing) -> list[JSON]:
-    if not listing.times.strip():
+    schedules = [_weekly(listing, opening) for opening in listing.opening_times]
+    if listing.times.strip():
+        schedules.append(
+            {
+                "id": derived_id("schedule", listing.uuid),
+                "service_id": listing.uuid,
+                "description": listing.times.strip(),
+            }
+        )
+    return schedules
+
+
+def _addresses(listing: Listing) -> list[JSON]:
+    """The street address, when the provider gave one (ORUK needs its first line and town)."""
+    if not listing.address_line_1 or not listing.town:
         return []
     return [
-        {
-            "id": derived_id("schedule", listing.uuid),
-            "service_id": listing.uuid,
-            "description": listing.times.strip(),
-        }
+        _without_none(
+            {
+                "id": derived_id("address", listing.uuid),
+                "location_id": location_id(listing),
+                "address_1": listing.address_line_1,
+                "address_2": listing.address_line_2 or None,
+                "city": listing.town,
+                "state_province": STATE_PROVINCE,
+                "postal_code": listing.postcode,
+                "country": COUNTRY,
+                "address_type": "physical",
+            }
+        )
     ]
 
 
 def location(listing: Listing, *, full: bool = True) -> JSON:
-    """Where a listing is based: its postcode's centre, as latitude and longitude.
-
-    We hold a postcode, not a street address, so there is no ``addresses`` entry (the profile
-    requires a first line and city there); the postcode is the location's external identifier.
+    """Where a listing is based: its postcode's centre, as latitude and longitude, and its
+    street address when the provider gave one (the postcode is the external identifier).
     """
     if listing.easting is None or listing.northing is None:
         raise ValueError("This listing has no location; check has_location() first")
@@ -459,7 +552,7 @@ def location(listing: Listing, *, full: bool = True) -> JSON:
     data: JSON = {
         "id": location_id(listing),
         "location_type": "physical",
-        "name": listing.postcode,
+        "name": listing.address_line_1 or listing.postcode,
         "description": f"Based at postcode {listing.postcode}{reach}.",
         "latitude": round(latitude, 6),
         "longitude": round(longitude, 6),
@@ -467,7 +560,7 @@ def location(listing: Listing, *, full: bool = True) -> JSON:
         "external_identifier_type": "postcode",
     }
     if full:
-        data["addresses"] = []
+        data["addresses"] = _addresses(listing)
         data["accessibility"] = (
             [
                 {
@@ -496,6 +589,10 @@ def service_full(listing: Listing, *, with_organisation: bool = True) -> JSON:
     data = service_summary(listing)
     if not with_organisation:
         data.pop("organization")
+    else:
+        data["organization"]["organization_identifiers"] = organisation_identifiers(
+            listing.organisation_id, [listing]
+        )
     data.update(
         {
             "schedules": _schedules(listing),

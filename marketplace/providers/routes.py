@@ -16,25 +16,30 @@ from marketplace.places import postcodes
 from marketplace.providers import reference, services
 from marketplace.providers.indexing import get_index
 from marketplace.providers.models import (
+    ACCESS_LABELS,
     COMMUNITY_LABELS,
     DELIVERY_LABELS,
     PRICE_UNIT_LABELS,
+    WEEKDAYS,
     Listing,
 )
 from marketplace.providers.search import SearchQuery, SearchResult
 from marketplace.providers.search_form import SearchForm
+from marketplace.providers.services import TIME_HINT
 from marketplace.web.pagination import page_url
 
 bp = Blueprint("directory", __name__)
 
 PER_PAGE = 20
 MAX_SEARCH_STATE = 2000  # characters of a search's query string carried to a service page
-# A result shows its organisation's name and its prices; its categories and councils (and its
-# organisation's councils), which the model loads eagerly for the listing page, would be three
-# more queries a search for nothing on the page. Loaded lazily, should anything ever ask.
+# A result shows its organisation's name and its prices; its categories, councils and opening
+# times (and its organisation's councils), which the model loads eagerly for the listing page,
+# would be four more queries a search for nothing on the page. Loaded lazily, should anything
+# ever ask.
 RESULT_LOADING = (
     lazyload(Listing.categories),
     lazyload(Listing.councils),
+    lazyload(Listing.opening_times),
     joinedload(Listing.organisation).lazyload(Organisation.councils),
 )
 
@@ -46,6 +51,9 @@ def _labels() -> dict[str, Any]:
         "unit_labels": PRICE_UNIT_LABELS,
         "delivery_labels": DELIVERY_LABELS,
         "community_labels": COMMUNITY_LABELS,
+        "access_labels": ACCESS_LABELS,
+        "weekdays": WEEKDAYS,
+        "time_hint": TIME_HINT,
     }
 
 

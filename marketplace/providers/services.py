@@ -6,7 +6,9 @@ An edit to a published listing is kept in `pending_changes` while the old versio
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
+from datetime import date, time
 from typing import Any
 
 from sqlalchemy import select
@@ -26,10 +28,13 @@ from marketplace.places.services import place_for_postcode
 from marketplace.providers.models import (
     LANGUAGES,
     REMOTE_MODES,
+    WEEKDAYS,
+    Access,
     Category,
     Community,
     DeliveryMode,
     Listing,
+    ListingOpeningTime,
     ListingPrice,
     ListingStatus,
     PriceUnit,
@@ -39,6 +44,15 @@ from marketplace.providers.models import (
 ITEM_LISTING = "listing"
 ITEM_LISTING_EDIT = "listing_edit"
 MAX_RADIUS_MILES = 200
+MAX_AGE = 120
+# Care Quality Commission ids are "1-" and digits; a charity number is the Charity Commission's
+# (England and Wales, maybe with a "-1" subsidiary suffix), OSCR's "SC" or Northern Ireland's
+# "NIC"/"NI"; a company number is Companies House's 8 characters (digits, or 2 letters first).
+CQC_NUMBER = re.compile(r"1-\d{6,15}")
+CHARITY_NUMBER = re.compile(r"\d{6,7}(-\d{1,2})?|SC\d{6}|NIC?\d{5,6}")
+COMPANY_NUMBER = re.compile(r"\d{8}|[A-Z]{2}\d{6}")
+TIME_HINT = "Use the 24-hour clock, like 09:30 or 17:00"
+_TIME = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
 
 
 @dataclass(frozen=True)
@@ -48,6 +62,39 @@ class PriceOption:
     amount_pence: int
     unit: str
     label: str = ""
+
+
+@dataclass(frozen=True)
+class OpeningTime:
+    """Open on one day of the week (0 is Monday) from one time to another ("09:00")."""
+
+    weekday: int
+    opens: str
+    closes: str
+    note: str = ""
+
+
+def parse_time(text: str) -> time | None:
+    """'9:30' or '09:30' as a time; None if it is not a 24-hour time."""
+    match = _TIME.fullmatch(text.strip())
+    return time(int(match.group(1)), int(match.group(2))) if match else None
+
+
+def _clock(text: str) -> time:
+    """A validated opening or closing time."""
+    value = parse_time(text)
+    if value is None:
+        raise DomainError("Enter times as 24-hour times, like 09:30", field="opening_times")
+    return value
+
+
+def normal_registration(text: str | None, digits_only_width: int = 0) -> str | None:
+    """A registration number without spaces, in capitals; company numbers given without their
+    leading zeros get them back (digits_only_width=8). None when blank."""
+    value = "".join((text or "").split()).upper()
+    if digits_only_width and value.isdigit() and len(value) < digits_only_width:
+        value = value.zfill(digits_only_width)
+    return value or None
 
 
 @dataclass(frozen=True)
@@ -75,6 +122,19 @@ class ListingData:
     contact_phone: str | None = None
     website: str | None = None
     times: str = ""
+    address_line_1: str = ""
+    address_line_2: str = ""
+    town: str = ""
+    opening_times: tuple[OpeningTime, ...] = ()
+    minimum_age: int | None = None
+    maximum_age: int | None = None
+    eligibility: str = ""
+    access: str | None = None
+    waiting_time: str = ""
+    cqc_number: str | None = None
+    charity_number: str | None = None
+    company_number: str | None = None
+    dbs_checked: bool | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -86,6 +146,7 @@ class ListingData:
         """Rebuild from to_json()'s output."""
         values = dict(data)
         values["prices"] = tuple(PriceOption(**p) for p in values.get("prices", ()))
+        values["opening_times"] = tuple(OpeningTime(**o) for o in values.get("opening_times", ()))
         for key in (
             "category_ids",
             "tags",
@@ -122,7 +183,105 @@ def data_from_listing(listing: Listing) -> ListingData:
         contact_phone=listing.contact_phone,
         website=listing.website,
         times=listing.times,
+        address_line_1=listing.address_line_1,
+        address_line_2=listing.address_line_2,
+        town=listing.town,
+        opening_times=tuple(
+            OpeningTime(o.weekday, f"{o.opens:%H:%M}", f"{o.closes:%H:%M}", o.note)
+            for o in listing.opening_times
+        ),
+        minimum_age=listing.minimum_age,
+        maximum_age=listing.maximum_age,
+        eligibility=listing.eligibility,
+        access=listing.access,
+        waiting_time=listing.waiting_time,
+        cqc_number=listing.cqc_number,
+        charity_number=listing.charity_number,
+        company_number=listing.company_number,
+        dbs_checked=listing.dbs_checked,
     )
+
+
+def opening_problems(opening: OpeningTime) -> list[tuple[str, str]]:
+    """What is wrong with one day's opening times, as (which box: "opens", "closes" or "note",
+    message) pairs; empty when nothing is. The form puts each beside its box."""
+    day = WEEKDAYS[opening.weekday]
+    problems: list[tuple[str, str]] = []
+    for part, text in (("opens", opening.opens), ("closes", opening.closes)):
+        if not text.strip():
+            problems.append((part, f"Enter the time it {part} on {day}"))
+        elif parse_time(text) is None:
+            problems.append((part, f"Enter the time it {part} on {day}. {TIME_HINT}"))
+    opens, closes = parse_time(opening.opens), parse_time(opening.closes)
+    if opens is not None and closes is not None and closes <= opens:
+        problems.append(("closes", f"The closing time on {day} must be after the opening time"))
+    if len(opening.note) > 120:
+        problems.append(("note", f"Keep the note for {day} to 120 characters"))
+    return problems
+
+
+def _validate_opening_times(opening_times: tuple[OpeningTime, ...]) -> None:
+    days: set[int] = set()
+    for opening in opening_times:
+        if not 0 <= opening.weekday < len(WEEKDAYS):
+            raise DomainError("Choose a day of the week", field="opening_times")
+        if opening.weekday in days:
+            raise DomainError(f"Give {WEEKDAYS[opening.weekday]} once", field="opening_times")
+        days.add(opening.weekday)
+        for _part, message in opening_problems(opening):
+            raise DomainError(message, field="opening_times")
+
+
+def _validate_details(data: ListingData) -> None:
+    """The details council directories carry: address, who it is for, access, registrations."""
+    if len(data.address_line_1) > 120 or len(data.address_line_2) > 120:
+        raise DomainError("Keep each address line to 120 characters", field="address_line_1")
+    if len(data.town) > 80:
+        raise DomainError("Keep the town or city to 80 characters", field="town")
+    if data.address_line_2.strip() or data.town.strip() or data.address_line_1.strip():
+        # An address people can go to: ORUK needs its first line and town, and we place it
+        # by its postcode.
+        if not data.address_line_1.strip():
+            raise DomainError("Enter the first line of the address", field="address_line_1")
+        if not data.town.strip():
+            raise DomainError("Enter the town or city of the address", field="town")
+        if not data.postcode:
+            raise DomainError("Enter the postcode of the address", field="postcode")
+    _validate_opening_times(data.opening_times)
+    for age, name in ((data.minimum_age, "minimum_age"), (data.maximum_age, "maximum_age")):
+        if age is not None and not 0 <= age <= MAX_AGE:
+            raise DomainError(f"Enter an age from 0 to {MAX_AGE}", field=name)
+    if (
+        data.minimum_age is not None
+        and data.maximum_age is not None
+        and data.maximum_age < data.minimum_age
+    ):
+        raise DomainError(
+            "The oldest age must be the same as or more than the youngest age",
+            field="maximum_age",
+        )
+    if len(data.eligibility) > 1000:
+        raise DomainError("Keep who it is for to 1000 characters", field="eligibility")
+    if data.access is not None and data.access not in {a.value for a in Access}:
+        raise DomainError("Choose how people get into the service", field="access")
+    if len(data.waiting_time) > 200:
+        raise DomainError("Keep the waiting time to 200 characters", field="waiting_time")
+    cqc = normal_registration(data.cqc_number)
+    if cqc is not None and not CQC_NUMBER.fullmatch(cqc):
+        raise DomainError(
+            "Enter a CQC registration number as 1- and then digits, like 1-123456789",
+            field="cqc_number",
+        )
+    charity = normal_registration(data.charity_number)
+    if charity is not None and not CHARITY_NUMBER.fullmatch(charity):
+        raise DomainError(
+            "Enter a charity number like 1123456, SC012345 or NIC100001", field="charity_number"
+        )
+    company = normal_registration(data.company_number, digits_only_width=8)
+    if company is not None and not COMPANY_NUMBER.fullmatch(company):
+        raise DomainError(
+            "Enter a company number like 01234567 or SC123456", field="company_number"
+        )
 
 
 def _validate(session: Session, data: ListingData) -> None:
@@ -178,10 +337,16 @@ def _validate(session: Session, data: ListingData) -> None:
     known = set(session.scalars(select(Category.id).where(Category.id.in_(data.category_ids))))
     if known != set(data.category_ids):
         raise DomainError("Choose categories from the list", field="category_ids")
+    _validate_details(data)
 
 
-def _apply(session: Session, listing: Listing, data: ListingData) -> None:
-    """Write validated data onto the listing (postcode looked up here)."""
+def _apply(
+    session: Session, listing: Listing, data: ListingData, today: date | None = None
+) -> None:
+    """Write validated data onto the listing (postcode looked up here).
+
+    The provider's staff wrote it, so it counts as checked by them today (last_checked_at).
+    """
     place = place_for_postcode(data.postcode)
     councils = list(session.scalars(select(Council).where(Council.id.in_(data.council_ids))))
     if len(councils) != len(set(data.council_ids)):
@@ -215,6 +380,31 @@ def _apply(session: Session, listing: Listing, data: ListingData) -> None:
         for i, p in enumerate(data.prices)
     ]
     listing.min_price_pence = min(p.amount_pence for p in data.prices)
+    listing.address_line_1 = data.address_line_1.strip()
+    listing.address_line_2 = data.address_line_2.strip()
+    listing.town = data.town.strip()
+    listing.opening_times = [
+        ListingOpeningTime(
+            weekday=o.weekday,
+            opens=_clock(o.opens),
+            closes=_clock(o.closes),
+            note=o.note.strip(),
+        )
+        for o in sorted(data.opening_times, key=lambda o: o.weekday)
+    ]
+    listing.minimum_age = data.minimum_age
+    listing.maximum_age = data.maximum_age
+    listing.eligibility = data.eligibility.strip()
+    listing.access = data.access or None
+    listing.waiting_time = data.waiting_time.strip()
+    listing.cqc_number = normal_registration(data.cqc_number)
+    listing.charity_number = normal_registration(data.charity_number)
+    listing.company_number = normal_registration(data.company_number, digits_only_width=8)
+    # Only asked of services that visit people's homes: elsewhere the answer means nothing.
+    at_home = DeliveryMode.AT_HOME.value in data.delivery_modes
+    listing.dbs_checked = data.dbs_checked if at_home else None
+    listing.last_checked_at = today or utcnow().date()
+    listing.check_reminded_at = None
 
 
 def _require_staff(session: Session, user: User, org: Organisation) -> None:
@@ -394,8 +584,8 @@ def published_listing(session: Session, listing_id: int) -> Listing | None:
     # One query instead of five: the page never shows the organisation's councils (which the
     # model loads eagerly; still loaded on first use if anything asks), and a listing has a few
     # categories and prices, so joining them costs a few rows rather than two more queries.
-    # Its councils can be many (a national provider), so they keep their own query rather than
-    # multiplying the rows.
+    # Its councils can be many (a national provider), and its opening times up to seven rows, so
+    # they keep their own queries rather than multiplying the rows.
     listing = session.get(
         Listing,
         listing_id,

@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from marketplace.db import as_utc, utcnow
 from marketplace.money import format_pence
+from marketplace.web.assets import static_url
 
 SERVICE_NAME = "Budget Marketplace"
 
@@ -37,17 +38,18 @@ FIXED_ENDPOINTS = (
     "pages.accessibility",
     "casework.complaint",
 )
-STATIC_FILES = ("images/favicon.svg", "css/app.css", "js/app.js")
+STATIC_FILES = ("images/favicon.svg", "css/app.css", "js/supported.js", "js/app.js")
 _LINKS_KEY = "fixed_links"
 
 
 def fixed_links() -> dict[str, str]:
-    """URL of each FIXED_ENDPOINTS endpoint, and of each STATIC_FILES file under "static/"."""
+    """URL of each FIXED_ENDPOINTS endpoint, and of each STATIC_FILES file under "static/"
+    by its content-hashed name."""
     cache: dict[str, dict[str, str]] = current_app.extensions.setdefault(_LINKS_KEY, {})
     links = cache.get(request.script_root)
-    if links is None:
+    if links is None or current_app.debug:  # in development a static file may change
         links = {endpoint: url_for(endpoint) for endpoint in FIXED_ENDPOINTS}
-        links.update({f"static/{name}": url_for("static", filename=name) for name in STATIC_FILES})
+        links.update({f"static/{name}": static_url(name) for name in STATIC_FILES})
         cache[request.script_root] = links
     return links
 
@@ -119,6 +121,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["labels"] = labels
     app.jinja_env.filters["age_words"] = age_in_words
     app.jinja_env.globals["this_page"] = this_page
+    app.jinja_env.globals["static_url"] = static_url
 
     @app.context_processor
     def _globals() -> dict[str, Any]:

@@ -14,14 +14,12 @@ from werkzeug.wrappers import Response
 from marketplace.auth import sessions
 from marketplace.auth.access import current_person
 from marketplace.auth.models import User
-from marketplace.buddies import conversations
-from marketplace.buddies.models import BuddyMatch
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.extensions import db
 from marketplace.web.forms import failed
 from marketplace.wellbeing import break_steps, breaks, crisis_plans
 from marketplace.wellbeing.forms import LEND, BreakForm, ConfirmBreakForm
-from marketplace.wellbeing.models import Break, BreakLength, PausedKind
+from marketplace.wellbeing.models import BreakLength
 
 bp = Blueprint("breaks", __name__)
 
@@ -98,26 +96,6 @@ def choose() -> str | Response:
     )
 
 
-def _tell_the_other_side(brk: Break) -> None:
-    """The people whose pairings paused get the usual "new message" email: the message itself
-    (the neutral one) is only on the site, as every buddy message is."""
-    for item in brk.paused:
-        if item.kind != PausedKind.MATCH.value:
-            continue
-        match = db.session.get(BuddyMatch, item.ref_id)
-        if match is None:
-            continue
-        other = db.session.get(User, match.other_id(brk.user_id))
-        conversations.send_notice(
-            conversations.notice_to(
-                other,
-                match,
-                "You have a new message from your budget buddy",
-                "There is a new message for you in your budget buddy conversation.",
-            )
-        )
-
-
 @bp.route("/break/check", methods=["GET", "POST"])
 @login_required
 def check() -> str | Response:
@@ -132,13 +110,12 @@ def check() -> str | Response:
     if form.validate_on_submit():
         try:
             # Committed there: any fee is paused at Stripe first, with no transaction open.
-            brk = break_steps.start(
+            break_steps.start(
                 db.session, holder, length, offer_pool_places=lend, acting_carer=carer
             )
         except DomainError as error:
             failed(form, error, fallback="submit")
         else:
-            _tell_the_other_side(brk)
             return redirect(url_for("breaks.started", **args))
     form.length.data = length
     form.places.data = LEND if lend else ""
@@ -164,6 +141,7 @@ def started() -> str | Response:
         holder,
         carer,
         brk=current,
+        told=crisis_plans.told_about(db.session, holder),
         # Only whether there is one: reading it (an audited view) is the person's own choice.
         has_crisis_plan=carer is None and crisis_plans.plan_of(db.session, holder.id) is not None,
     )

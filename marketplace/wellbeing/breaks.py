@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, exists, or_, select
 from sqlalchemy.orm import Session
 
 from marketplace.auth.models import User
-from marketplace.buddies import handover
+from marketplace.buddies import handover, notices
 from marketplace.buddies import services as buddies
 from marketplace.buddies.models import (
     BuddyMatch,
@@ -101,6 +101,22 @@ def is_holding_emails(session: Session, user_id: int, now: datetime | None = Non
     asked for emails to keep coming)."""
     brk = current_break(session, user_id, now)
     return brk is not None and brk.hold_emails
+
+
+def pause_held_by(session: Session, match: BuddyMatch, now: datetime | None = None) -> int | None:
+    """Whose live break paused this pairing, if anyone's: only they (or the break's end) may
+    lift that pause (buddies asks, through the rule wellbeing installs)."""
+    now = as_utc(now or utcnow())
+    holding = session.scalars(
+        select(Break)
+        .join(BreakPaused, BreakPaused.break_id == Break.id)
+        .where(
+            BreakPaused.kind == PausedKind.MATCH.value,
+            BreakPaused.ref_id == match.id,
+            Break.ended_at.is_(None),
+        )
+    ).all()
+    return next((brk.user_id for brk in holding if brk.live_at(now)), None)
 
 
 def hold_buddy_request(session: Session, request: Any) -> bool:
@@ -365,8 +381,21 @@ def plan(
         *_membership_items(session, found, months),
         *_pool_items(found, lend_places),
         PlanItem("Emails", emails),
+        *(item for more in _plan_items for item in more(session, user, now, ends_at)),
     ]
     return BreakPlan(chosen, now, ends_at, items)
+
+
+PlanItems = Callable[[Session, User, datetime, datetime | None], list[PlanItem]]
+_plan_items: list[PlanItems] = []
+
+
+def add_plan_items(more: PlanItems) -> PlanItems:
+    """Register more(session, user, starts_at, ends_at): lines for the check page about what a
+    break started then will do (the crisis plan's, which sits above this module)."""
+    if more not in _plan_items:
+        _plan_items.append(more)
+    return more
 
 
 # --- starting and ending ------------------------------------------------------------------------
@@ -397,12 +426,30 @@ def holder_for(session: Session, carer: User, holder_id: int) -> User:
 
 def _pause_match(session: Session, user: User, brk: Break, match: BuddyMatch) -> None:
     # The pause's own end date lets the pairing pick up even if the break's job runs late.
-    buddies.pause(session, user, match, until=brk.ends_at)
-    session.add(BuddyMessage(match=match, sender_id=user.id, body=neutral_message(user)))
+    buddies.pause(session, user, match, until=brk.ends_at, tell_other=False)
+    # A notice from the site, not a message the person wrote (nobody can report it).
+    session.add(
+        BuddyMessage(match=match, sender_id=user.id, body=neutral_message(user), is_notice=True)
+    )
     brk.paused.append(BreakPaused(kind=PausedKind.MATCH.value, ref_id=match.id))
     long_break = brk.ends_at is None or brk.ends_at - brk.starts_at > HANDOVER_AFTER
     if long_break and match.buddy_user_id == user.id:
         handover.offer_handover(session, match)
+    if not notices.handover_noted(session, match.id):
+        # The other person hears only the neutral message (the handover's own email says it
+        # in other words when their buddy is away for long).
+        notices.paused(session, match, user, lead=break_notice(user))
+
+
+def break_notice(user: User) -> str:
+    """What the other side of a paused pairing is emailed: even less than the neutral message
+    (an email may be read by others at home, so not even the word "break"), and what happens
+    now (true in code: the pause holds until the break ends, see pause_held_by)."""
+    return (
+        f"{user.display_name} has paused your budget buddy pairing for now, and will be back "
+        "in touch. It picks up again by itself when they are back. Messages wait until then, "
+        "and you do not need to do anything."
+    )
 
 
 def _pause_buddying(session: Session, user: User, brk: Break, found: _Commitments) -> None:

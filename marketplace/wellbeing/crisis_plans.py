@@ -371,13 +371,95 @@ def delete_plan(session: Session, user: User, now: datetime | None = None) -> No
 # --- breaks -------------------------------------------------------------------------------------
 
 
-def _switch_on(session: Session, plan: CrisisPlan, brk: Break, now: datetime) -> None:
+def delegate_for_break(plan: CrisisPlan) -> CarerGrant | None:
+    """The grant a break switches on: None when nobody is named, or the invitation is not
+    accepted yet (the one rule for the break's check page and for _switch_on)."""
     grant = delegate_of(plan)
     if grant is None or grant.status != GrantStatus.ACTIVE.value or grant.carer_id is None:
+        return None
+    return grant
+
+
+def acting_until(plan: CrisisPlan, starts_at: datetime, ends_at: datetime | None) -> datetime:
+    """Until when the plan's person may act for a break starting then: N days, or the
+    break's end if that is sooner."""
+    until = as_utc(starts_at) + timedelta(days=plan.delegate_days)
+    return until if ends_at is None else min(until, as_utc(ends_at))
+
+
+def people_told(plan: CrisisPlan, acting: User | None) -> list[User]:
+    """Who is emailed when a break starts: the people the plan names and the person who may
+    act for them, once each, never an erased account."""
+    people = {contact.user.id: contact.user for contact in plan.contacts}
+    if acting is not None:
+        people.setdefault(acting.id, acting)
+    return [person for person in people.values() if person.erased_at is None]
+
+
+def _names(people: list[User]) -> str:
+    names = [p.display_name for p in people]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def break_plan_items(
+    session: Session, user: User, starts_at: datetime, ends_at: datetime | None
+) -> list[breaks.PlanItem]:
+    """What the break's check page says the crisis plan will do (true in code: _tell emails
+    exactly people_told, _switch_on gives delegate_for_break until acting_until)."""
+    plan = plan_of(session, user.id)
+    if plan is None:
+        return []
+    grant = delegate_for_break(plan)
+    acting = grant.carer if grant is not None else None
+    items = []
+    told = people_told(plan, acting)
+    if told:
+        items.append(
+            breaks.PlanItem(
+                "People in your crisis plan",
+                f"We will email {_names(told)} to say you have started a break. "
+                "They are not told why.",
+            )
+        )
+    if acting is not None:
+        until = acting_until(plan, starts_at, ends_at)
+        days = plan.delegate_days
+        items.append(
+            breaks.PlanItem(
+                "Someone to act for you",
+                f"{acting.display_name} may act for you for up to {days} "
+                f"day{'s' if days != 1 else ''}, until {format_datetime(until)} (UTC), or "
+                "until you come back if that is sooner.",
+            )
+        )
+    return items
+
+
+@dataclass(frozen=True)
+class Told:
+    """For "Your break has started": who was emailed, and who may act for them until when."""
+
+    people: list[User] = field(default_factory=list)
+    acting: User | None = None
+    acting_until: datetime | None = None
+
+
+def told_about(session: Session, user: User) -> Told:
+    """What the plan did when this person's live break started (as _tell and _switch_on)."""
+    plan = plan_of(session, user.id)
+    if plan is None:
+        return Told()
+    grant = delegate_of(plan)
+    acting = grant.carer if grant is not None and grant.is_live() else None
+    until = grant.expires_at if grant is not None and acting is not None else None
+    return Told(people_told(plan, acting), acting, until)
+
+
+def _switch_on(session: Session, plan: CrisisPlan, brk: Break, now: datetime) -> None:
+    grant = delegate_for_break(plan)
+    if grant is None:
         return  # nobody named, or an invitation not yet accepted
-    until = now + timedelta(days=plan.delegate_days)
-    if brk.ends_at is not None:
-        until = min(until, as_utc(brk.ends_at))
+    until = acting_until(plan, now, brk.ends_at)
     grant.expires_at = until
     audit.record(
         session, None, "crisis_plan.grant_on", SUBJECT_TYPE, plan.id, as_utc(until).isoformat()
@@ -400,13 +482,8 @@ def _tell(session: Session, plan: CrisisPlan) -> None:
     grant = delegate_of(plan)
     acting = grant.carer if grant is not None and grant.is_live() else None
     acting_until = grant.expires_at if grant is not None and acting is not None else None
-    people = {contact.user.id: contact.user for contact in plan.contacts}
-    if acting is not None:
-        people.setdefault(acting.id, acting)
     template = current_app.jinja_env.get_template("emails/crisis_plan_break.txt")
-    for person in people.values():
-        if person.erased_at is not None:
-            continue
+    for person in people_told(plan, acting):
         until = acting_until if acting is not None and person.id == acting.id else None
         send_email(
             person.email,

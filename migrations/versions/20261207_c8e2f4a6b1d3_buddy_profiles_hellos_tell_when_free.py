@@ -1,7 +1,7 @@
 """buddies: "about me" (moderated), one hello before asking, "tell me when a buddy is free"
 
 Revision ID: c8e2f4a6b1d3
-Revises: b5d7e9f1a3c6
+Revises: c7e2a9d4b1f8
 Create Date: 2026-12-07 23:00:00
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = "c8e2f4a6b1d3"
-down_revision = "b5d7e9f1a3c6"
+down_revision = "c7e2a9d4b1f8"
 branch_labels = None
 depends_on = None
 

@@ -1,11 +1,7 @@
 // Loaded as <script type="module" src="/static/js/app.js"> (no inline JS: CSP).
 import { initAll } from '/static/govuk/govuk-frontend.min.js'
 
-document.body.classList.add('js-enabled')
-if ('noModule' in HTMLScriptElement.prototype) {
-  document.body.classList.add('govuk-frontend-supported')
-}
-
+// supported.js has set the body's js-enabled and govuk-frontend-supported classes already.
 initAll()
 
 // Find services: a new sort order applies at once, so the Sort button is for pages without

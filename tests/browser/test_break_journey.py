@@ -2,7 +2,8 @@
 
 Robin has a budget buddy, a place in a running pool and a membership of a user-led organisation
 given in time. Robin takes a break for a month, reads exactly what will happen to each, confirms,
-and later comes back with one click. Bo, the buddy, only ever sees a neutral message.
+and later comes back with one click. Bo, the buddy, only ever sees a neutral message, and sees
+the pairing paused with no way to resume it: only Robin (or the break's end) lifts that pause.
 """
 
 from __future__ import annotations
@@ -152,8 +153,15 @@ def bea_sees_only_the_neutral_message(page: Page, cast: Cast) -> None:
     page.get_by_role("table", name="Your pairings").get_by_role("link", name=ROBIN).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(ROBIN)
     expect(page.get_by_text(NEUTRAL)).to_be_visible()
-    expect(page.get_by_text("Messages wait while the pairing is paused")).to_be_visible()
+    # Paused by Robin's break: Bo cannot pick it up, or write, until Robin is back.
+    expect(page.get_by_text(f"The pairing is paused until {ROBIN} is back.")).to_be_visible()
+    expect(page.get_by_role("button", name="Resume the pairing")).to_have_count(0)
+    expect(page.get_by_label("Your message")).to_have_count(0)
+    # The neutral message is the site's notice, not Robin's words: nothing to report.
+    expect(page.get_by_role("heading", name="Notice from Budget Marketplace")).to_be_visible()
+    expect(page.get_by_role("link", name="Report this message")).to_have_count(0)
     check_current(page)
+    page.screenshot(path="/tmp/buddycare-break-other-side.png", full_page=True)
     sign_out(page)
 
 

@@ -165,6 +165,7 @@ def provider_lists_the_service(page: Page, cast: Cast) -> None:
     price = page.get_by_role("group", name="Price 1", exact=True)
     price.get_by_label("Amount in pounds").fill("4.50")
     price.get_by_label("What the price is for").select_option(label="per session")
+    fill_in_the_details_council_directories_carry(page)
     submit_and_check(page, "Save and preview")
 
     expect(page.get_by_role("heading", level=1)).to_have_text(SERVICE)
@@ -177,6 +178,44 @@ def provider_lists_the_service(page: Page, cast: Cast) -> None:
     expect(page.get_by_text("Waiting for approval")).to_be_visible()
     expect(page.get_by_role("button", name="Send for approval")).to_have_count(0)
     sign_out(page)
+
+
+def fill_in_the_details_council_directories_carry(page: Page) -> None:
+    """Address, Tuesday's opening times, ages, how to get in: a time written the wrong way
+    comes back beside its box with what was typed, and is put right."""
+    address = page.get_by_role("group", name="Address where it happens (optional)")
+    address.get_by_label("Address line 1", exact=True).fill("Civic Hall")
+    address.get_by_label("Town or city", exact=True).fill("Leeds")
+    tuesday = page.get_by_role("group", name="Tuesday", exact=True)
+    tuesday.get_by_label("Opens", exact=True).fill("18:00")
+    tuesday.get_by_label("Closes", exact=True).fill("8pm")
+    page.get_by_label("Youngest age (optional)").fill("18")
+    page.get_by_label("Contact the provider yourself (self-referral)").check()
+    page.get_by_label("How long do people usually wait to start? (optional)").fill("No wait")
+    submit_and_check(page, "Save and preview")
+
+    message = "Enter the time it closes on Tuesday. Use the 24-hour clock, like 09:30 or 17:00"
+    summary = page.locator(".govuk-error-summary")
+    expect(summary.get_by_role("link", name=message)).to_have_attribute("href", "#day1_closes")
+    expect(page.locator("#day1_closes-error")).to_contain_text(message)
+    expect(page.locator("#day1_closes")).to_have_value("8pm")
+    expect(page.locator("#address_line_1")).to_have_value("Civic Hall")
+    expect(page.get_by_label("Contact the provider yourself (self-referral)")).to_be_checked()
+    page.get_by_role("group", name="Tuesday", exact=True).get_by_label("Closes", exact=True).fill(
+        "20:00"
+    )
+
+
+def expect_the_details_on_the_service_page(page: Page) -> None:
+    details = page.locator(".govuk-summary-list")
+    expect(details.get_by_text("Civic Hall")).to_be_visible()
+    expect(details.get_by_text("Tuesday: 6pm to 8pm")).to_be_visible()
+    expect(details.get_by_text("18 and over")).to_be_visible()
+    expect(details.get_by_text("Contact the provider yourself (self-referral)")).to_be_visible()
+    expect(details.get_by_text("Usual wait: No wait")).to_be_visible()
+    expect(
+        page.get_by_text(re.compile(r"^Last checked by the provider on \d+ \w+ \d{4}\.$"))
+    ).to_be_visible()
 
 
 def moderator_approves_it(page: Page, cast: Cast) -> None:
@@ -208,6 +247,7 @@ def holder_finds_it_and_enquires(page: Page, cast: Cast) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text(SERVICE)
     expect(page.get_by_text("£4.50 per session")).to_be_visible()
     check_current(page)
+    expect_the_details_on_the_service_page(page)
 
     page.get_by_role("link", name=f"Send {cast.provider_name} an enquiry").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Ask about {SERVICE}")
@@ -223,6 +263,20 @@ def holder_finds_it_and_enquires(page: Page, cast: Cast) -> None:
     sign_out(page)
 
 
+def provider_confirms_it_is_still_right(page: Page, cast: Cast) -> None:
+    sign_in(page, cast.provider_email)
+    page.get_by_role("link", name="Your organisation's listings").click()
+    page.get_by_role("link", name=SERVICE, exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(SERVICE)
+    check_current(page)
+    expect(page.get_by_role("heading", name="Is this listing still right?")).to_be_visible()
+    expect(page.locator("#check-reminder")).to_contain_text("We will email you a reminder")
+    submit_and_check(page, "This listing is still right")
+    thanks = "Thank you. The listing now shows it was checked today"
+    expect(page.get_by_text(thanks)).to_be_visible()
+    sign_out(page)
+
+
 def test_provider_lists_moderator_approves_holder_finds_and_enquires(
     live_server: LiveServer, new_page: Callable[..., Page]
 ) -> None:
@@ -234,6 +288,7 @@ def test_provider_lists_moderator_approves_holder_finds_and_enquires(
     provider_lists_the_service(page, cast)
     moderator_approves_it(page, cast)
     holder_finds_it_and_enquires(page, cast)
+    provider_confirms_it_is_still_right(page, cast)
 
     # The same search without JavaScript, with a category ticked too: a plain GET form, so the
     # whole search is in the URL and comes back filled in on the results page.

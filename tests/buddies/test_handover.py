@@ -98,7 +98,9 @@ def test_an_unanswered_suggestion_is_not_handed_over(db_session, council, modera
     match = services.propose(db_session, request, profile)
     handover.offer_handover(db_session, match)
     assert handover.notices_waiting(db_session) == []
-    services.end(db_session, buddy, match)  # as declining: back to waiting, nothing to hand over
+    with pytest.raises(DomainError, match="Say yes or no"):
+        services.end(db_session, buddy, match)  # a suggestion is answered, not ended
+    services.decline(db_session, buddy, match)  # back to waiting, nothing to hand over
     assert request.status == RequestStatus.WAITING.value
     assert handover.handover_for(db_session, match) is None
     assert handover.notices_waiting(db_session) == []

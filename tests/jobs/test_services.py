@@ -224,6 +224,7 @@ def test_the_scheduler_enqueues_each_periodic_job_once_per_period(app, db_sessio
             f"pools.charge_due@{now.replace(minute=30).isoformat()}",
             f"pools.votes@{now.replace(minute=15).isoformat()}",
             f"pools.votes@{now.replace(minute=30).isoformat()}",
+            f"providers.check_reminders@{period_start(now, timedelta(days=1)).isoformat()}",
             f"receipts.issue@{now.replace(minute=20).isoformat()}",
             f"receipts.issue@{now.replace(minute=25).isoformat()}",
             f"receipts.issue@{now.replace(minute=30).isoformat()}",
@@ -248,6 +249,7 @@ def test_the_periodic_jobs_run_their_existing_code_paths(app, db_session):
         ("pools.charge_due", "done"),
         ("pools.chase_invoices", "done"),
         ("pools.votes", "done"),
+        ("providers.check_reminders", "done"),
         ("receipts.issue", "done"),
         ("wellbeing.end_due_breaks", "done"),
     ]

@@ -249,3 +249,44 @@ def test_links_kept_through_a_long_break_work_for_a_week_from_when_they_arrive(
     links.purge(db_session, now=utcnow() + timedelta(days=40))
     db_session.commit()
     assert db_session.scalars(select(ActionLink).where(ActionLink.user_id == person.id)).all() == []
+
+
+def test_emails_kept_during_a_break_arrive_as_a_welcome_back_even_from_the_weekly_run(
+    app, db_session, person, mailbox
+):
+    """A timed break can run out before its job ends it, and the weekly run get there first:
+    what the break kept still arrives as a welcome back, never as "Your weekly email"."""
+    breaks.start_break(db_session, person, "week", now=utcnow() - timedelta(days=3))
+    db_session.commit()
+    send_email(person.email, "New message", "There is a new message.", user_id=person.id)
+    assert mailbox.messages == []
+
+    later = utcnow() + timedelta(days=5)  # the week is over; end_due_breaks has not run yet
+    assert digest.send_digests(db_session, now=later) == 1
+    db_session.commit()
+    email = mailbox.last_to(person.email)
+    assert email["Subject"] == "Welcome back: what we kept for you while you were away"
+    body = body_of(email)
+    assert "Welcome back. While you were away we kept these emails" in body
+    assert "from the last week" not in body and "New message" in body
+
+
+def test_the_welcome_back_goes_from_the_worker_that_make_run_starts(app, db_session, person):
+    """`make run` runs marketplace.devserver, which starts `flask worker`; the worker runs every
+    registered job, and a break's end enqueues "notifications.send_digest"."""
+    from pathlib import Path
+
+    from marketplace.jobs import registry
+
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
+    assert "-m marketplace.devserver" in makefile.split("\nrun:", 1)[1].split("\n\n", 1)[0]
+    devserver = (Path(__file__).resolve().parents[2] / "marketplace/devserver.py").read_text()
+    assert '"worker"' in devserver and "start_worker()" in devserver
+    assert registry.lookup("notifications.send_digest") is not None
+
+    breaks.start_break(db_session, person, "open")
+    db_session.commit()
+    send_email(person.email, "New message", "There is a new message.", user_id=person.id)
+    breaks.end_break(db_session, person)
+    db_session.commit()
+    assert "notifications.send_digest:done" in _run_jobs(db_session)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import uuid
+from datetime import date
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -19,7 +20,12 @@ from marketplace.organisations.models import ApprovalStatus, OrganisationKind
 from marketplace.places import postcodes
 from marketplace.providers import oruk
 from marketplace.providers.models import ListingStatus
-from marketplace.providers.services import PriceOption, create_listing, update_listing
+from marketplace.providers.services import (
+    OpeningTime,
+    PriceOption,
+    create_listing,
+    update_listing,
+)
 from tests.factories import CouncilFactory, OrganisationFactory, StaffFactory
 from tests.listing_helpers import category_ids, listing_data, provider_with_staff
 
@@ -235,11 +241,14 @@ def test_an_empty_directory_is_one_empty_answer(client):
         "per_page=ten",
         "taxonomy_term_id=not-a-uuid",
         "taxonomy_id=42",
-        "minimum_age=18",
-        "maximum_age=65",
-        "day=monday",
-        "start_time=09:00",
-        "end_time=17:00",
+        "minimum_age=adult",
+        "minimum_age=121",
+        "maximum_age=-1",
+        "maximum_age=6.5",
+        "day=funday",
+        "start_time=9am",
+        "start_time=25:00",
+        "end_time=17",
         "search=" + "x" * 201,
     ],
 )
@@ -384,6 +393,118 @@ def test_a_service_in_full(client, db_session, provider, leeds):
 
     # Private data never leaves: not the staff member's sign-in email.
     assert staff.email not in response.get_data(as_text=True)
+
+
+DETAILS = {
+    "address_line_1": "Civic Hall",
+    "address_line_2": "Calverley Street",
+    "town": "Leeds",
+    "postcode": "LS1 1UR",
+    "opening_times": (
+        OpeningTime(0, "09:30", "17:00"),
+        OpeningTime(2, "18:00", "20:00", "women only"),
+    ),
+    "minimum_age": 18,
+    "maximum_age": 65,
+    "eligibility": "People living in Leeds.",
+    "access": "self_referral",
+    "waiting_time": "About 2 weeks",
+    "cqc_number": "1-123456789",
+    "charity_number": "1123456",
+    "company_number": "SC123456",
+    "dbs_checked": True,
+    "delivery_modes": ("in_person", "at_home"),
+    "times": "Closed on bank holidays",
+}
+
+
+def test_the_details_council_directories_carry_are_in_their_oruk_places(
+    client, db_session, provider, leeds
+):
+    org, _staff = provider
+    listing = make_listing(db_session, provider, leeds, name="Voices group", **DETAILS)
+    listing.last_checked_at = date(2026, 3, 3)
+    db_session.commit()
+
+    body = get_json(client, f"{API}/services/{listing.uuid}")
+    check(COMPILED / "service.json", body)
+    assert (body["minimum_age"], body["maximum_age"]) == (18, 65)
+    assert body["assured_date"] == "2026-03-03"  # the day the provider last checked it
+    assert body["eligibility_description"] == "People living in Leeds."
+    assert body["application_process"] == "Contact the provider yourself (self-referral)"
+    assert body["wait_time"] == "About 2 weeks"
+    assert body["licenses"] == "Care Quality Commission (CQC) registration 1-123456789"
+    assert "DBS" in body["accreditations"]
+    weekly = [s for s in body["schedules"] if "freq" in s]
+    assert [
+        (s["freq"], s["interval"], s["byday"], s["opens_at"], s["closes_at"], s.get("notes"))
+        for s in weekly
+    ] == [
+        ("WEEKLY", 1, "MO", "09:30:00", "17:00:00", None),
+        ("WEEKLY", 1, "WE", "18:00:00", "20:00:00", "women only"),
+    ]
+    assert all(s["service_id"] == listing.uuid for s in body["schedules"])
+    assert body["schedules"][-1]["description"] == "Closed on bank holidays"
+    assert len({s["id"] for s in body["schedules"]}) == 3
+    [address] = body["service_at_locations"][0]["location"]["addresses"]
+    assert address == {
+        "id": address["id"],
+        "location_id": body["service_at_locations"][0]["location_id"],
+        "address_1": "Civic Hall",
+        "address_2": "Calverley Street",
+        "city": "Leeds",
+        "state_province": "England",
+        "postal_code": "LS1 1UR",
+        "country": "GB",
+        "address_type": "physical",
+    }
+    identifiers = body["organization"]["organization_identifiers"]
+    assert {(i["identifier_scheme"], i["identifier"]) for i in identifiers} == {
+        ("GB-CHC", "1123456"),
+        ("GB-COH", "SC123456"),
+    }
+
+    organisation = get_json(client, f"{API}/organizations/{oruk.organisation_id(org.id)}")
+    check(COMPILED / "organization.json", organisation)
+    assert organisation["organization_identifiers"] == identifiers
+    sal = body["service_at_locations"][0]["id"]
+    at = get_json(client, f"{API}/service_at_locations/{sal}")
+    check(COMPILED / "service_at_location.json", at)
+    assert at["location"]["addresses"] == [address]
+    for row in get_json(client, f"{API}/services")["contents"]:
+        check(COMPILED / "service_list.json", row)
+
+
+def test_age_and_opening_filters(client, db_session, provider, leeds):
+    adults = make_listing(db_session, provider, leeds, name="Adults", **DETAILS)
+    young = make_listing(
+        db_session,
+        provider,
+        leeds,
+        name="Young people",
+        minimum_age=16,
+        maximum_age=25,
+        opening_times=(OpeningTime(5, "10:00", "14:00"),),
+    )
+    make_listing(db_session, provider, leeds, name="No ages, no hours")
+
+    def names(query: str) -> set[str]:
+        body = get_json(client, f"{API}/services?{query}")
+        check_page(body, COMPILED / "service_list.json")
+        return {s["name"] for s in body["contents"]}
+
+    assert adults.uuid and young.uuid
+    assert names("minimum_age=18") == {"Adults"}
+    assert names("minimum_age=16") == {"Adults", "Young people"}
+    assert names("maximum_age=30") == {"Young people"}
+    assert names("day=MO") == {"Adults"}
+    assert names("day=saturday") == {"Young people"}
+    assert names("start_time=09:00&end_time=17:00") == {"Adults", "Young people"}
+    assert names("start_time=10:00") == {"Adults", "Young people"}  # 18:00 on Wednesday
+    assert names("day=MO&start_time=10:00") == set()  # Monday opens at 09:30
+    assert names("end_time=14:00") == {"Young people"}
+    located = get_json(client, f"{API}/service_at_locations?day=WE")
+    assert [row["service"]["name"] for row in located["contents"]] == ["Adults"]
 
 
 def test_a_service_without_postcode_or_contacts_is_still_valid(client, db_session, provider, leeds):

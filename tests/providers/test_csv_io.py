@@ -253,7 +253,10 @@ def test_problems_with_the_header(db_session, provider, text, message):
 
 def test_cells_without_a_column_are_reported(db_session, provider):
     org, staff = provider
-    text = make_csv([good_row()]).replace("Leeds", "Leeds,,,,,,,,,,,,,,surprise")
+    # Past the last column, however many the template has.
+    text = make_csv([good_row()]).replace(
+        "Leeds", "Leeds" + "," * len(csv_io.COLUMN_NAMES) + "surprise"
+    )
     checked = csv_io.check(db_session, staff, org, text)
     assert checked.errors == (RowError(2, "", "This row has cells with no column name above them"),)
 
@@ -450,3 +453,122 @@ def test_export_leaves_out_unpublished_listings(db_session, provider, leeds):
         db_session, [Hit(listing.id, 0.0, None)], lambda item: "", with_distance=True
     )
     assert list(csv.reader(io.StringIO(text))) == [csv_io.export_columns(True)]
+
+
+# --- The details council directories carry ------------------------------------------------
+
+DETAILS = {
+    "address_line_1": "Civic Hall",
+    "address_line_2": "Calverley Street",
+    "town": "Leeds",
+    "postcode": "LS1 1UR",
+    "opening_times": "Monday 9:30-17:00; wed 18.00 to 20.00 (women only)",
+    "times": "Closed on bank holidays",
+    "minimum_age": "18",
+    "maximum_age": "65",
+    "eligibility": "People living in Leeds.",
+    "access": "Self-referral",
+    "waiting_time": "About 2 weeks",
+    "cqc_number": "1-123456789",
+    "charity_number": "1123456",
+    "company_number": "1234567",
+    "dbs_checked": "yes",
+    "delivery_modes": "in person; at home",
+}
+DETAIL_FIELDS = (
+    "address_line_1",
+    "address_line_2",
+    "town",
+    "postcode",
+    "opening_times",
+    "times",
+    "minimum_age",
+    "maximum_age",
+    "eligibility",
+    "access",
+    "waiting_time",
+    "cqc_number",
+    "charity_number",
+    "company_number",
+    "dbs_checked",
+)
+
+
+def _details_of(listing: Listing) -> tuple:
+    data = services.data_from_listing(listing)
+    return tuple(getattr(data, name) for name in DETAIL_FIELDS)
+
+
+def test_details_import_and_export_round_trip(db_session, provider):
+    org, staff = provider
+    [first] = csv_io.import_listings(db_session, staff, org, make_csv([good_row(**DETAILS)]))
+    assert [(o.weekday, f"{o.opens:%H:%M}", o.note) for o in first.opening_times] == [
+        (0, "09:30", ""),
+        (2, "18:00", "women only"),
+    ]
+    assert (first.access, first.dbs_checked, first.company_number) == (
+        "self_referral",
+        True,
+        "01234567",
+    )
+    first.status = ListingStatus.PUBLISHED.value
+    db_session.flush()
+
+    exported = csv_io.export_csv(
+        db_session, [Hit(first.id, 0.0, None)], lambda item: "", with_distance=False
+    )
+    [row] = list(csv.DictReader(io.StringIO(exported)))
+    assert row["opening_times"] == "Monday 09:30-17:00; Wednesday 18:00-20:00 (women only)"
+    assert row["access"] == "self-referral"
+    assert row["last_checked"] == utcnow().date().isoformat()
+
+    # The export's detail cells, put back into an import file, make the same listing.
+    again = good_row(
+        name="Imported again",
+        delivery_modes=DETAILS["delivery_modes"],
+        **{column: row[column] for column in csv_io.DETAIL_COLUMNS},
+        postcode=row["postcode"],
+    )
+    [second] = csv_io.import_listings(db_session, staff, org, make_csv([again]))
+    assert _details_of(second) == _details_of(first)
+
+
+def test_bad_details_are_reported_by_row_and_column(db_session, provider):
+    org, _staff = provider
+    _, staff = provider
+    checked = csv_io.check(
+        db_session,
+        staff,
+        org,
+        make_csv(
+            [
+                good_row(opening_times="Mondays all day"),  # 2
+                good_row(opening_times="Monday 09:00-17:00; Monday 18:00-20:00"),  # 3
+                good_row(opening_times="Tuesday 17:00-09:00"),  # 4
+                good_row(opening_times="Friday 25:00-26:00"),  # 5
+                good_row(minimum_age="eighteen", access="walk in", dbs_checked="maybe"),  # 6
+                good_row(cqc_number="CQC-1", address_line_1="1 High Street"),  # 7
+                good_row(minimum_age="40", maximum_age="30"),  # 8
+            ]
+        ),
+    )
+    assert [(e.row, e.column, e.message) for e in checked.errors] == [
+        (
+            2,
+            "opening_times",
+            "Write opening times like: Monday 09:00-17:00; Wednesday 18:00-20:00 (drop-in), "
+            "not 'Mondays all day'",
+        ),
+        (3, "opening_times", "Give Monday once"),
+        (4, "opening_times", "The closing time on Tuesday must be after the opening time"),
+        (
+            5,
+            "opening_times",
+            "Enter the time it opens on Friday. Use the 24-hour clock, like 09:30 or 17:00",
+        ),
+        (6, "minimum_age", "Enter the youngest age as a whole number, like 18"),
+        (6, "access", "Enter self-referral, referral or both"),
+        (6, "dbs_checked", "Enter yes or no, or leave it blank"),
+        (7, "town", "Enter the town or city of the address"),
+        (8, "maximum_age", "The oldest age must be the same as or more than the youngest age"),
+    ]

@@ -352,6 +352,10 @@ POST_ROUTES = [
         "/provider/listings/{published_listing}/discard-changes",
         only(302, "provider_staff", others=404),
     ),
+    (
+        "/provider/listings/{published_listing}/confirm-checked",
+        only(302, "provider_staff", others=404),
+    ),
     # Posted empty: "choose one of the quotes" and back to the pool.
     ("/pools/{pool}/vote", signed_in(302)),
     # The hidden amount is missing: a bad request for the member, nothing for anyone else.

@@ -6,9 +6,10 @@ import pytest
 from sqlalchemy import select
 
 from marketplace.buddies import services as buddies
-from marketplace.buddies.models import BuddyMatch, MatchStatus
+from marketplace.buddies.models import BuddyMatch, BuddyMessage, MatchStatus
 from marketplace.carers import services as carers
 from marketplace.carers.models import CarerScope
+from marketplace.errors import NotAllowed
 from marketplace.wellbeing import breaks
 from tests.buddies.builders import confirmed_buddy, seeker_request
 from tests.factories import UserFactory
@@ -106,15 +107,17 @@ def test_an_unknown_length_goes_back_to_the_choice(client, db_session):
     assert response.status_code == 302 and response.location.endswith("/break")
 
 
-def test_the_buddy_is_emailed_as_for_any_message_and_the_email_says_nothing_more(
+def test_the_buddy_is_told_the_pairing_is_paused_and_the_email_says_nothing_more(
     client, db_session, paired, mailbox
 ):
     seeker, buddy, _match = paired
     sign_in(client, seeker)
     post(client, "/break/check", {"length": "open"}, token_from="/break")
     email = mailbox.last_to(buddy.email)
-    assert email["Subject"] == "You have a new message from your budget buddy"
-    assert "break" not in email.get_payload(decode=True).decode().lower()
+    assert email["Subject"] == "Your budget buddy pairing is paused"
+    body = email.get_payload(decode=True).decode()
+    assert "break" not in body.lower()
+    assert breaks.break_notice(seeker) in body
 
 
 def test_a_carer_with_the_wellbeing_grant_starts_and_ends_a_break_for_the_holder(
@@ -238,3 +241,127 @@ def test_the_navigation_reads_the_break_with_the_person_in_one_query(client, db_
         assert len(queries) == 1 and "FROM users" in queries[0]
     finally:
         event.remove(engine, "before_cursor_execute", note)
+
+
+def test_only_the_person_on_the_break_can_lift_its_pause(app, db_session, paired):
+    """Rosa (the buddy) sees Robin's pairing paused with no "Resume", cannot resume it on the
+    server or message him; Robin can; the break's end lifts it."""
+    seeker, buddy, match = paired
+    breaks.start_break(db_session, seeker, "week")
+    db_session.commit()
+    pairing = f"/buddies/pairings/{match.id}"
+
+    rosa = app.test_client()
+    sign_in(rosa, buddy)
+    page = rosa.get(pairing).get_data(as_text=True)
+    assert "Resume the pairing" not in page
+    assert "The pairing is paused until Robin is back. Messages wait until then" in page
+    assert post(rosa, f"{pairing}/resume", token_from=pairing).status_code == 403
+    assert status_of(db_session, match) == MatchStatus.PAUSED.value
+    response = post(rosa, f"{pairing}/messages", {"body": "Are you there?"}, token_from=pairing)
+    assert "You can send messages again when they are back" in response.get_data(as_text=True)
+    with pytest.raises(NotAllowed):
+        buddies.resume(db_session, buddy, match)
+    db_session.rollback()
+
+    robin = app.test_client()
+    sign_in(robin, seeker)
+    page = robin.get(pairing).get_data(as_text=True)
+    assert "Your break paused this pairing. It picks up again when you come back" in page
+    assert "Resume the pairing" in page
+
+    breaks.end_break(db_session, seeker)  # "picks up again when they are back"
+    db_session.commit()
+    assert status_of(db_session, match) == MatchStatus.ACTIVE.value
+    assert "Resume the pairing" not in rosa.get(pairing).get_data(as_text=True)
+
+
+def test_the_person_on_the_break_may_pick_the_pairing_up_early(client, db_session, paired):
+    seeker, _buddy, match = paired
+    breaks.start_break(db_session, seeker, "open")
+    db_session.commit()
+    sign_in(client, seeker)
+    pairing = f"/buddies/pairings/{match.id}"
+    assert post(client, f"{pairing}/resume", token_from=pairing).status_code == 302
+    assert status_of(db_session, match) == MatchStatus.ACTIVE.value
+
+
+def test_a_pause_without_a_break_may_be_lifted_by_either_person(client, db_session, paired):
+    seeker, buddy, match = paired
+    buddies.pause(db_session, seeker, match)
+    db_session.commit()
+    sign_in(client, buddy)
+    pairing = f"/buddies/pairings/{match.id}"
+    page = client.get(pairing).get_data(as_text=True)
+    assert "Either of you can pick it up again." in page and "Resume the pairing" in page
+    assert post(client, f"{pairing}/resume", token_from=pairing).status_code == 302
+    assert status_of(db_session, match) == MatchStatus.ACTIVE.value
+
+
+def test_the_break_notice_shows_as_a_site_notice_that_nobody_can_report(client, db_session, paired):
+    seeker, buddy, match = paired
+    breaks.start_break(db_session, seeker, "week")
+    db_session.commit()
+    (notice,) = db_session.scalars(
+        select(BuddyMessage).where(BuddyMessage.match_id == match.id)
+    ).all()
+    assert notice.is_notice
+    sign_in(client, buddy)
+    page = client.get(f"/buddies/pairings/{match.id}").get_data(as_text=True)
+    assert "Notice from Budget Marketplace" in page
+    assert "Report this message" not in page
+    assert client.get(f"/report/buddy_message/{notice.id}").status_code == 404
+
+
+def test_the_check_page_says_who_the_crisis_plan_emails_and_who_may_act_and_it_happens(
+    app, client, db_session, paired, mailbox
+):
+    from marketplace.carers.models import CarerGrant
+    from marketplace.db import as_utc
+    from marketplace.wellbeing import crisis_plans
+    from marketplace.wellbeing.crisis_plans import PlanInput
+
+    seeker, buddy, _match = paired
+    buddy.display_name = "Rosa"
+    carer = UserFactory(display_name="Sam")
+    _grant, token = carers.invite_carer(
+        db_session, seeker, carer.email, [CarerScope.VIEW], ttl_seconds=3600
+    )
+    carers.accept_invitation(db_session, carer, token)
+    with app.app_context():
+        plan, _ = crisis_plans.save_plan(
+            db_session,
+            seeker,
+            PlanInput(
+                tell=[buddy.id], delegate=str(carer.id), scopes=[CarerScope.POOLS.value], days=10
+            ),
+            3600,
+        )
+        db_session.commit()
+    sign_in(client, seeker)
+    page = client.get("/break/check?length=week").get_data(as_text=True)
+    assert "We will email Rosa and Sam to say you have started a break." in page
+    assert "Sam may act for you for up to 10 days, until" in page
+    assert "or until you come back if that is sooner." in page
+    mailbox.clear()
+
+    response = post(client, "/break/check", {"length": "week"}, token_from="/break")
+    assert response.location.endswith("/break/started")
+    told = {m["To"] for m in mailbox.messages if m["Subject"] == "Robin has started a break"}
+    assert told == {buddy.email, carer.email}
+    grant = db_session.scalars(select(CarerGrant).where(CarerGrant.id == plan.grant_id)).one()
+    db_session.refresh(grant)
+    brk = breaks.current_break(db_session, seeker.id)
+    assert as_utc(grant.expires_at) == as_utc(brk.ends_at)  # a week, sooner than 10 days
+
+    page = client.get("/break/started").get_data(as_text=True)
+    assert "We have emailed Rosa and Sam to say you have started a break" in page
+    assert "Sam may act for you until" in page
+
+
+def test_without_a_crisis_plan_the_pages_promise_no_emails_to_anyone(client, db_session, paired):
+    seeker, _buddy, _match = paired
+    sign_in(client, seeker)
+    assert "We will email" not in client.get("/break/check?length=week").get_data(as_text=True)
+    post(client, "/break/check", {"length": "week"}, token_from="/break")
+    assert "We have emailed" not in client.get("/break/started").get_data(as_text=True)

@@ -130,11 +130,15 @@ def test_coming_back_never_resumes_what_the_person_had_paused_themselves(
     assert second.status == MatchStatus.ACTIVE.value  # someone else's pairing: untouched
 
 
-def test_the_other_person_resuming_during_the_break_is_respected(db_session, holder):
+def test_the_other_person_cannot_lift_the_breaks_pause_but_may_end_the_pairing(db_session, holder):
     person, buddy, match, _membership, _pool = holder
     breaks.start_break(db_session, person, "open")
-    buddies.resume(db_session, buddy, match)
-    buddies.end(db_session, buddy, match)
+    assert buddies.held_by_break(db_session, match) == person.id
+    assert not buddies.may_resume(db_session, buddy, match)
+    with pytest.raises(NotAllowed):
+        buddies.resume(db_session, buddy, match)
+    assert match.status == MatchStatus.PAUSED.value
+    buddies.end(db_session, buddy, match)  # either person may still end it at any time
     breaks.end_break(db_session, person)  # nothing to resume, and no error
     assert match.status == MatchStatus.ENDED.value
 
