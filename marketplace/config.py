@@ -127,6 +127,10 @@ def from_environment() -> dict[str, Any]:
         # How many reverse proxies stand in front of gunicorn (web/proxies.py); 0: none.
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
         "SIGN_IN_RATE_LIMIT": os.environ.get("SIGN_IN_RATE_LIMIT", "10 per 15 minutes"),
+        # Wrong passwords for one email address, from any client (auth/throttle.py).
+        "ACCOUNT_SIGN_IN_RATE_LIMIT": os.environ.get(
+            "ACCOUNT_SIGN_IN_RATE_LIMIT", "10 per 15 minutes"
+        ),
         "RESET_RATE_LIMIT": os.environ.get("RESET_RATE_LIMIT", "5 per hour"),
         "PASSWORD_RESET_TTL_SECONDS": 3600,
         # A moderator's claim on an item lapses after this long with no decision; an urgent

@@ -12,6 +12,10 @@ it commits, so nothing the work writes (a kept email, a link) lands in the calle
 app runs it after every request (`finish_request`), the job worker after each job, CLI commands
 after their commit, and tests call it themselves. Work noted while no transaction is open has
 nothing to wait for and runs at once.
+
+`after_response` is for work that must not even delay the answer: what /register and
+/forgotten-password do depends on whether the address has an account, so they answer first and
+do it (look-ups, tokens, emails) once the response has gone out, in a unit of work of its own.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, current_app, g
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction, scoped_session
 
@@ -183,13 +187,49 @@ for _name, _hook in (
         event.listen(Session, _name, _hook)
 
 
+_AFTER_RESPONSE = "outbox_after_response"
+
+
+def after_response(work: Work, what: Any = None) -> None:
+    """Do `work` once this request's response has gone out (when the server closes it), with a
+    session of its own that is then committed (and what that commit noted done), inside a
+    request context of its own. Only for a successful response: a failed one drops it.
+
+    For work whose cost or outcome must not show in the answer: the time a response takes can
+    tell someone as much as its words (whether an address has an account). A failure is
+    logged; nobody is waiting for it."""
+    pending: list[Note] = g.setdefault(_AFTER_RESPONSE, [])
+    pending.append(Note(("after_response", len(pending)), work, what))
+
+
+def _run_after_response(app: Flask, notes: list[Note]) -> None:
+    from marketplace.extensions import db
+
+    for item in notes:
+        # A request context of its own: emails render with the site's templates and links.
+        with app.test_request_context():
+            session = db.scoped()
+            try:
+                item.work(session)
+                commit(session)
+            except Exception:
+                log.exception("Work after the response failed: %s", item.key)
+                session.rollback()
+
+
 def init_app(app: Flask) -> None:
-    """After every request, do what its commits left to do."""
+    """After every request, do what its commits left to do; once its response has gone out,
+    what it left for then."""
     from marketplace.extensions import db
 
     @app.after_request
     def _run_after_request(response: Response) -> Response:
-        finish_request(db.scoped(), response.status_code < 400)
+        succeeded = response.status_code < 400
+        finish_request(db.scoped(), succeeded)
+        notes: list[Note] = g.pop(_AFTER_RESPONSE, [])
+        if notes and succeeded:
+            real_app = current_app._get_current_object()  # type: ignore[attr-defined]
+            response.call_on_close(lambda: _run_after_response(real_app, notes))
         return response
 
 

@@ -33,8 +33,13 @@ def csrf_token(client: FlaskClient, path: str = "/sign-in") -> str:
 def post(
     client: FlaskClient, path: str, data: dict | None = None, token_from: str | None = None, **kw
 ) -> TestResponse:
-    """POST with a CSRF token taken from `token_from` (default: the same path)."""
+    """POST with a CSRF token taken from `token_from` (default: the same path).
+
+    The response is read whole and closed, as a real server does once it has sent it, so
+    that work a view leaves for after its response (outbox.after_response: registration and
+    reset emails) has happened when this returns."""
     token = csrf_token(client, token_from or path)
+    kw.setdefault("buffered", True)
     return client.post(path, data={**(data or {}), "csrf_token": token}, **kw)
 
 

@@ -137,7 +137,9 @@ def confirm_email(token: str) -> str | Response:
     """The link sent to the new address. A GET only asks, so a mail scanner changes nothing."""
     change = services.email_change_to_confirm(db.session, token)
     if change is None:
-        return render_template("account/email_link_invalid.html"), 410  # type: ignore[return-value]
+        return render_template(  # type: ignore[return-value]
+            "account/email_link_invalid.html", link="to confirm your new email address"
+        ), 410
     form = ConfirmForm()
     error = None
     if form.validate_on_submit():
@@ -158,7 +160,9 @@ def not_me(token: str) -> str | Response:
     """The link sent to the old address: "this was not me"."""
     change = services.email_change_to_undo(db.session, token)
     if change is None:
-        return render_template("account/email_link_invalid.html"), 410  # type: ignore[return-value]
+        return render_template(  # type: ignore[return-value]
+            "account/email_link_invalid.html", link="to say a change of email was not you"
+        ), 410
     form = ConfirmForm()
     if form.validate_on_submit():
         user = services.undo_email_change(db.session, token)

@@ -106,6 +106,11 @@ class ForgottenPasswordForm(FlaskForm):
     submit = SubmitField("Send me a link", widget=GovSubmitInput())
 
 
+class SignInLinkForm(FlaskForm):
+    email = email_field()
+    submit = SubmitField("Email me a sign-in link", widget=GovSubmitInput())
+
+
 class ResetPasswordForm(FlaskForm):
     password = PasswordField(
         "New password",

@@ -139,3 +139,38 @@ class EmailChange(Base):
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Set when the person said "this was not me", or when a newer change replaced this one.
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PendingRegistration(Base):
+    """An account asked for but not yet opened: it opens when the link emailed to the address
+    is followed, so that /register answers the same whether or not the address has an account.
+
+    Only a hash of the link's token is kept, with the password already hashed; each new
+    request for the same address spends the ones before it."""
+
+    __tablename__ = "pending_registrations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    display_name: Mapped[str] = mapped_column(String(60))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    usage_intent: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SignInLink(Base):
+    """A single-use emailed sign-in link: the way in for the real person while someone else's
+    wrong passwords hold their account's sign-in limit (auth/throttle.py). Only a hash of the
+    token is kept."""
+
+    __tablename__ = "sign_in_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -14,26 +14,41 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from marketplace.auth import services
+from marketplace import outbox
+from marketplace.auth import services, throttle
 from marketplace.auth.forms import (
     CodeForm,
     ForgottenPasswordForm,
     RegisterForm,
     ResetPasswordForm,
     SignInForm,
+    SignInLinkForm,
     SignOutForm,
 )
 from marketplace.auth.models import UsageIntent, User
-from marketplace.auth.notices import send_account_notice, send_reset_link
+from marketplace.auth.notices import (
+    send_account_notice,
+    send_already_registered,
+    send_registration_link,
+    send_reset_link,
+    send_sign_in_link,
+)
+from marketplace.auth.passwords import hash_password
 from marketplace.auth.sessions import PENDING_USER_KEY, end_session, start_session
 from marketplace.errors import DomainError
 from marketplace.extensions import db, limiter
-from marketplace.web.forms import add_error
+from marketplace.web.forms import ConfirmForm, add_error
 from marketplace.web.redirects import safe_next
 
 bp = Blueprint("auth", __name__)
+
+
+@bp.context_processor
+def _link_minutes() -> dict[str, int]:
+    return {"link_minutes": services.SIGN_IN_LINK_TTL_SECONDS // 60}
 
 
 def _sign_in_limit() -> str:
@@ -59,30 +74,67 @@ def _after_sign_in(user: User) -> Response:
 
 @bp.route("/register", methods=["GET", "POST"])
 def register() -> str | Response:
+    """The answer is the same "check your email" page for every address: whether it has an
+    account is found out after the response has gone (outbox.after_response), and the password
+    is hashed here either way, so neither the words nor the time give it away."""
     if current_user.is_authenticated:
         return redirect(url_for("account.overview"))
     form = RegisterForm()
     if form.validate_on_submit():
+        data = services.Registration(
+            display_name=form.display_name.data or "",
+            email=form.email.data or "",
+            password=form.password.data or "",
+            usage_intent=UsageIntent(form.usage.data),
+        )
         try:
-            user = services.register(
-                db.session,
-                services.Registration(
-                    display_name=form.display_name.data or "",
-                    email=form.email.data or "",
-                    password=form.password.data or "",
-                    usage_intent=UsageIntent(form.usage.data),
-                ),
-            )
+            services.check_registration(db.session, data)
         except DomainError as error:
             add_error(form, error)
         else:
+            password_hash = hash_password(data.password)
+            outbox.after_response(
+                lambda session: _start_registration(session, data, password_hash),
+                what=("registration", services.normalise_email(data.email)),
+            )
+            return render_template("auth/register_sent.html", email=data.email.strip())
+    return render_template("auth/register.html", form=form)
+
+
+def _start_registration(session: Session, data: services.Registration, password_hash: str) -> None:
+    started = services.start_registration(session, data, password_hash)
+    if started.existing is not None:
+        send_already_registered(started.existing)
+    elif started.token is not None:
+        send_registration_link(started.email, data.display_name.strip(), started.token)
+
+
+@bp.route("/register/confirm/<token>", methods=["GET", "POST"])
+def confirm_registration(token: str) -> str | Response:
+    """The emailed link. A GET only asks, so a mail scanner opening it opens no account."""
+    pending = services.registration_to_confirm(db.session, token)
+    if pending is None:
+        return render_template("auth/registration_invalid.html"), 410  # type: ignore[return-value]
+    form = ConfirmForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            user = services.confirm_registration(db.session, token)
+        except DomainError as exc:
+            db.session.rollback()
+            error = exc.message
+        else:
             db.session.commit()
+            if current_user.is_authenticated:
+                end_session(current_user._get_current_object())
             start_session(user, second_factor_done=False)
             flash("Your account has been created", "success")
             if user.usage_intent in (UsageIntent.PROVIDER.value, UsageIntent.ULO.value):
                 return redirect(url_for("organisations.mine"))
             return redirect(url_for("account.overview"))
-    return render_template("auth/register.html", form=form)
+    return render_template(
+        "auth/confirm_registration.html", pending=pending, form=form, error=error
+    )
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -93,21 +145,27 @@ def sign_in() -> str | Response:
     if request.method == "GET" and request.args.get("next"):
         session["next"] = request.args["next"]
     form = SignInForm()
+    throttled_for = None
     if form.validate_on_submit():
-        user = services.authenticate(db.session, form.email.data or "", form.password.data or "")
+        attempt = services.attempt_sign_in(
+            db.session, form.email.data or "", form.password.data or ""
+        )
+        user = attempt.user
         if user is not None:
             db.session.commit()  # keeps a password hash that authenticate upgraded
-        until = (
-            services.suspended_until(db.session, form.email.data or "", form.password.data or "")
-            if user is None
-            else None
-        )
-        if until is not None:
+        if attempt.suspended_until is not None:
             form.email.errors = [
                 *form.email.errors,
-                f"A moderator has suspended this account until {until:%d %B %Y at %H:%M} UTC. "
+                "A moderator has suspended this account until "
+                f"{attempt.suspended_until:%d %B %Y at %H:%M} UTC. "
                 "The email we sent you explains why and how to appeal",
             ]
+        elif attempt.throttled:
+            # A failure for the address limit too, right password or not, so that neither the
+            # page nor its rate-limit headers say which it was.
+            g.failed_attempt = True
+            throttled_for = throttle.window_minutes()
+            form.email.errors = [*form.email.errors, THROTTLED]
         elif user is None:
             g.failed_attempt = True
             form.email.errors = [
@@ -115,16 +173,70 @@ def sign_in() -> str | Response:
                 "The email address or password is not right",
             ]
         elif user.has_second_factor:
-            next_url = session.get("next")
-            session.clear()
-            if next_url:
-                session["next"] = next_url
-            session[PENDING_USER_KEY] = user.get_id()
-            return redirect(url_for("auth.sign_in_code"))
+            return _to_second_factor(user)
         else:
             start_session(user, second_factor_done=False)
             return _after_sign_in(user)
-    return render_template("auth/sign_in.html", form=form)
+    return render_template("auth/sign_in.html", form=form, throttled_for=throttled_for)
+
+
+THROTTLED = (
+    "Too many wrong passwords have been tried for this account, so a password on its own "
+    "cannot sign in to it for now"
+)
+
+
+def _to_second_factor(user: User) -> Response:
+    next_url = session.get("next")
+    session.clear()
+    if next_url:
+        session["next"] = next_url
+    session[PENDING_USER_KEY] = user.get_id()
+    return redirect(url_for("auth.sign_in_code"))
+
+
+@bp.route("/sign-in/link", methods=["GET", "POST"])
+@limiter.limit(_reset_limit, methods=["POST"])
+def sign_in_link() -> str | Response:
+    """Ask for a one-time sign-in link: the same answer for every address, the look-up and the
+    email after the response (as for a reset)."""
+    if current_user.is_authenticated:
+        return redirect(url_for("account.overview"))
+    form = SignInLinkForm()
+    if form.validate_on_submit():
+        email = form.email.data or ""
+        outbox.after_response(
+            lambda session: _start_sign_in_link(session, email),
+            what=("sign-in link", services.normalise_email(email)),
+        )
+        return render_template("auth/sign_in_link_sent.html", email=email)
+    return render_template("auth/sign_in_link.html", form=form)
+
+
+def _start_sign_in_link(session: Session, email: str) -> None:
+    started = services.start_sign_in_link(session, email)
+    if started is not None:
+        send_sign_in_link(*started)
+
+
+@bp.route("/sign-in/link/<token>", methods=["GET", "POST"])
+@limiter.limit(_sign_in_limit, methods=["POST"], deduct_when=_failed_attempt)
+def use_sign_in_link(token: str) -> str | Response:
+    """The emailed link. A GET only asks, so a mail scanner opening it signs nobody in."""
+    user = services.sign_in_link_user(db.session, token)
+    if user is None:
+        return render_template("auth/sign_in_link_invalid.html"), 410  # type: ignore[return-value]
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        services.use_sign_in_link(db.session, token)
+        db.session.commit()
+        if current_user.is_authenticated:
+            end_session(current_user._get_current_object())
+        if user.has_second_factor:
+            return _to_second_factor(user)  # the link stands for the password, not the code
+        start_session(user, second_factor_done=False)
+        return _after_sign_in(user)
+    return render_template("auth/sign_in_link_use.html", form=form)
 
 
 @bp.route("/sign-in/code", methods=["GET", "POST"])
@@ -173,15 +285,23 @@ def sign_out() -> Response:
 def forgotten_password() -> str | Response:
     form = ForgottenPasswordForm()
     if form.validate_on_submit():
-        started = services.start_password_reset(
-            db.session, form.email.data or "", current_app.config["PASSWORD_RESET_TTL_SECONDS"]
+        email = form.email.data or ""
+        # The look-up, the token and the email happen after the response, so the answer takes
+        # as long (and says the same) whether or not the address has an account.
+        outbox.after_response(
+            lambda session: _start_reset(session, email),
+            what=("reset", services.normalise_email(email)),
         )
-        db.session.commit()
-        if started is not None:
-            send_reset_link(*started)
-        # The same page whether or not the address has an account.
-        return render_template("auth/reset_sent.html", email=form.email.data)
+        return render_template("auth/reset_sent.html", email=email)
     return render_template("auth/forgotten_password.html", form=form)
+
+
+def _start_reset(session: Session, email: str) -> None:
+    started = services.start_password_reset(
+        session, email, current_app.config["PASSWORD_RESET_TTL_SECONDS"]
+    )
+    if started is not None:
+        send_reset_link(*started)
 
 
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])

@@ -10,14 +10,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pyotp
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from marketplace.auth import throttle
 from marketplace.auth.display_names import check_display_name
 from marketplace.auth.models import (
     EmailChange,
     PasswordResetToken,
+    PendingRegistration,
     Role,
+    SignInLink,
     UsageIntent,
     User,
     UserRole,
@@ -85,17 +88,127 @@ def register(
             "An account already uses this email address. Sign in, or reset your password",
             field="email",
         )
+    return _open_account(
+        session,
+        email,
+        data.display_name.strip(),
+        password_hash or hash_password(data.password),
+        data.usage_intent,
+    )
+
+
+def _open_account(
+    session: Session, email: str, display_name: str, password_hash: str, intent: UsageIntent
+) -> User:
     user = User(
         email=email,
-        display_name=data.display_name.strip(),
-        password_hash=password_hash or hash_password(data.password),
-        usage_intent=data.usage_intent.value,
+        display_name=display_name,
+        password_hash=password_hash,
+        usage_intent=intent.value,
     )
-    if role := ROLE_FOR_INTENT.get(data.usage_intent):
+    if role := ROLE_FOR_INTENT.get(intent):
         user.roles.append(UserRole(role=role.value))
     session.add(user)
     session.flush()  # the caller signs the new person in, which needs the id
     return user
+
+
+REGISTRATION_TTL_SECONDS = 3600  # as long as a reset link
+
+
+def check_registration(session: Session, data: Registration) -> None:
+    """The checks /register makes before it answers: none of them depends on whether the
+    address has an account (that is found out after the answer, by start_registration)."""
+    check_display_name(session, data.display_name)
+    if problem := password_problem(data.password):
+        raise DomainError(problem, field="password")
+
+
+@dataclass(frozen=True)
+class RegistrationStarted:
+    """What start_registration did: a pending registration and its link's raw token for a new
+    address, or the account that already uses it (which is told, and not touched)."""
+
+    email: str
+    pending: PendingRegistration | None = None
+    token: str | None = None
+    existing: User | None = None
+
+
+def start_registration(
+    session: Session,
+    data: Registration,
+    password_hash: str,
+    now: datetime | None = None,
+) -> RegistrationStarted:
+    """The part of registering that depends on the address, done after /register has answered.
+
+    A new address gets a pending registration (the password hashed already, so the answer took
+    as long whatever the address) whose link opens the account; only the newest link for an
+    address works. An address with an account gets nothing but an email saying so."""
+    now = now or utcnow()
+    email = normalise_email(data.email)
+    existing = find_user_by_email(session, email)
+    if existing is not None:
+        return RegistrationStarted(email, existing=existing)
+    for earlier in _open_registrations(session, email):
+        earlier.used_at = now
+    raw, digest = new_token()
+    pending = PendingRegistration(
+        token_hash=digest,
+        email=email,
+        display_name=data.display_name.strip(),
+        password_hash=password_hash,
+        usage_intent=data.usage_intent.value,
+        created_at=now,
+        expires_at=now + timedelta(seconds=REGISTRATION_TTL_SECONDS),
+    )
+    session.add(pending)
+    return RegistrationStarted(email, pending=pending, token=raw)
+
+
+def _open_registrations(session: Session, email: str) -> list[PendingRegistration]:
+    return list(
+        session.scalars(
+            select(PendingRegistration).where(
+                PendingRegistration.email == email, PendingRegistration.used_at.is_(None)
+            )
+        )
+    )
+
+
+def registration_to_confirm(
+    session: Session, raw: str, now: datetime | None = None
+) -> PendingRegistration | None:
+    """The registration this emailed link opens, if the link still works (once, for 1 hour)."""
+    pending = session.scalars(
+        select(PendingRegistration).where(PendingRegistration.token_hash == hash_token(raw))
+    ).first()
+    if (
+        pending is None
+        or pending.used_at is not None
+        or as_utc(pending.expires_at) <= as_utc(now or utcnow())
+    ):
+        return None
+    return pending
+
+
+def confirm_registration(session: Session, raw: str, now: datetime | None = None) -> User:
+    """Follow the emailed link: the account opens with the details given on /register."""
+    now = now or utcnow()
+    pending = registration_to_confirm(session, raw, now)
+    if pending is None:
+        raise DomainError("This link has expired or has already been used")
+    pending.used_at = now
+    if find_user_by_email(session, pending.email) is not None:
+        raise DomainError("An account already uses this email address. Sign in instead")
+    return _open_account(
+        session,
+        pending.email,
+        pending.display_name,
+        pending.password_hash,
+        UsageIntent(pending.usage_intent),
+    )
 
 
 def grant_role(session: Session, user: User, role: Role) -> None:
@@ -116,6 +229,37 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     if user.password_hash and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user
+
+
+@dataclass(frozen=True)
+class SignInAttempt:
+    """What a password sign-in comes to: `user` signs in (after their second factor, if they
+    have one); otherwise `suspended_until` or `throttled` says why not, or neither (the email
+    address or password is not right)."""
+
+    user: User | None
+    suspended_until: datetime | None = None
+    throttled: bool = False
+
+
+def attempt_sign_in(session: Session, email: str, password: str) -> SignInAttempt:
+    """Check a password sign-in against the account and its sign-in limit (auth/throttle.py).
+
+    While the limit holds, a password on its own is refused whether it is right or not, and
+    counted as a failure either way, so the answer says nothing about it; a right password for
+    an account with a second factor still goes on to the code. Suspensions are told only to
+    someone with the right password, and only while the limit does not hold."""
+    throttled = throttle.is_throttled(email)
+    user = authenticate(session, email, password)
+    if throttled and (user is None or not user.has_second_factor):
+        throttle.count_failure(email)
+        return SignInAttempt(None, throttled=True)
+    if user is not None:
+        return SignInAttempt(user)
+    until = suspended_until(session, email, password)
+    if until is None:
+        throttle.count_failure(email)
+    return SignInAttempt(None, suspended_until=until)
 
 
 def suspended_until(session: Session, email: str, password: str) -> datetime | None:
@@ -356,6 +500,81 @@ def complete_password_reset(session: Session, raw: str, new_password: str) -> Us
     end_all_sessions(user)
     spend_reset_tokens(session, user, now)
     return user
+
+
+SIGN_IN_LINK_TTL_SECONDS = 15 * 60
+
+
+def start_sign_in_link(
+    session: Session, email: str, now: datetime | None = None
+) -> tuple[User, str] | None:
+    """A one-time sign-in link for the account with this email, if there is one that may sign
+    in: the way in while its sign-in limit holds (auth/throttle.py). Returns (user, raw token)
+    or None; the caller answers the same either way. Only the newest link works."""
+    now = now or utcnow()
+    user = find_user_by_email(session, email)
+    if user is None or not user.is_active or is_suspended(user, now):
+        return None
+    _spend_sign_in_links(session, user, now)
+    raw, digest = new_token()
+    session.add(
+        SignInLink(
+            user_id=user.id,
+            token_hash=digest,
+            created_at=now,
+            expires_at=now + timedelta(seconds=SIGN_IN_LINK_TTL_SECONDS),
+        )
+    )
+    return user, raw
+
+
+def _spend_sign_in_links(session: Session, user: User, now: datetime) -> None:
+    for link in session.scalars(
+        select(SignInLink).where(SignInLink.user_id == user.id, SignInLink.used_at.is_(None))
+    ):
+        link.used_at = now
+
+
+def sign_in_link_user(session: Session, raw: str, now: datetime | None = None) -> User | None:
+    """The person this sign-in link is for, if it still works (once, for 15 minutes, for an
+    account that may sign in)."""
+    now = now or utcnow()
+    link = session.scalars(
+        select(SignInLink).where(SignInLink.token_hash == hash_token(raw))
+    ).first()
+    if link is None or link.used_at is not None or as_utc(link.expires_at) <= as_utc(now):
+        return None
+    user = session.get(User, link.user_id)
+    if user is None or not user.is_active or is_suspended(user, now):
+        return None
+    return user
+
+
+def use_sign_in_link(session: Session, raw: str, now: datetime | None = None) -> User:
+    """Follow a sign-in link: it is spent, and the caller signs the person in (after their
+    second factor, if they have one: the link stands for the password only)."""
+    now = now or utcnow()
+    user = sign_in_link_user(session, raw, now)
+    if user is None:
+        raise DomainError("This link has expired or has already been used. Ask for a new one")
+    _spend_sign_in_links(session, user, now)
+    return user
+
+
+def erase_sign_in_links(session: Session, user: User) -> None:
+    """Erasing an account deletes its open sign-in links."""
+    session.execute(delete(SignInLink).where(SignInLink.user_id == user.id))
+
+
+def purge_expired_links(session: Session, now: datetime | None = None) -> int:
+    """Delete pending registrations and sign-in links whose time is up (used or not): they
+    hold an email address, a display name and a password hash that nobody can use any more."""
+    now = now or utcnow()
+    gone = 0
+    for model in (PendingRegistration, SignInLink):
+        result = session.execute(delete(model).where(model.expires_at <= now))
+        gone += result.rowcount or 0  # type: ignore[attr-defined]
+    return gone
 
 
 def new_totp_secret() -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload
@@ -33,14 +33,13 @@ from marketplace.buddies.models import (
 )
 from marketplace.db import as_utc, utcnow
 from marketplace.errors import DomainError, NotAllowed
-from marketplace.moderation import limits
+from marketplace.moderation import conversation_rules
 from marketplace.moderation import services as moderation
 from marketplace.moderation.models import Decision, ModerationItem, QueueState
 from marketplace.places.models import Council
 
 ITEM_BUDDY_CONCERN = "buddy_concern"
-# Enough for a real conversation; stops a flood (or a script) filling someone's inbox.
-MESSAGES_PER_HOUR = 30
+MESSAGES_PER_HOUR = conversation_rules.MESSAGES_PER_HOUR
 SEEKER = "seeker"
 BUDDY = "buddy"
 
@@ -155,12 +154,7 @@ def mark_read(match: BuddyMatch, user: User, now: datetime | None = None) -> Non
 
 
 def _check_message(body: str) -> str:
-    body = (body or "").strip()
-    if not body:
-        raise DomainError("Enter your message", field="body")
-    if len(body) > MAX_MESSAGE:
-        raise DomainError(f"Your message must be {MAX_MESSAGE:,} characters or fewer", field="body")
-    return body
+    return conversation_rules.check_message(body)  # the rule every conversation keeps
 
 
 def _check_can_talk(session: Session, sender: User, match: BuddyMatch) -> None:
@@ -188,22 +182,7 @@ def send_message(
     resume_if_due(match, now)
     _check_can_talk(session, sender, match)
     body = _check_message(body)
-    limits.check_new_account_limit(session, sender, now)
-    sent_lately = (
-        session.scalar(
-            select(func.count(BuddyMessage.id)).where(
-                BuddyMessage.sender_id == sender.id,
-                BuddyMessage.created_at > now - timedelta(hours=1),
-            )
-        )
-        or 0
-    )
-    if sent_lately >= MESSAGES_PER_HOUR:
-        raise DomainError(
-            f"You have sent {MESSAGES_PER_HOUR} messages in the last hour. "
-            "Please wait a little before sending more",
-            field="body",
-        )
+    conversation_rules.check_sender(session, sender, BuddyMessage, BuddyMessage.sender_id, now)
     other = session.get(User, match.other_id(sender.id))
     already_waiting = other is not None and unread_count(session, match, other) > 0
     message = BuddyMessage(match=match, sender_id=sender.id, body=body, created_at=now)

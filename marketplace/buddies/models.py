@@ -25,11 +25,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.auth.models import User
 from marketplace.db import Base, utcnow
+from marketplace.moderation import conversation_rules
 from marketplace.places.models import Council
 
 MIN_MONTHS_HOLDING = 6
 MAX_CAPACITY = 3
-MAX_MESSAGE = 5000
+MAX_MESSAGE = conversation_rules.MAX_MESSAGE  # one limit for every conversation
 MAX_CONTACT = 300
 MAX_ABOUT_ME = 500
 MAX_HELLO = 300

@@ -83,7 +83,7 @@ def members(
                 status=m.status,
                 standing=found.standing.value,
                 confirmed_minutes=found.confirmed_minutes,
-                commitment_minutes=m.commitment_minutes,
+                commitment_minutes=found.commitment_minutes,  # owed this month (pro rata)
                 pending_basis=m.pending_basis,
                 joined_on=as_utc(m.joined_at).date(),
             )

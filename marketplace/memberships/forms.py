@@ -19,7 +19,6 @@ from govuk_frontend_wtf.wtforms_widgets import (
 )
 from wtforms import (
     BooleanField,
-    EmailField,
     IntegerField,
     RadioField,
     SelectChoice,
@@ -33,6 +32,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from marketplace.carers.acting import for_whom_field
 from marketplace.memberships.models import MAX_PLACE, MAX_WHAT, Basis, GivingKind
 from marketplace.memberships.reciprocity import MAX_DESCRIPTION
+from marketplace.moderation.conversation_rules import MAX_MESSAGE
 from marketplace.money import NotMoney, parse_pounds
 from marketplace.web.forms import CardForm, DayMonthYearField
 
@@ -48,7 +48,7 @@ BASIS_LABELS = {
     Basis.RECIPROCITY.value: "Give time back each month",
 }
 FOR_ULO = "ulo"
-FOR_MEMBER = "member"
+REQUEST_CHOICE = "request-"  # + the help request id: the person who asked
 
 
 def kind_choices(kinds: list[str] | tuple[str, ...] | None = None) -> list[SelectChoice]:
@@ -172,22 +172,15 @@ class LogTimeForm(FlaskForm):
         validators=[InputRequired(message="Choose what kind of help you gave")],
         invalid_choice_message="Choose what kind of help you gave",
     )
+    # Choices set by the view: the organisation, and each person the member was matched with
+    # through a help request (never an email address to type: see reciprocity.matches_of).
     recipient = RadioField(
         "Who did you help?",
         widget=GovRadioInput(),
-        choices=[
-            SelectChoice(FOR_ULO, "The organisation itself (staff will confirm it)"),
-            SelectChoice(FOR_MEMBER, "Another member (they will confirm it)"),
-        ],
+        choices=[],
         default=FOR_ULO,
         validators=[InputRequired(message="Choose who you helped")],
-        invalid_choice_message="Choose who you helped",
-    )
-    recipient_email = EmailField(
-        "If another member: their email address",
-        widget=GovTextInput(),
-        description="They must be a member of this organisation.",
-        validators=[Optional(), Length(max=254)],
+        invalid_choice_message="Choose the person you helped from the list",
     )
     given_on = DayMonthYearField(
         "When did you give it?",
@@ -209,6 +202,36 @@ class LogTimeForm(FlaskForm):
         ],
     )
     submit = SubmitField("Log the time", widget=GovSubmitInput())
+
+
+def recipient_choices(matches: list[tuple[int, str]]) -> list[SelectChoice]:
+    """The organisation, then each (help request id, label) the member was matched through."""
+    return [
+        SelectChoice(FOR_ULO, "The organisation itself (staff will confirm it)"),
+        *(SelectChoice(f"{REQUEST_CHOICE}{rid}", label) for rid, label in matches),
+    ]
+
+
+def request_of_choice(value: str | None) -> int | None:
+    """The help request id a recipient choice names (None for the organisation)."""
+    if value and value.startswith(REQUEST_CHOICE) and value[len(REQUEST_CHOICE) :].isdigit():
+        return int(value[len(REQUEST_CHOICE) :])
+    return None
+
+
+class HelpMessageForm(FlaskForm):
+    body = TextAreaField(
+        "Your message",
+        widget=GovCharacterCount(),
+        validators=[
+            InputRequired(message="Enter your message"),
+            Length(
+                max=MAX_MESSAGE,
+                message=f"Your message must be {MAX_MESSAGE:,} characters or fewer",
+            ),
+        ],
+    )
+    submit = SubmitField("Send message", widget=GovSubmitInput())
 
 
 class HelpRequestForm(FlaskForm):

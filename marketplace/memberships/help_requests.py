@@ -1,8 +1,11 @@
-"""Help requests: anyone signed in asks a ULO for help; cleared reciprocity members offer to take
-it; the requester accepts one offer; afterwards one step logs and confirms the hours.
+"""Help requests: anyone signed in asks a ULO for help; the members who can take it are emailed
+and offer; the requester (emailed on each offer) accepts one, and the helper is emailed; the two
+then arrange it in a private thread (help_threads.py); afterwards the helper logs the hours and
+the requester confirms them, or the requester logs and confirms them in one step. Cancelling
+emails everyone who offered (help_notices.py has every email).
 
-Clearance: staff record that a member is cleared for a kind of task (e.g. occasional PA work after
-a DBS check), with who and when. Kinds in NEEDS_CLEARANCE can only be offered by cleared members.
+Clearance (clearance.py) is checked when a member offers, and again when the hours are
+confirmed: a clearance revoked in between means the time cannot be counted.
 """
 
 from __future__ import annotations
@@ -13,24 +16,15 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from marketplace import audit
 from marketplace.auth.models import User
 from marketplace.db import utcnow
 from marketplace.errors import DomainError, NotAllowed
-from marketplace.memberships import ledger
-from marketplace.memberships.common import (
-    act_as,
-    live_membership,
-    require_staff,
-    require_ulo,
-    today_of,
-)
+from marketplace.memberships import clearance, help_notices, ledger
+from marketplace.memberships.common import act_as, live_membership, require_ulo, today_of
 from marketplace.memberships.models import (
     MAX_PLACE,
     MAX_WHAT,
-    NEEDS_CLEARANCE,
     Basis,
-    Clearance,
     GivingKind,
     HelpOffer,
     HelpRequest,
@@ -93,6 +87,7 @@ def post_request(
     )
     session.add(request)
     session.flush()  # the caller links to it
+    help_notices.request_posted(session, request)
     return request
 
 
@@ -116,72 +111,10 @@ def cancel_request(session: Session, user: User, request: HelpRequest) -> HelpRe
         raise NotAllowed("Only the person who asked can cancel this request")
     if request.status not in (HelpRequestStatus.OPEN, HelpRequestStatus.ACCEPTED):
         raise DomainError("This request can no longer be cancelled", field="request")
+    told = [o for o in request.offers if o.status in (OfferStatus.OFFERED, OfferStatus.ACCEPTED)]
     request.status = HelpRequestStatus.CANCELLED.value
+    help_notices.request_cancelled(session, request, told)
     return request
-
-
-# --- clearance ----------------------------------------------------------------------------------
-
-
-def is_cleared(session: Session, org_id: int, user_id: int, kind: str) -> bool:
-    """True if staff cleared this person for this kind of task here (and did not revoke it)."""
-    return (
-        session.scalar(
-            select(Clearance.id).where(
-                Clearance.organisation_id == org_id,
-                Clearance.user_id == user_id,
-                Clearance.kind == kind,
-                Clearance.revoked_at.is_(None),
-            )
-        )
-        is not None
-    )
-
-
-def set_clearance(
-    session: Session,
-    staff: User,
-    org: Organisation,
-    member: User,
-    kind: str,
-    cleared: bool = True,
-    now: datetime | None = None,
-) -> Clearance:
-    """Staff clear a reciprocity member for a kind of task, or revoke it (who and when kept)."""
-    require_staff(session, staff, org)
-    if kind not in {k.value for k in GivingKind}:
-        raise DomainError("Choose a kind of task", field="kind")
-    membership = live_membership(session, org.id, member.id)
-    if membership is None or Basis.RECIPROCITY not in (membership.basis, membership.pending_basis):
-        raise DomainError("Only members giving time back can be cleared", field="member")
-    now = now or utcnow()
-    record = session.scalar(
-        select(Clearance).where(
-            Clearance.organisation_id == org.id,
-            Clearance.user_id == member.id,
-            Clearance.kind == kind,
-        )
-    )
-    if record is None:
-        if not cleared:
-            raise DomainError("This member is not cleared for that", field="kind")
-        record = Clearance(organisation_id=org.id, user_id=member.id, kind=kind)
-        session.add(record)
-    if cleared:
-        record.cleared_by_id, record.cleared_at = staff.id, now
-        record.revoked_by_id = record.revoked_at = None
-    else:
-        record.revoked_by_id, record.revoked_at = staff.id, now
-    # Clearance lets a member into people's homes and lives: who granted it is kept for good.
-    audit.record(
-        session,
-        staff.id,
-        "clearance.granted" if cleared else "clearance.revoked",
-        "user",
-        member.id,
-        f"{kind} for organisation {org.id}",
-    )
-    return record
 
 
 # --- offers -------------------------------------------------------------------------------------
@@ -206,12 +139,7 @@ def offer_help(
             "Only active members giving time back to this organisation can offer",
             field="organisation",
         )
-    if request.kind in NEEDS_CLEARANCE and not is_cleared(
-        session, request.organisation_id, user.id, request.kind
-    ):
-        raise NotAllowed(
-            "The organisation needs to clear you for this kind of task first", field="kind"
-        )
+    clearance.require_cleared(session, request.organisation_id, user.id, request.kind)
     existing = session.scalar(
         select(HelpOffer).where(
             HelpOffer.help_request_id == request.id, HelpOffer.user_id == user.id
@@ -221,9 +149,11 @@ def offer_help(
         raise DomainError("You have already offered to help with this", field="request")
     if existing is not None:
         existing.status = OfferStatus.OFFERED.value
-        return existing
-    offer = HelpOffer(help_request=request, user_id=user.id, status=OfferStatus.OFFERED.value)
-    session.add(offer)
+        offer = existing
+    else:
+        offer = HelpOffer(help_request=request, user_id=user.id, status=OfferStatus.OFFERED.value)
+        session.add(offer)
+    help_notices.offer_made(session, request, user)
     return offer
 
 
@@ -249,11 +179,12 @@ def accept_offer(
         raise DomainError("This request is no longer open", field="request")
     if offer.status != OfferStatus.OFFERED.value:
         raise DomainError("This offer is no longer available", field="offer")
-    for other in request.offers:
-        if other.status == OfferStatus.OFFERED.value:
-            other.status = OfferStatus.DECLINED.value
+    declined = [o for o in request.offers if o.status == OfferStatus.OFFERED and o is not offer]
+    for other in declined:
+        other.status = OfferStatus.DECLINED.value
     offer.status = OfferStatus.ACCEPTED.value
     request.status = HelpRequestStatus.ACCEPTED.value
+    help_notices.offer_accepted(session, offer, declined)
     return request
 
 
@@ -278,9 +209,22 @@ def complete(
         raise NotAllowed("Only the person who asked can confirm the help given")
     if request.status != HelpRequestStatus.ACCEPTED.value:
         raise DomainError("Accept an offer of help first", field="request")
+    if request.time_log_id is not None:
+        raise DomainError(
+            "The person helping has logged the time: confirm it or turn it down",
+            field="request",
+        )
     offer = accepted_offer(request)
     if offer is None or offer.user_id is None:
         raise DomainError("The person who offered is no longer here", field="offer")
+    clearance.require_cleared(
+        session,
+        request.organisation_id,
+        offer.user_id,
+        request.kind,
+        "The person helping is not cleared for this kind of task, so these hours cannot be "
+        "counted. Please contact the organisation",
+    )
     now = now or utcnow()
     check_time(TimeGiven(request.kind, given_on, minutes, user.id), offer.user_id, today_of(now))
     membership = live_membership(session, request.organisation_id, offer.user_id)
@@ -316,16 +260,5 @@ def requests_of(session: Session, user: User) -> list[HelpRequest]:
             select(HelpRequest)
             .where(HelpRequest.requester_id == user.id)
             .order_by(HelpRequest.created_at.desc(), HelpRequest.id.desc())
-        )
-    )
-
-
-def clearances_of(session: Session, org_id: int, user_id: int) -> list[Clearance]:
-    """This person's clearances (current and revoked) at this ULO."""
-    return list(
-        session.scalars(
-            select(Clearance)
-            .where(Clearance.organisation_id == org_id, Clearance.user_id == user_id)
-            .order_by(Clearance.kind)
         )
     )

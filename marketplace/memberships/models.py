@@ -76,7 +76,8 @@ class Standing(enum.StrEnum):
     """A reciprocity member's standing for one month."""
 
     GOOD = "good"
-    SHORT = "short"
+    SHORT = "short"  # the month is over and fell short
+    SO_FAR = "so_far"  # the month is still going and the hours are not all given yet
     PAUSED = "paused"
     FORGIVEN = "forgiven"
     NOT_APPLICABLE = "not_applicable"  # fee basis, or before the member joined
@@ -398,10 +399,25 @@ class HelpRequest(Base):
     )
     time_log_id: Mapped[int | None] = mapped_column(ForeignKey("membership_time_logs.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The thread between the requester and the helper: when each last opened it (so a new
+    # message emails the other once per batch), and whether each chose to show the other
+    # their email address (contact details are only ever shared by choice).
+    requester_read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    helper_read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    requester_shares_email: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    helper_shares_email: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
 
+    organisation: Mapped[Organisation] = relationship()
     requester: Mapped[User | None] = relationship()
     offers: Mapped[list[HelpOffer]] = relationship(
         back_populates="help_request", order_by="HelpOffer.id", cascade="all, delete-orphan"
+    )
+    messages: Mapped[list[HelpMessage]] = relationship(
+        back_populates="help_request", order_by="HelpMessage.id", cascade="all, delete-orphan"
     )
 
 
@@ -426,3 +442,24 @@ class HelpOffer(Base):
 
     help_request: Mapped[HelpRequest] = relationship(back_populates="offers")
     user: Mapped[User | None] = relationship()
+
+
+class HelpMessage(Base):
+    """A message in the private thread between the requester and the helper they accepted.
+    Nobody else reads it unless it is reported; moderators can hide it."""
+
+    __tablename__ = "membership_help_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    help_request_id: Mapped[int] = mapped_column(
+        ForeignKey("membership_help_requests.id", ondelete="CASCADE"), index=True
+    )
+    sender_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    hidden_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    help_request: Mapped[HelpRequest] = relationship(back_populates="messages")
+    sender: Mapped[User | None] = relationship()

@@ -29,6 +29,7 @@ from marketplace.jobs.services import enqueue
 from marketplace.memberships.jobs import STOP_SUBSCRIPTION
 from marketplace.memberships.models import (
     Clearance,
+    HelpMessage,
     HelpOffer,
     HelpRequest,
     HelpRequestStatus,
@@ -68,6 +69,10 @@ def export(session: Session, user: User) -> dict[str, Any]:
     )
     clearances = session.scalars(
         select(Clearance).where(Clearance.user_id == user.id).order_by(Clearance.id)
+    )
+    # Only what they wrote: the other person's messages are that person's data.
+    messages = session.scalars(
+        select(HelpMessage).where(HelpMessage.sender_id == user.id).order_by(HelpMessage.id)
     )
     return {
         "memberships": [
@@ -120,6 +125,10 @@ def export(session: Session, user: User) -> dict[str, Any]:
         "clearances": [
             {"kind": c.kind, "cleared_at": _iso(c.cleared_at), "revoked_at": _iso(c.revoked_at)}
             for c in clearances
+        ],
+        "help_messages": [
+            {"request": m.help_request_id, "sent_at": _iso(m.created_at), "body": m.body}
+            for m in messages
         ],
     }
 
@@ -196,6 +205,12 @@ def erase(session: Session, user: User) -> None:
         .execution_options(synchronize_session=False)
     )
     session.execute(delete(Clearance).where(Clearance.user_id == user.id))
+    # What they wrote in help request threads goes; the other person's side stays theirs.
+    session.execute(
+        delete(HelpMessage)
+        .where(HelpMessage.sender_id == user.id)
+        .execution_options(synchronize_session=False)
+    )
     session.flush()
 
 

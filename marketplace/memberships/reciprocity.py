@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from marketplace import audit
 from marketplace.auth.models import User
-from marketplace.db import utcnow
+from marketplace.db import as_utc, utcnow
 from marketplace.errors import DomainError, NotAllowed
-from marketplace.memberships import ledger
+from marketplace.memberships import break_pauses, clearance, ledger
 from marketplace.memberships.common import (
     act_as,
     first_open_month,
@@ -35,10 +35,14 @@ from marketplace.memberships.models import (
     Basis,
     ForgivenMonth,
     GivingKind,
+    HelpOffer,
+    HelpRequest,
+    HelpRequestStatus,
     LogStatus,
     Membership,
     MembershipPause,
     MembershipStatus,
+    OfferStatus,
     Standing,
     TimeLog,
 )
@@ -57,6 +61,8 @@ class TimeGiven:
     minutes: int
     recipient_id: int | None = None
     description: str = ""
+    # The help request through which the giver was matched with the person helped.
+    help_request_id: int | None = None
 
 
 def check_time(data: TimeGiven, giver_id: int, today: date) -> None:
@@ -105,14 +111,17 @@ def log_time(
     offer = offer_of(session, org.id)
     if offer is not None and offer.kinds and data.kind not in offer.kinds:
         raise DomainError("This organisation does not accept that kind of help", field="kind")
-    if data.recipient_id is not None and session.get(User, data.recipient_id) is None:
-        raise DomainError("Choose the person you helped", field="recipient")
+    # Time only counts for a task the member may do: PA work needs the ULO's clearance.
+    clearance.require_cleared(session, org.id, user.id, data.kind)
+    request = None
+    if data.recipient_id is not None or data.help_request_id is not None:
+        request = _matched_request(session, org, user, data)
     entry = TimeLog(
         organisation_id=org.id,
         membership_id=membership.id,
         giver_id=user.id,
-        recipient_id=data.recipient_id,
-        for_ulo=data.recipient_id is None,
+        recipient_id=request.requester_id if request is not None else None,
+        for_ulo=request is None,
         kind=data.kind,
         given_on=data.given_on,
         minutes=data.minutes,
@@ -121,7 +130,48 @@ def log_time(
     )
     session.add(entry)
     session.flush()  # the caller shows it, and confirmation needs its id
+    if (
+        request is not None
+        and request.status == HelpRequestStatus.ACCEPTED.value
+        and request.time_log_id is None
+    ):
+        request.time_log_id = entry.id  # confirming these hours completes the request
     return entry
+
+
+def matches_of(session: Session, org_id: int, user_id: int) -> list[HelpRequest]:
+    """The help requests at this ULO where this member's offer was accepted, newest first: the
+    people they were matched with, the only people they can log time for (so nobody needs
+    anyone's email address, and nothing says whether an address belongs to a member)."""
+    return list(
+        session.scalars(
+            select(HelpRequest)
+            .join(HelpOffer, HelpOffer.help_request_id == HelpRequest.id)
+            .where(
+                HelpRequest.organisation_id == org_id,
+                HelpRequest.requester_id.is_not(None),
+                HelpRequest.status.in_(
+                    [HelpRequestStatus.ACCEPTED.value, HelpRequestStatus.DONE.value]
+                ),
+                HelpOffer.user_id == user_id,
+                HelpOffer.status == OfferStatus.ACCEPTED.value,
+            )
+            .order_by(HelpRequest.needed_on.desc(), HelpRequest.id.desc())
+        )
+    )
+
+
+def _matched_request(
+    session: Session, org: Organisation, user: User, data: TimeGiven
+) -> HelpRequest:
+    for request in matches_of(session, org.id, user.id):
+        if data.help_request_id in (None, request.id) and data.recipient_id in (
+            None,
+            request.requester_id,
+        ):
+            return request
+    # The same words whoever was named: nothing here tells anyone who is a member.
+    raise DomainError("Choose the person you helped from the list", field="recipient")
 
 
 def _may_decide(session: Session, user: User, entry: TimeLog, org: Organisation) -> bool:
@@ -161,9 +211,17 @@ def confirm(session: Session, user: User, entry: TimeLog, now: datetime | None =
     if not getattr(changed, "rowcount", 0):
         raise DomainError("These hours have already been decided", field="log")
     ledger.post(session, entry)
+    request = _request_of(session, entry)
+    if request is not None and request.status == HelpRequestStatus.ACCEPTED.value:
+        request.status = HelpRequestStatus.DONE.value  # the helper's hours are confirmed
     if by_staff:
         _audit_staff_decision(session, user, entry, "hours.confirmed")
     return entry
+
+
+def _request_of(session: Session, entry: TimeLog) -> HelpRequest | None:
+    """The help request these hours were logged for, if any."""
+    return session.scalar(select(HelpRequest).where(HelpRequest.time_log_id == entry.id))
 
 
 def reject(session: Session, user: User, entry: TimeLog, now: datetime | None = None) -> TimeLog:
@@ -178,6 +236,9 @@ def reject(session: Session, user: User, entry: TimeLog, now: datetime | None = 
     session.refresh(entry)
     if not getattr(changed, "rowcount", 0):
         raise DomainError("These hours have already been decided", field="log")
+    request = _request_of(session, entry)
+    if request is not None and request.status == HelpRequestStatus.ACCEPTED.value:
+        request.time_log_id = None  # not given: the request waits for the right hours
     if by_staff:
         _audit_staff_decision(session, user, entry, "hours.rejected")
     return entry
@@ -210,7 +271,8 @@ def logs_of(session: Session, membership: Membership) -> list[TimeLog]:
 
 @dataclass(frozen=True)
 class MonthStanding:
-    """A member's standing for one month, with the minutes confirmed and committed."""
+    """A member's standing for one month: the minutes confirmed, the minutes owed (the
+    commitment pro rata: `owed`) and, while the month is still going, the days left."""
 
     month: date
     standing: Standing
@@ -218,6 +280,7 @@ class MonthStanding:
     commitment_minutes: int
     forgiven_by_id: int | None = None
     forgiven_at: datetime | None = None
+    days_left: int = 0
 
 
 def confirmed_minutes(session: Session, membership_id: int, month: date) -> int:
@@ -233,42 +296,85 @@ def confirmed_minutes(session: Session, membership_id: int, month: date) -> int:
     return int(total or 0)
 
 
-def _paused_in(session: Session, membership_id: int, month: date) -> bool:
-    first, last = month_start(month), month_end(month)
-    found = session.scalar(
-        select(MembershipPause.id).where(
+def _days(first: date, last: date) -> set[int]:
+    return set(range(first.toordinal(), last.toordinal() + 1))
+
+
+def _paused_days(session: Session, membership_id: int, first: date, last: date) -> set[int]:
+    """The days from `first` to `last` on which the membership was paused (a pause with no end
+    runs to `last`; a pause and resume on the same day pauses that one day)."""
+    pauses = session.scalars(
+        select(MembershipPause).where(
             MembershipPause.membership_id == membership_id,
             MembershipPause.starts_on <= last,
             (MembershipPause.ends_on.is_(None)) | (MembershipPause.ends_on >= first),
         )
     )
-    return found is not None
+    days: set[int] = set()
+    for pause in pauses:
+        days |= _days(max(pause.starts_on, first), min(pause.ends_on or last, last))
+    return days
 
 
-def standing(session: Session, membership: Membership, month: date) -> MonthStanding:
-    """good (confirmed ≥ commitment), paused (paused any part of the month: no penalty),
-    forgiven (staff forgave a shortfall), short; not_applicable for fee months."""
+@dataclass(frozen=True)
+class Owed:
+    """What a month asks of a member: minutes owed, and whether a pause touched it."""
+
+    minutes: int
+    paused: bool
+
+
+def owed(session: Session, membership: Membership, month: date) -> Owed:
+    """THE rule for the hours a month asks: the commitment pro rata by the days of the month
+    the member was a member on this basis and not paused (rounded down, in the member's
+    favour). Joining on the 20th asks for the days from the 20th; pausing for a day asks for
+    every other day, so pausing and resuming cannot wipe a month. A month touched by a
+    wellbeing break that paused the membership asks nothing (the break promises "no month
+    counts as short": break_pauses.py reads its dates)."""
+    first, last = month_start(month), month_end(month)
+    start = max(first, membership.basis_from, as_utc(membership.joined_at).date())
+    if membership.basis != Basis.RECIPROCITY or start > last:
+        return Owed(0, False)
+    paused = _paused_days(session, membership.id, start, last)
+    if break_pauses.touches(session, membership.id, first, last):
+        return Owed(0, True)
+    member_days = len(_days(start, last) - paused)
+    month_days = last.day
+    return Owed(membership.commitment_minutes * member_days // month_days, bool(paused))
+
+
+def standing(
+    session: Session, membership: Membership, month: date, today: date | None = None
+) -> MonthStanding:
+    """good (confirmed ≥ owed), paused (paused all the month, or a break: nothing owed),
+    forgiven (staff forgave a shortfall), so_far (the month is still going: there is time
+    left), short (the month is over and fell short); not_applicable for fee months and
+    months before joining."""
     month = month_start(month)
+    today = today or today_of(utcnow())
     minutes = confirmed_minutes(session, membership.id, month)
-    commitment = membership.commitment_minutes
+    asked = owed(session, membership, month)
 
-    def result(value: Standing, forgiven: ForgivenMonth | None = None) -> MonthStanding:
+    def result(
+        value: Standing, forgiven: ForgivenMonth | None = None, days_left: int = 0
+    ) -> MonthStanding:
         return MonthStanding(
             month,
             value,
             minutes,
-            commitment,
+            asked.minutes,
             forgiven.forgiven_by_id if forgiven else None,
             forgiven.forgiven_at if forgiven else None,
+            days_left,
         )
 
     if membership.basis != Basis.RECIPROCITY or month < membership.basis_from:
         return result(Standing.NOT_APPLICABLE)
-    if month_start(membership.joined_at.date()) > month:
+    if month_start(as_utc(membership.joined_at).date()) > month:
         return result(Standing.NOT_APPLICABLE)
-    if _paused_in(session, membership.id, month):
-        return result(Standing.PAUSED)
-    if minutes >= commitment:
+    if asked.minutes == 0:
+        return result(Standing.PAUSED if asked.paused else Standing.GOOD)
+    if minutes >= asked.minutes:
         return result(Standing.GOOD)
     forgiven = session.scalar(
         select(ForgivenMonth).where(
@@ -277,6 +383,9 @@ def standing(session: Session, membership: Membership, month: date) -> MonthStan
     )
     if forgiven is not None:
         return result(Standing.FORGIVEN, forgiven)
+    if today <= month_end(month):
+        # Never "short" while the hours can still be given this month.
+        return result(Standing.SO_FAR, days_left=(month_end(month) - today).days + 1)
     return result(Standing.SHORT)
 
 
@@ -293,8 +402,10 @@ def forgive(
     month = month_start(month)
     if month > month_start(today_of(now)):
         raise DomainError("You cannot forgive a month that has not started", field="month")
-    current = standing(session, membership, month)
-    if current.standing != Standing.SHORT:
+    current = standing(session, membership, month, today_of(now))
+    # A month still going can be forgiven ahead (staff know it will not be met); a month
+    # that is paused, good or not applicable has nothing to forgive.
+    if current.standing not in (Standing.SHORT, Standing.SO_FAR):
         raise DomainError(
             f"There is no shortfall to forgive (standing: {current.standing.value})",
             field="month",

@@ -42,8 +42,11 @@ from marketplace.extensions import db
 from marketplace.memberships import (
     billing,
     charts,
+    clearance,
     dashboard,
+    help_notices,
     help_requests,
+    help_threads,
     hours_notices,
     reciprocity,
     services,
@@ -56,10 +59,11 @@ from marketplace.memberships.common import (
 )
 from marketplace.memberships.forms import (
     BASIS_LABELS,
-    FOR_MEMBER,
     KIND_LABELS,
+    REQUEST_CHOICE,
     ClearanceForm,
     CompleteForm,
+    HelpMessageForm,
     HelpRequestForm,
     JoinForm,
     LogTimeForm,
@@ -68,6 +72,8 @@ from marketplace.memberships.forms import (
     SwitchCardForm,
     kind_choices,
     minutes_of,
+    recipient_choices,
+    request_of_choice,
 )
 from marketplace.memberships.models import (
     Basis,
@@ -88,6 +94,7 @@ from marketplace.organisations.models import Organisation, OrganisationKind
 from marketplace.payments.services import CardDetails
 from marketplace.web.actions import button_action, form_action
 from marketplace.web.forms import ConfirmForm, as_date, failed
+from marketplace.web.template_globals import format_date
 
 bp = Blueprint("memberships", __name__)
 
@@ -95,6 +102,7 @@ JOIN_KEY = "membership_join"
 STANDING_WORDS = {
     Standing.GOOD.value: "On track",
     Standing.SHORT.value: "Short of the hours",
+    Standing.SO_FAR.value: "On the way",
     Standing.PAUSED.value: "Paused (no hours asked)",
     Standing.FORGIVEN.value: "Shortfall forgiven",
     Standing.NOT_APPLICABLE.value: "Not applicable",
@@ -127,7 +135,7 @@ OFFER_WORDS = {
 OFFER_FIELDS = {"reciprocity_minutes": "reciprocity_hours", "organisation": None}
 JOIN_FIELDS = {"organisation": None, "membership": None}
 CARD_FIELDS = {"card": "number", "basis": None, "organisation": None, "membership": None}
-LOG_FIELDS = {"minutes": "hours", "recipient": "recipient_email", "organisation": None}
+LOG_FIELDS = {"minutes": "hours", "organisation": None}
 HELP_FIELDS = {"minutes": "hours", "request": None, "offer": None, "recipient": None}
 
 
@@ -142,7 +150,20 @@ def _membership_labels() -> dict[str, Any]:
         "request_words": REQUEST_WORDS,
         "offer_words": OFFER_WORDS,
         "hours_text": charts.hours_text,
+        "standing_text": standing_text,
     }
+
+
+def standing_text(found: reciprocity.MonthStanding) -> str:
+    """A month's standing in words: never "short" while there is still time this month."""
+    done = charts.hours_text(found.confirmed_minutes)
+    owed = charts.hours_text(found.commitment_minutes)
+    if found.standing == Standing.SO_FAR:
+        days = f"{found.days_left} day{'' if found.days_left == 1 else 's'} left"
+        return f"{done} of {owed} so far, {days}"
+    if found.standing in (Standing.PAUSED, Standing.NOT_APPLICABLE):
+        return STANDING_WORDS[found.standing.value]  # nothing asked: no "0 of 0"
+    return f"{STANDING_WORDS[found.standing.value]}: {done} of {owed}"
 
 
 # --- who and what -------------------------------------------------------------------------------
@@ -402,6 +423,7 @@ def mine() -> str:
                     "person": person,
                     "for_me": person.id == me.id,
                     "subscription": services.current_subscription(membership),
+                    "may_switch": services.may_offer_switch(db.session, membership),
                     "standing": reciprocity.standing(db.session, membership, today)
                     if membership.basis == Basis.RECIPROCITY.value and membership.is_live
                     else None,
@@ -419,9 +441,9 @@ def mine() -> str:
 @login_required
 def switch(membership_id: int) -> str | BaseResponse:
     membership, holder, carer = _membership_or_404(membership_id)
-    if not membership.is_live:
+    if not membership.is_live or not services.may_offer_switch(db.session, membership):
         abort(404)
-    new_basis = Basis.RECIPROCITY.value if membership.basis == Basis.FEE else Basis.FEE.value
+    new_basis = services.other_basis(membership)
     offer = services.offer_for(db.session, membership.organisation)
     form: FlaskForm = SwitchCardForm() if new_basis == Basis.FEE.value else ConfirmForm()
     if form.validate_on_submit():
@@ -548,45 +570,43 @@ def log_time(membership_id: int) -> str | BaseResponse:
     offer = services.offer_for(db.session, org)
     form = LogTimeForm()
     form.kind.choices = kind_choices(offer.kinds if offer else None)
-    if form.validate_on_submit():
-        recipient_id: int | None = None
-        if form.recipient.data == FOR_MEMBER:
-            recipient_id = _member_by_email(org, form.recipient_email.data or "")
-        if recipient_id == 0:
-            form.recipient_email.errors = [
-                *form.recipient_email.errors,
-                f"Enter the email address of a member of {org.name}",
-            ]
-        else:
-            data = reciprocity.TimeGiven(
-                kind=form.kind.data or "",
-                given_on=as_date(form.given_on),
-                minutes=minutes_of(form.hours, form.minutes),
-                recipient_id=recipient_id,
-                description=form.description.data or "",
-            )
-            try:
-                entry = reciprocity.log_time(db.session, holder, org, data, acting_carer=carer)
-            except NotAllowed as error:
-                failed(form, error, LOG_FIELDS)
-            except DomainError as error:
-                failed(form, error, LOG_FIELDS)
-            else:
-                db.session.commit()
-                hours_notices.ask_to_confirm(db.session, entry.id)
-                flash("Time logged. It counts once it is confirmed", "success")
-                return redirect(url_for("memberships.time", membership_id=membership.id))
-    return render_template(
-        "memberships/log_time.html", form=form, membership=membership, holder=holder
+    matches = reciprocity.matches_of(db.session, org.id, holder.id)
+    form.recipient.choices = recipient_choices(
+        [
+            (m.id, f"{m.requester.display_name}: help on {format_date(m.needed_on)}")
+            for m in matches
+            if m.requester is not None
+        ]
     )
-
-
-def _member_by_email(org: Organisation, email: str) -> int:
-    """The id of the live member of this ULO with this email address (0 if there is none)."""
-    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
-    if user is None or live_membership(db.session, org.id, user.id) is None:
-        return 0
-    return user.id
+    if request.method == "GET" and (wanted := request.args.get("request", "")).isdigit():
+        chosen = next((m for m in matches if m.id == int(wanted)), None)
+        if chosen is not None:
+            form.recipient.data = f"{REQUEST_CHOICE}{chosen.id}"
+            form.kind.data = chosen.kind
+    if form.validate_on_submit():
+        data = reciprocity.TimeGiven(
+            kind=form.kind.data or "",
+            given_on=as_date(form.given_on),
+            minutes=minutes_of(form.hours, form.minutes),
+            description=form.description.data or "",
+            help_request_id=request_of_choice(form.recipient.data),
+        )
+        try:
+            entry = reciprocity.log_time(db.session, holder, org, data, acting_carer=carer)
+        except DomainError as error:  # NotAllowed too: "clear you first" belongs by the field
+            failed(form, error, LOG_FIELDS)
+        else:
+            db.session.commit()
+            hours_notices.ask_to_confirm(db.session, entry.id)
+            flash("Time logged. It counts once it is confirmed", "success")
+            return redirect(url_for("memberships.time", membership_id=membership.id))
+    return render_template(
+        "memberships/log_time.html",
+        form=form,
+        membership=membership,
+        holder=holder,
+        matched=bool(matches),
+    )
 
 
 @bp.route("/memberships/confirmations")
@@ -608,11 +628,13 @@ def _decide(log_id: int, decision: str) -> BaseResponse:
         abort(404)
     if as_staff and not second_factor_done():
         abort(403)
-    back = (
-        url_for("memberships.dashboard_page", org_id=entry.organisation_id)
-        if as_staff
-        else url_for("memberships.confirmations")
-    )
+    linked = db.session.scalar(select(HelpRequest.id).where(HelpRequest.time_log_id == entry.id))
+    if as_staff:
+        back = url_for("memberships.dashboard_page", org_id=entry.organisation_id)
+    elif linked is not None and entry.recipient_id == me.id:
+        back = url_for("memberships.help_request", request_id=linked)  # decided there
+    else:
+        back = url_for("memberships.confirmations")
     if ConfirmForm().validate_on_submit():
         try:
             if decision == "confirm":
@@ -672,8 +694,15 @@ def ask_for_help(org_id: int) -> str | BaseResponse:
         )
         if done.ok:
             found = done.value
+            told = len(help_notices.who_can_take(db.session, found))
             flash(
-                f"Your request is sent to {org.name}. Members who can help will offer",
+                f"Your request is sent to {org.name}. "
+                + (
+                    "We have emailed the members who can help with it"
+                    if told
+                    else "No member can take this kind of task at the moment"
+                )
+                + ", and we will email you when someone offers",
                 "success",
             )
             crisis.signpost_if_needed(data.what)
@@ -698,11 +727,17 @@ def open_help(org_id: int) -> str:
 
 
 def _help_page(
-    found: HelpRequest, mine: bool, staff: bool, form: CompleteForm | None = None
+    found: HelpRequest,
+    mine: bool,
+    staff: bool,
+    form: CompleteForm | None = None,
+    message_form: HelpMessageForm | None = None,
 ) -> str:
     me = current_person()
     my_offer = next((o for o in found.offers if o.user_id == me.id), None)
     membership = live_membership(db.session, found.organisation_id, me.id)
+    role = help_threads.role_in(found, me)
+    pending = db.session.get(TimeLog, found.time_log_id) if found.time_log_id else None
     return render_template(
         "memberships/help_request.html",
         found=found,
@@ -717,6 +752,15 @@ def _help_page(
         and (my_offer is None or my_offer.status != OfferStatus.OFFERED.value),
         accepted=help_requests.accepted_offer(found),
         form=form or CompleteForm(formdata=None),
+        role=role,
+        thread_messages=help_threads.messages(found) if role else [],
+        may_write=role is not None and help_threads.may_write(found),
+        other=help_threads.other_of(db.session, found, me) if role else None,
+        their_email=help_threads.email_from_other(db.session, found, me) if role else None,
+        i_share=role is not None and help_threads.shares_email(found, me),
+        message_form=message_form or HelpMessageForm(formdata=None),
+        pending=pending if pending is not None and pending.status == LogStatus.LOGGED else None,
+        helper_membership=membership if role == help_threads.HELPER else None,
     )
 
 
@@ -724,7 +768,53 @@ def _help_page(
 @login_required
 def help_request(request_id: int) -> str:
     found, mine, staff = _request_or_404(request_id)
+    if help_threads.role_in(found, current_person()) is not None:
+        # Reading is not a change the person makes, but it decides when we email them next.
+        help_threads.mark_read(found, current_person())
+        db.session.commit()
     return _help_page(found, mine, staff)
+
+
+def _in_thread_or_404(request_id: int) -> tuple[HelpRequest, bool, bool]:
+    found, mine, staff = _request_or_404(request_id)
+    if help_threads.role_in(found, current_person()) is None:
+        abort(404)
+    return found, mine, staff
+
+
+@bp.route("/help/<int:request_id>/messages", methods=["POST"])
+@login_required
+def send_help_message(request_id: int) -> str | BaseResponse:
+    found, mine, staff = _in_thread_or_404(request_id)
+    form = HelpMessageForm()
+    if form.validate_on_submit():
+        body = form.body.data or ""
+        done = form_action(
+            form,
+            lambda: help_threads.send_message(db.session, current_person(), found, body),
+        )
+        if done.ok:
+            crisis.signpost_if_needed(body)
+            flash("Message sent", "success")
+            return redirect(
+                url_for("memberships.help_request", request_id=found.id, _anchor="latest")
+            )
+    return _help_page(found, mine, staff, message_form=form)
+
+
+@bp.route("/help/<int:request_id>/share-email", methods=["POST"])
+@login_required
+def share_help_email(request_id: int) -> BaseResponse:
+    found, _, _ = _in_thread_or_404(request_id)
+    share = request.form.get("share") == "yes"
+    if ConfirmForm().validate_on_submit():
+        button_action(
+            lambda: help_threads.share_email(db.session, current_person(), found, share),
+            "Your email address is shared with them"
+            if share
+            else "Your email address is no longer shown to them",
+        )
+    return redirect(url_for("memberships.help_request", request_id=found.id))
 
 
 @bp.route("/help/<int:request_id>/offer", methods=["POST"])
@@ -739,7 +829,11 @@ def offer_help(request_id: int) -> BaseResponse:
             flash(error.message, "error")
         else:
             db.session.commit()
-            flash("Thank you. The person who asked will let you know", "success")
+            flash(
+                "Thank you for offering. We have emailed the person who asked, and we will "
+                "email you when they answer",
+                "success",
+            )
     return redirect(url_for("memberships.help_request", request_id=found.id))
 
 
@@ -771,10 +865,11 @@ def accept_offer(offer_id: int) -> BaseResponse:
     if not mine:
         abort(404)
     holder, carer = _requester(found)
+    name = offer.user.display_name if offer.user else "the member"
     if ConfirmForm().validate_on_submit():
         button_action(
             lambda: help_requests.accept_offer(db.session, holder, offer, acting_carer=carer),
-            "Accepted. Afterwards, come back here to say how long it took",
+            f"Accepted. We have emailed {name}. You can now send each other messages here",
         )
     return redirect(url_for("memberships.help_request", request_id=found.id))
 
@@ -813,10 +908,12 @@ def cancel_help(request_id: int) -> BaseResponse:
     if not mine:
         abort(404)
     holder, _ = _requester(found)
+    offered = any(o.status in (OfferStatus.OFFERED, OfferStatus.ACCEPTED) for o in found.offers)
     if ConfirmForm().validate_on_submit():
         button_action(
             lambda: help_requests.cancel_request(db.session, holder, found),
-            "Your request is cancelled",
+            "Your request is cancelled"
+            + (". We have emailed the people who offered to help" if offered else ""),
         )
     return redirect(url_for("memberships.help_request", request_id=found.id))
 
@@ -878,7 +975,7 @@ def _member_page(org: Organisation, membership: Membership, form: ClearanceForm)
         standings=[reciprocity.standing(db.session, membership, m) for m in months]
         if membership.basis == Basis.RECIPROCITY.value
         else [],
-        clearances=help_requests.clearances_of(db.session, org.id, membership.user_id),
+        clearances=clearance.clearances_of(db.session, org.id, membership.user_id),
     )
 
 
@@ -893,7 +990,7 @@ def member(org_id: int, membership_id: int) -> str | BaseResponse:
     if form.validate_on_submit():
         done = form_action(
             form,
-            lambda: help_requests.set_clearance(
+            lambda: clearance.set_clearance(
                 db.session,
                 current_person(),
                 org,

@@ -427,6 +427,21 @@ def switch_basis(
     return membership
 
 
+def other_basis(membership: Membership) -> str:
+    """The basis a switch would move this membership to."""
+    return Basis.RECIPROCITY.value if membership.basis == Basis.FEE else Basis.FEE.value
+
+
+def may_offer_switch(session: Session, membership: Membership) -> bool:
+    """Whether the ULO offers the other basis at all, so a switch is worth offering (a ULO
+    with no fee must not be asked for a card it would then refuse)."""
+    try:
+        _offer_for_basis(session, membership.organisation, other_basis(membership))
+    except DomainError:
+        return False
+    return True
+
+
 def switches_due(session: Session, now: datetime) -> list[int]:
     """The memberships whose switch of basis takes effect by `now`, by id."""
     return list(

@@ -5,8 +5,10 @@ from __future__ import annotations
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, SecurityError
+from werkzeug.wrappers import Response
 
 from marketplace.extensions import db
+from marketplace.web import post_only
 
 PLAIN = {"Content-Type": "text/plain; charset=utf-8"}
 
@@ -33,8 +35,10 @@ def init_app(app: Flask) -> None:
         return "Bad request: this site does not answer for that host name.", 400, PLAIN
 
     @app.errorhandler(HTTPException)
-    def _http(error: HTTPException) -> tuple[str, int] | HTTPException:
+    def _http(error: HTTPException) -> tuple[str, int] | HTTPException | Response:
         db.session.rollback()
+        if (back := post_only.redirect_for(error)) is not None:
+            return back  # a GET on a POST-only address: to the form's page
         code = error.code or 500
         template = PAGES.get(code)
         if template is None:

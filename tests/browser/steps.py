@@ -4,6 +4,7 @@ the steps of a pool's journey (proposing, approving, joining by card, quoting, v
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import uuid4
@@ -19,8 +20,28 @@ from marketplace.organisations.models import ApprovalStatus, OrganisationKind, S
 from marketplace.pools import funding
 from tests.browser.conftest import LiveServer, check_current, goto_and_check, submit_and_check
 from tests.browser.scene import approved_ulo, leeds, ulo_moderator
+from tests.conftest import Mailbox
 from tests.factories import PASSWORD, OrganisationFactory, StaffFactory, UserFactory
 from tests.helpers import totp_code
+
+REGISTER_LINK = re.compile(r"http://[^/\s]+(/register/confirm/\S+)")
+
+
+def emailed_link(mailbox: Mailbox, email: str, pattern: re.Pattern[str] = REGISTER_LINK) -> str:
+    """The path of the link in the latest email to `email`. Registration emails are sent just
+    after the response, so this waits a moment for it to arrive."""
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            body = mailbox.last_to(email).get_payload(decode=True).decode()
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+            continue
+        match = pattern.search(body)
+        assert match, body
+        return match.group(1)
 
 
 def sign_in(page: Page, email: str) -> None:

@@ -9,8 +9,19 @@ from uuid import uuid4
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.browser.conftest import PASSWORD, check_current, goto_and_check, submit_and_check
-from tests.browser.steps import sign_out
+from marketplace.auth import throttle
+from marketplace.extensions import db
+from tests.browser.conftest import (
+    PASSWORD,
+    LiveServer,
+    check_current,
+    goto_and_check,
+    submit_and_check,
+)
+from tests.browser.steps import emailed_link, sign_out
+from tests.conftest import Mailbox
+from tests.factories import PASSWORD as ACCOUNT_PASSWORD
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.browser
 
@@ -21,14 +32,20 @@ def unique_email() -> str:
     return f"browser-{uuid4().hex[:12]}@example.com"
 
 
-def register(page: Page, display_name: str, email: str) -> None:
-    """Fill in Create an account (already open) and submit it."""
+def register(page: Page, mailbox: Mailbox, display_name: str, email: str) -> None:
+    """Fill in Create an account (already open), submit it and follow the emailed link."""
     page.get_by_label("Display name").fill(display_name)
     page.get_by_label("Email address").fill(email)
     page.get_by_label("Create a password").fill(PASSWORD)
     page.get_by_label("Type your password again").fill(PASSWORD)
     page.get_by_label(HOLDER).check()
     submit_and_check(page, "Create account")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your email")
+    expect(page).to_have_title(re.compile(r"^Check your email to create your account"))
+    expect(page.get_by_text(f"We have sent an email to {email}")).to_be_visible()
+    goto_and_check(page, emailed_link(mailbox, email))
+    expect(page).to_have_title(re.compile(r"^Create your account"))
+    submit_and_check(page, "Create my account")
     expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
 
 
@@ -38,7 +55,7 @@ def display_name_row(page: Page) -> Locator:
     )
 
 
-def test_create_account_sign_out_sign_in_and_change_name(page: Page) -> None:
+def test_create_account_sign_out_sign_in_and_change_name(page: Page, mailbox: Mailbox) -> None:
     email = unique_email()
 
     goto_and_check(page, "/")
@@ -65,7 +82,7 @@ def test_create_account_sign_out_sign_in_and_change_name(page: Page) -> None:
         "aria-describedby", re.compile(r"\bdisplay_name-error\b")
     )
 
-    register(page, "Sam Browser", email)
+    register(page, mailbox, "Sam Browser", email)
     expect(page.get_by_text("Your account has been created")).to_be_visible()
     expect(display_name_row(page)).to_have_text("Sam Browser")
 
@@ -94,8 +111,43 @@ def test_create_account_sign_out_sign_in_and_change_name(page: Page) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
 
 
-def test_create_account_without_javascript(new_page: Callable[..., Page]) -> None:
+def test_create_account_without_javascript(new_page: Callable[..., Page], mailbox: Mailbox) -> None:
     page = new_page(java_script_enabled=False)
     goto_and_check(page, "/register")
-    register(page, "No Script", unique_email())
+    register(page, mailbox, "No Script", unique_email())
     expect(display_name_row(page)).to_have_text("No Script")
+
+
+SIGN_IN_LINK = re.compile(r"http://[^/\s]+(/sign-in/link/\S+)")
+
+
+def test_an_account_under_attack_signs_in_by_emailed_link(
+    page: Page, live_server: LiveServer, mailbox: Mailbox
+) -> None:
+    email = unique_email()
+    with live_server.app.app_context():
+        UserFactory(email=email, display_name="Pat Patient")
+        db.session.commit()
+        db.scoped.remove()
+    with live_server.app.test_request_context():
+        for _ in range(10):  # someone else's wrong passwords, from ten other addresses
+            throttle.count_failure(email)
+
+    goto_and_check(page, "/sign-in")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password", exact=True).fill(ACCOUNT_PASSWORD)
+    submit_and_check(page, "Sign in")
+    expect(page).to_have_title(re.compile(r"^Error: Sign in"))
+    expect(page.locator(".govuk-error-summary")).to_contain_text(
+        "Too many wrong passwords have been tried for this account"
+    )
+    page.get_by_role("link", name="get a sign-in link by email").click()
+    check_current(page)
+    page.get_by_label("Email address").fill(email)
+    submit_and_check(page, "Email me a sign-in link")
+    expect(page).to_have_title(re.compile(r"^Check your email for a sign-in link"))
+    goto_and_check(page, emailed_link(mailbox, email, SIGN_IN_LINK))
+    expect(page).to_have_title(re.compile(r"^Sign in with your emailed link"))
+    submit_and_check(page, "Sign in")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
+    expect(display_name_row(page)).to_have_text("Pat Patient")

@@ -28,8 +28,10 @@ from tests.browser.keyboard import (
     type_into,
 )
 from tests.browser.scene import approved_ulo, leeds, ulo_moderator
+from tests.browser.steps import emailed_link
 from tests.browser.test_break_journey import BEA
 from tests.browser.test_break_journey import set_the_scene as robin_with_buddy_pool_and_ulo
+from tests.conftest import Mailbox
 from tests.factories import PASSWORD as ACCOUNT_PASSWORD
 from tests.factories import OrganisationFactory, StaffFactory, UserFactory
 from tests.listing_helpers import listing_data
@@ -138,7 +140,7 @@ def test_search_from_a_postcode_and_open_a_result(page: Page, live_server: LiveS
     expect(page).to_have_title(f"{found.service} – Budget Marketplace")
 
 
-def test_register_with_an_error(page: Page) -> None:
+def test_register_with_an_error(page: Page, mailbox: Mailbox) -> None:
     goto_and_check(page, "/register")
     skip_to_main(page)
     tab_to(page, page.get_by_role("button", name="Create account"))
@@ -169,7 +171,13 @@ def test_register_with_an_error(page: Page) -> None:
     # Back up to check the name is still there, then on to the button.
     shift_tab_to(page, page.get_by_label("Display name"))
     expect(page.get_by_label("Display name")).to_have_value("Kai Keys")
+    email = page.get_by_label("Email address").input_value()
     tab_to(page, page.get_by_role("button", name="Create account"))
+    follow(page)
+    expect(page).to_have_title(re.compile(r"^Check your email to create your account"))
+    # The emailed link asks first; its button opens the account.
+    goto_and_check(page, emailed_link(mailbox, email))
+    tab_to(page, page.get_by_role("button", name="Create my account"))
     follow(page)
     expect(page).to_have_url(re.compile(r"/account$"))
     expect_confirmed(page, "Your account has been created")

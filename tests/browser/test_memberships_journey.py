@@ -19,7 +19,7 @@ from playwright.sync_api import Page, expect
 
 from marketplace.db import utcnow
 from marketplace.extensions import db
-from marketplace.memberships import billing, help_requests, services
+from marketplace.memberships import billing, clearance, services
 from marketplace.memberships.services import OfferData
 from marketplace.organisations.models import ApprovalStatus, OrganisationKind
 from tests.browser.conftest import LiveServer, check_current, goto_and_check, submit_and_check
@@ -71,7 +71,7 @@ def set_the_scene(live_server: LiveServer) -> Cast:
         )
         ben = UserFactory(email=f"ben-{suffix}@example.org", display_name=BEN)
         services.join(db.session, ben, time_org, "reciprocity")
-        help_requests.set_clearance(db.session, time_staff, time_org, ben, "occasional_pa")
+        clearance.set_clearance(db.session, time_staff, time_org, ben, "occasional_pa")
         UserFactory(email=f"ada-{suffix}@example.org", display_name="Ada Member")
         UserFactory(email=f"cas-{suffix}@example.org", display_name="Cas Asker")
         db.session.commit()
@@ -162,7 +162,7 @@ def test_memberships_journey(page: Page, live_server: LiveServer, live_stripe: s
     page.get_by_role("link", name="Someone to come with me to a gym induction").click()
     check_current(page)
     submit_and_check(page, "Offer to help")
-    expect(page.get_by_text("The person who asked will let you know")).to_be_visible()
+    expect(page.get_by_text("We have emailed the person who asked")).to_be_visible()
     sign_out(page)
 
     # Cas accepts, and afterwards confirms the time in one step.

@@ -10,11 +10,15 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import PASSWORD, check_current, goto_and_check
+from tests.browser.steps import emailed_link
+from tests.conftest import Mailbox
 
 pytestmark = pytest.mark.browser
 
 
-def test_after_the_skip_link_focus_goes_to_the_error_summary_then_the_banner(page: Page) -> None:
+def test_after_the_skip_link_focus_goes_to_the_error_summary_then_the_banner(
+    page: Page, mailbox: Mailbox
+) -> None:
     goto_and_check(page, "/register")
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="Skip to main content")).to_be_focused()
@@ -28,13 +32,19 @@ def test_after_the_skip_link_focus_goes_to_the_error_summary_then_the_banner(pag
     expect(page.locator(".govuk-error-summary")).to_be_focused()
     expect(page).to_have_title(re.compile(r"^Error: Create an account"))
 
+    email = f"skip-{uuid4().hex[:12]}@example.com"
     page.get_by_label("Display name").fill("Skip Link")
-    page.get_by_label("Email address").fill(f"skip-{uuid4().hex[:12]}@example.com")
+    page.get_by_label("Email address").fill(email)
     page.get_by_label("Create a password").fill(PASSWORD)
     page.get_by_label("Type your password again").fill(PASSWORD)
     page.get_by_label("I have a personal budget or direct payment").check()
     with page.expect_navigation():
         page.get_by_role("button", name="Create account").press("Enter")
+    check_current(page)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your email")
+    goto_and_check(page, emailed_link(mailbox, email))
+    with page.expect_navigation():
+        page.get_by_role("button", name="Create my account").press("Enter")
     check_current(page)
     expect(page).to_have_url(re.compile(r"/account$"))
     banner = page.get_by_role("alert").filter(has_text="Your account has been created")

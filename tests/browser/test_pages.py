@@ -17,6 +17,7 @@ PAGES = [
     "/organisations",
     "/sign-in",
     "/forgotten-password",
+    "/sign-in/link",
     "/accessibility",
     "/privacy",
     "/complaints",

@@ -9,7 +9,7 @@ import pytest
 
 from marketplace.commitments import services
 from marketplace.db import utcnow
-from marketplace.memberships import billing, help_requests
+from marketplace.memberships import billing, help_requests, reciprocity
 from marketplace.memberships import services as memberships
 from marketplace.memberships.charts import hours_text
 from marketplace.memberships.common import month_end
@@ -237,8 +237,10 @@ def test_a_membership_giving_time_says_the_hours_due_this_month(db_session):
     assert item.membership_id == membership.id and item.organisation_name == org.name
     assert item.basis_words == "Giving 4 hours of time a month"
     today = utcnow().date()
+    # Joining today asks only for the rest of the month, pro rata (memberships reciprocity.owed).
+    owed = reciprocity.owed(db_session, membership, today).minutes
     assert item.due_words == (
-        f"{hours_text(240)} by {format_date(month_end(today))}: 0 hours confirmed so far."
+        f"{hours_text(owed)} by {format_date(month_end(today))}: 0 hours confirmed so far."
     )
     memberships.pause(db_session, person, membership)
     (item,) = services.commitments_of(db_session, person).memberships

@@ -213,6 +213,7 @@ def test_the_scheduler_enqueues_each_periodic_job_once_per_period(app, db_sessio
     hour = now.replace(minute=0).isoformat()
     assert keys == sorted(
         [
+            f"auth.purge_expired_links@{hour}",
             f"buddies.resume_due@{hour}",
             f"buddies.tell_when_free@{hour}",
             f"memberships.run_jobs@{hour}",
@@ -241,6 +242,7 @@ def test_the_periodic_jobs_run_their_existing_code_paths(app, db_session):
         outcomes.append((outcome.kind, outcome.outcome))
 
     assert sorted(outcomes) == [
+        ("auth.purge_expired_links", "done"),
         ("buddies.resume_due", "done"),
         ("buddies.tell_when_free", "done"),
         ("memberships.run_jobs", "done"),

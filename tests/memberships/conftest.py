@@ -94,3 +94,20 @@ def member(db_session, org, basis=Basis.RECIPROCITY.value, now=NOW, **kwargs):
 def giver(db_session, org, reciprocity_offer):
     """(person, membership) of a reciprocity member."""
     return member(db_session, org)
+
+
+def matched(db_session, org, helper, helped=None, kind="buddy"):
+    """An accepted help request: `helped` asked `org`, `helper` (a reciprocity member) took it.
+    Members log time only for people they were matched with like this. Returns the request."""
+    from marketplace.memberships import help_requests
+    from marketplace.memberships.help_requests import HelpRequestData
+
+    helped = helped or UserFactory()
+    request = help_requests.post_request(
+        db_session, helped, org, HelpRequestData("A lift to the shops", NOW.date(), kind), now=NOW
+    )
+    help_requests.accept_offer(
+        db_session, helped, help_requests.offer_help(db_session, helper, request)
+    )
+    db_session.commit()
+    return request

@@ -16,14 +16,15 @@ from marketplace.memberships.reciprocity import TimeGiven
 from marketplace.memberships.services import OfferData
 from marketplace.privacy import services as privacy
 from tests.factories import PASSWORD, UserFactory
-from tests.memberships.conftest import KINDS, NOW, member
+from tests.memberships.conftest import KINDS, NOW, matched, member
 
 
 @pytest.fixture
 def two_ulos(db_session, staff, org, reciprocity_offer, other_ulo):
     other_staff, other_org = other_ulo
     services.set_offer(db_session, other_staff, other_org, OfferData(None, 60, KINDS))
-    a, a_membership = member(db_session, org)
+    # A joined on the 1st, so all of November's hours are asked of them.
+    a, a_membership = member(db_session, org, now=NOW.replace(day=1))
     b, _ = member(db_session, other_org)
     return a, a_membership, b
 
@@ -88,6 +89,7 @@ def test_a_formula_in_a_name_is_defused_in_the_csv(db_session, staff, org, recip
 def test_export_and_erasure_keep_the_totals(db_session, staff, org, giver):
     person, membership = giver
     helped = UserFactory()
+    matched(db_session, org, person, helped)
     entry = reciprocity.log_time(
         db_session,
         person,

@@ -7,12 +7,12 @@ from datetime import timedelta
 import pytest
 
 from marketplace.errors import DomainError, NotAllowed
+from marketplace.memberships import clearance, ledger, reciprocity
 from marketplace.memberships import help_requests as help
-from marketplace.memberships import ledger, reciprocity
 from marketplace.memberships.help_requests import HelpRequestData
 from marketplace.memberships.models import HelpRequestStatus, LogStatus, OfferStatus, Standing
 from tests.factories import UserFactory
-from tests.memberships.conftest import NOW, member
+from tests.memberships.conftest import NOW, matched, member
 
 
 def request_for(db_session, org, kind="occasional_pa", requester=None):
@@ -30,11 +30,11 @@ def test_the_whole_help_request_flow(db_session, staff, org, giver):
         help.offer_help(db_session, person, request)
     assert error.value.field == "kind"
 
-    clearance = help.set_clearance(db_session, staff, org, person, "occasional_pa", now=NOW)
-    assert (clearance.cleared_by_id, clearance.revoked_at) == (staff.id, None)
+    record = clearance.set_clearance(db_session, staff, org, person, "occasional_pa", now=NOW)
+    assert (record.cleared_by_id, record.revoked_at) == (staff.id, None)
     offer = help.offer_help(db_session, person, request)
     other, _ = member(db_session, org)
-    help.set_clearance(db_session, staff, org, other, "occasional_pa", now=NOW)
+    clearance.set_clearance(db_session, staff, org, other, "occasional_pa", now=NOW)
     second = help.offer_help(db_session, other, request)
 
     with pytest.raises(NotAllowed):
@@ -77,8 +77,10 @@ def test_non_members_and_other_ulos_members_cannot_offer(db_session, org, other_
 
 def test_a_revoked_clearance_stops_offers(db_session, staff, org, giver):
     person, _ = giver
-    help.set_clearance(db_session, staff, org, person, "occasional_pa", now=NOW)
-    revoked = help.set_clearance(db_session, staff, org, person, "occasional_pa", False, now=NOW)
+    clearance.set_clearance(db_session, staff, org, person, "occasional_pa", now=NOW)
+    revoked = clearance.set_clearance(
+        db_session, staff, org, person, "occasional_pa", False, now=NOW
+    )
     assert revoked.revoked_by_id == staff.id
     _, request = request_for(db_session, org)
     with pytest.raises(NotAllowed):
@@ -87,7 +89,7 @@ def test_a_revoked_clearance_stops_offers(db_session, staff, org, giver):
 
 def test_only_staff_of_this_ulo_clear_members(db_session, org, other_ulo, giver):
     with pytest.raises(NotAllowed):
-        help.set_clearance(db_session, other_ulo[0], org, giver[0], "occasional_pa", now=NOW)
+        clearance.set_clearance(db_session, other_ulo[0], org, giver[0], "occasional_pa", now=NOW)
 
 
 @pytest.mark.parametrize(
@@ -126,11 +128,49 @@ def test_granting_and_revoking_clearance_is_audited(db_session, staff, org, give
     from marketplace import audit
 
     person, _ = giver
-    help.set_clearance(db_session, staff, org, person, "occasional_pa", now=NOW)
-    help.set_clearance(db_session, staff, org, person, "occasional_pa", False, now=NOW)
+    clearance.set_clearance(db_session, staff, org, person, "occasional_pa", now=NOW)
+    clearance.set_clearance(db_session, staff, org, person, "occasional_pa", False, now=NOW)
     db_session.flush()
     entries = audit.entries_for(db_session, "user", person.id)
     assert [(e.actor_id, e.action, e.detail) for e in entries[-2:]] == [
         (staff.id, "clearance.granted", f"occasional_pa for organisation {org.id}"),
         (staff.id, "clearance.revoked", f"occasional_pa for organisation {org.id}"),
     ]
+
+
+# --- clearance: one rule for offering, logging and confirming ------------------------------------
+
+
+def test_an_uncleared_member_cannot_log_pa_hours_for_anyone(db_session, staff, org, giver):
+    """Issue 21: an uncleared member logged "Occasional PA, 2 hours" for another member."""
+    person, _ = giver
+    other, _ = member(db_session, org)
+    matched(db_session, org, person, other)
+    pa = reciprocity.TimeGiven("occasional_pa", NOW.date(), 120, other.id)
+    with pytest.raises(NotAllowed) as error:
+        reciprocity.log_time(db_session, person, org, pa, now=NOW)
+    assert error.value.field == "kind"
+    assert error.value.message == clearance.NOT_CLEARED
+    for_ulo = reciprocity.TimeGiven("occasional_pa", NOW.date(), 120)
+    with pytest.raises(NotAllowed):
+        reciprocity.log_time(db_session, person, org, for_ulo, now=NOW)
+    # Kinds that need no clearance are logged as before; cleared, PA hours are too.
+    events = reciprocity.TimeGiven("events", NOW.date(), 120, other.id)
+    assert reciprocity.log_time(db_session, person, org, events, now=NOW).status == "logged"
+    clearance.set_clearance(db_session, staff, org, person, "occasional_pa", now=NOW)
+    assert reciprocity.log_time(db_session, person, org, pa, now=NOW).status == "logged"
+
+
+def test_a_clearance_revoked_after_the_offer_stops_the_hours_counting(
+    db_session, staff, org, giver
+):
+    person, membership = giver
+    clearance.set_clearance(db_session, staff, org, person, "occasional_pa", now=NOW)
+    requester, request = request_for(db_session, org)
+    help.accept_offer(db_session, requester, help.offer_help(db_session, person, request))
+    clearance.set_clearance(db_session, staff, org, person, "occasional_pa", False, now=NOW)
+    with pytest.raises(NotAllowed) as error:
+        help.complete(db_session, requester, request, 60, NOW.date(), now=NOW)
+    assert error.value.field == "kind"
+    assert request.status == HelpRequestStatus.ACCEPTED
+    assert reciprocity.confirmed_minutes(db_session, membership.id, NOW.date()) == 0

@@ -10,9 +10,19 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace.db import utcnow
-from marketplace.memberships import billing, help_requests, reciprocity, services
+from marketplace.memberships import (
+    billing,
+    charts,
+    clearance,
+    help_notices,
+    help_requests,
+    reciprocity,
+    services,
+)
+from marketplace.memberships.common import month_end
 from marketplace.memberships.models import (
     Basis,
+    HelpMessage,
     HelpRequest,
     HelpRequestStatus,
     LogStatus,
@@ -262,13 +272,17 @@ def test_pause_resume_switch_and_leave(app, db_session, org, reciprocity_offer):
     post(client, f"/memberships/{membership.id}/pause", token_from="/memberships")
     membership = db_session.get(Membership, membership.id, populate_existing=True)
     assert membership.status == MembershipStatus.PAUSED.value
-    assert "Paused" in text(client.get("/memberships"))
+    page = text(client.get("/memberships"))
+    assert "Paused (no hours asked)" in page and "0 hours of 0 hours" not in page
     post(client, f"/memberships/{membership.id}/resume", token_from="/memberships")
     membership = db_session.get(Membership, membership.id, populate_existing=True)
     assert membership.status == MembershipStatus.ACTIVE.value
-    # The fee is not offered here: the switch page says why, beside nothing saved.
-    response = post(client, f"/memberships/{membership.id}/switch", {})
-    assert "This organisation does not offer a fee membership" in text(response)
+    # Issue 21: the fee is not offered here, so "Switch to paying a fee" is not offered either
+    # (it would take a card, then refuse), and the switch page is not there.
+    assert "Switch to paying a fee" not in text(client.get("/memberships"))
+    assert client.get(f"/memberships/{membership.id}/switch").status_code == 404
+    response = post(client, f"/memberships/{membership.id}/switch", {}, token_from="/memberships")
+    assert response.status_code == 404
     membership = db_session.get(Membership, membership.id, populate_existing=True)
     assert membership.pending_basis is None
     post(client, f"/memberships/{membership.id}/leave")
@@ -279,7 +293,7 @@ def test_pause_resume_switch_and_leave(app, db_session, org, reciprocity_offer):
 def test_someone_elses_membership_is_404(app, db_session, org, reciprocity_offer):
     _, membership = join_by_reciprocity(db_session, org)
     stranger = signed_in(app, UserFactory())
-    for path in ("time", "time/new", "switch", "leave"):
+    for path in ("time", "time/new", "leave"):
         assert stranger.get(f"/memberships/{membership.id}/{path}").status_code == 404
     for path in ("pause", "leave"):
         response = post(stranger, f"/memberships/{membership.id}/{path}", token_from="/memberships")
@@ -322,9 +336,15 @@ def log_form(**overrides) -> dict:
             "given_on",
         ),
         (
-            {"recipient": "member", "recipient_email": "nobody@example.org"},
-            "Enter the email address of a member of Leeds Voice",
-            "recipient_email",
+            {"recipient": "request-999999"},
+            "Choose the person you helped from the list",
+            "recipient",
+        ),
+        # Issue 21: PA hours need the ULO's clearance, said beside the kind (not a 403).
+        (
+            {"kind": "occasional_pa"},
+            "The organisation needs to clear you for this kind of task first",
+            "kind",
         ),
     ],
 )
@@ -343,22 +363,39 @@ def test_bad_time_shows_the_message_beside_the_field_and_saves_nothing(
 def test_log_confirm_and_standing(app, db_session, org, reciprocity_offer):
     giver, membership = join_by_reciprocity(db_session, org)
     helped, _ = join_by_reciprocity(db_session, org)
+    stranger, _ = join_by_reciprocity(db_session, org)
+    with app.app_context():  # the services email (with links) as they change things
+        request = help_requests.post_request(
+            db_session, helped, org, help_requests.HelpRequestData("A lift", TODAY, "events")
+        )
+        help_requests.accept_offer(
+            db_session, helped, help_requests.offer_help(db_session, giver, request)
+        )
+        other = help_requests.post_request(
+            db_session, stranger, org, help_requests.HelpRequestData("A lift", TODAY, "events")
+        )
+        db_session.commit()
     client = signed_in(app, giver)
-    # Naming yourself as the person helped is refused.
+    # Issue 21: no email address to type; the people listed are those matched with them.
+    page = text(client.get(f"/memberships/{membership.id}/time/new"))
+    assert "email" not in page.split("<main")[1].split("</main>")[0].lower()
+    assert f"{helped.display_name}: help on" in page and stranger.display_name not in page
+    # A request they were not matched through (or any made-up one): the same words either way.
+    for choice in (f"request-{other.id}", "request-999999"):
+        response = post(
+            client, f"/memberships/{membership.id}/time/new", log_form(recipient=choice)
+        )
+        assert "Choose the person you helped from the list" in text(response)
+    assert count(db_session, TimeLog) == 0
     response = post(
         client,
         f"/memberships/{membership.id}/time/new",
-        log_form(recipient="member", recipient_email=giver.email),
-    )
-    assert "Choose the person you helped, not yourself" in text(response)
-    response = post(
-        client,
-        f"/memberships/{membership.id}/time/new",
-        log_form(recipient="member", recipient_email=helped.email, hours="4", minutes="0"),
+        log_form(recipient=f"request-{request.id}", hours="4", minutes="0"),
     )
     assert response.status_code == 302
     entry = db_session.scalars(select(TimeLog)).one()
     assert entry.status == LogStatus.LOGGED.value and entry.minutes == 240
+    assert entry.recipient_id == helped.id
     assert "Waiting for confirmation" in text(client.get(f"/memberships/{membership.id}/time"))
     # The giver cannot confirm their own hours.
     post(client, f"/memberships/time/{entry.id}/confirm", token_from="/memberships")
@@ -366,34 +403,46 @@ def test_log_confirm_and_standing(app, db_session, org, reciprocity_offer):
     assert entry.status == LogStatus.LOGGED.value
     assert "You cannot confirm your own hours" in text(client.get("/memberships"))
     # A stranger: 404.
-    stranger = signed_in(app, UserFactory())
-    response = post(stranger, f"/memberships/time/{entry.id}/confirm", token_from="/memberships")
+    outsider = signed_in(app, UserFactory())
+    response = post(outsider, f"/memberships/time/{entry.id}/confirm", token_from="/memberships")
     assert response.status_code == 404
     # The person helped confirms.
-    other = signed_in(app, helped)
-    page = text(other.get("/memberships/confirmations"))
+    other_client = signed_in(app, helped)
+    page = text(other_client.get("/memberships/confirmations"))
     assert giver.display_name in page and "4 hours" in page
-    post(other, f"/memberships/time/{entry.id}/confirm", token_from="/memberships/confirmations")
+    post(
+        other_client,
+        f"/memberships/time/{entry.id}/confirm",
+        token_from="/memberships/confirmations",
+    )
     entry = db_session.get(TimeLog, entry.id, populate_existing=True)
     assert entry.status == LogStatus.CONFIRMED.value
     page = text(client.get(f"/memberships/{membership.id}/time"))
     assert "On track" in page and "Confirmed" in page
+    # Confirming the helper's hours completes the request they were logged for.
+    request = db_session.get(HelpRequest, request.id, populate_existing=True)
+    assert (request.status, request.time_log_id) == (HelpRequestStatus.DONE.value, entry.id)
 
 
 def test_staff_confirm_time_given_to_the_ulo_and_forgive(
     app, db_session, staff, org, reciprocity_offer
 ):
     giver, membership = join_by_reciprocity(db_session, org)
-    entry = reciprocity.log_time(db_session, giver, org, reciprocity.TimeGiven("events", TODAY, 90))
+    entry = reciprocity.log_time(db_session, giver, org, reciprocity.TimeGiven("events", TODAY, 5))
+    # 5 minutes: less than any day's share of 4 hours, so the month is "so far" whatever today is.
     db_session.commit()
     client = signed_in(app, staff)
     dashboard = f"/organisations/{org.id}/membership/dashboard"
-    assert "1 hour 30 minutes" in text(client.get(dashboard))
+    assert "5 minutes" in text(client.get(dashboard))
     post(client, f"/memberships/time/{entry.id}/confirm", token_from=dashboard)
     entry = db_session.get(TimeLog, entry.id, populate_existing=True)
     assert entry.status == LogStatus.CONFIRMED.value
     page = text(client.get(f"/organisations/{org.id}/membership/members/{membership.id}"))
-    assert "1 hour 30 minutes of 4 hours" in page and "Short of the hours" in page
+    now = reciprocity.standing(db_session, membership, TODAY)
+    owed = charts.hours_text(now.commitment_minutes)
+    # This month is still going: "so far", never "short" (issue 21).
+    assert f"5 minutes of {owed}" in page and "Short of the hours" not in page
+    assert f"5 minutes of {owed} so far, {now.days_left} day" in page
     month = TODAY.strftime("%Y-%m")
     post(
         client,
@@ -404,6 +453,21 @@ def test_staff_confirm_time_given_to_the_ulo_and_forgive(
     membership = db_session.get(Membership, membership.id, populate_existing=True)
     standing = reciprocity.standing(db_session, membership, TODAY)
     assert standing.standing.value == "forgiven"
+
+
+def test_the_pages_say_so_far_and_days_left_never_short_while_the_month_runs(
+    app, db_session, org, reciprocity_offer
+):
+    """Issue 21: "Short of the hours: 0 of 2" on the day someone joined, and on the 3rd."""
+    person, membership = join_by_reciprocity(db_session, org)
+    found = reciprocity.standing(db_session, membership, TODAY)
+    assert found.days_left == month_end(TODAY).day - TODAY.day + 1
+    client = signed_in(app, person)
+    for path in ("/memberships", f"/memberships/{membership.id}/time"):
+        page = text(client.get(path))
+        assert "Short of the hours" not in page
+        owed = charts.hours_text(found.commitment_minutes)
+        assert f"0 hours of {owed} so far, {found.days_left} day" in page
 
 
 # --- help requests ------------------------------------------------------------------------------
@@ -461,7 +525,7 @@ def test_help_request_flow(app, db_session, staff, org, reciprocity_offer):
     member_page = f"/organisations/{org.id}/membership/members/{membership.id}"
     response = post(staff_client, member_page, {"kind": "occasional_pa", "cleared": "yes"})
     assert response.status_code == 302
-    assert help_requests.is_cleared(db_session, org.id, helper.id, "occasional_pa")
+    assert clearance.is_cleared(db_session, org.id, helper.id, "occasional_pa")
     post(helping, f"/help/{found.id}/offer", token_from=f"/help/{found.id}")
     found = db_session.get(HelpRequest, found.id, populate_existing=True)
     (offer,) = found.offers
@@ -493,6 +557,131 @@ def test_help_request_flow(app, db_session, staff, org, reciprocity_offer):
     assert entry.status == LogStatus.CONFIRMED.value and entry.giver_id == helper.id
     assert entry.minutes == 105
     assert "1 hour 45 minutes" in text(helping.get(f"/memberships/{membership.id}/time"))
+
+
+def test_a_help_request_is_arranged_in_the_site(app, db_session, mailbox, org, reciprocity_offer):
+    """Issue 21, item 8: each sentence the pages say about emails and the thread is true."""
+    helper, membership = join_by_reciprocity(db_session, org)
+    asker = UserFactory()
+    db_session.commit()
+    asking = signed_in(app, asker)
+    page = text(asking.get(f"/organisations/{org.id}/help/new"))
+    assert "We email the members who give their time back and can take on this kind" in page
+    form = {"what": "Come with me to the bank", "kind": "buddy", "needed_on": date_parts(TODAY)}
+    response = post(asking, f"/organisations/{org.id}/help/new", form)
+    page = text(asking.get(response.headers["Location"]))
+    assert "We have emailed the members who can help with it" in page
+    found = db_session.scalars(select(HelpRequest)).one()
+    mailbox.last_to(helper.email, help_notices.NEW_REQUEST)
+    assert "we will email you when someone offers" in page
+    assert "No offers yet. We will email you when someone offers to help." in page
+
+    helping = signed_in(app, helper)
+    response = post(helping, f"/help/{found.id}/offer", token_from=f"/help/{found.id}")
+    page = text(helping.get(response.headers["Location"]))
+    assert "We have emailed the person who asked, and we will email you when they answer" in page
+    mailbox.last_to(asker.email, help_notices.NEW_OFFER)
+    assert "The person who asked will let you know" not in page
+
+    (offer,) = db_session.get(HelpRequest, found.id, populate_existing=True).offers
+    response = post(asking, f"/help/offers/{offer.id}/accept", token_from=f"/help/{found.id}")
+    page = text(asking.get(response.headers["Location"]))
+    assert f"We have emailed {helper.display_name}" in page
+    mailbox.last_to(helper.email, help_notices.ACCEPTED)
+    assert "You can now send each other messages here" in page and 'id="thread"' in page
+    assert "Only the two of you can read these." in page
+
+    # The thread: escaped, emailed without its words, reportable, with crisis signposting.
+    response = post(
+        asking,
+        f"/help/{found.id}/messages",
+        {"body": "<b>Meet</b> at the bank?"},
+        token_from=f"/help/{found.id}",
+    )
+    assert response.status_code == 302
+    email = mailbox.last_to(helper.email, help_notices.NEW_MESSAGE)
+    assert "bank" not in email.get_payload(decode=True).decode()
+    page = text(helping.get(f"/help/{found.id}"))
+    assert "&lt;b&gt;Meet&lt;/b&gt; at the bank?" in page and "<b>Meet</b>" not in page
+    message = db_session.scalars(select(HelpMessage)).one()
+    assert f"/report/help_message/{message.id}" in page
+    assert helping.get(f"/report/help_message/{message.id}").status_code == 200
+    outsider = signed_in(app, join_by_reciprocity(db_session, org)[0])
+    assert outsider.get(f"/report/help_message/{message.id}").status_code == 404
+    assert "Meet" not in text(outsider.get(f"/help/{found.id}"))
+    response = post(
+        helping,
+        f"/help/{found.id}/messages",
+        {"body": "Sorry, I want to kill myself today"},
+        token_from=f"/help/{found.id}",
+    )
+    assert "If you need help now" in text(helping.get(response.headers["Location"]))
+    response = post(helping, f"/help/{found.id}/messages", {"body": ""})
+    assert 'id="body-error"' in text(response)
+
+    # Contact details only by choice.
+    assert asker.email not in text(helping.get(f"/help/{found.id}"))
+    page = text(asking.get(f"/help/{found.id}"))
+    assert f"Share my email address with {helper.display_name}" in page
+    assert f"Your email address is not shown to {helper.display_name} unless you choose" in page
+    post(asking, f"/help/{found.id}/share-email", {"share": "yes"}, token_from=f"/help/{found.id}")
+    assert asker.email in text(helping.get(f"/help/{found.id}"))
+    post(asking, f"/help/{found.id}/share-email", {"share": "no"}, token_from=f"/help/{found.id}")
+    assert asker.email not in text(helping.get(f"/help/{found.id}"))
+
+    # The helper logs the time from the request; the person helped confirms it there.
+    page = text(helping.get(f"/help/{found.id}"))
+    assert f"{asker.display_name} will be asked to confirm it" in page
+    link = f"/memberships/{membership.id}/time/new?request={found.id}"
+    assert link in page.replace("&amp;", "&")
+    page = text(helping.get(link))
+    assert f'value="request-{found.id}" checked' in page
+    assert "The people listed are those whose request for help you took on here." in page
+    response = post(
+        helping,
+        link,
+        log_form(kind="buddy", recipient=f"request-{found.id}", hours="1", minutes="0"),
+    )
+    assert response.status_code == 302
+    page = text(asking.get(f"/help/{found.id}"))
+    assert f"{helper.display_name} says they gave 1 hour on" in page
+    # "... will be asked to confirm it": the person helped is emailed.
+    mailbox.last_to(asker.email, "Please confirm hours given")
+    entry = db_session.scalars(select(TimeLog)).one()
+    response = post(asking, f"/memberships/time/{entry.id}/confirm", token_from=f"/help/{found.id}")
+    assert response.headers["Location"].endswith(f"/help/{found.id}")
+    found = db_session.get(HelpRequest, found.id, populate_existing=True)
+    assert found.status == HelpRequestStatus.DONE.value
+    assert db_session.get(TimeLog, entry.id, populate_existing=True).status == "confirmed"
+    # "It then counts as their time given back."
+    assert reciprocity.confirmed_minutes(db_session, membership.id, TODAY) == 60
+
+
+def test_asking_where_nobody_can_take_it_and_cancelling_say_what_happens(
+    app, db_session, mailbox, org, reciprocity_offer
+):
+    helper, membership = join_by_reciprocity(db_session, org)
+    asker = UserFactory()
+    db_session.commit()
+    asking = signed_in(app, asker)
+    # PA work and nobody cleared for it: the page says so, and nobody is emailed.
+    form = {"what": "Help with my shower", "kind": "occasional_pa", "needed_on": date_parts(TODAY)}
+    response = post(asking, f"/organisations/{org.id}/help/new", form)
+    page = text(asking.get(response.headers["Location"]))
+    assert "No member can take this kind of task at the moment" in page
+    assert not [m for m in mailbox.messages if m["To"] == helper.email]
+    # A log-time page with nobody matched yet says how people come to be listed.
+    page = text(signed_in(app, helper).get(f"/memberships/{membership.id}/time/new"))
+    assert "take on their request for help first: they are then listed here" in page
+    # Cancelling after an offer: "We have emailed the people who offered to help".
+    form["kind"] = "buddy"
+    response = post(asking, f"/organisations/{org.id}/help/new", form)
+    found = db_session.scalars(select(HelpRequest).where(HelpRequest.kind == "buddy")).one()
+    post(signed_in(app, helper), f"/help/{found.id}/offer", token_from=f"/help/{found.id}")
+    response = post(asking, f"/help/{found.id}/cancel", token_from=f"/help/{found.id}")
+    page = text(asking.get(response.headers["Location"]))
+    assert "Your request is cancelled. We have emailed the people who offered to help" in page
+    mailbox.last_to(helper.email, help_notices.CANCELLED)
 
 
 # --- the dashboard ------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from marketplace.memberships.models import (
 from marketplace.memberships.reciprocity import TimeGiven
 from marketplace.memberships.services import OfferData
 from tests.factories import UserFactory
-from tests.memberships.conftest import KINDS, NOW, member
+from tests.memberships.conftest import KINDS, NOW, matched, member
 
 
 def test_staff_set_a_reciprocity_offer(db_session, staff, org):
@@ -105,8 +105,10 @@ def test_pause_and_resume(db_session, giver):
     services.resume(db_session, person, membership, now=NOW + timedelta(days=3))
     assert membership.status == MembershipStatus.ACTIVE
     assert pause.ends_on == NOW.date() + timedelta(days=3)
-    # Paused for part of November: no penalty for November, whatever the hours.
-    assert reciprocity.standing(db_session, membership, NOW.date()).standing == Standing.PAUSED
+    # Paused for four days of November (the 15th to the 18th, since joining on the 15th):
+    # the other twelve days are asked for, pro rata; November is over, so it is short.
+    result = reciprocity.standing(db_session, membership, NOW.date())
+    assert (result.standing, result.commitment_minutes) == (Standing.SHORT, 240 * 12 // 30)
 
 
 def test_a_pause_with_an_end_date_ends_by_the_job(db_session, giver):
@@ -129,6 +131,7 @@ def test_pause_needs_a_sensible_end_and_someone_elses_membership_is_refused(db_s
 def test_standing_good_short_forgiven(db_session, staff, giver):
     person, membership = giver
     helped = UserFactory()
+    matched(db_session, membership.organisation, person, helped)
     entry = reciprocity.log_time(
         db_session,
         person,

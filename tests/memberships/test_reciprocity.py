@@ -12,7 +12,7 @@ from marketplace.memberships import ledger, reciprocity
 from marketplace.memberships.models import LogStatus, TimeLog
 from marketplace.memberships.reciprocity import TimeGiven
 from tests.factories import UserFactory
-from tests.memberships.conftest import NOW, member
+from tests.memberships.conftest import NOW, matched, member
 
 
 def logs(db_session):
@@ -84,6 +84,7 @@ def test_only_the_person_helped_or_staff_of_this_ulo_confirm(
 ):
     person, _ = giver
     helped = UserFactory()
+    matched(db_session, org, person, helped)
     entry = reciprocity.log_time(
         db_session, person, org, TimeGiven("buddy", NOW.date(), 90, helped.id), now=NOW
     )
@@ -128,6 +129,7 @@ def test_staff_confirming_or_rejecting_hours_is_audited_and_the_person_helped_is
 
     person, _ = giver
     helped = UserFactory()
+    matched(db_session, org, person, helped)
     by_helped = reciprocity.log_time(
         db_session, person, org, TimeGiven("buddy", NOW.date(), 60, helped.id), now=NOW
     )

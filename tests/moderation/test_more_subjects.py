@@ -43,27 +43,28 @@ def offered(db_session, item):
     return {d for d, _ in moderation.actions_for(db_session, item)}
 
 
-def test_a_help_request_is_reported_by_those_who_can_see_it(db_session, council, moderator):
-    requester, member, staff, found = help_request_in(db_session, council)
-    for nobody in (requester, UserFactory()):
-        with pytest.raises(NotAllowed):
-            reports.submit_report(db_session, nobody, "help_request", found.id, "spam", "")
-    reports.submit_report(db_session, staff, "help_request", found.id, "money_misuse", "")
-    row, _ = reports.submit_report(db_session, member, "help_request", found.id, "abuse", "")
-    (item,) = moderation.open_entries_for(db_session, reports.ITEM_REPORT, row.id)
-    assert item.councils == [council.code]
-    # It cannot be hidden, but the person who wrote it can be warned, silenced or suspended.
-    assert offered(db_session, item) == {
-        Decision.APPROVE,
-        Decision.REJECT,
-        Decision.WARN,
-        Decision.SILENCE,
-        Decision.SUSPEND,
-    }
-    notices = decisions.decide(db_session, moderator, item, Decision.WARN, "Be kind")
-    sanction = db_session.query(Sanction).filter_by(queue_item_id=item.id).one()
-    assert sanction.user_id == requester.id
-    assert requester.email in {n.to for n in notices}
+def test_a_help_request_is_reported_by_those_who_can_see_it(app, db_session, council, moderator):
+    with app.app_context():  # posting a request emails the members who can take it (links)
+        requester, member, staff, found = help_request_in(db_session, council)
+        for nobody in (requester, UserFactory()):
+            with pytest.raises(NotAllowed):
+                reports.submit_report(db_session, nobody, "help_request", found.id, "spam", "")
+        reports.submit_report(db_session, staff, "help_request", found.id, "money_misuse", "")
+        row, _ = reports.submit_report(db_session, member, "help_request", found.id, "abuse", "")
+        (item,) = moderation.open_entries_for(db_session, reports.ITEM_REPORT, row.id)
+        assert item.councils == [council.code]
+        # It cannot be hidden, but the person who wrote it can be warned, silenced or suspended.
+        assert offered(db_session, item) == {
+            Decision.APPROVE,
+            Decision.REJECT,
+            Decision.WARN,
+            Decision.SILENCE,
+            Decision.SUSPEND,
+        }
+        notices = decisions.decide(db_session, moderator, item, Decision.WARN, "Be kind")
+        sanction = db_session.query(Sanction).filter_by(queue_item_id=item.id).one()
+        assert sanction.user_id == requester.id
+        assert requester.email in {n.to for n in notices}
 
 
 def test_an_enquiry_message_is_reported_by_the_other_side(db_session, council, moderator):

@@ -26,7 +26,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from marketplace.config import PROJECT_ROOT
 from marketplace.payments.localstripe_server import free_port
-from tests.conftest import reset_schema, separate_database
+from tests.conftest import Mailbox, reset_schema, separate_database
 
 REDIS_URL = "redis://127.0.0.1:6379/13"
 SIGN_IN_LIMIT = 3
@@ -97,7 +97,7 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(tmp_path_factory: pytest.TempPathFactory, mailbox: Mailbox) -> Iterator[Server]:
     url, drop_database = separate_database("ops_gunicorn")
     reset_schema(url)
     tmp = tmp_path_factory.mktemp("gunicorn")
@@ -125,6 +125,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "SIGN_IN_RATE_LIMIT": f"{SIGN_IN_LIMIT} per 15 minutes",
         "JSON_REQUEST_LOGS": "1",
         "OPS_TEST_RATELIMIT_PREFIX": prefix,
+        # Registering is by emailed link, sent after the response: to the tests' SMTP server.
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(mailbox.port),
     }
     if redis_client is not None:
         environment["REDIS_URL"] = REDIS_URL
@@ -221,6 +224,20 @@ def _post_form(server: Server, session: requests.Session, path: str, data: dict)
     )
 
 
+def _emailed_path(mailbox: Mailbox, email: str) -> str:
+    """The path of the link emailed to `email` (sent once the response has gone out)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for message in mailbox.messages:
+            if message["To"] == email:
+                body = message.get_payload(decode=True).decode()
+                match = re.search(r"http://[^/\s]+(/register/confirm/\S+)", body)
+                assert match, body
+                return match.group(1)
+        time.sleep(0.1)
+    raise AssertionError(f"no email to {email}")
+
+
 @dataclass
 class BeforeReplacement:
     healthz_count: float
@@ -229,25 +246,28 @@ class BeforeReplacement:
 
 
 @pytest.fixture(scope="module")
-def replaced(server) -> BeforeReplacement:
+def replaced(server, mailbox: Mailbox) -> BeforeReplacement:
     """Count some requests, sign someone in and fail to sign in; then replace both workers."""
     for _ in range(3):
         server.get("/healthz")
     healthz_count = server.metric("marketplace_request_duration_seconds_count", route="/healthz")
 
     person = requests.Session()
-    registered = _post_form(
+    email = f"ash-{uuid.uuid4().hex[:8]}@example.org"
+    asked = _post_form(
         server,
         person,
         "/register",
         {
             "display_name": "Ash",
-            "email": f"ash-{uuid.uuid4().hex[:8]}@example.org",
+            "email": email,
             "password": "a long enough password",
             "confirm_password": "a long enough password",
             "usage": "holder",
         },
     )
+    assert asked.status_code == 200, asked.text[:2000]
+    registered = _post_form(server, person, _emailed_path(mailbox, email), {})
     assert registered.status_code == 302, registered.text[:2000]
     assert server.get("/account", person).status_code == 200
 

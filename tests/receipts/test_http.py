@@ -113,7 +113,7 @@ def test_the_payer_sees_a_receipt_whose_sentences_are_its_rows(app, session, iss
         f"{app.config['SELLER_NAME']} is the seller of record: it took this payment, and "
         f"{PROVIDER_NAME} provides the service."
     )
-    assert 'media="print"' in page and "receipt-print.css" in page
+    assert 'media="print"' in page and "/static/css/receipt-print." in page  # hashed name
     assert "<script" not in page.split('id="main-content"')[1]  # no JS on the receipt itself
     with client.get("/static/css/receipt-print.css") as sheet:
         assert sheet.status_code == 200 and b"@media" not in sheet.data  # linked media="print"

@@ -46,10 +46,11 @@ class World:
     membership: int
     time_log: int
     help_request: int
+    help_thread: int
 
 
 @pytest.fixture
-def world(db_session) -> World:
+def world(app, db_session) -> World:
     holder = UserFactory(email="holder@example.org", roles=["holder"])
     carer = UserFactory(email="carer@example.org", roles=["carer"])
     provider = UserFactory(email="provider@example.org", roles=["provider_staff"])
@@ -103,13 +104,25 @@ def world(db_session) -> World:
     time_log = reciprocity.log_time(
         db_session, holder, member_ulo, reciprocity.TimeGiven("events", utcnow().date(), 60)
     )
-    help_request = help_requests.post_request(
-        db_session,
-        UserFactory(),
-        member_ulo,
-        help_requests.HelpRequestData("A lift", utcnow().date() + timedelta(days=3), "other"),
-    )
-    db_session.commit()
+    with app.app_context():  # posting and accepting help email the members (with links)
+        help_request = help_requests.post_request(
+            db_session,
+            UserFactory(),
+            member_ulo,
+            help_requests.HelpRequestData("A lift", utcnow().date() + timedelta(days=3), "other"),
+        )
+        # Someone else asked for help and accepted the holder's offer: the two have a thread.
+        asker = UserFactory()
+        help_thread = help_requests.post_request(
+            db_session,
+            asker,
+            member_ulo,
+            help_requests.HelpRequestData("A walk", utcnow().date() + timedelta(days=3), "events"),
+        )
+        help_requests.accept_offer(
+            db_session, asker, help_requests.offer_help(db_session, holder, help_thread)
+        )
+        db_session.commit()
     return World(
         people={
             "holder": holder,
@@ -132,6 +145,7 @@ def world(db_session) -> World:
         membership=membership.id,
         time_log=time_log.id,
         help_request=help_request.id,
+        help_thread=help_thread.id,
     )
 
 
@@ -167,6 +181,10 @@ GET_ROUTES = [
     ("/register", {**everyone(302), "visitor": 200}),
     ("/sign-in", {**everyone(302), "visitor": 200}),
     ("/forgotten-password", everyone(200)),
+    # Emailed links work without signing in; an unknown one is gone for everyone.
+    ("/register/confirm/no-such-token", everyone(410)),
+    ("/sign-in/link", {**everyone(302), "visitor": 200}),
+    ("/sign-in/link/no-such-token", everyone(410)),
     ("/account", signed_in(200)),
     ("/account/details", signed_in(200)),
     ("/account/password", signed_in(200)),
@@ -284,12 +302,15 @@ GET_ROUTES = [
     # The carer's grant covers "view" only, not "memberships".
     ("/memberships/{membership}/time", only(200, "holder", others=404)),
     ("/memberships/{membership}/time/new", only(200, "holder", others=404)),
-    ("/memberships/{membership}/switch", only(200, "holder", others=404)),
+    # This ULO takes no fee, so there is no switch to offer (issue 21): not even the holder.
+    ("/memberships/{membership}/switch", only(404, "holder", others=404)),
     ("/memberships/{membership}/leave", only(200, "holder", others=404)),
     ("/organisations/{ulo_org}/help/new", signed_in(200)),
     # Members and the ULO's staff see its requests for help.
     ("/organisations/{ulo_org}/help", only(200, "holder", "ulo_staff")),
     ("/help/{help_request}", only(200, "holder", "ulo_staff", others=404)),
+    # The holder helps here: they see the thread; staff see the request but not the thread.
+    ("/help/{help_thread}", only(200, "holder", "ulo_staff", others=404)),
     # "Report this": anyone signed in, about what they can see.
     ("/report/yours", signed_in(200)),
     ("/report/listing/{published_listing}", signed_in(200)),
@@ -318,6 +339,10 @@ GET_ROUTES = [
 ]
 
 POST_ROUTES = [
+    # Posted empty: the email field comes back with an error; the signed-in go to their account.
+    ("/sign-in/link", {**everyone(302), "visitor": 200}),
+    ("/register/confirm/no-such-token", everyone(410)),
+    ("/sign-in/link/no-such-token", everyone(410)),
     # Posted empty: the email choices form comes back with an error.
     ("/account/emails", signed_in(200)),
     ("/do/no-such-token", everyone(410)),
@@ -381,6 +406,10 @@ POST_ROUTES = [
     ("/help/{help_request}/offer", only(302, "holder", "ulo_staff", others=404)),
     ("/help/{help_request}/cancel", only(404, "holder", "ulo_staff", others=404)),
     ("/help/offers/999999/accept", only(404, "holder", others=404)),
+    # Only the two in a help request's thread write in it (posted empty: the error shows).
+    ("/help/{help_thread}/messages", only(200, "holder", others=404)),
+    ("/help/{help_request}/messages", only(404, "holder", others=404)),
+    ("/help/{help_thread}/share-email", only(302, "holder", others=404)),
     (
         "/organisations/{ulo_org}/membership/members/{membership}/forgive",
         only(302, "ulo_staff"),

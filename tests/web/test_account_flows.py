@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from marketplace.auth.models import Role, User
 from marketplace.extensions import db
+from tests.auth.links import REGISTER_LINK, link_in, register, registration
 from tests.factories import PASSWORD, UserFactory
 from tests.helpers import post, sign_in, totp_code
 
@@ -59,48 +60,32 @@ def test_a_password_mismatch_clears_only_the_confirmation(client, db_session):
     assert db_session.scalars(select(User)).all() == []
 
 
-def test_register_signs_in_and_reports_a_weak_password(client, db_session):
-    weak = post(
-        client,
-        "/register",
-        {
-            "display_name": "Robin",
-            "email": "robin@example.org",
-            "password": "short",
-            "confirm_password": "short",
-            "usage": "holder",
-        },
-    )
+def test_register_reports_a_weak_password_then_opens_the_account_by_the_emailed_link(
+    client, db_session, mailbox
+):
+    weak = post(client, "/register", registration(password="short", confirm_password="short"))
     assert "at least 10 characters" in weak.get_data(as_text=True)
-    response = post(
-        client,
-        "/register",
-        {
-            "display_name": "Robin",
-            "email": "Robin@Example.org",
-            "password": "a long enough password",
-            "confirm_password": "a long enough password",
-            "usage": "holder",
-        },
-    )
+    assert mailbox.messages == []
+    answer = post(client, "/register", registration("Robin@Example.org"))
+    assert answer.status_code == 200
+    assert "Check your email" in answer.get_data(as_text=True)
+    assert db_session.scalars(select(User)).all() == []  # nothing until the link is followed
+    path = link_in(mailbox, "robin@example.org", REGISTER_LINK)
+    assert "Create my account" in client.get(path).get_data(as_text=True)  # a GET only asks
+    assert db_session.scalars(select(User)).all() == []
+    response = post(client, path)
     assert response.status_code == 302
     user = db_session.scalars(select(User)).one()
     assert user.email == "robin@example.org"
     assert user.has_role(Role.HOLDER)
-    assert "Robin" in client.get("/account").get_data(as_text=True)
+    page = client.get("/account").get_data(as_text=True)
+    assert "Robin" in page
+    assert "Your account has been created" in page
 
 
-def test_provider_staff_are_sent_to_set_up_their_organisation(client):
-    response = post(
-        client,
-        "/register",
-        {
-            "display_name": "Harbour team",
-            "email": "team@harbour.example",
-            "password": "a long enough password",
-            "confirm_password": "a long enough password",
-            "usage": "provider",
-        },
+def test_provider_staff_are_sent_to_set_up_their_organisation(client, mailbox):
+    response = register(
+        client, mailbox, "team@harbour.example", display_name="Harbour team", usage="provider"
     )
     assert response.headers["Location"].endswith("/organisations/mine")
 

@@ -1,7 +1,7 @@
 """buddies: "about me" (moderated), one hello before asking, "tell me when a buddy is free"
 
-Revision ID: c8e2f4a6b1d3
-Revises: c7e2a9d4b1f8
+Revision ID: d4a7b2e9c6f1
+Revises: c8e2f4a6b1d3
 Create Date: 2026-12-07 23:00:00
 """
 
@@ -9,8 +9,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = "c8e2f4a6b1d3"
-down_revision = "c7e2a9d4b1f8"
+revision = "d4a7b2e9c6f1"
+down_revision = "c8e2f4a6b1d3"
 branch_labels = None
 depends_on = None
 
