@@ -33,6 +33,7 @@ from marketplace.buddies.labels import (
     WAY_LABELS,
 )
 from marketplace.buddies.models import (
+    MAX_ABOUT_ME,
     MAX_CAPACITY,
     MAX_CONTACT,
     MAX_MESSAGE,
@@ -189,6 +190,20 @@ class OfferForm(FlaskForm):
         choices=[SelectChoice(n, str(n)) for n in range(1, MAX_CAPACITY + 1)],
         default=1,
         validators=[InputRequired(message="Choose how many people")],
+    )
+    about_me = TextAreaField(
+        "About you, in your own words (optional)",
+        widget=GovCharacterCount(),
+        description="Shown with your name to people we suggest you to, so they can choose. "
+        "For example, what helped you at the start. Your local user-led organisation reads "
+        "it before anyone else sees it. Do not put contact details or anything you would "
+        "rather keep private.",
+        validators=[
+            Optional(),
+            Length(
+                max=MAX_ABOUT_ME, message=f"About you must be {MAX_ABOUT_ME} characters or fewer"
+            ),
+        ],
     )
     postcode = postcode_field()
     only_gender = gender_preference_field()

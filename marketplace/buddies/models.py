@@ -32,6 +32,8 @@ MIN_MONTHS_HOLDING = 6
 MAX_CAPACITY = 3
 MAX_MESSAGE = conversation_rules.MAX_MESSAGE  # one limit for every conversation
 MAX_CONTACT = 300
+MAX_ABOUT_ME = 500
+MAX_HELLO = 300
 # Each person is asked how the pairing is going once it has been active this long.
 FEEDBACK_AFTER = timedelta(weeks=4)
 
@@ -193,6 +195,11 @@ class BuddyProfile(_TalkingPreferences, Base):
     rejection_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # "About me" in the buddy's own words: only words the local ULO has read are shown
+    # (about_me); new or changed words wait in about_me_pending until it has (profiles.py).
+    about_me: Mapped[str | None] = mapped_column(Text)
+    about_me_pending: Mapped[str | None] = mapped_column(Text)
+    about_me_refused: Mapped[str | None] = mapped_column(Text)  # the ULO's reason, if it did not
 
     user: Mapped[User] = relationship()
     council: Mapped[Council] = relationship()
@@ -222,6 +229,9 @@ class BuddyRequest(_TalkingPreferences, Base):
     gender: Mapped[str | None] = mapped_column(String(60))
     status: Mapped[str] = mapped_column(String(20), default=RequestStatus.WAITING.value, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # "Tell me when a buddy who fits becomes free": asked at, and when we told them (once).
+    tell_when_free_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    told_free_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     seeker: Mapped[User] = relationship()
     council: Mapped[Council] = relationship()
@@ -352,3 +362,33 @@ class BuddyBlock(Base):
     blocker_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     blocked_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class BuddyHello(Base):
+    """One short hello a seeker sent a suggested buddy before asking, and the buddy's one answer.
+
+    One per seeker and buddy. Either text can be reported and hidden, as messages can.
+    """
+
+    __tablename__ = "buddy_hellos"
+    __table_args__ = (UniqueConstraint("seeker_id", "buddy_user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seeker_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    buddy_user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("buddy_requests.id", ondelete="SET NULL"), index=True
+    )
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    reply: Mapped[str | None] = mapped_column(Text)
+    replied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Hidden after reports: only its writer (and moderators) still see it.
+    hidden_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reply_hidden_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    seeker: Mapped[User] = relationship(foreign_keys=[seeker_id])
+    buddy_user: Mapped[User] = relationship(foreign_keys=[buddy_user_id])
+    request: Mapped[BuddyRequest | None] = relationship()

@@ -13,16 +13,13 @@ from wtforms import SelectChoice
 
 from marketplace import outbox
 from marketplace.auth.access import current_person, moderator_required
-from marketplace.buddies import conversations, handover, rounds, services
+from marketplace.buddies import conversations, handover, hellos, rounds, services
 from marketplace.buddies.forms import (
-    NO_BUDGET_YET,
-    AskForm,
     ConcernForm,
     ContactForm,
     EndForm,
     FeedbackForm,
     MessageForm,
-    OfferForm,
     PauseForm,
 )
 from marketplace.buddies.handover_forms import HandoverForm
@@ -36,22 +33,17 @@ from marketplace.buddies.labels import (
 )
 from marketplace.buddies.models import (
     BuddyMatch,
-    BuddyProfile,
     BuddyRequest,
     MatchStatus,
-    split,
 )
-from marketplace.carers import acting
-from marketplace.carers.acting import chosen_holder
 from marketplace.db import utcnow
 from marketplace.errors import DomainError, NotAllowed
 from marketplace.extensions import db
 from marketplace.moderation import crisis
 from marketplace.moderation import services as moderation
 from marketplace.places.services import all_councils
-from marketplace.providers.services import all_categories
 from marketplace.web.actions import button_action, form_action
-from marketplace.web.forms import ConfirmForm, failed
+from marketplace.web.forms import ConfirmForm
 
 bp = Blueprint("buddies", __name__, url_prefix="/buddies", cli_group="buddies")
 
@@ -126,92 +118,14 @@ def index() -> str:
         helped=helped,
         helped_requests={h.id: services.waiting_request_of(db.session, h.id) for h in helped},
         handovers=handover.handovers_of(db.session, me),
+        hellos=hellos.hellos_received(db.session, me),
     )
 
 
 # --- offering to be a buddy ---------------------------------------------------------------------
 
 
-def _offer_data(form: OfferForm) -> services.OfferData:
-    return services.OfferData(
-        council_id=form.council_id.data or 0,
-        months_holding=form.months_holding.data or 0,
-        holds=form.holds.data or "",
-        experience=tuple(form.experience.data or ()),
-        used_for=tuple(form.used_for.data or ()),
-        languages=tuple(form.languages.data or ()),
-        ways=tuple(form.ways.data or ()),
-        times=tuple(form.times.data or ()),
-        capacity=form.capacity.data or 1,
-        only_gender=form.only_gender.data,
-        gender=form.gender.data,
-        lived_experience_topics=tuple(form.lived_experience_topics.data or ()),
-        share_lived_experience=bool(form.share_lived_experience.data),
-        postcode=form.postcode.data,
-    )
-
-
-def _fill_offer(form: OfferForm, profile: BuddyProfile) -> None:
-    form.council_id.data = profile.council_id
-    form.months_holding.data = profile.months_holding
-    form.holds.data = profile.holds
-    form.experience.data = sorted(profile.experience_set)
-    form.used_for.data = sorted(profile.used_for_set)
-    form.languages.data = sorted(profile.language_set)
-    form.ways.data = sorted(profile.way_set)
-    form.times.data = sorted(profile.time_set)
-    form.capacity.data = profile.capacity
-    form.postcode.data = profile.postcode
-    form.only_gender.data = profile.only_gender
-    form.gender.data = profile.gender
-    form.lived_experience_topics.data = sorted(split(profile.lived_experience_topics))
-    form.share_lived_experience.data = profile.share_lived_experience
-
-
-@bp.route("/offer", methods=["GET", "POST"])
-@login_required
-def offer() -> str | Response:
-    me = current_person()
-    profile = services.profile_of(db.session, me.id)
-    changing = profile is not None and profile.status != "withdrawn"
-    form = OfferForm()
-    form.council_id.choices = _council_choices()
-    form.used_for.choices = [SelectChoice(c.slug, c.name) for c in all_categories(db.session)]
-    if changing:
-        form.submit.label.text = "Save changes"
-    if request.method == "GET":
-        if changing and profile is not None:
-            _fill_offer(form, profile)
-        else:
-            form.languages.data = ["English"]
-    if form.validate_on_submit():
-        data = _offer_data(form)
-        try:
-            if changing:
-                profile = services.update_profile(db.session, me, data)
-            else:
-                profile = services.offer_to_be_buddy(db.session, me, data)
-        except DomainError as error:
-            failed(form, error)
-        else:
-            db.session.commit()
-            if changing and profile.status != "pending":
-                flash("Your changes are saved", "success")
-            elif services.checked_locally(db.session, profile):
-                flash(
-                    "Thank you. Your local user-led organisation will be in touch about "
-                    "their buddy induction, then confirm your offer",
-                    "success",
-                )
-            else:
-                flash(
-                    "Thank you. The site's own team will check your offer, as there is no "
-                    "user-led organisation for your area on the site yet. We will email you "
-                    "when it is confirmed",
-                    "success",
-                )
-            return redirect(url_for("buddies.index"))
-    return render_template("buddies/offer.html", form=form, changing=changing, profile=profile)
+# The offer form's question pages are in question_routes.py.
 
 
 @bp.route("/offer/<any(pause, resume, withdraw):action>", methods=["POST"])
@@ -236,57 +150,7 @@ def offer_action(action: str) -> Response:
 # --- asking for a buddy -------------------------------------------------------------------------
 
 
-def _request_data(form: AskForm) -> services.RequestData:
-    holds = form.holds.data
-    return services.RequestData(
-        council_id=form.council_id.data or 0,
-        wants=tuple(form.wants.data or ()),
-        holds=None if holds == NO_BUDGET_YET else holds,
-        languages=tuple(form.languages.data or ()),
-        ways=tuple(form.ways.data or ()),
-        times=tuple(form.times.data or ()),
-        only_gender=form.only_gender.data,
-        gender=form.gender.data,
-        postcode=form.postcode.data,
-        lived_experience_topics=tuple(form.lived_experience_topics.data or ()),
-        share_lived_experience=bool(form.share_lived_experience.data),
-    )
-
-
-@bp.route("/ask", methods=["GET", "POST"])
-@login_required
-def ask() -> str | Response:
-    me = current_person()
-    helped = services.people_i_ask_for(db.session, me)
-    form = AskForm()
-    form.council_id.choices = _council_choices()
-    form.for_whom.choices = acting.for_whom_choices(helped)
-    if request.method == "GET":
-        form.languages.data = ["English"]
-        wanted = request.args.get("for", "")
-        if any(str(h.id) == wanted for h in helped):
-            form.for_whom.data = wanted
-    if form.validate_on_submit():
-        holder_id = chosen_holder(form.for_whom.data)
-        seeker = me
-        if holder_id is not None:
-            seeker = next((h for h in helped if h.id == holder_id), None) or abort(403)
-        done = form_action(
-            form,
-            lambda: services.ask_for_buddy(
-                db.session, seeker, _request_data(form), me if seeker is not me else None
-            ),
-        )
-        if done.ok:
-            made = done.value
-            flash(
-                "You have asked for a buddy. Here are the people we suggest"
-                if rounds.suggestions_for(db.session, made)
-                else "You have asked for a buddy. You have a place in the queue",
-                "success",
-            )
-            return redirect(url_for("buddies.request_page", request_id=made.id))
-    return render_template("buddies/ask.html", form=form, helped=helped)
+# The ask form's question pages are in question_routes.py.
 
 
 @bp.route("/requests/<int:request_id>")
@@ -300,6 +164,7 @@ def request_page(request_id: int) -> str:
         as_carer=as_carer,
         pending=pending,
         suggestions=[] if pending else rounds.suggestions_for(db.session, buddy_request),
+        hellos=hellos.hellos_sent(db.session, buddy_request.seeker_id),
         local_ulo=services.area_has_ulo(db.session, buddy_request.council),
         confirm=ConfirmForm(),
     )

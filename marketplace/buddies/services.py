@@ -21,7 +21,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from marketplace.auth.models import Role, User, UserRole
-from marketplace.buddies import notices
+from marketplace.buddies import notices, profiles
 from marketplace.buddies.models import (
     LIVE_MATCH_STATUSES,
     MAX_CAPACITY,
@@ -79,6 +79,7 @@ class OfferData:
     lived_experience_topics: tuple[str, ...] = ()  # matching.LIVED_TOPICS codes
     share_lived_experience: bool = False
     postcode: str | None = None
+    about_me: str | None = None  # in their own words; shown once the ULO has read it
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,7 @@ def _validate_offer(session: Session, data: OfferData) -> postcodes.Place | None
         _check_known(data.used_for, slugs, "used_for", "what you used your budget for")
     _gender(data.gender)
     _gender(data.only_gender)
+    profiles.clean(data.about_me)
     return place_for_postcode(data.postcode)
 
 
@@ -249,6 +251,7 @@ def offer_to_be_buddy(session: Session, user: User, data: OfferData) -> BuddyPro
     profile.status = ProfileStatus.PENDING.value
     profile.confirmed_at = None
     profile.rejection_reason = None
+    profiles.with_the_offer(profile, data.about_me)
     session.add(profile)
     session.flush()  # the queue entry names the profile's id
     _submit_offer(session, user, profile)
@@ -267,7 +270,11 @@ def update_profile(session: Session, user: User, data: OfferData) -> BuddyProfil
     if moved or profile.status in (ProfileStatus.PENDING.value, ProfileStatus.REJECTED.value):
         profile.status = ProfileStatus.PENDING.value
         profile.confirmed_at = None
+        profiles.with_the_offer(profile, data.about_me)
+        moderation.withdraw(session, profiles.ITEM_BUDDY_ABOUT_ME, profile.id)
         _submit_offer(session, user, profile)
+    else:
+        profiles.changed_by_confirmed_buddy(session, user, profile, data.about_me)
     return profile
 
 
@@ -295,6 +302,7 @@ def withdraw_offer(session: Session, user: User) -> BuddyProfile:
     if profile is None or profile.status == ProfileStatus.WITHDRAWN.value:
         raise DomainError("You have not offered to be a buddy")
     moderation.withdraw(session, ITEM_BUDDY_OFFER, profile.id)
+    moderation.withdraw(session, profiles.ITEM_BUDDY_ABOUT_ME, profile.id)
     profile.status = ProfileStatus.WITHDRAWN.value
     return profile
 
@@ -307,6 +315,7 @@ def _decide_offer(session: Session, item: ModerationItem, decision: Decision, re
         profile.status = ProfileStatus.CONFIRMED.value
         profile.confirmed_at = utcnow()
         profile.rejection_reason = None
+        profiles.offer_confirmed(profile)
         notices.offer_confirmed(session, profile)
     else:
         profile.status = ProfileStatus.REJECTED.value

@@ -21,6 +21,16 @@ OPENING = (
 )
 
 
+# A few lines in buddies' own words, shown with their suggestions (the ULO has read them).
+ABOUT_ME = (
+    "I was nervous about employing a PA at first. Now I have two, and I like helping "
+    "people get started.",
+    "My first review was hard. I can tell you what helped me get ready for it.",
+    "I use my direct payment for a gym and an art class. Happy to share ideas.",
+    "I am not good with forms, but I got there, and I am patient.",
+)
+
+
 def _pick(rng: random.Random, values: list[str], low: int, high: int) -> tuple[str, ...]:
     return tuple(rng.sample(values, k=rng.randint(low, high)))
 
@@ -55,6 +65,7 @@ def seed_buddies(
                 ways=("messages", *_pick(rng, ways, 1, 2)),
                 times=_pick(rng, times, 1, 3),
                 capacity=rng.randint(1, 3),
+                about_me=ABOUT_ME[index % len(ABOUT_ME)],
             ),
         )
         (item,) = moderation.open_entries_for(session, services.ITEM_BUDDY_OFFER, profile.id)

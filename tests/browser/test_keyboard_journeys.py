@@ -248,6 +248,34 @@ def test_send_a_buddy_message(page: Page, live_server: LiveServer) -> None:
     expect_confirmed(page, "Message sent")
 
 
+def test_answer_a_buddy_question_page_and_go_back(page: Page, live_server: LiveServer) -> None:
+    cast = robin_with_buddy_pool_and_ulo(live_server)
+    sign_in(page, cast.holder_email)
+    tab_to(page, menu_link(page, "Budget buddies"))
+    follow(page)
+    tab_to(page, page.get_by_role("button", name="Ask for a buddy"))  # a link that acts as one
+    follow(page, "Space")
+    expect(page).to_have_url(re.compile(r"/buddies/ask/help$"))
+
+    skip_to_main(page)
+    question = page.get_by_role("group", name="What would you like help with?")
+    ideas = question.get_by_label("Ideas for using the budget")
+    tab_to(page, ideas)
+    page.keyboard.press("Space")
+    expect(ideas).to_be_checked()
+    tab_to(page, page.get_by_role("button", name="Continue"))
+    follow(page)
+    expect(page).to_have_url(re.compile(r"/buddies/ask/council$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Which council gives you your budget?"
+    )
+
+    shift_tab_to(page, page.get_by_role("link", name="Back"))
+    follow(page)
+    expect(page).to_have_url(re.compile(r"/buddies/ask/help$"))
+    expect(page.get_by_label("Ideas for using the budget")).to_be_checked()  # the answer is kept
+
+
 def test_log_time_for_a_membership(page: Page, live_server: LiveServer) -> None:
     cast = robin_with_buddy_pool_and_ulo(live_server)
     sign_in(page, cast.holder_email)

@@ -14,6 +14,7 @@ from marketplace.buddies.models import BuddyMatch, BuddyMessage, BuddyProfile, M
 from marketplace.db import utcnow
 from marketplace.moderation import services as moderation
 from tests.buddies.builders import confirmed_buddy, seeker_request
+from tests.buddies.questions import answer_pages, ask_pages, offer_pages, path_of
 from tests.factories import CouncilFactory, UserFactory
 from tests.helpers import csrf_token, post, sign_in
 from tests.listing_helpers import ulo_moderator
@@ -54,39 +55,27 @@ def active(db_session, proposed):
     return seeker, buddy, match
 
 
-def test_offer_form_shows_errors_beside_fields_and_saves_nothing(app, db_session, council):
+def test_offer_pages_show_errors_beside_fields_and_save_nothing(app, db_session, council):
     user = UserFactory()
     db_session.commit()
     client = signed_in(app, user)
-    response = post(
-        client,
-        "/buddies/offer",
-        {"council_id": "", "months_holding": "three", "holds": "direct_payment"},
-    )
+    assert path_of(client.get("/buddies/offer")) == "/buddies/offer/council"
+    response = post(client, "/buddies/offer/council", {"council_id": ""})
     assert response.status_code == 200
     page = text(response)
     assert "There is a problem" in page
     assert "Choose your council" in page
-    assert "Enter how many months, as a number like 18" in page
-    assert services.profile_of(db_session, user.id) is None
+    path = path_of(post(client, "/buddies/offer/council", {"council_id": council.id}))
+    assert path == "/buddies/offer/months"
 
-    response = post(
-        client,
-        "/buddies/offer",
-        {
-            "council_id": council.id,
-            "months_holding": "3",
-            "holds": "direct_payment",
-            "experience": ["assessment"],
-            "languages": ["English"],
-            "ways": ["phone"],
-            "times": ["evenings"],
-            "capacity": "1",
-        },
-    )
+    response = post(client, path, {"months_holding": "three"})
+    assert "Enter how many months, as a number like 18" in text(response)
+    response = post(client, path, {"months_holding": "3"})
     assert response.status_code == 200
     assert "Buddies have held a budget for at least 6 months" in text(response)
     assert 'id="months_holding-error"' in text(response)
+    # Nothing past the first unanswered page, and nothing saved.
+    assert path_of(client.get("/buddies/offer/check")) == "/buddies/offer/months"
     assert services.profile_of(db_session, user.id) is None
 
 
@@ -94,25 +83,22 @@ def test_offer_is_confirmed_by_the_local_ulo_through_the_queue(app, db_session, 
     user = UserFactory()
     db_session.commit()
     client = signed_in(app, user)
-    response = post(
-        client,
-        "/buddies/offer",
-        {
-            "council_id": council.id,
-            "months_holding": "30",
-            "holds": "managed_account",
-            "experience": ["assessment", "ideas"],
-            "languages": ["English", "Polish"],
-            "ways": ["phone", "messages"],
-            "times": ["weekends"],
-            "capacity": "2",
+    pages = offer_pages(
+        council,
+        experiences={
             "lived_experience_topics": ["psychosis", "hearing_voices"],
             "share_lived_experience": "y",
         },
     )
+    check = answer_pages(client, "offer", pages)
+    page = text(client.get(check))
+    assert "Check your answers before offering to be a buddy" in page
+    assert "Polish" in page and "30 months" in page
+    response = post(client, check)
     assert response.status_code == 302
     profile = services.profile_of(db_session, user.id)
     assert profile is not None and profile.status == "pending"
+    assert profile.share_lived_experience and profile.capacity == 2
     (item,) = moderation.open_entries_for(db_session, services.ITEM_BUDDY_OFFER, profile.id)
 
     staff = signed_in(app, moderator)
@@ -132,21 +118,11 @@ def test_ask_then_choose_a_suggestion_with_reasons(app, db_session, council, mod
     seeker = UserFactory()
     db_session.commit()
     client = signed_in(app, seeker)
-    response = post(
-        client,
-        "/buddies/ask",
-        {
-            "for_whom": "me",
-            "council_id": council.id,
-            "wants": ["employing_a_pa"],
-            "holds": "direct_payment",
-            "languages": ["English"],
-            "ways": ["phone"],
-            "times": ["evenings"],
-        },
-    )
+    check = answer_pages(client, "ask", ask_pages(council))
+    response = post(client, check)
     assert response.status_code == 302
     page = text(client.get(response.headers["Location"]))
+    assert "You have asked for a buddy. Here are the people we suggest" in page
     assert buddy.display_name in page
     assert f"knows {council.name} council&#39;s process" in page
     assert "also holds a direct payment" in page
@@ -394,7 +370,7 @@ def test_offer_page_prefills_and_pause_resume_withdraw(app, db_session, council,
     user, profile = confirmed_buddy(db_session, council, moderator, used_for=())
     db_session.commit()
     client = signed_in(app, user)
-    page = text(client.get("/buddies/offer"))
+    page = text(client.get("/buddies/offer", follow_redirects=True))
     assert "Change your buddy offer" in page
     post(client, "/buddies/offer/pause", token_from="/buddies")
     assert db_session.get(BuddyProfile, profile.id, populate_existing=True).status == "paused"

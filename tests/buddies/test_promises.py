@@ -15,6 +15,7 @@ from marketplace.moderation import services as moderation
 from marketplace.moderation.models import Decision
 from marketplace.privacy import services as privacy
 from tests.buddies.builders import confirmed_buddy, offer, seeker_request
+from tests.buddies.questions import answer_pages, ask_pages
 from tests.factories import CouncilFactory, UserFactory
 from tests.helpers import post, sign_in
 from tests.listing_helpers import ulo_moderator
@@ -103,19 +104,10 @@ def test_a_person_with_no_suggestions_is_not_told_here_they_are(app, db_session,
     seeker = UserFactory()
     db_session.commit()
     client = signed_in(app, seeker)
-    response = post(
-        client,
-        "/buddies/ask",
-        {
-            "for_whom": "",
-            "council_id": council.id,
-            "wants": ["assessment"],
-            "holds": "direct_payment",
-            "languages": ["Tigrinya"],
-            "ways": ["phone"],
-            "times": ["evenings"],
-        },
+    pages = ask_pages(
+        council, help={"wants": ["assessment"]}, languages={"languages": ["Tigrinya"]}
     )
+    response = post(client, answer_pages(client, "ask", pages))
     assert response.status_code == 302, text(response)[:3000]
     page = text(client.get(response.location))
     assert "Here are the people we suggest" not in page
@@ -209,7 +201,8 @@ def test_an_ended_pairing_email_to_the_seeker_when_no_handover_is_on_offer(
         db_session.commit()
     body = body_of(mailbox.last_to(seeker.email, notices.ENDED_SUBJECT))
     assert "If you would like another buddy, you can ask again at any time." in body
-    assert signed_in(app, seeker).get("/buddies/ask").status_code == 200
+    # Asking again starts at the first question.
+    assert signed_in(app, seeker).get("/buddies/ask", follow_redirects=True).status_code == 200
 
 
 # --- 3: the private reason for ending ------------------------------------------------------

@@ -215,6 +215,7 @@ def test_the_scheduler_enqueues_each_periodic_job_once_per_period(app, db_sessio
         [
             f"auth.purge_expired_links@{hour}",
             f"buddies.resume_due@{hour}",
+            f"buddies.tell_when_free@{hour}",
             f"memberships.run_jobs@{hour}",
             f"moderation.watch@{now.replace(minute=15).isoformat()}",
             f"moderation.watch@{now.replace(minute=30).isoformat()}",
@@ -243,6 +244,7 @@ def test_the_periodic_jobs_run_their_existing_code_paths(app, db_session):
     assert sorted(outcomes) == [
         ("auth.purge_expired_links", "done"),
         ("buddies.resume_due", "done"),
+        ("buddies.tell_when_free", "done"),
         ("memberships.run_jobs", "done"),
         ("moderation.watch", "done"),
         ("notifications.send_digests", "done"),

@@ -227,8 +227,19 @@ GET_ROUTES = [
     ("/provider/listings/{published_listing}/edit", only(200, "provider_staff", others=404)),
     ("/moderation", only(200, "ulo_staff", "admin")),
     ("/buddies", signed_in(200)),
-    ("/buddies/offer", signed_in(200)),
-    ("/buddies/ask", signed_in(200)),
+    # The question pages: each start goes to its first question (and keeps answers in the
+    # session, so the questions then open); "Check your answers" goes back to the first
+    # question not answered yet.
+    ("/buddies/offer", signed_in(302)),
+    ("/buddies/ask", signed_in(302)),
+    ("/buddies/offer/council", signed_in(200)),
+    ("/buddies/offer/about-me", signed_in(200)),
+    ("/buddies/offer/check", signed_in(302)),
+    ("/buddies/ask/help", signed_in(200)),
+    ("/buddies/ask/check", signed_in(302)),
+    # A hello only to someone suggested: anyone else is back to the suggestions.
+    ("/buddies/requests/{buddy_request}/hello/999999", only(302, "holder", others=404)),
+    ("/buddies/hellos/999999", signed_in(404)),
     # The carer's grant covers "view" only, not "buddying".
     ("/buddies/requests/{buddy_request}", only(200, "holder", others=404)),
     ("/buddies/pairings/{buddy_match}", only(200, "holder", others=404)),
@@ -310,6 +321,8 @@ GET_ROUTES = [
     ("/report/review/999999", signed_in(404)),
     ("/report/pool_message/999999", signed_in(404)),
     ("/report/buddy_message/999999", signed_in(404)),
+    ("/report/buddy_hello/999999", signed_in(404)),
+    ("/report/buddy_hello_answer/999999", signed_in(404)),
     ("/report/nonsense/1", signed_in(404)),
     ("/report/help_request/{help_request}", only(200, "holder", "ulo_staff", others=404)),
     ("/report/enquiry_message/999999", signed_in(404)),
@@ -348,6 +361,13 @@ POST_ROUTES = [
     # Posted empty: the holder gets the form back with an error.
     ("/buddies/pairings/{buddy_match}/messages", only(200, "holder", others=404)),
     ("/buddies/requests/{buddy_request}/withdraw", only(302, "holder", others=404)),
+    ("/buddies/requests/{buddy_request}/tell-when-free", only(302, "holder", others=404)),
+    ("/buddies/requests/{buddy_request}/tell-when-free/stop", only(302, "holder", others=404)),
+    ("/buddies/requests/{buddy_request}/hello/999999", only(302, "holder", others=404)),
+    ("/buddies/hellos/999999", signed_in(404)),
+    ("/buddies/ask/help", signed_in(302)),
+    ("/buddies/ask/check", signed_in(302)),
+    ("/buddies/offer/check", signed_in(302)),
     ("/buddies/pairings/{buddy_match}/another/999999", only(302, "holder", others=404)),
     ("/buddies/round", only(200, "ulo_staff", "admin")),
     ("/moderation/items/999999", only(404, "ulo_staff", "admin")),
