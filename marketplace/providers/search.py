@@ -26,19 +26,28 @@ import re
 import threading
 import time
 from array import array
-from collections import OrderedDict, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from whoosh import index as whoosh_index
 from whoosh import writing
-from whoosh.analysis import LowercaseFilter, RegexTokenizer, StandardAnalyzer, StemmingAnalyzer
+from whoosh.analysis import (
+    STOP_WORDS,
+    LowercaseFilter,
+    RegexTokenizer,
+    StandardAnalyzer,
+    StemmingAnalyzer,
+)
 from whoosh.columns import VarBytesColumn
 from whoosh.fields import COLUMN, ID, KEYWORD, NUMERIC, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
+from whoosh.lang.porter import stem as porter_stem
+from whoosh.system import pack_uint
 
 from marketplace.providers import synonyms
 
@@ -57,6 +66,7 @@ __all__ = [
     "SearchQuery",
     "SearchResult",
     "document_from_listing",
+    "listing_document",
 ]
 
 log = logging.getLogger(__name__)
@@ -134,27 +144,72 @@ class ListingDocument:
 
 def document_from_listing(listing: Listing) -> ListingDocument:
     """Copy what search needs out of a Listing (with its organisation, categories, councils)."""
-    price = listing.min_price_pence
-    if price is None and listing.prices:
-        price = min(option.amount_pence for option in listing.prices)
-    has_point = listing.easting is not None and listing.northing is not None
-    return ListingDocument(
+    return listing_document(
         id=listing.id,
-        name=listing.name or "",
-        summary=listing.summary or "",
-        description=listing.description or "",
-        organisation=listing.organisation.name if listing.organisation is not None else "",
-        tags=tuple(listing.tag_list),
-        categories=tuple(category.slug for category in listing.categories),
-        delivery_modes=tuple(listing.delivery_mode_list),
-        languages=tuple(listing.language_list),
-        communities=tuple(listing.community_list),
-        councils=tuple(council.code for council in listing.councils),
-        takes_direct_payments=bool(listing.takes_direct_payments),
+        name=listing.name,
+        summary=listing.summary,
+        description=listing.description,
+        organisation=listing.organisation.name if listing.organisation is not None else None,
+        tags=listing.tag_list,
+        categories=[category.slug for category in listing.categories],
+        delivery_modes=listing.delivery_mode_list,
+        languages=listing.language_list,
+        communities=listing.community_list,
+        councils=[council.code for council in listing.councils],
+        takes_direct_payments=listing.takes_direct_payments,
+        min_price_pence=listing.min_price_pence,
+        cheapest_option_pence=min((option.amount_pence for option in listing.prices), default=None),
+        easting=listing.easting,
+        northing=listing.northing,
+        serves_nationally=listing.serves_nationally,
+    )
+
+
+def listing_document(
+    *,
+    id: int,  # noqa: A002 - the listing's own name for it
+    name: str | None,
+    summary: str | None,
+    description: str | None,
+    organisation: str | None,
+    tags: Iterable[str],
+    categories: Iterable[str],
+    delivery_modes: Iterable[str],
+    languages: Iterable[str],
+    communities: Iterable[str],
+    councils: Iterable[str],
+    takes_direct_payments: bool | None,
+    min_price_pence: int | None,
+    cheapest_option_pence: int | None,
+    easting: int | None,
+    northing: int | None,
+    serves_nationally: bool | None,
+) -> ListingDocument:
+    """A listing's document from its values, however they were loaded (one listing with its
+    relationships, or many at once with plain queries when the index is rebuilt).
+
+    The price is the listing's lowest price, or else its cheapest price option's; a point needs
+    both coordinates.
+    """
+    price = min_price_pence if min_price_pence is not None else cheapest_option_pence
+    has_point = easting is not None and northing is not None
+    return ListingDocument(
+        id=id,
+        name=name or "",
+        summary=summary or "",
+        description=description or "",
+        organisation=organisation or "",
+        tags=tuple(tags),
+        categories=tuple(categories),
+        delivery_modes=tuple(delivery_modes),
+        languages=tuple(languages),
+        communities=tuple(communities),
+        councils=tuple(councils),
+        takes_direct_payments=bool(takes_direct_payments),
         min_price_pence=price,
-        easting=listing.easting if has_point else None,
-        northing=listing.northing if has_point else None,
-        serves_nationally=bool(listing.serves_nationally),
+        easting=easting if has_point else None,
+        northing=northing if has_point else None,
+        serves_nationally=bool(serves_nationally),
     )
 
 
@@ -222,13 +277,59 @@ class SearchIndexLocked(RuntimeError):
 _STEMMING = StemmingAnalyzer()
 _WORDS = RegexTokenizer() | LowercaseFilter()
 
+# What StandardAnalyzer and StemmingAnalyzer do, in a few C-level calls instead of a chain of
+# Python generators passing a Token along: Whoosh's default word pattern (without the capturing
+# group, so that findall gives whole matches), lowercasing, stop words and words of one letter
+# dropped, then the same Porter stemmer. Building the index spent most of its time in that chain.
+# tests/providers/test_search_analysis.py checks both give the same terms.
+_TOKEN = re.compile(r"[\w\*]+(?:\.?[\w\*]+)*")
+_MIN_WORD = 2
+_stem = lru_cache(maxsize=1 << 16)(porter_stem)
+
+
+def _plain_words(text: str) -> list[str]:
+    """StandardAnalyzer's terms for the text: lowercased words, stop words left out."""
+    return [
+        word
+        for word in map(str.lower, _TOKEN.findall(text))
+        if len(word) >= _MIN_WORD and word not in STOP_WORDS
+    ]
+
+
+def _stemmed_words(text: str) -> list[str]:
+    """StemmingAnalyzer's terms for the text."""
+    return list(map(_stem, _plain_words(text)))
+
+
+class _FastText(TEXT):  # type: ignore[misc]
+    """A TEXT field without positions that analyses text with the functions above.
+
+    Only the writer calls ``index``; queries are analysed with _STEMMING by this module, which
+    gives the same terms. Pickled with the schema into the index's table of contents, so the
+    class must keep this name and module.
+    """
+
+    def __init__(self, stemmed: bool) -> None:
+        # No positions: user input has no phrase syntax, and positions cost a third of the index.
+        super().__init__(analyzer=_STEMMING if stemmed else StandardAnalyzer(), phrase=False)
+        self.stemmed = stemmed
+
+    def index(self, value: Any, **kwargs: Any) -> Iterator[tuple[bytes, int, float, bytes]]:
+        if not isinstance(value, str) or kwargs:
+            yield from super().index(value, **kwargs)
+            return
+        words = _stemmed_words(value) if self.stemmed else _plain_words(value)
+        boost = self.format.field_boost
+        # What whoosh.formats.Frequency.word_values gives: (term, frequency, weight, encoded).
+        for word, count in Counter(words).items():
+            yield word.encode(), count, count * boost, pack_uint(count)
+
 
 def build_schema() -> Schema:
     """The index's fields. Text is stemmed; facets are exact comma-separated keywords."""
 
     def text() -> TEXT:
-        # No positions: user input has no phrase syntax, and positions cost a third of the index.
-        return TEXT(analyzer=_STEMMING, phrase=False)
+        return _FastText(stemmed=True)
 
     def facet() -> KEYWORD:
         return KEYWORD(commas=True)
@@ -242,7 +343,7 @@ def build_schema() -> Schema:
         tags=text(),
         # The unstemmed words of all the text fields: the vocabulary for "Did you mean" and for
         # typo tolerance (stems such as "advocaci" are not words to suggest).
-        spelling=TEXT(analyzer=StandardAnalyzer(), phrase=False),
+        spelling=_FastText(stemmed=False),
         categories=facet(),
         delivery_modes=facet(),
         languages=facet(),
