@@ -129,3 +129,24 @@ def test_the_index_is_the_one_whoosh_analysis_builds(tmp_path: Path) -> None:
     theirs.close()
 
     assert index_contents(tmp_path / "ours") == index_contents(theirs_dir)
+
+
+def test_an_index_from_before_the_fast_analysis_is_used_and_upgraded(tmp_path: Path) -> None:
+    documents, _keys = search_queries.demo_documents()
+    old = whoosh_index.create_in(str(tmp_path), whoosh_schema())
+    writer = old.writer()
+    for document in documents[:5]:
+        writer.add_document(**search._fields(document))
+    writer.commit()
+    old.close()
+
+    index = search.SearchIndex(tmp_path)
+    try:
+        assert index.doc_count() == 5  # kept, not started again
+        assert index._ix.schema["name"].__class__ is search._FastText
+        index.upsert(documents[5:6])
+        pickled = whoosh_index.open_dir(str(tmp_path)).schema  # what the new generation holds
+        assert pickled["spelling"].__class__ is search._FastText
+        assert index.doc_count() == 6
+    finally:
+        index.close()
