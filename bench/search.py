@@ -23,11 +23,13 @@ that takes a ``SearchQuery``. Each is run twice; the first pass starts with cold
 from __future__ import annotations
 
 import argparse
+import cProfile
 import dataclasses
 import http.client
 import itertools
 import math
 import os
+import pstats
 import random
 import re
 import sqlite3
@@ -776,21 +778,36 @@ def page_totals(responses: Sequence[tuple[int, bytes]]) -> list[int | None]:
 Percentiles = tuple[float, float, float]
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its children that have finished (index workers)."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
 def build_index(
     documents: Sequence[ListingDocument],
     index_dir: Path,
     app: Flask | None,
     processes: int,
     reuse: bool,
+    profile: str | None = None,
 ) -> None:
-    """Build the Whoosh index: from the database through the app if there is one."""
+    """Build the Whoosh index: from the database through the app if there is one.
+
+    With `profile`, the build runs under cProfile (this process only: with processes > 1 the
+    analysis in the worker processes is not seen), the stats go to that file and the top lines
+    are printed.
+    """
+    profiler = cProfile.Profile() if profile else None
     if app is None:
         index = SearchIndex(index_dir)
         try:
             if reuse and index.doc_count() == len(documents):
                 print(f"Whoosh: reusing the index in {index_dir}")
                 return
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), _cpu_seconds()
+            if profiler is not None:
+                profiler.enable()
             count = index.rebuild(documents, processes=processes)
             source = "documents"
         finally:
@@ -802,16 +819,30 @@ def build_index(
                 if reuse and index.doc_count() == len(documents):
                     print(f"Whoosh: reusing the index in {index_dir}")
                     return
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), _cpu_seconds()
+                if profiler is not None:
+                    profiler.enable()
                 count = indexing.rebuild_from_database(processes=processes)
                 source = "the database (indexing.rebuild_from_database)"
             finally:
                 index.close()  # the HTTP passes, too, start with nothing cached
     elapsed = time.perf_counter() - started
+    cpu = _cpu_seconds() - cpu
+    # CPU seconds of this process as well as the wall clock: on a shared, busy machine the
+    # wall clock also counts the time other programs had the cores.
     print(
         f"Whoosh: built {count:,} documents from {source} in {elapsed:.1f} s"
-        f" ({count / elapsed:,.0f}/s) with {processes} process(es)"
+        f" ({count / elapsed:,.0f}/s) with {processes} process(es);"
+        f" {cpu:.1f} s CPU in this process and its finished children"
+        f" ({count / max(cpu, 1e-9):,.0f}/CPU-s);"
+        f" load average {os.getloadavg()[0]:.1f}"
     )
+    if profiler is not None and profile:
+        profiler.disable()
+        profiler.dump_stats(profile)
+        stats = pstats.Stats(profiler)
+        stats.sort_stats("tottime").print_stats(25)
+        stats.sort_stats("cumulative").print_stats(40)
 
 
 def run_direct(
@@ -950,6 +981,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="also measure the /services page over HTTP, with the index built from a database"
         " (default: on)",
     )
+    parser.add_argument(
+        "--build-only",
+        action="store_true",
+        help="stop after building the index (from the database unless --no-http): for"
+        " measuring the index build alone",
+    )
+    parser.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="run the index build under cProfile, write the stats to FILE and print the top lines",
+    )
     args = parser.parse_args(argv)
 
     print_recall()
@@ -985,7 +1027,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             )
             app = bench_app(url, index_dir)
         try:
-            build_index(documents, index_dir, app, args.processes, args.reuse_index)
+            build_index(documents, index_dir, app, args.processes, args.reuse_index, args.profile)
+            if args.build_only:
+                return
             whoosh_cold, whoosh, whoosh_timings, totals = run_direct(index_dir, kinds, queries)
             if app is not None:
                 http_result = run_http(app, kinds, queries, totals)

@@ -26,19 +26,29 @@ import re
 import threading
 import time
 from array import array
-from collections import OrderedDict, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from whoosh import index as whoosh_index
 from whoosh import writing
-from whoosh.analysis import LowercaseFilter, RegexTokenizer, StandardAnalyzer, StemmingAnalyzer
+from whoosh.analysis import (
+    STOP_WORDS,
+    LowercaseFilter,
+    RegexTokenizer,
+    StandardAnalyzer,
+    StemmingAnalyzer,
+)
+from whoosh.codec.whoosh3 import W3Codec, W3Segment
 from whoosh.columns import VarBytesColumn
 from whoosh.fields import COLUMN, ID, KEYWORD, NUMERIC, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
+from whoosh.lang.porter import stem as porter_stem
+from whoosh.system import pack_uint
 
 from marketplace.providers import synonyms
 
@@ -57,6 +67,7 @@ __all__ = [
     "SearchQuery",
     "SearchResult",
     "document_from_listing",
+    "listing_document",
 ]
 
 log = logging.getLogger(__name__)
@@ -134,27 +145,72 @@ class ListingDocument:
 
 def document_from_listing(listing: Listing) -> ListingDocument:
     """Copy what search needs out of a Listing (with its organisation, categories, councils)."""
-    price = listing.min_price_pence
-    if price is None and listing.prices:
-        price = min(option.amount_pence for option in listing.prices)
-    has_point = listing.easting is not None and listing.northing is not None
-    return ListingDocument(
+    return listing_document(
         id=listing.id,
-        name=listing.name or "",
-        summary=listing.summary or "",
-        description=listing.description or "",
-        organisation=listing.organisation.name if listing.organisation is not None else "",
-        tags=tuple(listing.tag_list),
-        categories=tuple(category.slug for category in listing.categories),
-        delivery_modes=tuple(listing.delivery_mode_list),
-        languages=tuple(listing.language_list),
-        communities=tuple(listing.community_list),
-        councils=tuple(council.code for council in listing.councils),
-        takes_direct_payments=bool(listing.takes_direct_payments),
+        name=listing.name,
+        summary=listing.summary,
+        description=listing.description,
+        organisation=listing.organisation.name if listing.organisation is not None else None,
+        tags=listing.tag_list,
+        categories=[category.slug for category in listing.categories],
+        delivery_modes=listing.delivery_mode_list,
+        languages=listing.language_list,
+        communities=listing.community_list,
+        councils=[council.code for council in listing.councils],
+        takes_direct_payments=listing.takes_direct_payments,
+        min_price_pence=listing.min_price_pence,
+        cheapest_option_pence=min((option.amount_pence for option in listing.prices), default=None),
+        easting=listing.easting,
+        northing=listing.northing,
+        serves_nationally=listing.serves_nationally,
+    )
+
+
+def listing_document(
+    *,
+    id: int,  # noqa: A002 - the listing's own name for it
+    name: str | None,
+    summary: str | None,
+    description: str | None,
+    organisation: str | None,
+    tags: Iterable[str],
+    categories: Iterable[str],
+    delivery_modes: Iterable[str],
+    languages: Iterable[str],
+    communities: Iterable[str],
+    councils: Iterable[str],
+    takes_direct_payments: bool | None,
+    min_price_pence: int | None,
+    cheapest_option_pence: int | None,
+    easting: int | None,
+    northing: int | None,
+    serves_nationally: bool | None,
+) -> ListingDocument:
+    """A listing's document from its values, however they were loaded (one listing with its
+    relationships, or many at once with plain queries when the index is rebuilt).
+
+    The price is the listing's lowest price, or else its cheapest price option's; a point needs
+    both coordinates.
+    """
+    price = min_price_pence if min_price_pence is not None else cheapest_option_pence
+    has_point = easting is not None and northing is not None
+    return ListingDocument(
+        id=id,
+        name=name or "",
+        summary=summary or "",
+        description=description or "",
+        organisation=organisation or "",
+        tags=tuple(tags),
+        categories=tuple(categories),
+        delivery_modes=tuple(delivery_modes),
+        languages=tuple(languages),
+        communities=tuple(communities),
+        councils=tuple(councils),
+        takes_direct_payments=bool(takes_direct_payments),
         min_price_pence=price,
-        easting=listing.easting if has_point else None,
-        northing=listing.northing if has_point else None,
-        serves_nationally=bool(listing.serves_nationally),
+        easting=easting if has_point else None,
+        northing=northing if has_point else None,
+        serves_nationally=bool(serves_nationally),
     )
 
 
@@ -222,13 +278,97 @@ class SearchIndexLocked(RuntimeError):
 _STEMMING = StemmingAnalyzer()
 _WORDS = RegexTokenizer() | LowercaseFilter()
 
+# What StandardAnalyzer and StemmingAnalyzer do, in a few C-level calls instead of a chain of
+# Python generators passing a Token along: Whoosh's default word pattern (without the capturing
+# group, so that findall gives whole matches), lowercasing, stop words and words of one letter
+# dropped, then the same Porter stemmer. Building the index spent most of its time in that chain.
+# tests/providers/test_search_analysis.py checks both give the same terms.
+_TOKEN = re.compile(r"[\w\*]+(?:\.?[\w\*]+)*")
+_MIN_WORD = 2
+_stem = lru_cache(maxsize=1 << 16)(porter_stem)
+
+
+def _plain_words(text: str) -> list[str]:
+    """StandardAnalyzer's terms for the text: lowercased words, stop words left out."""
+    return [
+        word
+        for word in map(str.lower, _TOKEN.findall(text))
+        if len(word) >= _MIN_WORD and word not in STOP_WORDS
+    ]
+
+
+def _stemmed_words(text: str) -> list[str]:
+    """StemmingAnalyzer's terms for the text."""
+    return list(map(_stem, _plain_words(text)))
+
+
+class _FastText(TEXT):  # type: ignore[misc]
+    """A TEXT field without positions that analyses text with the functions above.
+
+    Only the writer calls ``index``; queries are analysed with _STEMMING by this module, which
+    gives the same terms. Pickled with the schema into the index's table of contents, so the
+    class must keep this name and module.
+    """
+
+    def __init__(self, stemmed: bool) -> None:
+        # No positions: user input has no phrase syntax, and positions cost a third of the index.
+        super().__init__(analyzer=_STEMMING if stemmed else StandardAnalyzer(), phrase=False)
+        self.stemmed = stemmed
+
+    def index(self, value: Any, **kwargs: Any) -> Iterator[tuple[bytes, int, float, bytes]]:
+        if not isinstance(value, str) or kwargs:
+            yield from super().index(value, **kwargs)
+            return
+        words = _stemmed_words(value) if self.stemmed else _plain_words(value)
+        boost = self.format.field_boost
+        # What whoosh.formats.Frequency.word_values gives: (term, frequency, weight, encoded).
+        for word, count in Counter(words).items():
+            yield word.encode(), count, count * boost, pack_uint(count)
+
+
+class _LengthsOnce:
+    """A new segment's field lengths, each read once rather than once per posting.
+
+    Writing a segment's postings asks for the document's field length with every posting (for
+    each block's shortest and longest document), and Whoosh reads it back from the lengths file
+    each time: a fifth of a rebuild. Here each field's lengths are read on first use into a list.
+    """
+
+    def __init__(self, reader: Any) -> None:
+        self._reader = reader
+        self._lengths: dict[str, list[Any]] = {}
+
+    def doc_field_length(self, docnum: int, fieldname: str, default: int = 0) -> Any:
+        lengths = self._lengths.get(fieldname)
+        if lengths is None:
+            read = self._reader.doc_field_length
+            lengths = [read(d, fieldname, default) for d in range(self._reader.doc_count_all())]
+            self._lengths[fieldname] = lengths
+        return lengths[docnum]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._reader, name)
+
+
+class _RebuildCodec(W3Codec):  # type: ignore[misc]
+    """Whoosh's codec, with the field lengths read once when a segment's postings are written.
+
+    The segments it makes name Whoosh's own codec, so what is on disk and in the table of
+    contents is exactly what W3Codec writes.
+    """
+
+    def per_document_reader(self, storage: Any, segment: Any) -> Any:
+        return _LengthsOnce(super().per_document_reader(storage, segment))
+
+    def new_segment(self, storage: Any, indexname: str) -> Any:
+        return W3Segment(W3Codec(), indexname)
+
 
 def build_schema() -> Schema:
     """The index's fields. Text is stemmed; facets are exact comma-separated keywords."""
 
     def text() -> TEXT:
-        # No positions: user input has no phrase syntax, and positions cost a third of the index.
-        return TEXT(analyzer=_STEMMING, phrase=False)
+        return _FastText(stemmed=True)
 
     def facet() -> KEYWORD:
         return KEYWORD(commas=True)
@@ -242,7 +382,7 @@ def build_schema() -> Schema:
         tags=text(),
         # The unstemmed words of all the text fields: the vocabulary for "Did you mean" and for
         # typo tolerance (stems such as "advocaci" are not words to suggest).
-        spelling=TEXT(analyzer=StandardAnalyzer(), phrase=False),
+        spelling=_FastText(stemmed=False),
         categories=facet(),
         delivery_modes=facet(),
         languages=facet(),
@@ -666,7 +806,10 @@ class SearchIndex:
                 log.warning("Search index at %s is unreadable; starting a new one", self.directory)
             else:
                 if set(ix.schema.names()) == set(schema.names()):
-                    return ix
+                    # With this module's field classes rather than those pickled in the index:
+                    # an index written before _FastText has Whoosh's TEXT there, which gives the
+                    # same terms more slowly. The next commit pickles these classes.
+                    return whoosh_index.open_dir(str(self.directory), schema=schema)
                 # An index from an older version of this module: its documents lack fields we
                 # rely on. Start empty; `flask search rebuild` fills it again.
                 log.warning(
@@ -728,10 +871,11 @@ class SearchIndex:
         With processes > 1, Whoosh's multiprocessing writer analyses documents in that many
         worker processes (1.7 times faster with two); each leaves its own segment.
         """
+        codec = _RebuildCodec()
         if processes > 1:
-            writer = self._writer(procs=processes, multisegment=True, limitmb=256)
+            writer = self._writer(procs=processes, multisegment=True, limitmb=256, codec=codec)
         else:
-            writer = self._writer(limitmb=256)
+            writer = self._writer(limitmb=256, codec=codec)
         count = 0
         try:
             for document in documents:

@@ -7,7 +7,7 @@ import math
 import random
 import threading
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pytest
@@ -985,3 +985,43 @@ def test_document_from_listing(live_index: SearchIndex) -> None:
     )
     listing.serves_nationally = True
     assert search.document_from_listing(listing).serves_nationally is True
+
+
+def test_rebuild_loads_the_documents_that_listings_give(live_index: SearchIndex) -> None:
+    # The rebuild loads listings with plain queries, a batch at a time; each document must be
+    # the one document_from_listing makes from the listing itself.
+    advocacy, peer = (
+        db.session.scalars(select(Category).where(Category.slug == slug)).one()
+        for slug in ("advocacy", "peer-support")
+    )
+    leeds = CouncilFactory(code="E08000035", name="Leeds")
+    bradford = CouncilFactory(code="E08000032", name="Bradford")
+    listings = [
+        make_listing(
+            categories=[peer, advocacy],
+            councils=[leeds, bradford],
+            tags="voices, peer",
+            delivery_modes="in_person,online",
+            languages="English, Urdu",
+            communities="bme",
+            min_price_pence=None,
+            serves_nationally=True,
+        ),
+        make_listing(name="Priced", min_price_pence=250, easting=None, northing=None),
+        make_listing(name="No extras", tags="", languages="", delivery_modes=""),
+        make_listing(name="Draft", status=ListingStatus.DRAFT.value),
+    ]
+    listings[0].prices.extend(
+        [ListingPrice(amount_pence=700, unit="hour"), ListingPrice(amount_pence=300, unit="hour")]
+    )
+    listings[1].prices.append(ListingPrice(amount_pence=100, unit="hour"))
+    db.session.commit()
+
+    loaded = list(indexing.published_documents(db.session.get_bind()))
+    db.session.expire_all()  # the relationships as loaded from the database, in their order
+    expected = [search.document_from_listing(listing) for listing in listings[:3]]
+    assert [asdict(document) for document in loaded] == [asdict(e) for e in expected]
+    assert loaded[0].min_price_pence == 300  # from the options: the listing has no minimum
+    assert loaded[0].categories == ("peer-support", "advocacy")  # in the taxonomy's order
+    assert loaded[0].councils == ("E08000032", "E08000035")  # by council name
+    assert loaded[1].min_price_pence == 250  # the listing's own minimum wins
