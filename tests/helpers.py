@@ -26,8 +26,9 @@ def csrf_from(html: str) -> str:
 
 
 def csrf_token(client: FlaskClient, path: str = "/sign-in") -> str:
-    """A valid token for this client's session, read from a real page."""
-    return csrf_from(client.get(path).get_data(as_text=True))
+    """A valid token for this client's session, read from a real page (a POST-only address
+    redirects to the page its form is on, as a browser would follow)."""
+    return csrf_from(client.get(path, follow_redirects=True).get_data(as_text=True))
 
 
 def post(
