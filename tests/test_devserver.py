@@ -155,7 +155,10 @@ def test_make_run_starts_and_stops_everything(tmp_path):
             f"{site}/forgotten-password", urllib.parse.urlencode(form).encode(), timeout=10
         ) as response:
             assert response.status == 200
-        out.wait_for(r"^To: holder1@demo\.example\.org$", 20)
+        # The reset is queued after the response has gone (outbox.after_response), so this wait
+        # also covers SQLite's busy timeout (15 s) while the worker's first round of jobs writes,
+        # and then the worker's poll.
+        out.wait_for(r"^To: holder1@demo\.example\.org$", 60)
         out.wait_for(r"^Subject: Reset your password$", 5)
         link = out.wait_for(rf"^({re.escape(site)}/reset-password/[\w-]+)$", 5).group(1)
         with opener.open(link, timeout=10) as response:
